@@ -1,0 +1,64 @@
+"""Who may see and change which agreement.
+
+Admins reach every agreement; staff and partners reach the agreements their
+organisation is party to (as party or supporter), and nothing else exists for
+them: out of reach is `NotFound`, never a refusal that confirms existence.
+Staff of a party change an agreement; partners only read it and update the
+deliverables they own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from engine.context import Actor
+from engine.errors import NotFound, NotPermitted
+from engine.models import Agreement, Party
+
+
+def in_reach(query: Select[Any], actor: Actor) -> Select[Any]:
+    if actor.is_admin or actor.is_scheduler:
+        return query
+    parties_of_actor = select(Party.agreement_id).where(Party.organisation_id == actor.organisation_id)
+    return query.where(Agreement.id.in_(parties_of_actor))  # type: ignore[union-attr]
+
+
+def with_parts() -> list[Any]:
+    return [
+        selectinload(Agreement.parties),  # type: ignore[arg-type]
+        selectinload(Agreement.contacts),  # type: ignore[arg-type]
+        selectinload(Agreement.signatures),  # type: ignore[arg-type]
+        selectinload(Agreement.areas),  # type: ignore[arg-type]
+        selectinload(Agreement.deliverables),  # type: ignore[arg-type]
+    ]
+
+
+async def load_agreement(
+    session: AsyncSession, agreement_id: int, actor: Actor, *, parts: bool = True
+) -> Agreement:
+    query = in_reach(select(Agreement).where(Agreement.id == agreement_id), actor)
+    if parts:
+        query = query.options(*with_parts())
+    agreement = await session.scalar(query.execution_options(populate_existing=True))
+    if agreement is None:
+        raise NotFound(f"There is no agreement {agreement_id} that you can see.")
+    return agreement
+
+
+def is_party_staff(actor: Actor, agreement: Agreement) -> bool:
+    return actor.role == "staff" and any(
+        p.organisation_id == actor.organisation_id for p in agreement.parties
+    )
+
+
+def require_editor(actor: Actor, agreement: Agreement) -> None:
+    if actor.is_admin or actor.is_scheduler or is_party_staff(actor, agreement):
+        return
+    raise NotPermitted(
+        "You can read this agreement but not change it: changes are made by the staff of its "
+        "parties. Partners may update the deliverables they own."
+    )

@@ -1,0 +1,127 @@
+"""Organisations, people and their bearer tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from engine.context import Actor
+from engine.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from engine.models import ApiToken, Organisation, Person
+from engine.schemas import OrganisationCreate, PersonCreate
+
+TOKEN_PREFIX = "acc_"
+
+
+def require_admin(actor: Actor, doing: str) -> None:
+    if not actor.is_admin:
+        raise NotPermitted(f"Only an administrator can {doing}.")
+
+
+async def create_organisation(
+    session: AsyncSession, data: OrganisationCreate, actor: Actor, now: datetime
+) -> Organisation:
+    require_admin(actor, "create organisations")
+    existing = await session.scalar(
+        select(Organisation.id).where(func.lower(Organisation.name) == data.name.lower())
+    )
+    if existing is not None:
+        raise Conflict(f"An organisation named {data.name!r} already exists (id {existing}).")
+    organisation = Organisation(**data.model_dump(), created_at=now)
+    session.add(organisation)
+    await _flush_unique(session, f"An organisation named {data.name!r} already exists.")
+    return organisation
+
+
+async def get_organisation(session: AsyncSession, organisation_id: int) -> Organisation:
+    organisation = await session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound(f"There is no organisation {organisation_id}.")
+    return organisation
+
+
+async def list_organisations(
+    session: AsyncSession, *, limit: int, offset: int
+) -> tuple[list[Organisation], int]:
+    total = await session.scalar(select(func.count()).select_from(Organisation)) or 0
+    rows = await session.scalars(select(Organisation).order_by(Organisation.id).limit(limit).offset(offset))
+    return list(rows), total
+
+
+async def create_person(session: AsyncSession, data: PersonCreate, actor: Actor, now: datetime) -> Person:
+    require_admin(actor, "create people")
+    if await session.get(Organisation, data.organisation_id) is None:
+        raise InvalidInput(f"There is no organisation {data.organisation_id}; create it first.",
+                           field="organisation_id")
+    email = data.email.lower()
+    if await session.scalar(select(Person.id).where(Person.email == email)) is not None:
+        raise Conflict(f"Someone with the email {email} already exists.")
+    person = Person(**data.model_dump(exclude={"email"}), email=email, created_at=now)
+    session.add(person)
+    await _flush_unique(session, f"Someone with the email {email} already exists.")
+    await session.refresh(person, ["organisation"])
+    return person
+
+
+async def get_person(session: AsyncSession, person_id: int) -> Person:
+    person = await session.get(Person, person_id)
+    if person is None:
+        raise NotFound(f"There is no person {person_id}.")
+    return person
+
+
+async def list_people(
+    session: AsyncSession, actor: Actor, *, organisation_id: int | None, limit: int, offset: int
+) -> tuple[list[Person], int]:
+    query = select(Person)
+    if actor.role == "partner":
+        # Partners see their own organisation's people; staff and admins keep the directory.
+        query = query.where(Person.organisation_id == actor.organisation_id)
+    if organisation_id is not None:
+        query = query.where(Person.organisation_id == organisation_id)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(query.order_by(Person.id).limit(limit).offset(offset))
+    return list(rows), total
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def issue_token(
+    session: AsyncSession, person_id: int, actor: Actor, now: datetime, label: str | None = None
+) -> str:
+    """A new bearer token for the person; only its hash is stored, so it is returned once."""
+    require_admin(actor, "issue tokens")
+    await get_person(session, person_id)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(person_id=person_id, token_hash=hash_token(token), label=label, created_at=now))
+    await session.flush()
+    return token
+
+
+async def authenticate(session: AsyncSession, token: str) -> Person | None:
+    """The person a bearer token belongs to, or None for an unknown or revoked token."""
+    digest = hash_token(token)
+    row = (await session.execute(
+        select(ApiToken.token_hash, Person)
+        .join(Person, Person.id == ApiToken.person_id)
+        .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+    )).first()
+    if row is None or not hmac.compare_digest(row[0], digest):
+        return None
+    person: Person = row[1]
+    return person
+
+
+async def _flush_unique(session: AsyncSession, detail: str) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        raise Conflict(detail) from error

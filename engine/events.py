@@ -1,0 +1,88 @@
+"""`fire`: the one path that changes an agreement's state.
+
+load (in reach) -> If-Match -> event known -> caller may fire it -> allowed in this
+state -> every guard met -> machine step (effects, new state) -> compare-and-set
+on `version` with its history row — all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from engine.access import is_party_staff, load_agreement, require_editor
+from engine.clock import When
+from engine.context import Actor, EventContext, EventInput
+from engine.errors import GuardFailed, InvalidInput, NotPermitted, PreconditionFailed, TransitionNotAllowed
+from engine.history import record_change
+from engine.machine import CompiledWorkflow, catalog
+from engine.models import Agreement
+
+# Event fields that are worth keeping in the history beside what effects record.
+_KEPT_FIELDS = ("reason", "outcome", "summary", "ends_on", "starts_on", "signed_on", "place")
+
+
+async def fire(
+    session: AsyncSession,
+    agreement_id: int,
+    event: str,
+    actor: Actor,
+    when: When,
+    data: EventInput | None = None,
+    *,
+    if_match: int | None = None,
+) -> Agreement:
+    data = data or EventInput()
+    agreement = await load_agreement(session, agreement_id, actor)
+    if if_match is not None and if_match != agreement.version:
+        raise PreconditionFailed(str(if_match), agreement.version)
+    workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
+    if workflow.event(event) is None:
+        known = ", ".join(workflow.spec.events)
+        raise InvalidInput(f"Unknown event {event!r}. The events of workflow "
+                           f"'{workflow.spec.name}' are: {known}.", field="event")
+    if not actor.is_scheduler:
+        require_editor(actor, agreement)
+    if not workflow.may_fire(actor, event):
+        raise NotPermitted(f"Event '{event}' is fired by the scheduler, not by a person.")
+    allowed = [e for e in workflow.allowed_events(agreement.state) if workflow.may_fire(actor, e)]
+    if event not in workflow.allowed_events(agreement.state):
+        raise TransitionNotAllowed(event, agreement.state, allowed)
+
+    ctx = EventContext(agreement=agreement, event=event, actor=actor, data=data,
+                       today=when.today, now=when.now)
+    unmet = workflow.unmet(ctx)
+    if unmet:
+        raise GuardFailed(event, unmet)
+    from_state = agreement.state
+    to_state = workflow.step(from_state, ctx)
+    if to_state is None:
+        raise GuardFailed(event, [f"No transition of '{event}' fits the agreement as it is now."])
+    agreement.state = to_state
+    session.add_all(ctx.added)
+
+    facts: dict[str, Any] = {k: v for k, v in asdict(data).items() if k in _KEPT_FIELDS and v is not None}
+    facts = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in facts.items()}
+    facts.update(ctx.facts)
+    await record_change(session, agreement, actor, when, kind="transition", event=event,
+                        from_state=from_state, to_state=to_state,
+                        comment=data.comment or data.reason, data=facts or None)
+    return agreement
+
+
+def available_events(workflow: CompiledWorkflow, agreement: Agreement, actor: Actor,
+                     when: When) -> tuple[list[str], dict[str, list[str]]]:
+    """The events `actor` may fire now, and for each whose guards are unmet, what is missing."""
+    if not (actor.is_scheduler or actor.is_admin or is_party_staff(actor, agreement)):
+        return [], {}
+    events = [e for e in workflow.allowed_events(agreement.state) if workflow.may_fire(actor, e)]
+    unmet: dict[str, list[str]] = {}
+    for event in events:
+        ctx = EventContext(agreement=agreement, event=event, actor=actor, data=EventInput(),
+                           today=when.today, now=when.now)
+        sentences = workflow.unmet(ctx, with_input=False)
+        if sentences:
+            unmet[event] = sentences
+    return events, unmet

@@ -1,0 +1,65 @@
+"""Every change to an agreement goes through `record_change`: compare-and-set, then history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from engine.clock import When
+from engine.context import Actor
+from engine.errors import StaleVersion
+from engine.models import Agreement, HistoryEvent
+
+
+async def record_change(
+    session: AsyncSession,
+    agreement: Agreement,
+    actor: Actor,
+    when: When,
+    *,
+    kind: str,
+    event: str,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    comment: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> HistoryEvent:
+    """Claim the next version of `agreement` (or raise `StaleVersion`) and append its history row.
+
+    The conditional UPDATE runs before anything else of the change is flushed, so on
+    PostgreSQL it takes the row lock first and the loser of a race fails here.
+    """
+    expected = agreement.version
+    with session.no_autoflush:
+        result = await session.execute(
+            update(Agreement)
+            .where(Agreement.id == agreement.id, Agreement.version == expected)  # type: ignore[arg-type]
+            .values(version=expected + 1, updated_at=when.now)
+            .execution_options(synchronize_session=False)
+        )
+    assert isinstance(result, CursorResult)
+    if result.rowcount != 1:
+        raise StaleVersion(expected)
+    set_committed_value(agreement, "version", expected + 1)
+    set_committed_value(agreement, "updated_at", when.now)
+    assert agreement.id is not None
+    entry = HistoryEvent(
+        agreement_id=agreement.id, version=expected + 1, at=when.now, actor_id=actor.person_id,
+        actor=actor.label, kind=kind, event=event, from_state=from_state, to_state=to_state,
+        comment=comment, data=data,
+    )
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def list_history(
+    session: AsyncSession, agreement_id: int, *, limit: int, offset: int
+) -> tuple[list[HistoryEvent], int]:
+    query = select(HistoryEvent).where(HistoryEvent.agreement_id == agreement_id)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(query.order_by(HistoryEvent.version).limit(limit).offset(offset))  # type: ignore[arg-type]
+    return list(rows), total

@@ -1,0 +1,177 @@
+"""Workflows compiled into `transitions` machines, once per workflow version.
+
+`catalog()` loads every file in `workflows/`, validates it against the rules
+registry and builds one `Machine` per (name, version). A machine has no models
+of its own: `CompiledWorkflow.step` triggers the event on a throwaway cursor
+that carries the agreement's current state, so one machine serves every
+agreement and nothing is built on the request path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from transitions import EventData, Machine
+
+from engine import rules
+from engine.context import Actor, EventContext
+from engine.errors import NotFound
+from workflows.definition import EventSpec, WorkflowSpec
+from workflows.loader import WORKFLOW_DIR, load_workflows
+
+
+class _Cursor:
+    """The one attribute a machine reads and writes: the state."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+
+def _context(event_data: EventData) -> EventContext:
+    ctx = event_data.kwargs["ctx"]
+    assert isinstance(ctx, EventContext)
+    return ctx
+
+
+def _effect_callback(apply: rules.EffectFn) -> Callable[[EventData], None]:
+    return lambda event_data: apply(_context(event_data))
+
+
+def _condition_callback(check: rules.ConditionFn) -> Callable[[EventData], bool]:
+    return lambda event_data: check(_context(event_data))
+
+
+def _note_destination(event_data: EventData) -> None:
+    _context(event_data).dest = event_data.transition.dest
+
+
+@dataclass
+class CompiledWorkflow:
+    spec: WorkflowSpec
+    machine: Machine
+    events_by_state: dict[str, tuple[str, ...]]
+    _diagram: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def build(cls, spec: WorkflowSpec) -> CompiledWorkflow:
+        transitions: list[dict[str, Any]] = []
+        for transition in spec.transitions:
+            event = spec.events[transition.event]
+            transitions.append({
+                "trigger": transition.event,
+                "source": list(transition.source),
+                "dest": transition.dest,
+                "conditions": [_condition_callback(rules.CONDITIONS[transition.when])]
+                if transition.when else [],
+                "before": [_effect_callback(rules.EFFECTS[name]) for name in event.effects],
+            })
+        machine = Machine(
+            model=[], states=list(spec.states), initial=spec.initial, transitions=transitions,
+            auto_transitions=False, send_event=True, before_state_change=[_note_destination],
+            name=f"{spec.name}.v{spec.version}",
+        )
+        events_by_state = {
+            state: tuple(e for e in spec.events if e in machine.get_triggers(state))
+            for state in spec.states
+        }
+        return cls(spec=spec, machine=machine, events_by_state=events_by_state)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.spec.name, self.spec.version)
+
+    def event(self, name: str) -> EventSpec | None:
+        return self.spec.events.get(name)
+
+    def allowed_events(self, state: str) -> tuple[str, ...]:
+        return self.events_by_state.get(state, ())
+
+    def is_final(self, state: str) -> bool:
+        return self.spec.states[state].final
+
+    def is_editable(self, state: str) -> bool:
+        return self.spec.states[state].editable
+
+    def unmet(self, ctx: EventContext, *, with_input: bool = True) -> list[str]:
+        """Every unmet guard of `ctx.event`, as sentences; input-dependent guards only if asked."""
+        event = self.spec.events[ctx.event]
+        sentences: list[str] = []
+        for name in event.guards:
+            guard = rules.GUARDS[name]
+            if guard.needs_input and not with_input:
+                continue
+            sentence = guard.check(ctx)
+            if sentence and sentence not in sentences:
+                sentences.append(sentence)
+        return sentences
+
+    def may_fire(self, actor: Actor, event: str) -> bool:
+        spec = self.spec.events[event]
+        if actor.is_scheduler:
+            return "scheduler" in spec.actors
+        return actor.role in ("admin", "staff") and "staff" in spec.actors
+
+    def step(self, state: str, ctx: EventContext) -> str | None:
+        """Run the event's transition from `state`: effects, then the new state; None if no branch fits."""
+        cursor = _Cursor(state)
+        fired = self.machine.events[ctx.event].trigger(cursor, ctx=ctx)
+        return cursor.state if fired else None
+
+    def mermaid(self, highlight: str | None = None) -> str:
+        """The workflow as a Mermaid state diagram, `highlight` marked as the current state."""
+        if self._diagram is None:
+            self._diagram = _mermaid(self.spec)
+        if highlight is None or highlight not in self.spec.states:
+            return self._diagram
+        # transitions styles the state it stands in as s_active; mark the agreement's state so.
+        return self._diagram.replace(f"Class {highlight} s_default", f"Class {highlight} s_active")
+
+
+def _mermaid(spec: WorkflowSpec) -> str:
+    from transitions.extensions import GraphMachine
+
+    graph_machine = GraphMachine(
+        states=list(spec.states), initial=spec.initial, auto_transitions=False,
+        transitions=[
+            {"trigger": t.event, "source": list(t.source), "dest": t.dest} for t in spec.transitions
+        ],
+        graph_engine="mermaid", title=spec.title, show_conditions=False,
+    )
+    text: str = graph_machine.get_graph().draw(None)
+    # The diagram machine stands in its initial state; a plain diagram highlights nothing.
+    lines = [line.replace("s_active", "s_default") if line.strip().startswith("Class ") else line
+             for line in text.rstrip("\n").splitlines()]
+    lines += [f"  {name} --> [*]" for name, state in spec.states.items() if state.final]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    workflows: dict[tuple[str, int], CompiledWorkflow]
+
+    def get(self, name: str, version: int) -> CompiledWorkflow:
+        try:
+            return self.workflows[(name, version)]
+        except KeyError:
+            raise NotFound(f"There is no workflow {name!r} version {version}.") from None
+
+    def latest(self, name: str) -> CompiledWorkflow:
+        versions = [w for (n, _), w in self.workflows.items() if n == name]
+        if not versions:
+            known = ", ".join(sorted(self.names()))
+            raise NotFound(f"There is no workflow {name!r}. Known workflows: {known}.")
+        return max(versions, key=lambda w: w.spec.version)
+
+    def names(self) -> set[str]:
+        return {name for name, _ in self.workflows}
+
+
+@cache
+def catalog() -> Catalog:
+    specs = load_workflows(WORKFLOW_DIR, rules.vocabulary())
+    return Catalog({key: CompiledWorkflow.build(spec) for key, spec in specs.items()})

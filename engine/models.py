@@ -1,0 +1,194 @@
+"""The tables. Request and response shapes live in `engine.schemas`, not here.
+
+Every change to an agreement or anything it owns (parties, focal points, areas,
+deliverables, signatures) bumps `Agreement.version` by one and writes one
+`HistoryEvent` with that version, so `version` always equals the number of
+history rows and (agreement_id, version) is unique.
+"""
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, Relationship, SQLModel
+
+from engine.types import UTCDateTime
+
+
+def instant(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def long_text(*, nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(Text, nullable=nullable))
+
+
+class Organisation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    short_name: str | None = Field(default=None, max_length=40)
+    kind: str = Field(default="network", max_length=40)
+    city: str | None = Field(default=None, max_length=120)
+    country: str | None = Field(default=None, max_length=120)
+    timezone: str = Field(default="UTC", max_length=64)
+    created_at: datetime = instant()
+
+
+class Person(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320, unique=True)
+    role: str = Field(max_length=16)
+    job_title: str | None = Field(default=None, max_length=200)
+    timezone: str | None = Field(default=None, max_length=64)
+    created_at: datetime = instant()
+
+    organisation: Organisation = Relationship(sa_relationship_kwargs={"lazy": "joined"})
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    label: str | None = Field(default=None, max_length=100)
+    created_at: datetime = instant()
+    revoked_at: datetime | None = instant(nullable=True)
+
+
+class Agreement(SQLModel, table=True):
+    __table_args__ = (Index("ix_agreement_state_next_review", "state", "next_review_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=300)
+    summary: str | None = long_text()
+    background: str | None = long_text()
+    workflow_name: str = Field(max_length=64)
+    workflow_version: int
+    state: str = Field(max_length=32, index=True)
+    version: int = Field(default=1)
+    effective_from: date | None = None
+    ends_on: date | None = None
+    term_starts_on: date | None = None
+    review_every_months: int | None = None
+    next_review_on: date | None = Field(default=None, index=True)
+    notice_period_days: int | None = None
+    signing_place: str | None = Field(default=None, max_length=200)
+    signed_on: date | None = None
+    submitted_on: date | None = None
+    review_outcome: str | None = Field(default=None, max_length=16)
+    review_summary: str | None = long_text()
+    predecessor_id: int | None = Field(default=None, foreign_key="agreement.id")
+    created_by_id: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = instant()
+    updated_at: datetime = instant()
+
+    parties: list["Party"] = Relationship(
+        back_populates="agreement",
+        sa_relationship_kwargs={"lazy": "raise", "order_by": "Party.id", "cascade": "all, delete-orphan"},
+    )
+    contacts: list["Contact"] = Relationship(
+        sa_relationship_kwargs={"lazy": "raise", "order_by": "Contact.id", "cascade": "all, delete-orphan"},
+    )
+    signatures: list["Signature"] = Relationship(
+        sa_relationship_kwargs={"lazy": "raise", "order_by": "Signature.id", "cascade": "all, delete-orphan"},
+    )
+    areas: list["CollaborationArea"] = Relationship(
+        sa_relationship_kwargs={"lazy": "raise", "order_by": "CollaborationArea.position", "cascade": "all, delete-orphan"},
+    )
+    deliverables: list["Deliverable"] = Relationship(
+        sa_relationship_kwargs={"lazy": "raise", "order_by": "Deliverable.id", "cascade": "all, delete-orphan"},
+    )
+
+
+class Party(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("agreement_id", "organisation_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agreement_id: int = Field(foreign_key="agreement.id", index=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    # "party" signs; a "supporter" is a third party that supports a C2C cooperation and does not sign.
+    role: str = Field(default="party", max_length=16)
+
+    agreement: Agreement = Relationship(back_populates="parties", sa_relationship_kwargs={"lazy": "raise"})
+    organisation: Organisation = Relationship(sa_relationship_kwargs={"lazy": "joined"})
+
+
+class Contact(SQLModel, table=True):
+    """A person a party names for an agreement, as focal point or as signatory."""
+
+    __tablename__ = "agreement_contact"
+    __table_args__ = (UniqueConstraint("party_id", "person_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agreement_id: int = Field(foreign_key="agreement.id", index=True)
+    party_id: int = Field(foreign_key="party.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    kind: str = Field(max_length=16)
+    capacity: str | None = Field(default=None, max_length=200)
+
+    person: Person = Relationship(sa_relationship_kwargs={"lazy": "joined"})
+
+
+class Signature(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("agreement_id", "party_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agreement_id: int = Field(foreign_key="agreement.id", index=True)
+    party_id: int = Field(foreign_key="party.id")
+    signatory_id: int | None = Field(default=None, foreign_key="person.id")
+    signed_on: date
+    place: str | None = Field(default=None, max_length=200)
+    recorded_by_id: int | None = Field(default=None, foreign_key="person.id")
+    recorded_at: datetime = instant()
+
+
+class CollaborationArea(SQLModel, table=True):
+    __tablename__ = "collaboration_area"
+    __table_args__ = (UniqueConstraint("agreement_id", "title"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agreement_id: int = Field(foreign_key="agreement.id", index=True)
+    title: str = Field(max_length=300)
+    description: str | None = long_text()
+    position: int = 0
+
+
+class Deliverable(SQLModel, table=True):
+    __table_args__ = (Index("ix_deliverable_status_due", "status", "due_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agreement_id: int = Field(foreign_key="agreement.id", index=True)
+    area_id: int = Field(foreign_key="collaboration_area.id", index=True)
+    title: str = Field(max_length=300)
+    description: str | None = long_text()
+    owner_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    due_on: date | None = None
+    status: str = Field(default="planned", max_length=16)
+    progress_note: str | None = long_text()
+    evidence_url: str | None = Field(default=None, max_length=2000)
+    completed_on: date | None = None
+    created_at: datetime = instant()
+    updated_at: datetime = instant()
+
+
+class HistoryEvent(SQLModel, table=True):
+    """Append-only audit history: one row per change of an agreement, numbered by its version."""
+
+    __tablename__ = "agreement_event"
+    __table_args__ = (UniqueConstraint("agreement_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agreement_id: int = Field(foreign_key="agreement.id", index=True)
+    version: int
+    at: datetime = instant()
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    actor: str = Field(max_length=200)
+    kind: str = Field(max_length=16)  # created, transition, edited
+    event: str = Field(max_length=64)
+    from_state: str | None = Field(default=None, max_length=32)
+    to_state: str | None = Field(default=None, max_length=32)
+    comment: str | None = long_text()
+    data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

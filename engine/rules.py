@@ -1,0 +1,342 @@
+"""The registry that workflow files name: guards, effects, branch conditions and dates.
+
+A guard is pure: it reads an `EventContext` and returns `None` when met, or a
+sentence that tells a person what to do when unmet. Guards marked `needs_input`
+depend on the event's fields, so they are not evaluated when listing what an
+agreement could do next. An effect changes the loaded agreement (and may add
+rows to `ctx.added`); it does no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from dateutil.relativedelta import relativedelta
+
+from engine.context import EventContext
+from engine.models import Agreement, Signature
+from workflows.loader import Vocabulary
+
+GuardFn = Callable[[EventContext], str | None]
+EffectFn = Callable[[EventContext], None]
+ConditionFn = Callable[[EventContext], bool]
+DateFn = Callable[[Agreement], date | None]
+
+
+@dataclass(frozen=True)
+class Guard:
+    check: GuardFn
+    needs_input: bool = False
+
+
+GUARDS: dict[str, Guard] = {}
+EFFECTS: dict[str, EffectFn] = {}
+CONDITIONS: dict[str, ConditionFn] = {}
+DATES: dict[str, DateFn] = {}
+# Who a reminder goes to; resolved by the notifications package, named here so files validate.
+RECIPIENTS = frozenset({"focal_points", "signatories", "unsigned_signatories", "owner",
+                        "party_focal_points", "secretariat"})
+
+
+def guard(name: str, *, needs_input: bool = False) -> Callable[[GuardFn], GuardFn]:
+    def register(check: GuardFn) -> GuardFn:
+        GUARDS[name] = Guard(check, needs_input)
+        return check
+    return register
+
+
+def effect(name: str) -> Callable[[EffectFn], EffectFn]:
+    def register(apply: EffectFn) -> EffectFn:
+        EFFECTS[name] = apply
+        return apply
+    return register
+
+
+def vocabulary() -> Vocabulary:
+    return Vocabulary(
+        guards=frozenset(GUARDS), effects=frozenset(EFFECTS), conditions=frozenset(CONDITIONS),
+        dates=frozenset(DATES), recipients=RECIPIENTS,
+    )
+
+
+def _org_name(ctx: EventContext, organisation_id: int | None) -> str:
+    for party in ctx.agreement.parties:
+        if party.organisation_id == organisation_id:
+            return party.organisation.name
+    return f"organisation {organisation_id}"
+
+
+# --- guards ---------------------------------------------------------------------------------
+
+@guard("two_or_more_parties")
+def _two_or_more_parties(ctx: EventContext) -> str | None:
+    count = len(ctx.signing_parties())
+    if count >= 2:
+        return None
+    return f"The agreement needs at least two signing parties; it has {count}. Add a party."
+
+
+@guard("parties_named_focal_points_and_signatories")
+def _parties_named_people(ctx: EventContext) -> str | None:
+    missing: list[str] = []
+    for party in ctx.agreement.parties:
+        kinds = {c.kind for c in ctx.agreement.contacts if c.party_id == party.id}
+        needed = ["focal_point"] + (["signatory"] if party.role == "party" else [])
+        for kind in needed:
+            if kind not in kinds:
+                missing.append(f"{party.organisation.name} has not named a {kind.replace('_', ' ')}.")
+    return " ".join(missing) or None
+
+
+@guard("has_collaboration_area")
+def _has_collaboration_area(ctx: EventContext) -> str | None:
+    if ctx.agreement.areas:
+        return None
+    return "Add at least one area of collaboration."
+
+
+@guard("effective_from_set")
+def _effective_from_set(ctx: EventContext) -> str | None:
+    if ctx.agreement.effective_from is not None:
+        return None
+    return "Set effective_from, the day the agreement takes effect."
+
+
+@guard("signing_party_has_not_signed")
+def _signing_party_has_not_signed(ctx: EventContext) -> str | None:
+    if ctx.signing_organisation_id is None:
+        return "Say which party signs: give organisation_id."
+    party = ctx.signing_party
+    if party is None or party.role != "party":
+        return (f"{_org_name(ctx, ctx.signing_organisation_id)} is not a signing party to this "
+                "agreement; only its parties sign.")
+    signature = ctx.signature_of(party)
+    if signature is not None:
+        return f"{party.organisation.name} already signed on {signature.signed_on.isoformat()}."
+    return None
+
+
+@guard("signing_party_has_signatory")
+def _signing_party_has_signatory(ctx: EventContext) -> str | None:
+    party = ctx.signing_party
+    if party is None or party.role != "party":
+        return None  # said by signing_party_has_not_signed
+    signatories = [c for c in ctx.agreement.contacts
+                   if c.party_id == party.id and c.kind == "signatory"]
+    if not signatories:
+        return f"{party.organisation.name} has not named a signatory."
+    if ctx.data.signatory_id is not None and all(
+        c.person_id != ctx.data.signatory_id for c in signatories
+    ):
+        return (f"Person {ctx.data.signatory_id} is not a named signatory of "
+                f"{party.organisation.name}; name them as signatory first.")
+    return None
+
+
+@guard("signed_on_not_in_future", needs_input=True)
+def _signed_on_not_in_future(ctx: EventContext) -> str | None:
+    signed_on = ctx.data.signed_on
+    if signed_on is not None and signed_on > ctx.today:
+        return (f"signed_on {signed_on.isoformat()} is in the future; record a signature on or "
+                "after the day it is made.")
+    return None
+
+
+def term_start(agreement: Agreement) -> date | None:
+    return agreement.term_starts_on or agreement.effective_from
+
+
+@guard("term_has_started")
+def _term_has_started(ctx: EventContext) -> str | None:
+    start = term_start(ctx.agreement)
+    if start is None:
+        return "Set effective_from, the day the agreement takes effect."
+    if start > ctx.today:
+        return f"The term starts on {start.isoformat()}; the agreement cannot be activated before then."
+    return None
+
+
+REVIEW_OUTCOMES = ("continue", "renew", "terminate")
+
+
+@guard("review_outcome_given", needs_input=True)
+def _review_outcome_given(ctx: EventContext) -> str | None:
+    if ctx.data.outcome in REVIEW_OUTCOMES:
+        return None
+    return "Give the review's outcome: one of continue, renew, terminate."
+
+
+@guard("review_summary_given", needs_input=True)
+def _review_summary_given(ctx: EventContext) -> str | None:
+    if ctx.data.summary and ctx.data.summary.strip():
+        return None
+    return "Give a summary of the review."
+
+
+def _outcome_is(expected: str) -> GuardFn:
+    def check(ctx: EventContext) -> str | None:
+        outcome = ctx.agreement.review_outcome
+        if outcome == expected:
+            return None
+        follow = {"continue": "continue", "renew": "renew", "terminate": "terminate"}.get(outcome or "")
+        hint = f" fire '{follow}' instead." if follow else " complete the review first."
+        return f"The review's outcome was '{outcome}', not '{expected}';{hint}"
+    return check
+
+
+guard("review_outcome_is_continue")(_outcome_is("continue"))
+guard("review_outcome_is_renew")(_outcome_is("renew"))
+
+
+@guard("new_end_date_later", needs_input=True)
+def _new_end_date_later(ctx: EventContext) -> str | None:
+    new_end = ctx.data.ends_on
+    current = ctx.agreement.ends_on
+    if new_end is None:
+        return "Give ends_on, the last day of the renewed term."
+    if current is not None and new_end <= current:
+        return (f"The new ends_on {new_end.isoformat()} must be later than the current one, "
+                f"{current.isoformat()}.")
+    start = ctx.data.starts_on or ctx.today
+    if new_end <= start:
+        return f"The new ends_on {new_end.isoformat()} must be after the new term starts ({start.isoformat()})."
+    return None
+
+
+@guard("reason_given", needs_input=True)
+def _reason_given(ctx: EventContext) -> str | None:
+    if ctx.data.reason and ctx.data.reason.strip():
+        return None
+    return "Give a reason."
+
+
+@guard("end_date_passed")
+def _end_date_passed(ctx: EventContext) -> str | None:
+    ends_on = ctx.agreement.ends_on
+    if ends_on is None:
+        return "The agreement has no end date, so it cannot expire."
+    if ends_on >= ctx.today:
+        return f"The agreement runs until {ends_on.isoformat()}; it expires only after that day."
+    return None
+
+
+# --- branch conditions ----------------------------------------------------------------------
+
+def _signature_completes(ctx: EventContext) -> bool:
+    signer = ctx.signing_party
+    unsigned = [p for p in ctx.signing_parties() if ctx.signature_of(p) is None]
+    return signer is not None and [p.id for p in unsigned] == [signer.id]
+
+
+CONDITIONS["signature_completes"] = _signature_completes
+
+
+# --- effects --------------------------------------------------------------------------------
+
+@effect("record_submission")
+def _record_submission(ctx: EventContext) -> None:
+    ctx.agreement.submitted_on = ctx.today
+
+
+@effect("record_signature")
+def _record_signature(ctx: EventContext) -> None:
+    party = ctx.signing_party
+    assert party is not None and party.id is not None  # guaranteed by the guards
+    signatory_id = ctx.data.signatory_id or next(
+        c.person_id for c in ctx.agreement.contacts if c.party_id == party.id and c.kind == "signatory"
+    )
+    signed_on = ctx.data.signed_on or ctx.today
+    signature = Signature(
+        agreement_id=ctx.agreement.id, party_id=party.id, signatory_id=signatory_id,
+        signed_on=signed_on, place=ctx.data.place, recorded_by_id=ctx.actor.person_id,
+        recorded_at=ctx.now,
+    )
+    ctx.agreement.signatures.append(signature)
+    ctx.facts.update(organisation_id=party.organisation_id, signatory_id=signatory_id,
+                     signed_on=signed_on.isoformat(), place=ctx.data.place)
+    if ctx.dest != ctx.agreement.state:  # the last signature: the agreement is signed
+        ctx.agreement.signed_on = max(s.signed_on for s in ctx.agreement.signatures)
+        if ctx.data.place:
+            ctx.agreement.signing_place = ctx.data.place
+
+
+@effect("clear_signatures")
+def _clear_signatures(ctx: EventContext) -> None:
+    ctx.facts["cleared_signatures"] = [s.party_id for s in ctx.agreement.signatures]
+    ctx.agreement.signatures.clear()
+    ctx.agreement.submitted_on = None
+
+
+def first_review_after(start: date, months: int, today: date) -> date:
+    """The first review date `start + k*months` (k >= 1) that falls after `today`."""
+    k = 1
+    while (candidate := start + relativedelta(months=months * k)) <= today:
+        k += 1
+    return candidate
+
+
+@effect("start_term")
+def _start_term(ctx: EventContext) -> None:
+    agreement = ctx.agreement
+    start = term_start(agreement)
+    assert start is not None  # guaranteed by term_has_started
+    agreement.term_starts_on = start
+    if agreement.review_every_months:
+        review_on = agreement.next_review_on
+        if review_on is None or review_on <= ctx.today or ctx.agreement.state == "renewed":
+            agreement.next_review_on = first_review_after(start, agreement.review_every_months, ctx.today)
+    ctx.facts["next_review_on"] = _iso(agreement.next_review_on)
+
+
+@effect("record_review")
+def _record_review(ctx: EventContext) -> None:
+    ctx.agreement.review_outcome = ctx.data.outcome or "continue"
+    ctx.agreement.review_summary = ctx.data.summary
+    ctx.facts.update(outcome=ctx.agreement.review_outcome, summary=ctx.data.summary)
+
+
+@effect("schedule_next_review")
+def _schedule_next_review(ctx: EventContext) -> None:
+    agreement = ctx.agreement
+    months = agreement.review_every_months
+    if months:
+        base = agreement.next_review_on or ctx.today
+        agreement.next_review_on = first_review_after(base, months, ctx.today) if base <= ctx.today \
+            else base + relativedelta(months=months)
+    else:
+        agreement.next_review_on = None
+    ctx.facts["next_review_on"] = _iso(agreement.next_review_on)
+
+
+@effect("record_renewal")
+def _record_renewal(ctx: EventContext) -> None:
+    agreement = ctx.agreement
+    assert ctx.data.ends_on is not None  # guaranteed by new_end_date_later
+    ctx.facts.update(previous_ends_on=_iso(agreement.ends_on), ends_on=ctx.data.ends_on.isoformat())
+    agreement.ends_on = ctx.data.ends_on
+    agreement.term_starts_on = ctx.data.starts_on or ctx.today
+    ctx.facts["term_starts_on"] = agreement.term_starts_on.isoformat()
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+# --- dates that timers and reminders count from ---------------------------------------------
+
+DATES["term_starts_on"] = term_start
+DATES["next_review_on"] = lambda agreement: agreement.next_review_on
+DATES["ends_on"] = lambda agreement: agreement.ends_on
+DATES["effective_from"] = lambda agreement: agreement.effective_from
+DATES["submitted_on"] = lambda agreement: agreement.submitted_on
+
+
+def _notice_deadline(agreement: Agreement) -> date | None:
+    if agreement.ends_on is None or not agreement.notice_period_days:
+        return None
+    return agreement.ends_on - timedelta(days=agreement.notice_period_days)
+
+
+DATES["notice_deadline"] = _notice_deadline

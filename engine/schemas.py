@@ -1,0 +1,418 @@
+"""Request and response shapes, separate from the tables (STYLE.md rule 8).
+
+Inputs forbid unknown fields and bound every string and list, so a typo or an
+oversized payload is a 422 that names the field, never a silent drop.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+Role = Literal["admin", "staff", "partner"]
+PartyRole = Literal["party", "supporter"]
+ContactKind = Literal["focal_point", "signatory"]
+DeliverableStatus = Literal["planned", "in_progress", "done", "cancelled"]
+ReviewOutcome = Literal["continue", "renew", "terminate"]
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+LongText = Annotated[str, StringConstraints(max_length=20_000)]
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+def _valid_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r}; use an IANA name such as 'Europe/Madrid' or 'Asia/Tehran'"
+        ) from None
+    return value
+
+
+TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_valid_timezone)]
+
+
+def _http_url(value: AnyHttpUrl) -> str:
+    return str(value)
+
+
+HttpUrl = Annotated[AnyHttpUrl, AfterValidator(_http_url)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+T = TypeVar("T")
+
+
+class Page(Output, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+# --- organisations and people ----------------------------------------------------------------
+
+class OrganisationCreate(Input):
+    name: Name
+    short_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
+    kind: Literal["network", "association", "local_government", "secretariat", "other"] = "network"
+    city: ShortText | None = None
+    country: ShortText | None = None
+    timezone: TimeZone = "UTC"
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "name": "UCLG ASPAC", "short_name": "UCLG ASPAC", "kind": "network",
+        "city": "Jakarta", "country": "Indonesia", "timezone": "Asia/Jakarta"}]})
+
+
+class OrganisationRead(Output):
+    id: int
+    name: str
+    short_name: str | None
+    kind: str
+    city: str | None
+    country: str | None
+    timezone: str
+
+
+class PersonCreate(Input):
+    name: Name
+    email: EmailStr
+    organisation_id: Id
+    role: Role = "partner"
+    job_title: ShortText | None = None
+    timezone: TimeZone | None = None
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "name": "Agnès Bickart", "email": "agnes.bickart@metropolis.example", "organisation_id": 1,
+        "role": "staff", "job_title": "Senior Manager for Institutional Relations & Asia",
+        "timezone": "Europe/Madrid"}]})
+
+
+class PersonRead(Output):
+    id: int
+    name: str
+    email: str
+    organisation_id: int
+    role: str
+    job_title: str | None
+    timezone: str | None
+
+
+class TokenCreate(Input):
+    label: ShortText | None = None
+
+
+class TokenRead(BaseModel):
+    token: str
+    person_id: int
+    detail: str = "Keep this token: it is shown once and stored only as a hash."
+
+
+# --- agreements ------------------------------------------------------------------------------
+
+class PartyInput(Input):
+    organisation_id: Id
+    role: PartyRole = "party"
+
+
+class AreaCreate(Input):
+    title: Title
+    description: LongText | None = None
+
+
+class _AgreementTerms(Input):
+    summary: LongText | None = None
+    background: LongText | None = None
+    effective_from: date | None = None
+    ends_on: date | None = None
+    review_every_months: Annotated[int, Field(ge=1, le=120)] | None = None
+    next_review_on: date | None = None
+    notice_period_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    signing_place: ShortText | None = None
+    predecessor_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Any:
+        if self.effective_from and self.ends_on and self.ends_on <= self.effective_from:
+            raise ValueError(
+                f"ends_on ({self.ends_on}) must be after effective_from ({self.effective_from})"
+            )
+        if self.effective_from and self.next_review_on and self.next_review_on <= self.effective_from:
+            raise ValueError(
+                f"next_review_on ({self.next_review_on}) must be after effective_from "
+                f"({self.effective_from})"
+            )
+        return self
+
+
+class AgreementCreate(_AgreementTerms):
+    title: Title
+    workflow: Annotated[str, StringConstraints(max_length=64)] = "collaboration_agreement"
+    parties: Annotated[list[PartyInput], Field(min_length=1, max_length=50)]
+    areas: Annotated[list[AreaCreate], Field(max_length=50)] = []
+
+    @field_validator("parties")
+    @classmethod
+    def _no_party_twice(cls, parties: list[PartyInput]) -> list[PartyInput]:
+        seen: set[int] = set()
+        for party in parties:
+            if party.organisation_id in seen:
+                raise ValueError(f"organisation {party.organisation_id} is listed twice as a party")
+            seen.add(party.organisation_id)
+        return parties
+
+    @field_validator("areas")
+    @classmethod
+    def _no_area_twice(cls, areas: list[AreaCreate]) -> list[AreaCreate]:
+        titles = [a.title.casefold() for a in areas]
+        if len(titles) != len(set(titles)):
+            raise ValueError("an area of collaboration is listed twice")
+        return areas
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "title": "Collaboration agreement between Metropolis and UCLG ASPAC",
+        "summary": "A framework of collaboration benefiting the joint members of both networks.",
+        "effective_from": "2019-04-06", "review_every_months": 12,
+        "parties": [{"organisation_id": 1}, {"organisation_id": 2}],
+        "areas": [{"title": "Optimisation of resources towards the local implementation of the "
+                            "2030 Agenda and the New Urban Agenda"}]}]})
+
+
+class AgreementUpdate(_AgreementTerms):
+    title: Title | None = None
+
+
+class PartyCreate(PartyInput):
+    pass
+
+
+class ContactCreate(Input):
+    """Name a person as focal point or signatory for one of the agreement's parties."""
+
+    organisation_id: Id | None = Field(default=None, description="the party's organisation; "
+                                       "default: the person's own organisation")
+    person_id: Id
+    kind: ContactKind = "focal_point"
+    capacity: ShortText | None = None
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "person_id": 3, "kind": "focal_point",
+        "capacity": "Senior Manager for Institutional Relations & Asia"}]})
+
+
+class DeliverableCreate(Input):
+    title: Title
+    description: LongText | None = None
+    owner_id: Id | None = Field(default=None, description="a person named as focal point")
+    due_on: date | None = None
+    status: DeliverableStatus = "planned"
+
+
+class DeliverableUpdate(Input):
+    title: Title | None = None
+    description: LongText | None = None
+    owner_id: Id | None = None
+    due_on: date | None = None
+    status: DeliverableStatus | None = None
+    progress_note: LongText | None = None
+    evidence_url: HttpUrl | None = None
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "status": "in_progress", "progress_note": "Draft circulated to joint members.",
+        "evidence_url": "https://www.metropolis.org/"}]})
+
+
+class EventFire(Input):
+    event: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    comment: LongText | None = None
+    organisation_id: Id | None = None
+    signatory_id: Id | None = None
+    signed_on: date | None = None
+    place: ShortText | None = None
+    outcome: ReviewOutcome | None = None
+    summary: LongText | None = None
+    ends_on: date | None = None
+    starts_on: date | None = None
+    reason: LongText | None = None
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"event": "submit_for_signature", "comment": "Ready for the Secretaries-general."},
+        {"event": "sign", "organisation_id": 1, "signed_on": "2019-04-06", "place": "Montevideo"},
+        {"event": "complete_review", "outcome": "continue", "summary": "All four areas on track."},
+        {"event": "renew", "ends_on": "2031-04-05"},
+        {"event": "suspend", "reason": "Paused during the secretariat's relocation."},
+    ]})
+
+
+class OrganisationRef(Output):
+    id: int
+    name: str
+    short_name: str | None
+
+
+class PersonRef(Output):
+    id: int
+    name: str
+    email: str
+    job_title: str | None
+
+
+class ContactRead(Output):
+    id: int
+    person: PersonRef
+    kind: str
+    capacity: str | None
+
+
+class SignatureRead(Output):
+    signed_on: date
+    place: str | None
+    signatory_id: int | None
+
+
+class PartyRead(Output):
+    id: int
+    organisation: OrganisationRef
+    role: str
+    focal_points: list[ContactRead]
+    signatories: list[ContactRead]
+    signature: SignatureRead | None
+
+
+class DeliverableRead(Output):
+    id: int
+    agreement_id: int
+    area_id: int
+    title: str
+    description: str | None
+    owner_id: int | None
+    due_on: date | None
+    status: str
+    overdue: bool
+    progress_note: str | None
+    evidence_url: str | None
+    completed_on: date | None
+    updated_at: datetime
+
+
+class AreaRead(Output):
+    id: int
+    title: str
+    description: str | None
+    position: int
+    deliverables: list[DeliverableRead]
+
+
+class WorkflowRef(Output):
+    name: str
+    version: int
+
+
+class AgreementSummary(Output):
+    id: int
+    title: str
+    state: str
+    workflow: WorkflowRef
+    version: int
+    parties: list[OrganisationRef]
+    effective_from: date | None
+    ends_on: date | None
+    next_review_on: date | None
+    updated_at: datetime
+
+
+class AgreementRead(Output):
+    id: int
+    title: str
+    summary: str | None
+    background: str | None
+    workflow: WorkflowRef
+    state: str
+    state_label: str
+    final: bool
+    editable: bool
+    version: int
+    effective_from: date | None
+    ends_on: date | None
+    term_starts_on: date | None
+    review_every_months: int | None
+    next_review_on: date | None
+    notice_period_days: int | None
+    signing_place: str | None
+    signed_on: date | None
+    submitted_on: date | None
+    review_outcome: str | None
+    review_summary: str | None
+    predecessor_id: int | None
+    parties: list[PartyRead]
+    areas: list[AreaRead]
+    available_events: list[str] = Field(
+        description="events the caller may fire in the current state")
+    unmet_conditions: dict[str, list[str]] = Field(
+        description="for each available event whose guards are not met now, what is missing")
+    created_at: datetime
+    updated_at: datetime
+
+
+class HistoryRead(Output):
+    version: int
+    at: datetime
+    actor: str
+    actor_id: int | None
+    kind: str
+    event: str
+    from_state: str | None
+    to_state: str | None
+    comment: str | None
+    data: dict[str, Any] | None
+
+
+class WorkflowStateRead(BaseModel):
+    name: str
+    label: str
+    final: bool
+    editable: bool
+    events: list[str]
+
+
+class WorkflowEventRead(BaseModel):
+    name: str
+    label: str
+    actors: list[str]
+    guards: list[str]
+    effects: list[str]
+
+
+class WorkflowRead(BaseModel):
+    name: str
+    version: int
+    title: str
+    description: str
+    initial: str
+    states: list[WorkflowStateRead]
+    events: list[WorkflowEventRead]
+    diagram: str = Field(description="a Mermaid state diagram")

@@ -1,0 +1,38 @@
+"""Settings from the environment, prefix `ACCORD_` (see README, "Configuration")."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ACCORD_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./accord.db"
+    # The calendar in which agreement dates ("effective from", "ends on") are days.
+    timezone: str = "UTC"
+    base_url: str = "http://127.0.0.1:8000"
+    smtp_url: str | None = None
+    mail_from: str = "Accord <accord@localhost>"
+    outbox_dir: str = "outbox"
+    scheduler_enabled: bool = True
+    scheduler_interval_seconds: float = Field(default=30.0, gt=0)
+    page_size_max: int = Field(default=200, ge=1)
+    database_pool_size: int = Field(default=10, ge=1)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,169 @@
+"""Load and validate workflow files.
+
+`load_workflows(directory, registry)` reads every `*.yaml` file, checks its shape
+(`WorkflowSpec`) and its meaning — unknown states, events, guards, effects,
+conditions or dates; unreachable states; states with no path to a final state —
+and raises `WorkflowError` naming the file and every problem found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from workflows.definition import WorkflowSpec
+
+WORKFLOW_DIR = Path(__file__).parent
+
+
+class WorkflowError(ValueError):
+    """A workflow file that cannot be used; the message names the file and each problem."""
+
+    def __init__(self, path: Path, problems: Iterable[str]) -> None:
+        self.path = path
+        self.problems = list(problems)
+        listed = "\n".join(f"  - {problem}" for problem in self.problems)
+        super().__init__(f"{path.name}: invalid workflow\n{listed}")
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The names a workflow file may use, as the engine registers them."""
+
+    guards: frozenset[str] = field(default_factory=frozenset)
+    effects: frozenset[str] = field(default_factory=frozenset)
+    conditions: frozenset[str] = field(default_factory=frozenset)
+    dates: frozenset[str] = field(default_factory=frozenset)
+    recipients: frozenset[str] = field(default_factory=frozenset)
+
+
+def load_workflow(path: Path, vocabulary: Vocabulary) -> WorkflowSpec:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise WorkflowError(path, [f"not valid YAML: {error}"]) from error
+    try:
+        spec = WorkflowSpec.model_validate(raw)
+    except ValidationError as error:
+        raise WorkflowError(
+            path,
+            [
+                f"{'.'.join(str(part) for part in problem['loc']) or '(top)'}: {problem['msg']}"
+                for problem in error.errors()
+            ],
+        ) from error
+    problems = list(_problems(spec, vocabulary))
+    expected_stem = f"{spec.name}.v{spec.version}"
+    if path.suffix == ".yaml" and path.stem != expected_stem:
+        problems.append(f"file name should be {expected_stem}.yaml for workflow {spec.name!r} "
+                        f"version {spec.version}")
+    if problems:
+        raise WorkflowError(path, problems)
+    return spec
+
+
+def load_workflows(directory: Path, vocabulary: Vocabulary) -> dict[tuple[str, int], WorkflowSpec]:
+    specs: dict[tuple[str, int], WorkflowSpec] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        spec = load_workflow(path, vocabulary)
+        key = (spec.name, spec.version)
+        if key in specs:
+            raise WorkflowError(path, [f"workflow {spec.name!r} version {spec.version} is defined twice"])
+        specs[key] = spec
+    return specs
+
+
+def _problems(spec: WorkflowSpec, vocabulary: Vocabulary) -> Iterable[str]:
+    states = set(spec.states)
+    if spec.initial not in states:
+        yield f"initial state {spec.initial!r} is not one of the states"
+    if not any(state.final for state in spec.states.values()):
+        yield "no state is final"
+
+    for name, event in spec.events.items():
+        for guard in event.guards:
+            if guard not in vocabulary.guards:
+                yield f"event {name!r} names unknown guard {guard!r}"
+        for effect in event.effects:
+            if effect not in vocabulary.effects:
+                yield f"event {name!r} names unknown effect {effect!r}"
+        if not any(t.event == name for t in spec.transitions):
+            yield f"event {name!r} has no transition"
+
+    for index, transition in enumerate(spec.transitions):
+        where = f"transition {index + 1} ({transition.event})"
+        if transition.event not in spec.events:
+            yield f"{where}: unknown event {transition.event!r}"
+        for source in transition.source:
+            if source not in states:
+                yield f"{where}: comes from unknown state {source!r}"
+            elif spec.states[source].final:
+                yield f"{where}: leaves final state {source!r}"
+        if transition.dest not in states:
+            yield f"{where}: goes to unknown state {transition.dest!r}"
+        if transition.when is not None and transition.when not in vocabulary.conditions:
+            yield f"{where}: unknown condition {transition.when!r}"
+
+    for index, timer in enumerate(spec.timers):
+        where = f"timer {index + 1} ({timer.event})"
+        if timer.event not in spec.events:
+            yield f"{where}: unknown event {timer.event!r}"
+        elif "scheduler" not in spec.events[timer.event].actors:
+            yield f"{where}: event {timer.event!r} does not list 'scheduler' among its actors"
+        yield from _unknown(where, "state", timer.states, states)
+        if timer.date_name not in vocabulary.dates:
+            yield f"{where}: unknown date {timer.date_name!r}"
+
+    for reminder in spec.reminders:
+        where = f"reminder {reminder.name!r}"
+        yield from _unknown(where, "state", reminder.states, states)
+        if reminder.date_name not in vocabulary.dates:
+            yield f"{where}: unknown date {reminder.date_name!r}"
+        yield from _unknown(where, "recipient", reminder.recipients + reminder.escalate_to,
+                            vocabulary.recipients)
+        yield from _unknown(where, "condition", reminder.unless, vocabulary.conditions)
+
+    if spec.initial in states:
+        yield from _reachability(spec)
+
+
+def _unknown(where: str, kind: str, names: Iterable[str], known: Iterable[str]) -> Iterable[str]:
+    known_set = set(known)
+    for name in names:
+        if name not in known_set:
+            yield f"{where}: unknown {kind} {name!r}"
+
+
+def _reachability(spec: WorkflowSpec) -> Iterable[str]:
+    edges: dict[str, set[str]] = {state: set() for state in spec.states}
+    for transition in spec.transitions:
+        for source in transition.source:
+            if source in edges and transition.dest in spec.states:
+                edges[source].add(transition.dest)
+
+    reachable = {spec.initial}
+    frontier = [spec.initial]
+    while frontier:
+        for dest in edges[frontier.pop()]:
+            if dest not in reachable:
+                reachable.add(dest)
+                frontier.append(dest)
+    for state in spec.states:
+        if state not in reachable:
+            yield f"state {state!r} is unreachable from {spec.initial!r}"
+
+    finishing = {name for name, state in spec.states.items() if state.final}
+    changed = True
+    while changed:
+        changed = False
+        for source, dests in edges.items():
+            if source not in finishing and dests & finishing:
+                finishing.add(source)
+                changed = True
+    for state in spec.states:
+        if state not in finishing:
+            yield f"state {state!r} has no path to a final state"
