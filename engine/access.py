@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlmodel import col
 
 from engine.context import Actor
 from engine.errors import NotFound, NotPermitted
@@ -23,13 +24,13 @@ from engine.models import Agreement, Party
 def in_reach(query: Select[Any], actor: Actor) -> Select[Any]:
     if actor.is_admin or actor.is_scheduler:
         return query
-    parties_of_actor = select(Party.agreement_id).where(Party.organisation_id == actor.organisation_id)
-    return query.where(Agreement.id.in_(parties_of_actor))  # type: ignore[union-attr]
+    parties_of_actor = select(col(Party.agreement_id)).where(col(Party.organisation_id) == actor.organisation_id)
+    return query.where(col(Agreement.id).in_(parties_of_actor))
 
 
 def with_parts() -> list[Any]:
     return [
-        selectinload(Agreement.parties),  # type: ignore[arg-type]
+        selectinload(Agreement.parties),  # type: ignore[arg-type]  # sqlmodel types relationships as lists
         selectinload(Agreement.contacts),  # type: ignore[arg-type]
         selectinload(Agreement.signatures),  # type: ignore[arg-type]
         selectinload(Agreement.areas),  # type: ignore[arg-type]
@@ -40,10 +41,10 @@ def with_parts() -> list[Any]:
 async def load_agreement(
     session: AsyncSession, agreement_id: int, actor: Actor, *, parts: bool = True
 ) -> Agreement:
-    query = in_reach(select(Agreement).where(Agreement.id == agreement_id), actor)
+    query = in_reach(select(Agreement).where(col(Agreement.id) == agreement_id), actor)
     if parts:
         query = query.options(*with_parts())
-    agreement = await session.scalar(query.execution_options(populate_existing=True))
+    agreement: Agreement | None = await session.scalar(query.execution_options(populate_existing=True))
     if agreement is None:
         raise NotFound(f"There is no agreement {agreement_id} that you can see.")
     return agreement

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlmodel import col
 
 from engine.access import in_reach, load_agreement, require_editor
 from engine.clock import When
@@ -92,7 +93,7 @@ async def _check_predecessor(session: AsyncSession, predecessor_id: int | None, 
         return
     if predecessor_id == agreement_id:
         raise InvalidInput("An agreement cannot be its own predecessor.", field="predecessor_id")
-    found = await session.scalar(in_reach(select(Agreement.id).where(Agreement.id == predecessor_id), actor))
+    found = await session.scalar(in_reach(select(col(Agreement.id)).where(col(Agreement.id) == predecessor_id), actor))
     if found is None:
         raise InvalidInput(f"There is no agreement {predecessor_id} that you can see to name as "
                            "predecessor.", field="predecessor_id")
@@ -108,7 +109,7 @@ async def create_agreement(session: AsyncSession, data: AgreementCreate, actor: 
     except NotFound as error:
         raise InvalidInput(error.detail, field="workflow") from None
     org_ids = [p.organisation_id for p in data.parties]
-    found = set(await session.scalars(select(Organisation.id).where(Organisation.id.in_(org_ids))))  # type: ignore[union-attr]
+    found = set(await session.scalars(select(col(Organisation.id)).where(col(Organisation.id).in_(org_ids))))
     missing = [str(i) for i in org_ids if i not in found]
     if missing:
         raise InvalidInput(f"There is no organisation {', '.join(missing)}; create it first or "
@@ -208,9 +209,10 @@ async def name_contact(session: AsyncSession, agreement_id: int, data: ContactCr
            for c in agreement.contacts):
         raise Conflict(f"{person.name} is already named {data.kind.replace('_', ' ')} for "
                        f"{party.organisation.name}.")
-    assert party.id is not None and agreement.id is not None
+    assert party.id is not None
+    assert agreement.id is not None
     contact = Contact(agreement_id=agreement.id, party_id=party.id, person_id=person.id or 0,
-                      kind=data.kind, capacity=data.capacity)
+                      kind=data.kind, capacity=data.capacity, person=person)
     agreement.contacts.append(contact)
     await record_change(session, agreement, actor, when, kind="edited", event=f"{data.kind}_named",
                         data={"person_id": person.id, "organisation_id": party.organisation_id,
@@ -281,7 +283,7 @@ def _check_owner(agreement: Agreement, owner_id: int | None) -> None:
 
 async def update_deliverable(session: AsyncSession, deliverable_id: int, data: DeliverableUpdate,
                              actor: Actor, when: When) -> Deliverable:
-    agreement_id = await session.scalar(select(Deliverable.agreement_id).where(Deliverable.id == deliverable_id))
+    agreement_id = await session.scalar(select(col(Deliverable.agreement_id)).where(col(Deliverable.id) == deliverable_id))
     if agreement_id is None:
         raise NotFound(f"There is no deliverable {deliverable_id} that you can see.")
     try:
@@ -337,22 +339,22 @@ async def list_agreements(session: AsyncSession, actor: Actor, filters: Agreemen
                           limit: int, offset: int) -> tuple[list[Agreement], int]:
     query = in_reach(select(Agreement), actor)
     if filters.state:
-        query = query.where(Agreement.state.in_(filters.state))  # type: ignore[attr-defined]
+        query = query.where(col(Agreement.state).in_(filters.state))
     if filters.workflow:
-        query = query.where(Agreement.workflow_name == filters.workflow)
+        query = query.where(col(Agreement.workflow_name) == filters.workflow)
     if filters.party is not None:
-        query = query.where(Agreement.id.in_(  # type: ignore[union-attr]
-            select(Party.agreement_id).where(Party.organisation_id == filters.party)))
+        query = query.where(col(Agreement.id).in_(
+            select(col(Party.agreement_id)).where(col(Party.organisation_id) == filters.party)))
     if filters.review_due_before is not None:
-        query = query.where(Agreement.next_review_on < filters.review_due_before)  # type: ignore[operator]
+        query = query.where(col(Agreement.next_review_on) < filters.review_due_before)
     if filters.q:
         pattern = "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(or_(Agreement.title.ilike(pattern, escape="\\"),  # type: ignore[attr-defined]
-                                Agreement.summary.ilike(pattern, escape="\\")))  # type: ignore[union-attr]
+        query = query.where(or_(col(Agreement.title).ilike(pattern, escape="\\"),
+                                col(Agreement.summary).ilike(pattern, escape="\\")))
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.scalars(
         query.options(selectinload(Agreement.parties))  # type: ignore[arg-type]
-        .order_by(Agreement.id).limit(limit).offset(offset)  # type: ignore[arg-type]
+        .order_by(col(Agreement.id)).limit(limit).offset(offset)
     )
     return list(rows), total
 

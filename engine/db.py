@@ -16,7 +16,6 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-
 from engine.settings import Settings
 
 _WRITE = "accord_write"

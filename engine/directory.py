@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from engine.context import Actor
 from engine.errors import Conflict, InvalidInput, NotFound, NotPermitted
@@ -29,7 +30,7 @@ async def create_organisation(
 ) -> Organisation:
     require_admin(actor, "create organisations")
     existing = await session.scalar(
-        select(Organisation.id).where(func.lower(Organisation.name) == data.name.lower())
+        select(col(Organisation.id)).where(func.lower(col(Organisation.name)) == data.name.lower())
     )
     if existing is not None:
         raise Conflict(f"An organisation named {data.name!r} already exists (id {existing}).")
@@ -50,7 +51,7 @@ async def list_organisations(
     session: AsyncSession, *, limit: int, offset: int
 ) -> tuple[list[Organisation], int]:
     total = await session.scalar(select(func.count()).select_from(Organisation)) or 0
-    rows = await session.scalars(select(Organisation).order_by(Organisation.id).limit(limit).offset(offset))
+    rows = await session.scalars(select(Organisation).order_by(col(Organisation.id)).limit(limit).offset(offset))
     return list(rows), total
 
 
@@ -60,7 +61,7 @@ async def create_person(session: AsyncSession, data: PersonCreate, actor: Actor,
         raise InvalidInput(f"There is no organisation {data.organisation_id}; create it first.",
                            field="organisation_id")
     email = data.email.lower()
-    if await session.scalar(select(Person.id).where(Person.email == email)) is not None:
+    if await session.scalar(select(col(Person.id)).where(col(Person.email) == email)) is not None:
         raise Conflict(f"Someone with the email {email} already exists.")
     person = Person(**data.model_dump(exclude={"email"}), email=email, created_at=now)
     session.add(person)
@@ -82,11 +83,11 @@ async def list_people(
     query = select(Person)
     if actor.role == "partner":
         # Partners see their own organisation's people; staff and admins keep the directory.
-        query = query.where(Person.organisation_id == actor.organisation_id)
+        query = query.where(col(Person.organisation_id) == actor.organisation_id)
     if organisation_id is not None:
-        query = query.where(Person.organisation_id == organisation_id)
+        query = query.where(col(Person.organisation_id) == organisation_id)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.scalars(query.order_by(Person.id).limit(limit).offset(offset))
+    rows = await session.scalars(query.order_by(col(Person.id)).limit(limit).offset(offset))
     return list(rows), total
 
 
@@ -110,9 +111,9 @@ async def authenticate(session: AsyncSession, token: str) -> Person | None:
     """The person a bearer token belongs to, or None for an unknown or revoked token."""
     digest = hash_token(token)
     row = (await session.execute(
-        select(ApiToken.token_hash, Person)
-        .join(Person, Person.id == ApiToken.person_id)
-        .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        select(col(ApiToken.token_hash), Person)
+        .join(Person, col(Person.id) == col(ApiToken.person_id))
+        .where(col(ApiToken.token_hash) == digest, col(ApiToken.revoked_at).is_(None))
     )).first()
     if row is None or not hmac.compare_digest(row[0], digest):
         return None

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import col
 
 from engine.clock import When
 from engine.context import Actor
@@ -36,7 +37,7 @@ async def record_change(
     with session.no_autoflush:
         result = await session.execute(
             update(Agreement)
-            .where(Agreement.id == agreement.id, Agreement.version == expected)  # type: ignore[arg-type]
+            .where(col(Agreement.id) == agreement.id, col(Agreement.version) == expected)
             .values(version=expected + 1, updated_at=when.now)
             .execution_options(synchronize_session=False)
         )
@@ -59,7 +60,7 @@ async def record_change(
 async def list_history(
     session: AsyncSession, agreement_id: int, *, limit: int, offset: int
 ) -> tuple[list[HistoryEvent], int]:
-    query = select(HistoryEvent).where(HistoryEvent.agreement_id == agreement_id)
+    query = select(HistoryEvent).where(col(HistoryEvent.agreement_id) == agreement_id)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.scalars(query.order_by(HistoryEvent.version).limit(limit).offset(offset))  # type: ignore[arg-type]
+    rows = await session.scalars(query.order_by(col(HistoryEvent.version)).limit(limit).offset(offset))
     return list(rows), total

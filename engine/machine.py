@@ -47,6 +47,7 @@ def _condition_callback(check: rules.ConditionFn) -> Callable[[EventData], bool]
 
 
 def _note_destination(event_data: EventData) -> None:
+    assert event_data.transition is not None
     _context(event_data).dest = event_data.transition.dest
 
 

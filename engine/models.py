@@ -23,6 +23,12 @@ def long_text(*, nullable: bool = True) -> Any:
     return Field(default=None, sa_column=Column(Text, nullable=nullable))
 
 
+def children(order_by: str) -> Any:
+    """A collection the agreement owns: loaded only when asked for, deleted with it."""
+    return Relationship(sa_relationship_kwargs={"lazy": "raise", "order_by": order_by,
+                                                "cascade": "all, delete-orphan"})
+
+
 class Organisation(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, unique=True)
@@ -89,25 +95,17 @@ class Agreement(SQLModel, table=True):
         back_populates="agreement",
         sa_relationship_kwargs={"lazy": "raise", "order_by": "Party.id", "cascade": "all, delete-orphan"},
     )
-    contacts: list["Contact"] = Relationship(
-        sa_relationship_kwargs={"lazy": "raise", "order_by": "Contact.id", "cascade": "all, delete-orphan"},
-    )
-    signatures: list["Signature"] = Relationship(
-        sa_relationship_kwargs={"lazy": "raise", "order_by": "Signature.id", "cascade": "all, delete-orphan"},
-    )
-    areas: list["CollaborationArea"] = Relationship(
-        sa_relationship_kwargs={"lazy": "raise", "order_by": "CollaborationArea.position", "cascade": "all, delete-orphan"},
-    )
-    deliverables: list["Deliverable"] = Relationship(
-        sa_relationship_kwargs={"lazy": "raise", "order_by": "Deliverable.id", "cascade": "all, delete-orphan"},
-    )
+    contacts: list["Contact"] = children("Contact.id")
+    signatures: list["Signature"] = children("Signature.id")
+    areas: list["CollaborationArea"] = children("CollaborationArea.position")
+    deliverables: list["Deliverable"] = children("Deliverable.id")
 
 
 class Party(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("agreement_id", "organisation_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    agreement_id: int = Field(foreign_key="agreement.id", index=True)
+    agreement_id: int | None = Field(default=None, foreign_key="agreement.id", index=True, nullable=False)
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
     # "party" signs; a "supporter" is a third party that supports a C2C cooperation and does not sign.
     role: str = Field(default="party", max_length=16)
@@ -136,7 +134,7 @@ class Signature(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("agreement_id", "party_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    agreement_id: int = Field(foreign_key="agreement.id", index=True)
+    agreement_id: int | None = Field(default=None, foreign_key="agreement.id", index=True, nullable=False)
     party_id: int = Field(foreign_key="party.id")
     signatory_id: int | None = Field(default=None, foreign_key="person.id")
     signed_on: date
@@ -150,7 +148,7 @@ class CollaborationArea(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("agreement_id", "title"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    agreement_id: int = Field(foreign_key="agreement.id", index=True)
+    agreement_id: int | None = Field(default=None, foreign_key="agreement.id", index=True, nullable=False)
     title: str = Field(max_length=300)
     description: str | None = long_text()
     position: int = 0

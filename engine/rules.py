@@ -16,13 +16,14 @@ from datetime import date, timedelta
 from dateutil.relativedelta import relativedelta
 
 from engine.context import EventContext
-from engine.models import Agreement, Signature
+from engine.models import Agreement, Deliverable, Signature
 from workflows.loader import Vocabulary
 
 GuardFn = Callable[[EventContext], str | None]
 EffectFn = Callable[[EventContext], None]
 ConditionFn = Callable[[EventContext], bool]
 DateFn = Callable[[Agreement], date | None]
+DeliverableDateFn = Callable[[Deliverable], date | None]
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,8 @@ GUARDS: dict[str, Guard] = {}
 EFFECTS: dict[str, EffectFn] = {}
 CONDITIONS: dict[str, ConditionFn] = {}
 DATES: dict[str, DateFn] = {}
-# Who a reminder goes to; resolved by the notifications package, named here so files validate.
+DELIVERABLE_DATES: dict[str, DeliverableDateFn] = {}
+# Who a reminder goes to; `engine.schedule` resolves them (see its docstring).
 RECIPIENTS = frozenset({"focal_points", "signatories", "unsigned_signatories", "owner",
                         "party_focal_points", "secretariat"})
 
@@ -57,7 +59,8 @@ def effect(name: str) -> Callable[[EffectFn], EffectFn]:
 def vocabulary() -> Vocabulary:
     return Vocabulary(
         guards=frozenset(GUARDS), effects=frozenset(EFFECTS), conditions=frozenset(CONDITIONS),
-        dates=frozenset(DATES), recipients=RECIPIENTS,
+        dates=frozenset(DATES), deliverable_dates=frozenset(DELIVERABLE_DATES),
+        recipients=RECIPIENTS,
     )
 
 
@@ -243,7 +246,8 @@ def _record_submission(ctx: EventContext) -> None:
 @effect("record_signature")
 def _record_signature(ctx: EventContext) -> None:
     party = ctx.signing_party
-    assert party is not None and party.id is not None  # guaranteed by the guards
+    assert party is not None  # guaranteed by the guards
+    assert party.id is not None
     signatory_id = ctx.data.signatory_id or next(
         c.person_id for c in ctx.agreement.contacts if c.party_id == party.id and c.kind == "signatory"
     )
@@ -340,3 +344,6 @@ def _notice_deadline(agreement: Agreement) -> date | None:
 
 
 DATES["notice_deadline"] = _notice_deadline
+
+
+DELIVERABLE_DATES["due_on"] = lambda deliverable: deliverable.due_on

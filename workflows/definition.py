@@ -55,20 +55,36 @@ class TimerSpec(_Strict):
 
 
 class ReminderSpec(_Strict):
-    """Tell `recipients` about the `date`, `offsets` days from it (negative: before)."""
+    """Tell `recipients` about the subject's `date`, `offsets` days from it (negative: before).
+
+    `repeat_every_days` with `max_sends` extends the offsets (e.g. 7, then weekly, at most 4
+    sends); from the offset `escalate_after` on, `escalate_to` is told as well. `title` and
+    `action` are the words of the mail: what is due, and what to do about it.
+    """
 
     name: Identifier
+    title: str
+    action: str
     subject: Literal["agreement", "deliverable"] = "agreement"
     date_name: Identifier = Field(alias="date")
-    offsets: tuple[int, ...]
+    offsets: tuple[int, ...] = Field(min_length=1)
     states: tuple[Identifier, ...]
-    recipients: tuple[Identifier, ...]
+    recipients: tuple[Identifier, ...] = Field(min_length=1)
     escalate_to: tuple[Identifier, ...] = ()
     escalate_after: int | None = None
-    repeat_every_days: int | None = None
-    max_sends: int | None = None
-    unless: tuple[Identifier, ...] = ()
-    template: Identifier | None = None
+    repeat_every_days: int | None = Field(default=None, ge=1)
+    max_sends: int | None = Field(default=None, ge=1)
+
+    def all_offsets(self) -> tuple[int, ...]:
+        """The offsets with repeats expanded, in order, at most `max_sends` of them."""
+        offsets = sorted(set(self.offsets))
+        if self.repeat_every_days:
+            limit = self.max_sends or len(offsets)
+            while len(offsets) < limit:
+                offsets.append(offsets[-1] + self.repeat_every_days)
+        if self.max_sends:
+            offsets = offsets[: self.max_sends]
+        return tuple(offsets)
 
 
 class WorkflowSpec(_Strict):

@@ -38,6 +38,7 @@ class Vocabulary:
     effects: frozenset[str] = field(default_factory=frozenset)
     conditions: frozenset[str] = field(default_factory=frozenset)
     dates: frozenset[str] = field(default_factory=frozenset)
+    deliverable_dates: frozenset[str] = field(default_factory=frozenset)
     recipients: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -121,11 +122,16 @@ def _problems(spec: WorkflowSpec, vocabulary: Vocabulary) -> Iterable[str]:
     for reminder in spec.reminders:
         where = f"reminder {reminder.name!r}"
         yield from _unknown(where, "state", reminder.states, states)
-        if reminder.date_name not in vocabulary.dates:
-            yield f"{where}: unknown date {reminder.date_name!r}"
+        dates = vocabulary.deliverable_dates if reminder.subject == "deliverable" else vocabulary.dates
+        if reminder.date_name not in dates:
+            yield f"{where}: unknown {reminder.subject} date {reminder.date_name!r}"
         yield from _unknown(where, "recipient", reminder.recipients + reminder.escalate_to,
                             vocabulary.recipients)
-        yield from _unknown(where, "condition", reminder.unless, vocabulary.conditions)
+        if reminder.escalate_to and reminder.escalate_after is None:
+            yield f"{where}: escalate_to needs escalate_after (the offset from which to escalate)"
+    names = [reminder.name for reminder in spec.reminders]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        yield f"reminder {name!r} is defined twice"
 
     if spec.initial in states:
         yield from _reachability(spec)

@@ -1,0 +1,50 @@
+"""`create_app()`: the HTTP API (and, unless turned off, the scheduler inside it)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import problems
+from api.routers import agreements, directory, health, workflows
+from engine.clock import Clock, SystemClock
+from engine.db import Database
+from engine.machine import catalog
+from engine.settings import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+Accord keeps collaboration agreements between organisations as state machines, with their
+parties, focal points, signatories, areas of collaboration and deliverables.
+
+Authenticate with `Authorization: Bearer <token>`. Errors are `application/problem+json`
+with a `detail` that says what to fix. `GET` on an agreement returns an `ETag`; send it back
+as `If-Match` on writes to be sure nobody changed the agreement in between.
+"""
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
+               database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    owns_database = database is None
+    database = database or Database.from_settings(settings)
+    catalog()  # load, validate and build every workflow machine before the first request
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_database:
+            await database.dispose()
+
+    app = FastAPI(title="Accord", version="1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.database = database
+    app.state.clock = clock or SystemClock()
+    problems.install(app)
+    app.include_router(health.router)
+    for router in (directory.router, agreements.router, workflows.router):
+        app.include_router(router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,102 @@
+"""Request-scoped dependencies: the unit of work, the caller, the moment."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from engine.clock import Clock, When
+from engine.context import Actor
+from engine.db import Database
+from engine.directory import authenticate
+from engine.errors import InvalidInput
+from engine.settings import Settings
+
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request; it commits when the route returns, before the response is sent."""
+    async with get_database(request).transaction(write=request.method not in _READ_METHODS) as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_when(request: Request) -> When:
+    clock: Clock = request.app.state.clock
+    return When.of(clock, get_settings(request).zone)
+
+
+WhenDep = Annotated[When, Depends(get_when)]
+
+
+async def get_actor(
+    session: SessionDep, authorization: Annotated[str | None, Header()] = None
+) -> Actor:
+    unauthorised = HTTPException(
+        status_code=401,
+        detail="Send a valid bearer token: 'Authorization: Bearer <token>'. An administrator "
+               "issues tokens with POST /api/v1/people/{id}/tokens or `accord admin create`.",
+    )
+    if not authorization:
+        raise unauthorised
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
+        raise unauthorised
+    person = await authenticate(session, token.strip())
+    if person is None:
+        raise unauthorised
+    return Actor.of(person)
+
+
+CurrentActor = Annotated[Actor, Depends(get_actor)]
+
+
+class PageParams:
+    def __init__(
+        self,
+        settings: SettingsDep,
+        limit: Annotated[int, Query(ge=1, description="page size")] = 50,
+        offset: Annotated[int, Query(ge=0, le=10**9, description="rows to skip")] = 0,
+    ) -> None:
+        if limit > settings.page_size_max:
+            raise InvalidInput(f"limit may be at most {settings.page_size_max}.", field="limit")
+        self.limit = limit
+        self.offset = offset
+
+
+PageDep = Annotated[PageParams, Depends()]
+
+
+def parse_if_match(if_match: str | None) -> int | None:
+    """The version an `If-Match` header names: `"7"`, `W/"7"` or `7`; `*` means any."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit() or len(value) > 18:
+        raise InvalidInput(f"If-Match must be an ETag this API gave out, like \"3\"; got {if_match!r}.",
+                           field="If-Match")
+    return int(value)
+
+
+def if_match_version(if_match: Annotated[str | None, Header()] = None) -> int | None:
+    return parse_if_match(if_match)
+
+
+IfMatchDep = Annotated[int | None, Depends(if_match_version)]

@@ -1,0 +1,154 @@
+"""Agreements, their parts, their events and their history."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import CurrentActor, IfMatchDep, PageDep, SessionDep, WhenDep
+from engine import agreements, events
+from engine.access import load_agreement
+from engine.context import EventInput
+from engine.history import list_history
+from engine.schemas import (
+    AgreementCreate,
+    AgreementRead,
+    AgreementSummary,
+    AgreementUpdate,
+    AreaCreate,
+    AreaRead,
+    ContactCreate,
+    ContactRead,
+    DeliverableCreate,
+    DeliverableRead,
+    DeliverableUpdate,
+    EventFire,
+    HistoryRead,
+    Page,
+    PartyCreate,
+    PersonRef,
+)
+
+router = APIRouter(tags=["agreements"])
+
+_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such agreement, or not one you can see"}}
+
+
+def _etag(response: Response, body: AgreementRead) -> AgreementRead:
+    response.headers["ETag"] = f'"{body.version}"'
+    return body
+
+
+@router.post("/agreements", status_code=201, response_model=AgreementRead)
+async def create_agreement(data: AgreementCreate, session: SessionDep, actor: CurrentActor,
+                           when: WhenDep, response: Response) -> AgreementRead:
+    """Create an agreement in its workflow's first state (`draft`)."""
+    agreement = await agreements.create_agreement(session, data, actor, when)
+    response.headers["Location"] = f"/api/v1/agreements/{agreement.id}"
+    return _etag(response, agreements.read_agreement(agreement, actor, when))
+
+
+@router.get("/agreements", response_model=Page[AgreementSummary])
+async def list_agreements(
+    session: SessionDep, actor: CurrentActor, page: PageDep,
+    state: Annotated[list[str] | None, Query(max_length=20, description="repeat for several")] = None,
+    party: Annotated[int | None, Query(ge=1, description="an organisation id")] = None,
+    review_due_before: Annotated[date | None, Query()] = None,
+    q: Annotated[str | None, Query(max_length=200, description="words in title or summary")] = None,
+    workflow: Annotated[str | None, Query(max_length=64)] = None,
+) -> Page[AgreementSummary]:
+    filters = agreements.AgreementFilters(state=state, party=party, review_due_before=review_due_before,
+                                          q=q, workflow=workflow)
+    rows, total = await agreements.list_agreements(session, actor, filters, limit=page.limit,
+                                                   offset=page.offset)
+    return Page(items=[agreements.summarise(a) for a in rows], total=total, limit=page.limit,
+                offset=page.offset)
+
+
+@router.get("/agreements/{agreement_id}", response_model=AgreementRead, responses=_FOUND)
+async def get_agreement(agreement_id: int, session: SessionDep, actor: CurrentActor, when: WhenDep,
+                        response: Response) -> AgreementRead:
+    agreement = await load_agreement(session, agreement_id, actor)
+    return _etag(response, agreements.read_agreement(agreement, actor, when))
+
+
+@router.patch("/agreements/{agreement_id}", response_model=AgreementRead, responses=_FOUND)
+async def update_agreement(agreement_id: int, data: AgreementUpdate, session: SessionDep,
+                           actor: CurrentActor, when: WhenDep, if_match: IfMatchDep,
+                           response: Response) -> AgreementRead:
+    """Edit the terms while the agreement is editable (draft, unsigned); `next_review_on` any time."""
+    agreement = await agreements.update_agreement(session, agreement_id, data, actor, when,
+                                                  if_match=if_match)
+    return _etag(response, agreements.read_agreement(agreement, actor, when))
+
+
+@router.post("/agreements/{agreement_id}/events", response_model=AgreementRead, responses=_FOUND)
+async def fire_event(agreement_id: int, data: EventFire, session: SessionDep, actor: CurrentActor,
+                     when: WhenDep, if_match: IfMatchDep, response: Response) -> AgreementRead:
+    """Fire a lifecycle event; answers with the agreement as `GET` does."""
+    fields = EventInput(**data.model_dump(exclude={"event"}))
+    agreement = await events.fire(session, agreement_id, data.event, actor, when, fields,
+                                  if_match=if_match)
+    return _etag(response, agreements.read_agreement(agreement, actor, when))
+
+
+@router.get("/agreements/{agreement_id}/history", response_model=Page[HistoryRead], responses=_FOUND)
+async def get_history(agreement_id: int, session: SessionDep, actor: CurrentActor,
+                      page: PageDep) -> Page[HistoryRead]:
+    await load_agreement(session, agreement_id, actor, parts=False)
+    rows, total = await list_history(session, agreement_id, limit=page.limit, offset=page.offset)
+    return Page(items=[HistoryRead.model_validate(r) for r in rows], total=total, limit=page.limit,
+                offset=page.offset)
+
+
+@router.post("/agreements/{agreement_id}/parties", status_code=201, response_model=AgreementRead,
+             responses=_FOUND)
+async def add_party(agreement_id: int, data: PartyCreate, session: SessionDep, actor: CurrentActor,
+                    when: WhenDep, response: Response) -> AgreementRead:
+    agreement = await agreements.add_party(session, agreement_id, data, actor, when)
+    return _etag(response, agreements.read_agreement(agreement, actor, when))
+
+
+@router.post("/agreements/{agreement_id}/focal-points", status_code=201, response_model=ContactRead,
+             responses=_FOUND)
+async def name_contact(agreement_id: int, data: ContactCreate, session: SessionDep, actor: CurrentActor,
+                       when: WhenDep) -> ContactRead:
+    """Name a person of a party as its focal point or signatory (`kind`)."""
+    contact = await agreements.name_contact(session, agreement_id, data, actor, when)
+    return ContactRead(id=contact.id or 0, person=PersonRef.model_validate(contact.person),
+                       kind=contact.kind, capacity=contact.capacity)
+
+
+@router.delete("/agreements/{agreement_id}/focal-points/{contact_id}", status_code=204,
+               responses=_FOUND)
+async def remove_contact(agreement_id: int, contact_id: int, session: SessionDep, actor: CurrentActor,
+                         when: WhenDep) -> None:
+    await agreements.remove_contact(session, agreement_id, contact_id, actor, when)
+
+
+@router.post("/agreements/{agreement_id}/areas", status_code=201, response_model=AreaRead,
+             responses=_FOUND)
+async def add_area(agreement_id: int, data: AreaCreate, session: SessionDep, actor: CurrentActor,
+                   when: WhenDep) -> AreaRead:
+    area = await agreements.add_area(session, agreement_id, data, actor, when)
+    return AreaRead(id=area.id or 0, title=area.title, description=area.description,
+                    position=area.position, deliverables=[])
+
+
+@router.post("/agreements/{agreement_id}/areas/{area_id}/deliverables", status_code=201,
+             response_model=DeliverableRead, responses=_FOUND)
+async def add_deliverable(agreement_id: int, area_id: int, data: DeliverableCreate, session: SessionDep,
+                          actor: CurrentActor, when: WhenDep) -> DeliverableRead:
+    deliverable = await agreements.add_deliverable(session, agreement_id, area_id, data, actor, when)
+    return agreements.read_deliverable(deliverable, when.today)
+
+
+@router.patch("/deliverables/{deliverable_id}", response_model=DeliverableRead,
+              responses={404: {"description": "no such deliverable, or not one you can see"}})  # noqa: E501
+async def update_deliverable(deliverable_id: int, data: DeliverableUpdate, session: SessionDep,
+                             actor: CurrentActor, when: WhenDep) -> DeliverableRead:
+    """Status, progress note, evidence link; partners may update the deliverables they own."""
+    deliverable = await agreements.update_deliverable(session, deliverable_id, data, actor, when)
+    return agreements.read_deliverable(deliverable, when.today)

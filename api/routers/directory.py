@@ -1,0 +1,69 @@
+"""Organisations, people and tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import CurrentActor, PageDep, SessionDep, WhenDep
+from engine import directory
+from engine.schemas import (
+    OrganisationCreate,
+    OrganisationRead,
+    Page,
+    PersonCreate,
+    PersonRead,
+    TokenCreate,
+    TokenRead,
+)
+
+router = APIRouter(tags=["directory"])
+
+
+@router.post("/organisations", status_code=201, response_model=OrganisationRead)
+async def create_organisation(data: OrganisationCreate, session: SessionDep, actor: CurrentActor,
+                              when: WhenDep) -> OrganisationRead:
+    """Admin only: a network, association or local government."""
+    organisation = await directory.create_organisation(session, data, actor, when.now)
+    return OrganisationRead.model_validate(organisation)
+
+
+@router.get("/organisations", response_model=Page[OrganisationRead])
+async def list_organisations(session: SessionDep, actor: CurrentActor, page: PageDep) -> Page[OrganisationRead]:
+    rows, total = await directory.list_organisations(session, limit=page.limit, offset=page.offset)
+    return Page(items=[OrganisationRead.model_validate(r) for r in rows], total=total,
+                limit=page.limit, offset=page.offset)
+
+
+@router.get("/organisations/{organisation_id}", response_model=OrganisationRead)
+async def get_organisation(organisation_id: int, session: SessionDep, actor: CurrentActor) -> OrganisationRead:
+    return OrganisationRead.model_validate(await directory.get_organisation(session, organisation_id))
+
+
+@router.post("/people", status_code=201, response_model=PersonRead)
+async def create_person(data: PersonCreate, session: SessionDep, actor: CurrentActor,
+                        when: WhenDep) -> PersonRead:
+    """Admin only: a person of an organisation, with a role (admin, staff, partner)."""
+    return PersonRead.model_validate(await directory.create_person(session, data, actor, when.now))
+
+
+@router.get("/people", response_model=Page[PersonRead])
+async def list_people(
+    session: SessionDep, actor: CurrentActor, page: PageDep,
+    organisation_id: Annotated[int | None, Query(ge=1)] = None,
+) -> Page[PersonRead]:
+    """Staff and admins see the whole directory; partners see their own organisation."""
+    rows, total = await directory.list_people(session, actor, organisation_id=organisation_id,
+                                              limit=page.limit, offset=page.offset)
+    return Page(items=[PersonRead.model_validate(r) for r in rows], total=total,
+                limit=page.limit, offset=page.offset)
+
+
+@router.post("/people/{person_id}/tokens", status_code=201, response_model=TokenRead)
+async def issue_token(person_id: int, session: SessionDep, actor: CurrentActor, when: WhenDep,
+                      data: TokenCreate | None = None) -> TokenRead:
+    """Admin only: a new bearer token for the person, shown once and stored hashed."""
+    token = await directory.issue_token(session, person_id, actor, when.now,
+                                        label=data.label if data else None)
+    return TokenRead(token=token, person_id=person_id)

@@ -1,0 +1,43 @@
+"""Workflow definitions, with their diagrams."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import CurrentActor
+from engine.errors import NotFound
+from engine.machine import CompiledWorkflow, catalog
+from engine.schemas import WorkflowEventRead, WorkflowRead, WorkflowStateRead
+
+router = APIRouter(tags=["workflows"])
+
+
+def _read(workflow: CompiledWorkflow) -> WorkflowRead:
+    spec = workflow.spec
+    return WorkflowRead(
+        name=spec.name, version=spec.version, title=spec.title, description=spec.description.strip(),
+        initial=spec.initial,
+        states=[WorkflowStateRead(name=n, label=s.label, final=s.final, editable=s.editable,
+                                  events=list(workflow.allowed_events(n)))
+                for n, s in spec.states.items()],
+        events=[WorkflowEventRead(name=n, label=e.label, actors=list(e.actors), guards=list(e.guards),
+                                  effects=list(e.effects))
+                for n, e in spec.events.items()],
+        diagram=workflow.mermaid(),
+    )
+
+
+@router.get("/workflows", response_model=list[WorkflowRead])
+async def list_workflows(actor: CurrentActor) -> list[WorkflowRead]:
+    return [_read(w) for _, w in sorted(catalog().workflows.items())]
+
+
+@router.get("/workflows/{name}", response_model=WorkflowRead)
+async def get_workflow(name: str, actor: CurrentActor, version: int | None = None) -> WorkflowRead:
+    """The latest version, or the `version` asked for."""
+    workflows = catalog()
+    if version is None:
+        return _read(workflows.latest(name))
+    if (name, version) not in workflows.workflows:
+        raise NotFound(f"There is no workflow {name!r} version {version}.")
+    return _read(workflows.get(name, version))

@@ -1,0 +1,130 @@
+"""A small world for tests: organisations, people with tokens, and agreements built over HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from engine.clock import FixedClock
+from engine.db import Database
+from engine.directory import hash_token
+from engine.models import ApiToken, Organisation, Person
+
+API = "/api/v1"
+
+
+@dataclass
+class Member:
+    id: int
+    organisation_id: int
+    token: str
+    name: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class World:
+    client: httpx.AsyncClient
+    orgs: dict[str, int]
+    people: dict[str, Member] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Member:
+        try:
+            return self.people[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    async def call(self, who: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {**self.people[who].headers, **kwargs.pop("headers", {})}
+        return await self.client.request(method, API + path, headers=headers, **kwargs)
+
+    async def ok(self, who: str, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self.call(who, method, path, **kwargs)
+        assert response.status_code < 300, (response.status_code, response.text)
+        return response.json() if response.content else None
+
+    async def draft(self, who: str = "metro_staff", **overrides: Any) -> dict[str, Any]:
+        body = {"title": "Collaboration agreement between Metropolis and UCLG ASPAC",
+                "effective_from": "2026-12-01", "review_every_months": 12,
+                "parties": [{"organisation_id": self.orgs["metropolis"]},
+                            {"organisation_id": self.orgs["aspac"]}],
+                "areas": [{"title": "Capacity building and gender mainstreaming"}]}
+        body.update(overrides)
+        result: dict[str, Any] = await self.ok(who, "POST", "/agreements", json=body)
+        return result
+
+    async def name_people(self, agreement_id: int, who: str = "metro_staff") -> None:
+        for person, kind in (("metro_staff", "focal_point"), ("metro_signatory", "signatory"),
+                             ("aspac_staff", "focal_point"), ("aspac_signatory", "signatory")):
+            await self.ok(who, "POST", f"/agreements/{agreement_id}/focal-points",
+                          json={"person_id": self.people[person].id, "kind": kind})
+
+    async def ready(self, **overrides: Any) -> dict[str, Any]:
+        """A draft with two parties, their focal points and signatories, and an area."""
+        agreement = await self.draft(**overrides)
+        await self.name_people(agreement["id"])
+        return agreement
+
+    async def fire(self, who: str, agreement_id: int, event: str, **fields: Any) -> httpx.Response:
+        return await self.call(who, "POST", f"/agreements/{agreement_id}/events",
+                               json={"event": event, **fields})
+
+    async def signed(self, **overrides: Any) -> dict[str, Any]:
+        agreement = await self.ready(**overrides)
+        for who in ("metro_staff", "aspac_staff"):
+            if who == "metro_staff":
+                response = await self.fire(who, agreement["id"], "submit_for_signature")
+                assert response.status_code == 200, response.text
+            response = await self.fire(who, agreement["id"], "sign", place="Montevideo")
+            assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+
+_PEOPLE = [
+    # key, organisation key, role, name
+    ("admin", "secretariat", "admin", "Accord Administrator"),
+    ("metro_staff", "metropolis", "staff", "Agnès Bickart"),
+    ("metro_signatory", "metropolis", "staff", "Secretary General, Metropolis"),
+    ("metro_partner", "metropolis", "partner", "Metropolis programme officer"),
+    ("aspac_staff", "aspac", "staff", "UCLG ASPAC focal point"),
+    ("aspac_signatory", "aspac", "staff", "Secretary General, UCLG ASPAC"),
+    ("aspac_partner", "aspac", "partner", "UCLG ASPAC programme officer"),
+    ("amf_staff", "amf", "staff", "AMF secretariat officer"),
+    ("amf_partner", "amf", "partner", "AMF partner"),
+]
+
+_ORGS = [
+    ("secretariat", "Accord administrators", "UTC"),
+    ("metropolis", "Metropolis", "Europe/Madrid"),
+    ("aspac", "UCLG ASPAC", "Asia/Jakarta"),
+    ("amf", "Asian Mayors Forum", "Asia/Tehran"),
+]
+
+
+async def build_world(database: Database, client: httpx.AsyncClient, clock: FixedClock) -> World:
+    now = clock.now()
+    orgs: dict[str, int] = {}
+    members: dict[str, Member] = {}
+    async with database.transaction() as session:
+        for key, name, zone in _ORGS:
+            organisation = Organisation(name=name, timezone=zone, created_at=now)
+            session.add(organisation)
+            await session.flush()
+            assert organisation.id is not None
+            orgs[key] = organisation.id
+        for key, org_key, role, name in _PEOPLE:
+            person = Person(organisation_id=orgs[org_key], name=name, role=role,
+                            email=f"{key}@{org_key}.example", created_at=now)
+            session.add(person)
+            await session.flush()
+            assert person.id is not None
+            token = f"acc_test_{key}"
+            session.add(ApiToken(person_id=person.id, token_hash=hash_token(token), created_at=now))
+            members[key] = Member(id=person.id, organisation_id=orgs[org_key], token=token, name=name)
+    return World(client=client, orgs=orgs, people=members)
