@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import problems
+from api.limits import BodyLimit
 from api.routers import agreements, directory, health, workflows
 from engine.clock import Clock, SystemClock
 from engine.db import Database
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.state.database = database
     app.state.clock = clock or SystemClock()
     problems.install(app)
+    app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     for router in (directory.router, agreements.router, workflows.router):
         app.include_router(router, prefix=API_PREFIX)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -22,6 +24,8 @@ from engine.errors import (
 )
 
 PROBLEM = "application/problem+json"
+
+log = logging.getLogger("accord.api")
 
 _STATUS: list[tuple[type[AccordError], int, str]] = [
     (NotFound, 404, "Not found"),
@@ -60,12 +64,15 @@ def _field(location: tuple[Any, ...]) -> str:
 
 def _validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
+    for item in error.errors():
+        if item.get("type") == "json_invalid":
+            reason = item.get("ctx", {}).get("error", "parse error")
+            return problem(400, "Bad request", f"The body is not valid JSON ({reason}). Send a JSON object.",
+                           errors=[{"field": "body", "message": f"not valid JSON: {reason}"}])
     errors = []
     for item in error.errors():
         message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
-        if item.get("type") == "json_invalid":
-            message = f"the body is not valid JSON ({item.get('ctx', {}).get('error', 'parse error')})"
-        elif item.get("type") == "extra_forbidden":
+        if item.get("type") == "extra_forbidden":
             message = "unknown field; remove it or check its spelling"
         errors.append({"field": _field(tuple(item.get("loc", ()))), "message": message})
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
@@ -89,6 +96,14 @@ def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
                    "The database is not reachable right now; nothing was changed. Try again shortly.")
 
 
+def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    reference = uuid.uuid4().hex[:12]
+    log.exception("unexpected error %s on %s %s", reference, request.method, request.url.path, exc_info=error)
+    return problem(500, "Internal server error",
+                   f"Something went wrong on our side and nothing was changed. Quote reference {reference} "
+                   "to the administrator.", reference=reference)
+
+
 def _reason(status: int) -> str:
     from http import HTTPStatus
 
@@ -103,3 +118,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_unavailable)
+    app.add_exception_handler(Exception, _unexpected)

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = True
     scheduler_interval_seconds: float = Field(default=30.0, gt=0)
     page_size_max: int = Field(default=200, ge=1)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
     database_pool_size: int = Field(default=10, ge=1)
 
     @property
