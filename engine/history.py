@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
+from engine import schedule
 from engine.clock import When
 from engine.context import Actor
 from engine.errors import StaleVersion
@@ -54,6 +55,8 @@ async def record_change(
     )
     session.add(entry)
     await session.flush()
+    # Timers, reminders and webhook deliveries follow the change in the same transaction.
+    await schedule.sync(session, agreement, when, entry)
     return entry
 
 

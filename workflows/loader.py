@@ -47,6 +47,9 @@ def load_workflow(path: Path, vocabulary: Vocabulary) -> WorkflowSpec:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise WorkflowError(path, [f"not valid YAML: {error}"]) from error
+    traps = list(_boolean_keys(raw))
+    if traps:
+        raise WorkflowError(path, traps)
     try:
         spec = WorkflowSpec.model_validate(raw)
     except ValidationError as error:
@@ -135,6 +138,20 @@ def _problems(spec: WorkflowSpec, vocabulary: Vocabulary) -> Iterable[str]:
 
     if spec.initial in states:
         yield from _reachability(spec)
+
+
+def _boolean_keys(node: object, where: str = "") -> Iterable[str]:
+    """YAML 1.1 reads an unquoted on/off/yes/no key as a boolean: name it instead of a riddle."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(key, bool):
+                spelled = "on, yes or true" if key else "off, no or false"
+                yield (f"{where or '(top)'}: a key reads as the boolean {str(key).lower()} (YAML "
+                       f"reads an unquoted {spelled} so); quote it, e.g. 'on':")
+            yield from _boolean_keys(value, f"{where}.{key}" if where else str(key))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _boolean_keys(item, f"{where}.{index}" if where else str(index))
 
 
 def _unknown(where: str, kind: str, names: Iterable[str], known: Iterable[str]) -> Iterable[str]:

@@ -1,0 +1,423 @@
+"""Every future thing is a row, written in the transaction that makes it due.
+
+    timer                    fire `event` on an agreement on `due_on` (a day in Accord's calendar)
+    notification             one mail to one person about one subject, rule and date — the outbox;
+                             unique (subject_type, subject_id, rule, due_on, person_id), so a
+                             second send is impossible however many workers run
+    notification_preference  a person's choice of a daily digest
+    webhook_subscription     url, secret and the events it wants
+    webhook_delivery         one POST of one event to one subscription; its id is the stable
+                             `X-Accord-Delivery` header
+
+`sync(session, agreement, when, change)` is called by `engine.history.record_change`, so every
+change of an agreement re-derives that agreement's pending timers and reminders from its
+workflow's `timers:` and `reminders:` in the same transaction: missing rows are inserted, rows
+that became moot (state left, date moved, deliverable done, person no longer named) are
+cancelled, and the change's webhook deliveries are enqueued. It touches one agreement's rows.
+
+Recipients, by the names workflow files use:
+    focal_points          every party's focal points
+    signatories           every party's signatories
+    unsigned_signatories  the signatories of signing parties that have not signed
+    owner                 a deliverable's owner
+    party_focal_points    for a deliverable, the other focal points of its owner's party
+                          (the escalation); for an agreement, every focal point
+    secretariat           for a deliverable, the focal points of the other parties; for an
+                          agreement, every focal point
+
+A reminder is sent at `SEND_HOUR` in the recipient's time zone (person, else organisation) on
+its day. An offset that is already past when its row would be written is written only if it
+fell due in the last `CATCH_UP` (a late reminder, once); older ones are not written at all.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel, col
+
+from engine import rules
+from engine.clock import When
+from engine.machine import catalog
+from engine.models import Agreement, Deliverable, HistoryEvent, Organisation, Person, instant, long_text
+from workflows.definition import ReminderSpec
+
+PENDING, SENT, CANCELLED, DEAD = "pending", "sent", "cancelled", "dead"
+FIRED, FAILED = "fired", "failed"
+REMINDER, ALERT = "reminder", "alert"
+SUPERSEDED = "superseded"
+
+SEND_HOUR = time(9, 0)
+CATCH_UP = timedelta(days=7)
+OPEN_DELIVERABLE = frozenset({"planned", "in_progress"})
+WEBHOOK_EVENTS = ("agreement.state_changed", "agreement.signed", "deliverable.updated",
+                  "reminder.due")
+_PARTS = ("parties", "contacts", "signatures", "deliverables")
+
+
+class Timer(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "event", "due_on", name="uq_timer_once"),
+        Index("ix_timer_status_due", "status", "due_on"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    agreement_id: int = Field(foreign_key="agreement.id", index=True)
+    event: str = Field(max_length=64)
+    due_on: date
+    status: str = Field(default=PENDING, max_length=16)
+    attempts: int = 0
+    last_error: str | None = long_text()
+    fired_at: datetime | None = instant(nullable=True)
+    created_at: datetime = instant()
+    updated_at: datetime = instant()
+
+
+class Notification(SQLModel, table=True):
+    """One mail to one person. `next_attempt_at` is also the lease's end while it is claimed."""
+
+    __table_args__ = (
+        UniqueConstraint("subject_type", "subject_id", "rule", "due_on", "person_id",
+                         name="uq_notification_once"),
+        Index("ix_notification_status_next", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(default=REMINDER, max_length=16)
+    agreement_id: int = Field(foreign_key="agreement.id", index=True)
+    subject_type: str = Field(max_length=16)
+    subject_id: int
+    rule: str = Field(max_length=64)
+    due_on: date
+    offset_days: int = 0
+    person_id: int = Field(foreign_key="person.id", index=True)
+    send_at: datetime = instant()
+    status: str = Field(default=PENDING, max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = instant()
+    lease_owner: str | None = Field(default=None, max_length=100)
+    lease_expires_at: datetime | None = instant(nullable=True)
+    last_error: str | None = long_text()
+    note: str | None = Field(default=None, max_length=300)
+    data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    sent_at: datetime | None = instant(nullable=True)
+    created_at: datetime = instant()
+    updated_at: datetime = instant()
+
+
+class NotificationPreference(SQLModel, table=True):
+    __tablename__ = "notification_preference"
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    daily_digest: bool = False
+
+
+class WebhookSubscription(SQLModel, table=True):
+    __tablename__ = "webhook_subscription"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2000)
+    secret: str = Field(max_length=200)
+    events: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    created_by_id: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = instant()
+    disabled_at: datetime | None = instant(nullable=True)
+    disabled_reason: str | None = Field(default=None, max_length=300)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_delivery_status_next", "status", "next_attempt_at"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    subscription_id: int = Field(foreign_key="webhook_subscription.id", index=True)
+    event: str = Field(max_length=64)
+    agreement_id: int | None = Field(default=None, foreign_key="agreement.id", index=True)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default=PENDING, max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = instant()
+    lease_owner: str | None = Field(default=None, max_length=100)
+    lease_expires_at: datetime | None = instant(nullable=True)
+    last_error: str | None = long_text()
+    response_status: int | None = None
+    created_at: datetime = instant()
+    delivered_at: datetime | None = instant(nullable=True)
+
+
+# --- sync -------------------------------------------------------------------------------------
+
+NotificationKey = tuple[str, int, str, date, int]  # subject_type, subject_id, rule, due_on, person
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    offset_days: int
+    escalated: bool
+
+
+async def sync(session: AsyncSession, agreement: Agreement, when: When,
+               change: HistoryEvent | None = None) -> None:
+    """Re-derive `agreement`'s timers and reminders; enqueue the webhooks `change` causes."""
+    await _load_parts(session, agreement)
+    assert agreement.id is not None
+    await _sync_timers(session, agreement, when)
+    await _sync_reminders(session, agreement, when)
+    if change is not None:
+        await _enqueue_change_webhooks(session, agreement, change, when)
+
+
+async def _load_parts(session: AsyncSession, agreement: Agreement) -> None:
+    unloaded = sa_inspect(agreement).unloaded
+    missing = [name for name in _PARTS if name in unloaded]
+    if missing:
+        await session.refresh(agreement, missing)
+
+
+async def _sync_timers(session: AsyncSession, agreement: Agreement, when: When) -> None:
+    workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
+    wanted: set[tuple[str, date]] = set()
+    for spec in workflow.spec.timers:
+        day = rules.DATES[spec.date_name](agreement)
+        if agreement.state in spec.states and day is not None:
+            wanted.add((spec.event, day + timedelta(days=spec.offset_days)))
+    rows = {(t.event, t.due_on): t for t in await session.scalars(
+        select(Timer).where(col(Timer.agreement_id) == agreement.id))}
+    for key, timer in rows.items():
+        if timer.status == PENDING and key not in wanted:
+            timer.status, timer.updated_at = CANCELLED, when.now
+            timer.last_error = f"no longer due: the agreement is {agreement.state}"
+        elif timer.status == CANCELLED and key in wanted:
+            timer.status, timer.last_error, timer.updated_at = PENDING, None, when.now
+    for event, due_on in wanted - rows.keys():
+        assert agreement.id is not None
+        session.add(Timer(agreement_id=agreement.id, event=event, due_on=due_on,
+                          created_at=when.now, updated_at=when.now))
+
+
+def _wanted_reminders(agreement: Agreement) -> tuple[dict[NotificationKey, _Wanted], dict[str, str]]:
+    """Every reminder row the agreement calls for now, and why the others of a rule are moot."""
+    workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
+    wanted: dict[NotificationKey, _Wanted] = {}
+    moot: dict[str, str] = {}
+    for rule in workflow.spec.reminders:
+        if agreement.state not in rule.states:
+            moot[rule.name] = f"the agreement is now {agreement.state}"
+            continue
+        for subject_type, subject_id, day, deliverable in _subjects(agreement, rule):
+            if day is None:
+                continue
+            for offset in rule.all_offsets():
+                escalated = rule.escalate_after is not None and offset >= rule.escalate_after
+                names = rule.recipients + (rule.escalate_to if escalated else ())
+                people = set().union(*(recipients(name, agreement, deliverable) for name in names))
+                due_on = day + timedelta(days=offset)
+                for person_id in people:
+                    key = (subject_type, subject_id, rule.name, due_on, person_id)
+                    wanted[key] = _Wanted(offset, escalated)
+    return wanted, moot
+
+
+def _subjects(agreement: Agreement, rule: ReminderSpec
+              ) -> Iterable[tuple[str, int, date | None, Deliverable | None]]:
+    if rule.subject == "agreement":
+        assert agreement.id is not None
+        yield "agreement", agreement.id, rules.DATES[rule.date_name](agreement), None
+        return
+    date_of = rules.DELIVERABLE_DATES[rule.date_name]
+    for deliverable in agreement.deliverables:
+        if deliverable.status in OPEN_DELIVERABLE and deliverable.id is not None:
+            yield "deliverable", deliverable.id, date_of(deliverable), deliverable
+
+
+def recipients(name: str, agreement: Agreement, deliverable: Deliverable | None = None) -> set[int]:
+    """The people a recipient name stands for (see the module docstring)."""
+    focal = [c for c in agreement.contacts if c.kind == "focal_point"]
+    owner = deliverable.owner_id if deliverable is not None else None
+    owner_parties = {c.party_id for c in focal if c.person_id == owner}
+    if name == "focal_points":
+        return {c.person_id for c in focal}
+    if name == "signatories":
+        return {c.person_id for c in agreement.contacts if c.kind == "signatory"}
+    if name == "unsigned_signatories":
+        signed = {s.party_id for s in agreement.signatures}
+        waiting = {p.id for p in agreement.parties if p.role == "party" and p.id not in signed}
+        return {c.person_id for c in agreement.contacts
+                if c.kind == "signatory" and c.party_id in waiting}
+    if name == "owner":
+        return {owner} if owner is not None else set()
+    if name == "party_focal_points":
+        if deliverable is None:
+            return {c.person_id for c in focal}
+        return {c.person_id for c in focal if c.party_id in owner_parties} - {owner or 0}
+    if name == "secretariat":
+        if deliverable is None:
+            return {c.person_id for c in focal}
+        return {c.person_id for c in focal if c.party_id not in owner_parties}
+    raise ValueError(f"unknown recipient {name!r}")
+
+
+async def _sync_reminders(session: AsyncSession, agreement: Agreement, when: When) -> None:
+    wanted, moot = _wanted_reminders(agreement)
+    rows = {(n.subject_type, n.subject_id, n.rule, n.due_on, n.person_id): n
+            for n in await session.scalars(select(Notification).where(
+                col(Notification.agreement_id) == agreement.id, col(Notification.kind) == REMINDER))}
+    for key, row in rows.items():
+        if row.status == PENDING and key not in wanted:
+            row.status, row.updated_at = CANCELLED, when.now
+            row.note = _moot_reason(agreement, key, moot)
+    new_keys = [key for key in wanted if key not in rows]
+    revived = [rows[key] for key in wanted
+               if key in rows and rows[key].status == CANCELLED and rows[key].note != SUPERSEDED]
+    if not new_keys and not revived:
+        return
+    zones = await recipient_zones(session, {key[4] for key in new_keys})
+    for key in new_keys:
+        subject_type, subject_id, rule, due_on, person_id = key
+        send_at = local_send_time(due_on, zones.get(person_id, "UTC"))
+        if send_at < when.now - CATCH_UP:
+            continue
+        assert agreement.id is not None
+        session.add(Notification(
+            kind=REMINDER, agreement_id=agreement.id, subject_type=subject_type,
+            subject_id=subject_id, rule=rule, due_on=due_on, offset_days=wanted[key].offset_days,
+            person_id=person_id, send_at=send_at, next_attempt_at=send_at,
+            data={"escalated": True} if wanted[key].escalated else None,
+            created_at=when.now, updated_at=when.now))
+    for row in revived:
+        if row.send_at >= when.now - CATCH_UP:
+            row.status, row.note, row.next_attempt_at, row.updated_at = (
+                PENDING, None, max(row.send_at, when.now), when.now)
+
+
+def _moot_reason(agreement: Agreement, key: NotificationKey, moot: dict[str, str]) -> str:
+    subject_type, subject_id, rule, _, _ = key
+    if rule in moot:
+        return moot[rule]
+    if subject_type == "deliverable":
+        deliverable = next((d for d in agreement.deliverables if d.id == subject_id), None)
+        if deliverable is None:
+            return "the deliverable was removed"
+        if deliverable.status not in OPEN_DELIVERABLE:
+            return f"the deliverable is {deliverable.status}"
+    return "no longer due: its date or its recipients changed"
+
+
+async def recipient_zones(session: AsyncSession, person_ids: set[int]) -> dict[int, str]:
+    """Each person's time zone: their own, else their organisation's."""
+    if not person_ids:
+        return {}
+    rows = await session.execute(
+        select(col(Person.id), col(Person.timezone), col(Organisation.timezone))
+        .join(Organisation, col(Organisation.id) == col(Person.organisation_id))
+        .where(col(Person.id).in_(person_ids))
+    )
+    return {person_id: own or organisation for person_id, own, organisation in rows.all()
+            if person_id is not None}
+
+
+@cache
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_send_time(day: date, zone_name: str) -> datetime:
+    """`SEND_HOUR` on `day` in the zone, as a UTC instant."""
+    return datetime.combine(day, SEND_HOUR, tzinfo=zone(zone_name)).astimezone(UTC)
+
+
+# --- webhooks ---------------------------------------------------------------------------------
+
+def change_webhook_events(change: HistoryEvent) -> list[str]:
+    events: list[str] = []
+    if change.kind == "transition" and change.from_state != change.to_state:
+        events.append("agreement.state_changed")
+        if change.to_state == "signed":
+            events.append("agreement.signed")
+    if change.event in ("deliverable_added", "deliverable_updated"):
+        events.append("deliverable.updated")
+    return events
+
+
+async def _enqueue_change_webhooks(session: AsyncSession, agreement: Agreement,
+                                   change: HistoryEvent, when: When) -> None:
+    events = change_webhook_events(change)
+    if not events:
+        return
+    extra: dict[str, Any] = {"change": {
+        "version": change.version, "kind": change.kind, "event": change.event,
+        "from_state": change.from_state, "to_state": change.to_state, "actor": change.actor,
+        "comment": change.comment, "data": change.data,
+    }}
+    deliverable_id = (change.data or {}).get("deliverable_id")
+    deliverable = next((d for d in agreement.deliverables if d.id == deliverable_id), None)
+    if deliverable is None and change.event == "deliverable_added":
+        deliverable = agreement.deliverables[-1] if agreement.deliverables else None
+    if deliverable is not None:
+        extra["deliverable"] = deliverable_snapshot(deliverable)
+    for event in events:
+        await enqueue_webhook(session, event, agreement, when.now, extra)
+
+
+async def _subscribers(session: AsyncSession, event: str) -> list[WebhookSubscription]:
+    active = await session.scalars(select(WebhookSubscription).where(col(WebhookSubscription.active).is_(True)))
+    return [s for s in active if event in s.events]
+
+
+async def wants_webhook(session: AsyncSession, event: str) -> bool:
+    return bool(await _subscribers(session, event))
+
+
+async def enqueue_webhook(session: AsyncSession, event: str, agreement: Agreement, now: datetime,
+                          extra: dict[str, Any] | None = None) -> int:
+    """One delivery row per active subscription that wants `event`; returns how many."""
+    subscriptions = await _subscribers(session, event)
+    for subscription in subscriptions:
+        assert subscription.id is not None
+        delivery_id = str(uuid.uuid4())
+        body = {"id": delivery_id, "event": event, "occurred_at": now.isoformat(),
+                "agreement": agreement_snapshot(agreement), **(extra or {})}
+        session.add(WebhookDelivery(
+            id=delivery_id, subscription_id=subscription.id, event=event,
+            agreement_id=agreement.id, body=json.dumps(body, sort_keys=True, default=str),
+            next_attempt_at=now, created_at=now))
+    return len(subscriptions)
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def agreement_snapshot(agreement: Agreement) -> dict[str, Any]:
+    """The agreement as a webhook receiver sees it (only columns and loaded parts)."""
+    snapshot: dict[str, Any] = {
+        "id": agreement.id, "title": agreement.title, "state": agreement.state,
+        "version": agreement.version, "workflow": agreement.workflow_name,
+        "workflow_version": agreement.workflow_version,
+        "effective_from": _iso(agreement.effective_from), "ends_on": _iso(agreement.ends_on),
+        "next_review_on": _iso(agreement.next_review_on), "signed_on": _iso(agreement.signed_on),
+    }
+    if "parties" not in sa_inspect(agreement).unloaded:
+        snapshot["parties"] = [{"organisation_id": p.organisation_id, "role": p.role}
+                               for p in agreement.parties]
+    return snapshot
+
+
+def deliverable_snapshot(deliverable: Deliverable) -> dict[str, Any]:
+    return {"id": deliverable.id, "title": deliverable.title, "status": deliverable.status,
+            "due_on": _iso(deliverable.due_on), "owner_id": deliverable.owner_id,
+            "area_id": deliverable.area_id, "evidence_url": deliverable.evidence_url}

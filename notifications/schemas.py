@@ -1,0 +1,76 @@
+"""Request and response shapes of the webhook, reminder and notification routes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints
+
+from engine.schemas import HttpUrl, Input, Output
+
+WebhookEvent = Literal["agreement.state_changed", "agreement.signed", "deliverable.updated",
+                       "reminder.due"]
+
+
+class WebhookCreate(Input):
+    url: HttpUrl
+    secret: Annotated[str, StringConstraints(min_length=16, max_length=200)] = Field(
+        description="shared secret for the X-Accord-Signature HMAC; at least 16 characters")
+    events: list[WebhookEvent] = Field(min_length=1, max_length=4)
+
+
+class WebhookRead(Output):
+    id: int
+    url: str
+    events: list[str]
+    active: bool
+    created_at: datetime
+    disabled_at: datetime | None
+    disabled_reason: str | None
+
+
+class WebhookDeliveryRead(Output):
+    id: str
+    subscription_id: int
+    event: str
+    agreement_id: int | None
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    response_status: int | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class ReminderRead(Output):
+    id: int
+    kind: str
+    agreement_id: int
+    subject_type: str
+    subject_id: int
+    rule: str
+    due_on: date
+    offset_days: int
+    person_id: int
+    send_at: datetime
+    status: str
+
+
+class NotificationRead(ReminderRead):
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    note: str | None
+    sent_at: datetime | None
+    data: dict[str, Any] | None
+
+
+class PreferenceUpdate(Input):
+    daily_digest: bool
+
+
+class PreferenceRead(Output):
+    person_id: int
+    daily_digest: bool
