@@ -1,0 +1,81 @@
+"""The overview's figures as JSON, and CSV exports with the agreement list's filters."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import CurrentActor, SessionDep, WhenDep, get_database
+from engine import reports
+from engine.agreements import AgreementFilters
+from engine.db import Database
+
+router = APIRouter(tags=["reports"])
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+@router.get("/reports/summary", response_model=reports.Summary)
+async def summary(session: SessionDep, actor: CurrentActor, when: WhenDep,
+                  days: Annotated[int, Query(ge=1, le=365, description="how far ahead to look")] = 90,
+                  ) -> reports.Summary:
+    """Counts by state, what falls due in the next `days` days, overdue deliverables by partner and area."""
+    return await reports.summary(session, actor, when.today, days)
+
+
+def agreement_filters(
+    state: Annotated[list[str] | None, Query(max_length=20, description="repeat for several")] = None,
+    party: Annotated[int | None, Query(ge=1, description="an organisation id")] = None,
+    review_due_before: Annotated[date | None, Query()] = None,
+    q: Annotated[str | None, Query(max_length=200, description="words in title or summary")] = None,
+    workflow: Annotated[str | None, Query(max_length=64)] = None,
+) -> AgreementFilters:
+    return AgreementFilters(state=state, party=party, review_due_before=review_due_before, q=q,
+                            workflow=workflow)
+
+
+FiltersDep = Annotated[AgreementFilters, Depends(agreement_filters)]
+
+
+def _csv(database: Database, name: str,
+         rows: Callable[[AsyncSession], AsyncIterator[str]]) -> StreamingResponse:
+    async def body() -> AsyncIterator[bytes]:
+        # Its own read transaction: the request's session is closed before the body streams.
+        yield "\ufeff".encode()  # a BOM, so spreadsheet programs read the file as UTF-8
+        async with database.transaction(write=False) as session:
+            async for line in rows(session):
+                yield line.encode()
+
+    return StreamingResponse(body(), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/exports/agreements.csv", response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {}}}})
+async def export_agreements(actor: CurrentActor, database: DatabaseDep, filters: FiltersDep) -> StreamingResponse:
+    """The agreements `GET /agreements` would list with the same filters, one row each.
+
+    Columns: id, title, workflow, workflow_version, state, version, parties, supporters,
+    effective_from, ends_on, review_every_months, next_review_on, notice_period_days, signed_on,
+    signing_place, focal_points, signatories, areas, updated_at. The file is also a valid
+    `accord import` file.
+    """
+    return _csv(database, "agreements.csv", lambda s: reports.agreement_csv_rows(s, actor, filters))
+
+
+@router.get("/exports/deliverables.csv", response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {}}}})
+async def export_deliverables(actor: CurrentActor, database: DatabaseDep, filters: FiltersDep,
+                              when: WhenDep) -> StreamingResponse:
+    """The deliverables of the agreements `GET /agreements` would list with the same filters.
+
+    Columns: id, agreement_id, agreement, area, title, owner (email), owner_name, due_on,
+    status, overdue (yes/no), completed_on, progress_note, evidence_url, updated_at.
+    """
+    return _csv(database, "deliverables.csv",
+                lambda s: reports.deliverable_csv_rows(s, actor, filters, when.today))

@@ -1,0 +1,224 @@
+"""Calendar feeds (iCalendar): a person's or an agreement's dates at an unguessable URL.
+
+    create_feed   a new feed for the caller, or for one agreement the caller reaches; the token
+                  is returned once and stored hashed (`engine.directory.hash_token`)
+    list_feeds    the caller's feeds that are not revoked
+    revoke_feed   the caller's feed stops answering (404) from now on
+    render_feed   the `.ics` body a feed token serves
+
+A person's feed holds, for the open agreements they are named on (focal point or signatory):
+the next review (`next_review_on`), the expiry (`ends_on`), the last day to give notice
+(`ends_on` - `notice_period_days`), and the open deliverables they own. An agreement's feed
+holds its start, review, notice and expiry dates and all its deliverables that are not cancelled.
+
+Every event is an all-day event (`VALUE=DATE`): agreement dates are days in Accord's
+calendar, and an all-day event is the same day in every time zone, where a timed event would
+slide to the day before or after for people far from it. `X-WR-TIMEZONE` names the feed
+owner's zone (person, else organisation) for calendar apps that want one. UIDs are stable per
+(agreement, kind, date) and per deliverable, and `DTSTAMP`/`SEQUENCE` follow the agreement's
+last change, so two fetches of an unchanged feed are identical and calendar apps update events
+rather than duplicate them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from icalendar import Calendar, Event
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from engine.access import in_reach, load_agreement, with_parts
+from engine.context import Actor
+from engine.directory import hash_token
+from engine.errors import NotFound, NotPermitted
+from engine.feed_models import CalendarFeed
+from engine.machine import catalog
+from engine.models import Agreement, CollaborationArea, Contact, Deliverable, Person
+
+FEED_TOKEN_PREFIX = "feed_"
+PRODID = "-//Accord//Agreement calendar//EN"
+_UID_DOMAIN = "accord"
+
+
+@dataclass(frozen=True)
+class IssuedFeed:
+    feed: CalendarFeed
+    token: str
+
+
+async def create_feed(session: AsyncSession, actor: Actor, agreement_id: int | None,
+                      now: datetime) -> IssuedFeed:
+    if actor.person_id is None:
+        raise NotPermitted("A calendar feed belongs to a person; sign in as one to create it.")
+    if agreement_id is not None:
+        await load_agreement(session, agreement_id, actor, parts=False)  # NotFound when out of reach
+    token = FEED_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    feed = CalendarFeed(person_id=actor.person_id, agreement_id=agreement_id,
+                        token_hash=hash_token(token), created_at=now)
+    session.add(feed)
+    await session.flush()
+    return IssuedFeed(feed=feed, token=token)
+
+
+async def list_feeds(session: AsyncSession, actor: Actor) -> list[CalendarFeed]:
+    rows = await session.scalars(
+        select(CalendarFeed)
+        .where(col(CalendarFeed.person_id) == actor.person_id, col(CalendarFeed.revoked_at).is_(None))
+        .order_by(col(CalendarFeed.id)))
+    return list(rows)
+
+
+async def revoke_feed(session: AsyncSession, actor: Actor, feed_id: int, now: datetime) -> None:
+    feed = await session.get(CalendarFeed, feed_id)
+    if feed is None or feed.person_id != actor.person_id or feed.revoked_at is not None:
+        raise NotFound(f"You have no calendar feed {feed_id}; GET /api/v1/feeds lists yours.")
+    feed.revoked_at = now
+
+
+# --- the .ics body -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Entry:
+    uid: str
+    day: date
+    summary: str
+    description: str
+    agreement: Agreement
+
+
+async def render_feed(session: AsyncSession, token: str, base_url: str, default_zone: str) -> bytes:
+    """The calendar a feed token serves; an unknown or revoked token is `NotFound`."""
+    missing = NotFound("There is no calendar feed at this address; it may have been revoked. "
+                       "Create a new one with POST /api/v1/feeds.")
+    if not token.startswith(FEED_TOKEN_PREFIX) or len(token) > 200:
+        raise missing
+    feed = await session.scalar(select(CalendarFeed).where(
+        col(CalendarFeed.token_hash) == hash_token(token), col(CalendarFeed.revoked_at).is_(None)))
+    if feed is None:
+        raise missing
+    person = await session.get(Person, feed.person_id)
+    if person is None:
+        raise missing
+    actor = Actor.of(person)
+    if feed.agreement_id is not None:
+        try:
+            agreement = await load_agreement(session, feed.agreement_id, actor)
+        except NotFound:
+            raise missing from None  # the person no longer reaches it
+        entries = _agreement_entries(agreement, base_url)
+        name = f"Accord: {agreement.title}"
+    else:
+        entries = await _person_entries(session, actor, person, base_url)
+        name = f"Accord: {person.name}"
+    zone = person.timezone or person.organisation.timezone or default_zone
+    body: bytes = _calendar(name, zone, entries, base_url).to_ical()
+    return body
+
+
+async def _person_entries(session: AsyncSession, actor: Actor, person: Person,
+                          base_url: str) -> list[_Entry]:
+    named = select(col(Contact.agreement_id)).where(col(Contact.person_id) == person.id)
+    owning = select(col(Deliverable.agreement_id)).where(col(Deliverable.owner_id) == person.id)
+    query = in_reach(select(Agreement), actor).where(
+        col(Agreement.id).in_(named) | col(Agreement.id).in_(owning))
+    agreements = await session.scalars(query.options(*with_parts()).order_by(col(Agreement.id)))
+    entries: list[_Entry] = []
+    for agreement in agreements:
+        if _is_final(agreement):
+            continue
+        if any(c.person_id == person.id for c in agreement.contacts):
+            entries += [e for e in _date_entries(agreement, base_url) if not e.uid.startswith("start-")]
+        entries += _deliverable_entries(
+            agreement, [d for d in agreement.deliverables
+                        if d.owner_id == person.id and d.status in ("planned", "in_progress")])
+    return entries
+
+
+def _agreement_entries(agreement: Agreement, base_url: str) -> list[_Entry]:
+    deliverables = [d for d in agreement.deliverables if d.status != "cancelled"]
+    return _date_entries(agreement, base_url) + _deliverable_entries(agreement, deliverables)
+
+
+def _is_final(agreement: Agreement) -> bool:
+    return catalog().get(agreement.workflow_name, agreement.workflow_version).is_final(agreement.state)
+
+
+def _date_entries(agreement: Agreement, base_url: str) -> list[_Entry]:
+    title, link = agreement.title, _link(base_url, agreement)
+    entries: list[_Entry] = []
+
+    def add(kind: str, day: date | None, summary: str, todo: str) -> None:
+        if day is not None:
+            entries.append(_Entry(uid=f"{kind}-{agreement.id}-{day.isoformat()}@{_UID_DOMAIN}", day=day,
+                                  summary=f"{summary}: {title}",
+                                  description=f"{todo}\n\nAgreement: {title} ({agreement.state})\n{link}",
+                                  agreement=agreement))
+
+    add("start", agreement.effective_from, "Agreement takes effect",
+        "The agreement takes effect today.")
+    add("review", agreement.next_review_on, "Review due",
+        "The agreement is due for review today: meet the other parties' focal points, look at "
+        "the deliverables and record the outcome (continue, renew or terminate) in Accord.")
+    if agreement.ends_on is not None and agreement.notice_period_days:
+        add("notice", agreement.ends_on - timedelta(days=agreement.notice_period_days),
+            "Last day to give notice",
+            f"Today is the last day to give notice ({agreement.notice_period_days} days before the "
+            f"agreement ends on {agreement.ends_on.isoformat()}): decide whether to renew or let it end.")
+    add("expiry", agreement.ends_on, "Agreement ends",
+        "The agreement ends today unless it has been renewed.")
+    return entries
+
+
+def _deliverable_entries(agreement: Agreement, deliverables: list[Deliverable]) -> list[_Entry]:
+    areas: dict[int | None, CollaborationArea] = {a.id: a for a in agreement.areas}
+    owners = {c.person_id: c.person for c in agreement.contacts}
+    entries = []
+    for deliverable in deliverables:
+        if deliverable.due_on is None:
+            continue
+        area = areas.get(deliverable.area_id)
+        owner = owners.get(deliverable.owner_id) if deliverable.owner_id else None
+        lines = [f"Deliver “{deliverable.title}” (status: {deliverable.status.replace('_', ' ')}); "
+                 "update its status and evidence in Accord.",
+                 "",
+                 f"Agreement: {agreement.title}"]
+        if area is not None:
+            lines.append(f"Area: {area.title}")
+        if owner is not None:
+            lines.append(f"Owner: {owner.name}")
+        entries.append(_Entry(uid=f"deliverable-{deliverable.id}@{_UID_DOMAIN}", day=deliverable.due_on,
+                              summary=f"Deliverable due: {deliverable.title} ({agreement.title})",
+                              description="\n".join(lines),
+                              agreement=agreement))
+    return entries
+
+
+def _link(base_url: str, agreement: Agreement) -> str:
+    return f"{base_url.rstrip('/')}/agreements/{agreement.id}"
+
+
+def _calendar(name: str, zone: str, entries: list[_Entry], base_url: str) -> Calendar:
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-timezone", zone)
+    for entry in sorted(entries, key=lambda e: (e.day, e.uid)):
+        event = Event()
+        event.add("uid", entry.uid)
+        event.add("dtstamp", entry.agreement.updated_at)
+        event.add("sequence", entry.agreement.version)
+        event.add("dtstart", entry.day)
+        event.add("dtend", entry.day + timedelta(days=1))
+        event.add("summary", entry.summary)
+        event.add("description", entry.description)
+        event.add("url", _link(base_url, entry.agreement))
+        event.add("transp", "TRANSPARENT")
+        calendar.add_component(event)
+    return calendar

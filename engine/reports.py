@@ -1,0 +1,266 @@
+"""The overview's figures and the CSV exports, scoped like every other read.
+
+    summary                 counts by state, what falls due in the next `days` days, overdue
+                            deliverables grouped by partner organisation and by area
+    agreement_csv_rows      the agreements a filter selects, as CSV rows (header first)
+    deliverable_csv_rows    their deliverables, as CSV rows (header first)
+
+Admins see every agreement; everyone else the agreements their organisation is party to
+(`engine.access.in_reach`). "Falls due" and "overdue" count only agreements that are not in
+a final state: a terminated agreement's late deliverable is nobody's task any more.
+
+The exports page through `engine.agreements.list_agreements`, so their filters are the list
+endpoint's, and every cell that a spreadsheet would run as a formula (it starts with `=`,
+`+`, `-`, `@`, a tab or a carriage return) is prefixed with a single quote.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Iterable
+from datetime import date, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from engine.access import in_reach, with_parts
+from engine.agreements import AgreementFilters, list_agreements
+from engine.context import Actor
+from engine.machine import catalog
+from engine.models import Agreement, CollaborationArea, Contact, Deliverable, Person
+
+OPEN_DELIVERABLE = ("planned", "in_progress")
+
+
+# --- the summary -------------------------------------------------------------------------------
+
+class DueItem(BaseModel):
+    kind: str  # review, notice, expiry, deliverable
+    due_on: date
+    what: str
+    deliverable_id: int | None = None
+
+
+class DueAgreement(BaseModel):
+    id: int
+    title: str
+    state: str
+    first_due_on: date
+    items: list[DueItem]
+
+
+class OverdueDeliverable(BaseModel):
+    id: int
+    title: str
+    status: str
+    due_on: date
+    days_overdue: int
+    agreement_id: int
+    agreement_title: str
+    area_id: int
+    area: str
+    owner_id: int | None
+    owner: str | None
+
+
+class OrganisationGroup(BaseModel):
+    organisation_id: int | None  # the owner's organisation; None: deliverables nobody owns
+    organisation: str
+    count: int
+    deliverables: list[OverdueDeliverable]
+
+
+class AreaGroup(BaseModel):
+    area_id: int
+    area: str
+    agreement_id: int
+    agreement_title: str
+    count: int
+    deliverables: list[OverdueDeliverable]
+
+
+class Overdue(BaseModel):
+    total: int
+    by_organisation: list[OrganisationGroup]
+    by_area: list[AreaGroup]
+
+
+class Summary(BaseModel):
+    as_of: date
+    days: int
+    total: int
+    by_state: dict[str, int]
+    due_soon: list[DueAgreement]
+    overdue: Overdue
+
+
+async def summary(session: AsyncSession, actor: Actor, today: date, days: int) -> Summary:
+    reach = in_reach(select(col(Agreement.id)), actor)
+    counts: dict[str, int] = {state: count for state, count in (await session.execute(
+        select(col(Agreement.state), func.count()).where(col(Agreement.id).in_(reach))
+        .group_by(col(Agreement.state)).order_by(col(Agreement.state))))}
+    agreements = [a for a in await session.scalars(
+        in_reach(select(Agreement), actor).options(*with_parts()).order_by(col(Agreement.id)))
+        if not catalog().get(a.workflow_name, a.workflow_version).is_final(a.state)]
+    owners = await _people(session, {d.owner_id for a in agreements for d in a.deliverables if d.owner_id})
+    horizon = today + timedelta(days=days)
+    due_soon = [due for a in agreements if (due := _due_soon(a, today, horizon)) is not None]
+    due_soon.sort(key=lambda d: (d.first_due_on, d.id))
+    return Summary(as_of=today, days=days, total=sum(counts.values()), by_state=counts,
+                   due_soon=due_soon, overdue=_overdue(agreements, owners, today))
+
+
+def _due_soon(agreement: Agreement, today: date, horizon: date) -> DueAgreement | None:
+    items: list[DueItem] = []
+
+    def add(kind: str, day: date | None, what: str, deliverable_id: int | None = None) -> None:
+        if day is not None and today <= day <= horizon:
+            items.append(DueItem(kind=kind, due_on=day, what=what, deliverable_id=deliverable_id))
+
+    add("review", agreement.next_review_on, "review the agreement")
+    if agreement.ends_on is not None and agreement.notice_period_days:
+        add("notice", agreement.ends_on - timedelta(days=agreement.notice_period_days),
+            "last day to give notice")
+    add("expiry", agreement.ends_on, "the agreement ends")
+    for deliverable in agreement.deliverables:
+        if deliverable.status in OPEN_DELIVERABLE:
+            add("deliverable", deliverable.due_on, f"deliverable due: {deliverable.title}", deliverable.id)
+    if not items:
+        return None
+    items.sort(key=lambda i: (i.due_on, i.kind))
+    return DueAgreement(id=agreement.id or 0, title=agreement.title, state=agreement.state,
+                        first_due_on=items[0].due_on, items=items)
+
+
+def _overdue(agreements: list[Agreement], owners: dict[int, Person], today: date) -> Overdue:
+    rows: list[tuple[OverdueDeliverable, Person | None]] = []
+    for agreement in agreements:
+        areas = {a.id: a.title for a in agreement.areas}
+        for d in agreement.deliverables:
+            if d.status in OPEN_DELIVERABLE and d.due_on is not None and d.due_on < today:
+                owner = owners.get(d.owner_id) if d.owner_id else None
+                rows.append((OverdueDeliverable(
+                    id=d.id or 0, title=d.title, status=d.status, due_on=d.due_on,
+                    days_overdue=(today - d.due_on).days, agreement_id=agreement.id or 0,
+                    agreement_title=agreement.title, area_id=d.area_id, area=areas.get(d.area_id, ""),
+                    owner_id=d.owner_id, owner=owner.name if owner else None), owner))
+    rows.sort(key=lambda r: (r[0].due_on, r[0].id))
+    by_org: dict[int | None, OrganisationGroup] = {}
+    by_area: dict[int, AreaGroup] = {}
+    for item, owner in rows:
+        org_id = owner.organisation_id if owner else None
+        group = by_org.setdefault(org_id, OrganisationGroup(
+            organisation_id=org_id, organisation=owner.organisation.name if owner else "(no owner)",
+            count=0, deliverables=[]))
+        group.count += 1
+        group.deliverables.append(item)
+        area = by_area.setdefault(item.area_id, AreaGroup(
+            area_id=item.area_id, area=item.area, agreement_id=item.agreement_id,
+            agreement_title=item.agreement_title, count=0, deliverables=[]))
+        area.count += 1
+        area.deliverables.append(item)
+    return Overdue(total=len(rows),
+                   by_organisation=sorted(by_org.values(), key=lambda g: (-g.count, g.organisation)),
+                   by_area=sorted(by_area.values(), key=lambda g: (-g.count, g.area, g.area_id)))
+
+
+async def _people(session: AsyncSession, ids: set[int]) -> dict[int, Person]:
+    if not ids:
+        return {}
+    return {p.id or 0: p for p in await session.scalars(select(Person).where(col(Person.id).in_(ids)))}
+
+
+# --- CSV exports -------------------------------------------------------------------------------
+
+AGREEMENT_COLUMNS = [
+    "id", "title", "workflow", "workflow_version", "state", "version", "parties", "supporters",
+    "effective_from", "ends_on", "review_every_months", "next_review_on", "notice_period_days",
+    "signed_on", "signing_place", "focal_points", "signatories", "areas", "updated_at",
+]
+DELIVERABLE_COLUMNS = [
+    "id", "agreement_id", "agreement", "area", "title", "owner", "owner_name", "due_on", "status",
+    "overdue", "completed_on", "progress_note", "evidence_url", "updated_at",
+]
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_BATCH = 200
+
+
+def safe_cell(value: Any) -> str:
+    """A cell as text that no spreadsheet runs as a formula."""
+    if value is None:
+        return ""
+    text = value.isoformat() if isinstance(value, date) else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def csv_line(cells: Iterable[Any]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow([safe_cell(c) for c in cells])
+    return buffer.getvalue()
+
+
+async def _pages(session: AsyncSession, actor: Actor, filters: AgreementFilters) -> AsyncIterator[list[Agreement]]:
+    offset = 0
+    while True:
+        rows, _total = await list_agreements(session, actor, filters, limit=_BATCH, offset=offset)
+        if not rows:
+            return
+        yield rows
+        offset += len(rows)
+
+
+async def agreement_csv_rows(session: AsyncSession, actor: Actor,
+                             filters: AgreementFilters) -> AsyncIterator[str]:
+    yield csv_line(AGREEMENT_COLUMNS)
+    async for page in _pages(session, actor, filters):
+        ids = [a.id for a in page]
+        contacts = list(await session.scalars(
+            select(Contact).where(col(Contact.agreement_id).in_(ids)).order_by(col(Contact.id))))
+        areas = list(await session.scalars(
+            select(CollaborationArea).where(col(CollaborationArea.agreement_id).in_(ids))
+            .order_by(col(CollaborationArea.agreement_id), col(CollaborationArea.position))))
+        for a in page:
+            org_names = {p.id: p.organisation.name for p in a.parties}
+            people = [c for c in contacts if c.agreement_id == a.id]
+
+            def named(kind: str, people: list[Contact] = people, org_names: dict[Any, str] = org_names) -> str:
+                return "; ".join(f"{org_names.get(c.party_id, '')}: {c.person.email}"
+                                 for c in people if c.kind == kind)
+
+            yield csv_line([
+                a.id, a.title, a.workflow_name, a.workflow_version, a.state, a.version,
+                "; ".join(p.organisation.name for p in a.parties if p.role == "party"),
+                "; ".join(p.organisation.name for p in a.parties if p.role == "supporter"),
+                a.effective_from, a.ends_on, a.review_every_months, a.next_review_on,
+                a.notice_period_days, a.signed_on, a.signing_place,
+                named("focal_point"), named("signatory"),
+                "; ".join(r.title for r in areas if r.agreement_id == a.id),
+                a.updated_at.isoformat(),
+            ])
+
+
+async def deliverable_csv_rows(session: AsyncSession, actor: Actor, filters: AgreementFilters,
+                               today: date) -> AsyncIterator[str]:
+    yield csv_line(DELIVERABLE_COLUMNS)
+    async for page in _pages(session, actor, filters):
+        titles = {a.id: a.title for a in page}
+        rows = await session.execute(
+            select(Deliverable, col(CollaborationArea.title), Person)
+            .join(CollaborationArea, col(CollaborationArea.id) == col(Deliverable.area_id))
+            .outerjoin(Person, col(Person.id) == col(Deliverable.owner_id))
+            .where(col(Deliverable.agreement_id).in_(list(titles)))
+            .order_by(col(Deliverable.agreement_id), col(CollaborationArea.position), col(Deliverable.id)))
+        for d, area, owner in rows:
+            overdue = d.status in OPEN_DELIVERABLE and d.due_on is not None and d.due_on < today
+            yield csv_line([
+                d.id, d.agreement_id, titles[d.agreement_id], area, d.title,
+                owner.email if owner else None, owner.name if owner else None, d.due_on, d.status,
+                "yes" if overdue else "no", d.completed_on, d.progress_note, d.evidence_url,
+                d.updated_at.isoformat(),
+            ])
+
