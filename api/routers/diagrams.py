@@ -1,0 +1,65 @@
+"""A workflow's lifecycle diagram as Mermaid text or SVG, an agreement's current state highlighted."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import MAX_ID, CurrentActor, SessionDep
+from api.problems import problem
+from engine import diagrams
+from engine.access import load_agreement
+from engine.errors import InvalidInput, NotFound
+from engine.machine import CompiledWorkflow, catalog
+
+router = APIRouter(tags=["workflows"])
+
+MERMAID = "text/vnd.mermaid; charset=utf-8"
+SVG = "image/svg+xml"
+
+
+@router.get(
+    "/workflows/{name}/diagram",
+    response_class=Response,
+    responses={
+        200: {"content": {MERMAID: {}, SVG: {}}, "description": "the diagram"},
+        404: {"description": "no such workflow, or an agreement you cannot see"},
+        503: {"description": "SVG asked for but Graphviz (`dot`) is not installed on the server"},
+    },
+)
+async def get_diagram(
+    name: str, session: SessionDep, actor: CurrentActor,
+    format: Annotated[Literal["mermaid", "svg"], Query(description="mermaid text or an SVG picture")] = "mermaid",
+    agreement_id: Annotated[int | None, Query(ge=1, le=MAX_ID,
+                                              description="highlight this agreement's current state")] = None,
+    version: Annotated[int | None, Query(ge=1, le=10**6, description="default: the latest")] = None,
+) -> Response:
+    """The lifecycle diagram; with `agreement_id`, that agreement's workflow version and current state."""
+    highlight: str | None = None
+    if agreement_id is not None:
+        agreement = await load_agreement(session, agreement_id, actor, parts=False)
+        if agreement.workflow_name != name:
+            raise InvalidInput(f"Agreement {agreement_id} follows workflow {agreement.workflow_name!r}, not "
+                               f"{name!r}; ask for /workflows/{agreement.workflow_name}/diagram.",
+                               field="agreement_id")
+        workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
+        highlight = agreement.state
+    else:
+        workflow = _workflow(name, version)
+    if format == "mermaid":
+        return Response(workflow.mermaid(highlight=highlight), media_type=MERMAID)
+    try:
+        picture = diagrams.svg(workflow, highlight)
+    except diagrams.DiagramUnavailable as missing:
+        return problem(503, "Service unavailable", missing.detail)
+    return Response(picture, media_type=SVG, headers={"Cache-Control": "private, max-age=60"})
+
+
+def _workflow(name: str, version: int | None) -> CompiledWorkflow:
+    workflows = catalog()
+    if version is None:
+        return workflows.latest(name)
+    if (name, version) not in workflows.workflows:
+        raise NotFound(f"There is no workflow {name!r} version {version}.")
+    return workflows.get(name, version)

@@ -1,0 +1,430 @@
+"""The web pages: sign-in, the agreements list, an agreement, the overview.
+
+Every page goes through the same engine services and scoping as the API (an
+agreement out of reach is a 404 page). Writes are POSTed forms carrying the
+session's CSRF value; each runs in its own unit of work, so a refused write
+changes nothing and the page is shown again with the problem's detail.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.deps import get_database, get_settings, get_when
+from api.web import session as web_session
+from api.web import views
+from engine import agreements, diagrams, events, reports
+from engine.access import in_reach, is_party_staff, load_agreement
+from engine.clock import When
+from engine.context import Actor, EventInput
+from engine.directory import authenticate
+from engine.errors import (
+    AccordError,
+    Conflict,
+    GuardFailed,
+    InvalidInput,
+    NotFound,
+    NotPermitted,
+    PreconditionFailed,
+    StaleVersion,
+    TransitionNotAllowed,
+)
+from engine.history import list_history
+from engine.machine import catalog
+from engine.models import Agreement, Deliverable, Organisation, Party
+from engine.schemas import DeliverableUpdate, EventFire
+
+log = logging.getLogger("accord.web")
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+STATIC = {"web.css": ("text/css", HERE / "static" / "web.css")}
+PAGE_SIZE = 50
+# The pages run no script and load nothing from elsewhere; forms post only back to this site.
+_CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'")
+OVERVIEW_DAYS = 90
+
+# Which form fields an event asks for, from the guards and effects its workflow names.
+_FIELDS_BY_RULE = {
+    "record_signature": ("signed_on", "place"),
+    "review_outcome_given": ("outcome",),
+    "review_summary_given": ("summary",),
+    "new_end_date_later": ("ends_on",),
+    "reason_given": ("reason",),
+}
+_STATUS_TITLES = {400: "Bad request", 403: "Not permitted", 404: "Not found", 409: "Conflict",
+                  412: "Changed meanwhile", 422: "Cannot do that yet", 500: "Something went wrong",
+                  503: "Service unavailable"}
+_ERROR_STATUS: list[tuple[type[AccordError], int]] = [
+    (NotFound, 404), (NotPermitted, 403), (TransitionNotAllowed, 409), (Conflict, 409),
+    (PreconditionFailed, 412), (GuardFailed, 422), (InvalidInput, 422),
+]
+
+
+def status_of(error: AccordError) -> int:
+    return next(status for cls, status in _ERROR_STATUS if isinstance(error, cls))
+
+
+def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    settings = get_settings(request)
+    csrf, fresh = web_session.csrf_value(request, settings)
+    context = {"csrf": csrf, "person": None, "path": request.url.path, **context}
+    response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = _CSP
+    response.headers["Referrer-Policy"] = "same-origin"
+    if fresh:
+        web_session.remember_csrf(response, request, settings, csrf)
+    return response
+
+
+def error_page(request: Request, status: int, detail: str, *, title: str | None = None,
+               unmet: list[str] | None = None, reference: str | None = None) -> HTMLResponse:
+    signed_in = web_session.read_session(request, get_settings(request)) is not None
+    return render(request, "error.html", {
+        "status": status, "title": title or _STATUS_TITLES.get(status, "Error"), "detail": detail,
+        "unmet": unmet or [], "reference": reference, "signed_in": signed_in,
+    }, status_code=status)
+
+
+class WebRoute(APIRoute):
+    """Errors on a page become a friendly page (or the sign-in form), never problem+json or a stack trace."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except web_session.SignInRequired:
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                return RedirectResponse(f"/sign-in?next={quote(target)}", status_code=303)
+            except web_session.CsrfRefused:
+                return error_page(request, 403, "This form was not sent from a page of this site, or it has "
+                                  "expired. Go back, reload the page and send it again.",
+                                  title="Form refused")
+            except AccordError as error:
+                unmet = error.unmet if isinstance(error, GuardFailed) else None
+                return error_page(request, status_of(error), error.detail, unmet=unmet)
+            except RequestValidationError as error:
+                fields = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg')}"
+                                   for e in error.errors())
+                return error_page(request, 422, f"Some of what was sent is not valid: {fields}.",
+                                  title="Invalid input")
+            except StarletteHTTPException as error:
+                return error_page(request, error.status_code, str(error.detail))
+            except DBAPIError:
+                return error_page(request, 503, "The database is not reachable right now; nothing was "
+                                  "changed. Try again shortly.")
+            except Exception:
+                reference = uuid.uuid4().hex[:12]
+                log.exception("unexpected error %s on %s %s", reference, request.method, request.url.path)
+                return error_page(request, 500, "Something went wrong on our side and nothing was changed. "
+                                  f"Quote reference {reference} to the administrator.", reference=reference)
+
+        return handler
+
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+async def require_actor(request: Request, session: AsyncSession) -> Actor:
+    actor = await web_session.session_actor(session, web_session.read_session(request, get_settings(request)))
+    if actor is None:
+        raise web_session.SignInRequired()
+    return actor
+
+
+async def posted(request: Request) -> FormData:
+    """The form, once its CSRF value is checked."""
+    form = await request.form()
+    csrf = form.get("csrf")
+    web_session.check_csrf(request, get_settings(request), csrf if isinstance(csrf, str) else None)
+    return form
+
+
+def text(form: FormData, name: str, limit: int = 20_000) -> str | None:
+    value = form.get(name)
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if len(value) > limit:
+        raise InvalidInput(f"{name.replace('_', ' ')} is too long (at most {limit} characters).", field=name)
+    return value or None
+
+
+def _validation_detail(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item.get("loc", ())) or "form"
+        parts.append(f"{where.replace('_', ' ')}: {str(item.get('msg', 'invalid')).removeprefix('Value error, ')}")
+    return "Fix these fields and send again: " + "; ".join(parts) + "."
+
+
+def safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/agreements"
+
+
+def event_fields(workflow_name: str, version: int, event: str) -> list[str]:
+    spec = catalog().get(workflow_name, version).spec.events[event]
+    fields: list[str] = []
+    for rule in (*spec.guards, *spec.effects):
+        for name in _FIELDS_BY_RULE.get(rule, ()):
+            if name not in fields:
+                fields.append(name)
+    return fields
+
+
+async def agreement_page(session: AsyncSession, request: Request, agreement_id: int, actor: Actor, when: When,
+                         *, problem: AccordError | None = None, form: FormData | None = None) -> dict[str, Any]:
+    agreement = await load_agreement(session, agreement_id, actor)
+    read = agreements.read_agreement(agreement, actor, when)
+    workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
+    history, _ = await list_history(session, agreement_id, limit=500, offset=0)
+    try:
+        diagram: str | None = diagrams.svg(workflow, agreement.state)
+    except diagrams.DiagramUnavailable:
+        diagram = None
+    people = {c.person.id: c.person.name for p in read.parties for c in (*p.focal_points, *p.signatories)}
+    editor = actor.is_admin or is_party_staff(actor, agreement)
+    open_ = not read.final
+    deliverables = [d for a in read.areas for d in a.deliverables]
+    done = sum(1 for d in deliverables if d.status == "done")
+    counted = sum(1 for d in deliverables if d.status != "cancelled")
+    unsigned = [p for p in read.parties if p.role == "party" and p.signature is None]
+    event_forms = [{
+        "name": name, "label": workflow.spec.events[name].label,
+        "fields": event_fields(agreement.workflow_name, agreement.workflow_version, name),
+        "unmet": read.unmet_conditions.get(name, []),
+    } for name in read.available_events]
+    return {
+        "agreement": read, "history": list(reversed(history)), "diagram": diagram,
+        "steps": diagrams.states_in_order(workflow, agreement.state), "people": people,
+        "timeline": views.timeline(read, when.today), "today": when.today, "event_forms": event_forms,
+        "can_update": lambda d: open_ and (editor or (actor.role == "partner" and d.owner_id == actor.person_id)),
+        "progress": {"done": done, "total": counted}, "area_progress": {
+            a.id: (sum(1 for d in a.deliverables if d.status == "done"),
+                   sum(1 for d in a.deliverables if d.status != "cancelled")) for a in read.areas},
+        "unsigned": unsigned, "person": actor, "problem": problem,
+        "problem_status": status_of(problem) if problem else None,
+        "unmet": problem.unmet if isinstance(problem, GuardFailed) else [],
+        "form": form, "fired": request.query_params.get("done"),
+        "updated": request.query_params.get("updated"),
+        "statuses": ["planned", "in_progress", "done", "cancelled"],
+        "workflow": workflow.spec,
+    }
+
+
+# --- sign-in ----------------------------------------------------------------------------------
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request) -> Response:
+    signed_in = web_session.read_session(request, get_settings(request)) is not None
+    return RedirectResponse("/agreements" if signed_in else "/sign-in", status_code=303)
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+async def sign_in_form(request: Request, next: str | None = Query(default=None, max_length=500)) -> Response:
+    return render(request, "sign_in.html", {"next": safe_next(next), "error": None})
+
+
+@router.post("/sign-in", response_class=HTMLResponse)
+async def sign_in(request: Request) -> Response:
+    form = await posted(request)
+    token = text(form, "token", limit=200)
+    target = safe_next(text(form, "next", limit=500))
+    person = None
+    if token:
+        async with get_database(request).transaction(write=False) as session:
+            person = await authenticate(session, token)
+    if person is None:
+        return render(request, "sign_in.html", {
+            "next": target,
+            "error": "That token is not valid (or has been revoked). Paste the whole token you were given, "
+                     "starting with acc_; an administrator issues tokens with `accord admin create` or "
+                     "POST /api/v1/people/{id}/tokens.",
+        }, status_code=401)
+    response = RedirectResponse(target, status_code=303)
+    web_session.start_session(response, request, get_settings(request), token or "")
+    return response
+
+
+@router.post("/sign-out", response_class=HTMLResponse)
+async def sign_out(request: Request) -> Response:
+    await posted(request)
+    response = RedirectResponse("/sign-in", status_code=303)
+    web_session.end_session(response)
+    return response
+
+
+@router.get("/static/{name}")
+async def static(name: str) -> Response:
+    if name not in STATIC:
+        raise NotFound(f"There is no file {name!r} here.")
+    media_type, path = STATIC[name]
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "public, max-age=3600"})
+
+
+# --- agreements -------------------------------------------------------------------------------
+
+@router.get("/agreements", response_class=HTMLResponse)
+async def agreements_list(
+    request: Request,
+    state: str | None = Query(default=None, max_length=32),
+    party: str | None = Query(default=None, max_length=20),
+    q: str | None = Query(default=None, max_length=200),
+    page: int = Query(default=1, ge=1, le=100_000),
+) -> Response:
+    party_id = int(party) if party and party.isdigit() else None
+    filters = agreements.AgreementFilters(state=[state] if state else None, party=party_id, q=q or None)
+    async with get_database(request).transaction(write=False) as session:
+        actor = await require_actor(request, session)
+        when = get_when(request)
+        rows, total = await agreements.list_agreements(session, actor, filters, limit=PAGE_SIZE,
+                                                       offset=(page - 1) * PAGE_SIZE)
+        reachable = select(col(Party.organisation_id)).where(
+            col(Party.agreement_id).in_(in_reach(select(col(Agreement.id)), actor)))
+        organisations = list(await session.scalars(
+            select(Organisation).where(col(Organisation.id).in_(reachable)).order_by(col(Organisation.name))))
+    states: dict[str, str] = {}
+    for workflow in catalog().workflows.values():
+        for name, spec in workflow.spec.states.items():
+            states.setdefault(name, spec.label)
+    items = []
+    for agreement in rows:
+        workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
+        upcoming = sorted((d, what) for d, what in ((agreement.next_review_on, "review"),
+                                                    (agreement.ends_on, "ends"))
+                          if d is not None and d >= when.today)
+        items.append({"summary": agreements.summarise(agreement),
+                      "state_label": workflow.spec.states[agreement.state].label,
+                      "next": upcoming[0] if upcoming else None})
+    query = {k: v for k, v in (("state", state), ("party", party), ("q", q)) if v}
+    return render(request, "agreements.html", {
+        "person": actor, "items": items, "total": total, "page": page,
+        "pages": max(1, -(-total // PAGE_SIZE)), "states": states, "organisations": organisations,
+        "filters": {"state": state or "", "party": party_id, "q": q or ""},
+        "query": urlencode(query), "today": when.today,
+    })
+
+
+@router.get("/agreements/{agreement_id}", response_class=HTMLResponse)
+async def agreement_view(request: Request, agreement_id: int) -> Response:
+    async with get_database(request).transaction(write=False) as session:
+        actor = await require_actor(request, session)
+        context = await agreement_page(session, request, agreement_id, actor, get_when(request))
+    return render(request, "agreement.html", context)
+
+
+async def _page_with_problem(request: Request, agreement_id: int, problem: AccordError,
+                             form: FormData | None) -> Response:
+    async with get_database(request).transaction(write=False) as session:
+        actor = await require_actor(request, session)
+        context = await agreement_page(session, request, agreement_id, actor, get_when(request),
+                                       problem=problem, form=form)
+    return render(request, "agreement.html", context, status_code=status_of(problem))
+
+
+@router.post("/agreements/{agreement_id}/events", response_class=HTMLResponse)
+async def fire_event(request: Request, agreement_id: int) -> Response:
+    form = await posted(request)
+    event = text(form, "event", limit=64) or ""
+    version = text(form, "version", limit=18)
+    when = get_when(request)
+    try:
+        fields = {name: value for name in EventFire.model_fields if name != "event"
+                  if (value := text(form, name)) is not None}
+        try:
+            data = EventFire.model_validate({"event": event, **fields})
+        except ValidationError as invalid:
+            raise InvalidInput(_validation_detail(invalid)) from None
+        async with get_database(request).transaction() as session:
+            actor = await require_actor(request, session)
+            await events.fire(session, agreement_id, data.event, actor, when,
+                              EventInput(**data.model_dump(exclude={"event"})),
+                              if_match=int(version) if version and version.isdigit() else None)
+    except PreconditionFailed as stale:
+        changed = Conflict("Someone changed this agreement after you opened the page, so nothing was done. "
+                           f"It is shown again as it is now (version {stale.current}); decide again.")
+        return await _page_with_problem(request, agreement_id, changed, form)
+    except StaleVersion:
+        changed = Conflict("Someone changed this agreement at the same moment, so nothing was done. "
+                           "It is shown again as it is now; decide again.")
+        return await _page_with_problem(request, agreement_id, changed, form)
+    except (GuardFailed, TransitionNotAllowed, InvalidInput, NotPermitted, Conflict) as refused:
+        return await _page_with_problem(request, agreement_id, refused, form)
+    return RedirectResponse(f"/agreements/{agreement_id}?done={quote(event)}#top", status_code=303)
+
+
+@router.post("/deliverables/{deliverable_id}", response_class=HTMLResponse)
+async def update_deliverable(request: Request, deliverable_id: int) -> Response:
+    form = await posted(request)
+    when = get_when(request)
+    async with get_database(request).transaction(write=False) as session:
+        actor = await require_actor(request, session)
+        agreement_id = await session.scalar(in_reach(
+            select(col(Deliverable.agreement_id)).join(Agreement, col(Agreement.id) == col(Deliverable.agreement_id))
+            .where(col(Deliverable.id) == deliverable_id), actor))
+    if agreement_id is None:
+        raise NotFound(f"There is no deliverable {deliverable_id} that you can see.")
+    try:
+        changes = {"status": text(form, "status", limit=16), "progress_note": text(form, "progress_note"),
+                   "evidence_url": text(form, "evidence_url", limit=2000)}
+        if changes["status"] is None:
+            del changes["status"]
+        try:
+            data = DeliverableUpdate.model_validate(changes)
+        except ValidationError as invalid:
+            raise InvalidInput(_validation_detail(invalid)) from None
+        async with get_database(request).transaction() as session:
+            actor = await require_actor(request, session)
+            await agreements.update_deliverable(session, deliverable_id, data, actor, when)
+    except (InvalidInput, NotPermitted, Conflict) as refused:
+        return await _page_with_problem(request, agreement_id, refused, form)
+    return RedirectResponse(f"/agreements/{agreement_id}?updated={deliverable_id}#deliverable-{deliverable_id}",
+                            status_code=303)
+
+
+# --- overview ---------------------------------------------------------------------------------
+
+@router.get("/overview", response_class=HTMLResponse)
+async def overview(request: Request) -> Response:
+    async with get_database(request).transaction(write=False) as session:
+        actor = await require_actor(request, session)
+        if actor.role == "partner":
+            raise NotPermitted("The overview is for staff and administrators. Your agreements are listed "
+                               "under Agreements.")
+        when = get_when(request)
+        figures = await reports.summary(session, actor, when.today, OVERVIEW_DAYS)
+    labels: dict[str, str] = {}
+    for workflow in catalog().workflows.values():
+        for name, state in workflow.spec.states.items():
+            labels.setdefault(name, state.label)
+    order = list(labels)
+    by_state = sorted(figures.by_state.items(), key=lambda item: order.index(item[0]) if item[0] in order else 99)
+    return render(request, "overview.html", {"person": actor, "overview": figures, "by_state": by_state,
+                                             "labels": labels})

@@ -1,0 +1,123 @@
+"""Workflow diagrams: Mermaid text, and SVG laid out by Graphviz's `dot`.
+
+    svg(workflow, highlight=None) -> str    an <svg> element ready to inline in HTML
+    DiagramUnavailable                      `dot` is not installed (Debian: `apt-get install graphviz`)
+    states_in_order(workflow) -> [...]      the states and where each event leads: the accessible
+                                            list a page shows beside, or instead of, the picture
+
+The SVG comes from transitions' `GraphMachine` with the graphviz engine; every
+node is then relabelled with its state's label and the highlighted state drawn
+dark with white text. Rendered SVG is cached per (workflow, version,
+highlight): a workflow version never changes once loaded.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+
+from engine.machine import CompiledWorkflow
+
+INSTALL_HINT = ("Graphviz's `dot` program is not installed on the server, so the diagram cannot be drawn "
+                "as SVG. Install it (Debian/Ubuntu: `apt-get install -y graphviz`) or ask for "
+                "format=mermaid.")
+
+_FONT = "Helvetica,Arial,sans-serif"
+_PLAIN = {"style": "rounded,filled", "fillcolor": "#ffffff", "color": "#4b5563", "fontcolor": "#111827",
+          "penwidth": "1", "peripheries": "1"}
+_FINAL = {**_PLAIN, "fillcolor": "#f3f4f6", "peripheries": "2"}
+_CURRENT = {"style": "rounded,filled,bold", "fillcolor": "#1e3a8a", "color": "#1e3a8a", "fontcolor": "#ffffff",
+            "penwidth": "3", "peripheries": "1"}
+
+
+class DiagramUnavailable(Exception):
+    """Graphviz is missing; the caller answers 503 or shows the states as a list."""
+
+    def __init__(self) -> None:
+        super().__init__(INSTALL_HINT)
+        self.detail = INSTALL_HINT
+
+
+def dot_available() -> bool:
+    return shutil.which("dot") is not None
+
+
+def svg(workflow: CompiledWorkflow, highlight: str | None = None) -> str:
+    """The workflow as an inline-able <svg>, `highlight` (a state name) marked as current."""
+    if highlight is not None and highlight not in workflow.spec.states:
+        highlight = None
+    if not dot_available():
+        raise DiagramUnavailable()
+    key = (workflow.spec.name, workflow.spec.version, highlight)
+    cached = _CACHE.get(key)
+    if cached is None:
+        cached = _CACHE[key] = _render(workflow, highlight)
+    return cached
+
+
+# (workflow, version, highlight) -> SVG; bounded by the number of states of the loaded workflows.
+_CACHE: dict[tuple[str, int, str | None], str] = {}
+
+
+def _render(workflow: CompiledWorkflow, highlight: str | None) -> str:
+    import graphviz  # type: ignore[import-untyped]  # the package ships no type hints
+    from transitions.extensions import GraphMachine
+
+    spec = workflow.spec
+    machine = GraphMachine(
+        states=list(spec.states), initial=highlight or spec.initial, auto_transitions=False,
+        transitions=[{"trigger": t.event, "source": list(t.source), "dest": t.dest} for t in spec.transitions],
+        graph_engine="graphviz", title=spec.title, show_conditions=False,
+    )
+    graph = machine.get_graph()
+    # Defaults written at the top of the file, so they reach the nodes and edges transitions declared.
+    graph.graph_attr.update(fontname=_FONT, bgcolor="transparent", label="", nodesep="0.3", ranksep="0.45")
+    graph.node_attr.update(fontname=_FONT, fontsize="13")
+    graph.edge_attr.update(fontname=_FONT, fontsize="11", color="#4b5563", fontcolor="#374151")
+    for state_name, state in spec.states.items():
+        # A second statement for a node overrides the attributes transitions gave it.
+        style = _CURRENT if state_name == highlight else _FINAL if state.final else _PLAIN
+        label = state.label + (" (current)" if state_name == highlight else "")
+        graph.node(state_name, label=label, **style)
+    try:
+        raw = graph.pipe(format="svg", engine="dot").decode()
+    except graphviz.ExecutableNotFound:
+        raise DiagramUnavailable() from None
+    return _inline(raw, f"Lifecycle of a {spec.title.lower()}"
+                   + (f"; current state: {spec.states[highlight].label}" if highlight else ""))
+
+
+def _inline(raw: str, title: str) -> str:
+    """Drop the XML prologue and fixed size so the picture scales with the page; name it for screen readers."""
+    start = raw.index("<svg")
+    body = raw[start:]
+    body = re.sub(r'<svg width="[^"]*" height="[^"]*"', '<svg class="diagram" role="img" '
+                  'aria-labelledby="diagram-title" preserveAspectRatio="xMidYMid meet"', body, count=1)
+    body = re.sub(r"<!--.*?-->\n?", "", body, flags=re.S)
+    escaped = title.replace("&", "&amp;").replace("<", "&lt;")
+    return body.replace(">", f'><title id="diagram-title">{escaped}</title>', 1).strip() + "\n"
+
+
+@dataclass(frozen=True)
+class StateStep:
+    name: str
+    label: str
+    final: bool
+    current: bool
+    leads_to: list[tuple[str, str]]  # (event label, destination state label)
+
+
+def states_in_order(workflow: CompiledWorkflow, current: str | None = None) -> list[StateStep]:
+    spec = workflow.spec
+    steps = []
+    for name, state in spec.states.items():
+        leads: list[tuple[str, str]] = []
+        for transition in spec.transitions:
+            if name in transition.source:
+                pair = (spec.events[transition.event].label, spec.states[transition.dest].label)
+                if pair not in leads:
+                    leads.append(pair)
+        steps.append(StateStep(name=name, label=state.label, final=state.final, current=name == current,
+                               leads_to=leads))
+    return steps

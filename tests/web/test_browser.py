@@ -1,0 +1,179 @@
+"""End to end in headless Chromium (Debian's `chromium`, driven by Playwright through its executable path).
+
+Each main page is saved to test-output/screenshots/ for review. Without /usr/bin/chromium these
+tests skip and say how to install it; CI installs it, so there they always run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import World
+from tests.web.conftest import LiveServer
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-output" / "screenshots"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+if not CHROMIUM.exists() and os.environ.get("CI") == "true":
+    pytest.fail(f"Chromium not found at {CHROMIUM}: on CI .ci/run installs Debian's chromium; it must be there",
+                pytrace=False)
+if not CHROMIUM.exists():
+    pytest.skip(f"Chromium not found at {CHROMIUM}: install Debian's chromium (apt-get install -y chromium) to run "
+                "the browser tests", allow_module_level=True)
+playwright_api = pytest.importorskip("playwright.async_api", reason="Playwright for Python is not installed: "
+                                     "pip install -e '.[dev]'")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def browser(tmp_path: Path) -> AsyncIterator[Any]:
+    """A fresh Chromium profile; pages of one context share cookies, like one person's browser."""
+    async with playwright_api.async_playwright() as driver:
+        context = await driver.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True, args=ARGS,
+            viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="UTC",
+        )
+        context.set_default_timeout(15_000)
+        try:
+            yield context
+        finally:
+            await context.close()
+
+
+async def shot(page: Any, name: str, *, full_page: bool = True) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+async def sign_in(page: Any, live: LiveServer, token: str, *, then: str = "/agreements") -> None:
+    await page.goto(live.base_url + then)
+    await page.get_by_label("Access token").fill(token)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(live.base_url + then)
+
+
+async def sign_out(page: Any) -> None:
+    await page.get_by_role("button", name="Sign out").click()
+    await page.wait_for_url("**/sign-in")
+
+
+async def _agreement_with_deliverable(world: World) -> dict[str, Any]:
+    agreement = await world.ready(summary="A framework of collaboration benefiting the joint members of both "
+                                          "networks.", ends_on="2030-11-30", next_review_on="2027-06-01")
+    aid = agreement["id"]
+    await world.ok("metro_staff", "POST", f"/agreements/{aid}/focal-points",
+                   json={"person_id": world.metro_partner.id, "kind": "focal_point"})
+    area = agreement["areas"][0]["id"]
+    for title, due, owner in (("Joint training on gender mainstreaming", "2026-11-01", world.metro_partner.id),
+                              ("Peer learning visit to Seoul", "2027-03-15", world.aspac_staff.id)):
+        await world.ok("metro_staff", "POST", f"/agreements/{aid}/areas/{area}/deliverables",
+                       json={"title": title, "due_on": due, "owner_id": owner})
+    await world.ok("metro_staff", "POST", f"/agreements/{aid}/areas",
+                   json={"title": "Optimisation of resources towards the local implementation of the 2030 Agenda"})
+    return agreement
+
+
+async def test_staff_sign_an_agreement_and_see_a_guard_in_the_browser(
+        browser: Any, live_server: LiveServer, world: World) -> None:
+    agreement = await _agreement_with_deliverable(world)
+    bare = await world.draft(title="Draft without people yet")
+    page = await browser.new_page()
+
+    await page.goto(live_server.base_url + "/")
+    await page.wait_for_url("**/sign-in")
+    await shot(page, "sign-in")
+    await sign_in(page, live_server, world.metro_staff.token)
+    await page.get_by_label("Search").fill("without people")
+    await page.get_by_role("button", name="Filter").click()
+    await page.get_by_role("link", name="Draft without people yet").wait_for()
+    assert await page.get_by_role("link", name=agreement["title"]).count() == 0
+    await page.goto(live_server.base_url + "/agreements")
+    await shot(page, "agreements-list")
+
+    # A guard's sentences, on the page, after pressing the button.
+    await page.goto(f"{live_server.base_url}/agreements/{bare['id']}")
+    await page.get_by_role("button", name="Submit for signature").click()
+    alert = page.get_by_role("alert")
+    await alert.wait_for()
+    assert "Conditions not met" in await alert.inner_text()
+    assert "focal point" in await alert.inner_text()
+    await shot(page, "guard-unmet")
+
+    # Submit and sign for Metropolis...
+    await page.goto(f"{live_server.base_url}/agreements/{agreement['id']}")
+    await shot(page, "agreement-draft")
+    await page.get_by_role("button", name="Submit for signature").click()
+    await page.get_by_text("Done: Submit for signature.").wait_for()
+    await page.get_by_label("Place").fill("Barcelona")
+    await page.get_by_role("button", name="Sign", exact=True).click()
+    await page.get_by_text("Done: Sign.").wait_for()
+    await sign_out(page)
+
+    # ...and for UCLG ASPAC, by its own staff.
+    await sign_in(page, live_server, world.aspac_staff.token, then=f"/agreements/{agreement['id']}")
+    await page.get_by_label("Place").fill("Jakarta")
+    await page.get_by_role("button", name="Sign", exact=True).click()
+    await page.get_by_text("The agreement is now signed.").wait_for()
+    badge = page.locator(".page-head .badge")
+    assert (await badge.inner_text()).strip() == "Signed"
+    assert await page.locator("svg.diagram").count() == (1 if shutil.which("dot") else 0)
+    await shot(page, "agreement-signed")
+    if os.environ.get("ACCORD_UPDATE_DOCS_IMAGE") == "1":  # the README's picture, refreshed on purpose only
+        await page.screenshot(path=str(ROOT / "docs" / "img" / "agreement-page.png"), full_page=True)
+
+    await page.goto(live_server.base_url + "/overview")
+    await page.get_by_role("heading", name="Overdue deliverables (1)").wait_for()
+    await shot(page, "overview")
+
+    reading = await world.ok("metro_staff", "GET", f"/agreements/{agreement['id']}")
+    assert reading["state"] == "signed"
+
+
+async def test_partner_updates_a_deliverable_and_cannot_reach_another_organisation(
+        browser: Any, live_server: LiveServer, world: World) -> None:
+    agreement = await _agreement_with_deliverable(world)
+    page = await browser.new_page()
+    await sign_in(page, live_server, world.metro_partner.token, then=f"/agreements/{agreement['id']}")
+    assert await page.get_by_role("button", name="Submit for signature").count() == 0
+    assert await page.get_by_text("Update “Peer learning visit to Seoul”").count() == 0  # not theirs
+
+    await page.get_by_text("Update “Joint training on gender mainstreaming”").click()
+    await page.get_by_label("Status").select_option("done")
+    await page.get_by_label("Progress note").fill("Held in Seoul with 40 officers from 12 member cities.")
+    await page.get_by_label("Evidence link").fill("https://www.metropolis.org/training")
+    await page.get_by_role("button", name="Save deliverable").click()
+    await page.get_by_text("Deliverable updated.").wait_for()
+    await page.get_by_text("(1 of 2 done)").wait_for()
+    await shot(page, "deliverable-updated")
+
+    # On a phone the same page reads in one column.
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.reload()
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 400, f"the page is {width}px wide on a 390px phone"
+    await shot(page, "agreement-phone")
+    await page.set_viewport_size({"width": 1280, "height": 900})
+
+    reading = await world.ok("metro_staff", "GET", f"/agreements/{agreement['id']}")
+    done = [d for a in reading["areas"] for d in a["deliverables"] if d["status"] == "done"]
+    assert [d["title"] for d in done] == ["Joint training on gender mainstreaming"]
+
+    await sign_out(page)
+    await sign_in(page, live_server, world.amf_partner.token)
+    answer = await page.goto(f"{live_server.base_url}/agreements/{agreement['id']}")
+    assert answer is not None
+    assert answer.status == 404
+    assert f"There is no agreement {agreement['id']} that you can see." in await page.inner_text("main")
+    await shot(page, "not-found")

@@ -1,0 +1,281 @@
+"""The web pages over plain HTTP, as a browser without JavaScript sees them: sign-in, scoping, forms, CSRF."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import update
+
+from engine.clock import FixedClock
+from engine.db import Database
+from engine.models import ApiToken
+from tests.support import World
+from tests.web.helpers import csrf_of, sign_in, text_of
+
+
+async def _agreement(world: World, **overrides: Any) -> dict[str, Any]:
+    return await world.draft(**overrides)
+
+
+async def _with_deliverable(world: World) -> tuple[dict[str, Any], int]:
+    """A ready draft whose area has a deliverable owned by the Metropolis partner (named a focal point)."""
+    agreement = await world.ready()
+    await world.ok("metro_staff", "POST", f"/agreements/{agreement['id']}/focal-points",
+                   json={"person_id": world.metro_partner.id, "kind": "focal_point"})
+    area = agreement["areas"][0]["id"]
+    deliverable = await world.ok("metro_staff", "POST", f"/agreements/{agreement['id']}/areas/{area}/deliverables",
+                                 json={"title": "Joint training on gender mainstreaming", "due_on": "2026-11-01",
+                                       "owner_id": world.metro_partner.id})
+    return agreement, deliverable["id"]
+
+
+async def test_pages_ask_for_sign_in_and_refuse_a_wrong_token(client: httpx.AsyncClient, world: World) -> None:
+    answer = await client.get("/agreements/1")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/sign-in?next=/agreements/1"
+    assert (await client.get("/")).headers["location"] == "/sign-in"
+
+    form = await client.get("/sign-in")
+    assert '<label for="token">Access token</label>' in form.text
+    refused = await client.post("/sign-in", data={"token": "acc_wrong", "csrf": csrf_of(form.text)})
+    assert refused.status_code == 401
+    assert "That token is not valid" in text_of(refused.text)
+    assert "accord_session" not in refused.headers.get("set-cookie", "")
+
+
+async def test_sign_in_keeps_a_signed_http_only_cookie_without_the_token(client: httpx.AsyncClient,
+                                                                       world: World) -> None:
+    form = await client.get("/sign-in?next=/overview")
+    answer = await client.post("/sign-in", data={"token": world.metro_staff.token, "csrf": csrf_of(form.text),
+                                                 "next": "/overview"})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/overview"
+    cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("accord_session="))
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie or "SameSite=Lax" in cookie
+    assert world.metro_staff.token not in cookie
+    page = await client.get("/overview")
+    assert page.status_code == 200
+    assert "Agnès Bickart" in page.text
+
+
+async def test_sign_in_refuses_to_send_people_to_another_site(client: httpx.AsyncClient, world: World) -> None:
+    form = await client.get("/sign-in")
+    answer = await client.post("/sign-in", data={"token": world.metro_staff.token, "csrf": csrf_of(form.text),
+                                                 "next": "//evil.example/"})
+    assert answer.headers["location"] == "/agreements"
+
+
+async def test_sign_in_without_the_form_csrf_is_refused(client: httpx.AsyncClient, world: World) -> None:
+    answer = await client.post("/sign-in", data={"token": world.metro_staff.token})
+    assert answer.status_code == 403
+    assert "Form refused" in answer.text
+    assert "accord_session" not in answer.headers.get("set-cookie", "")
+
+
+async def test_list_shows_badges_parties_and_filters(client: httpx.AsyncClient, world: World) -> None:
+    first = await _agreement(world, next_review_on="2027-06-01")
+    await _agreement(world, title="City-to-city cooperation on flood resilience")
+    await sign_in(client, world.metro_staff.token)
+
+    page = await client.get("/agreements")
+    words = text_of(page.text)
+    assert "2 agreements." in words
+    assert '<span class="badge state-draft">Draft</span>' in page.text
+    assert "Metropolis, UCLG ASPAC" in words
+    assert "2027-06-01 review" in words
+    assert "<script" not in page.text
+
+    searched = text_of((await client.get("/agreements", params={"q": "flood"})).text)
+    assert "1 agreement matches these filters." in searched
+    assert "flood resilience" in searched
+    assert first["title"] not in searched
+    none = text_of((await client.get("/agreements", params={"state": "active"})).text)
+    assert "0 agreements match these filters." in none
+    by_party = text_of((await client.get("/agreements", params={"party": str(world.orgs["amf"])})).text)
+    assert "0 agreements" in by_party
+
+
+async def test_agreement_page_reads_without_javascript(client: httpx.AsyncClient, world: World) -> None:
+    agreement, _ = await _with_deliverable(world)
+    await sign_in(client, world.metro_staff.token)
+
+    page = await client.get(f"/agreements/{agreement['id']}")
+    assert page.status_code == 200
+    assert "<script" not in page.text
+    assert "script-src" not in page.headers["content-security-policy"]  # no script may run at all
+    words = text_of(page.text)
+    assert agreement["title"] in words
+    assert "Focal points Agnès Bickart" in words  # Metropolis names two focal points
+    assert "Signatory Secretary General, UCLG ASPAC" in words
+    assert "Timeline of the agreement" in page.text
+    assert 'class="today"' in page.text
+    assert "Capacity building and gender mainstreaming (0 of 1 done)" in words
+    assert "overdue" in words  # due 2026-11-01, today is 2026-11-23
+    assert "Lifecycle" in words
+    assert 'aria-current="step"' in page.text
+    assert "Submit for signature" in words
+    assert "History" in words
+    assert "Created by Agnès Bickart" in words
+
+
+async def test_staff_walk_an_agreement_through_signature_with_forms(client: httpx.AsyncClient, world: World) -> None:
+    agreement = await world.ready()
+    path = f"/agreements/{agreement['id']}"
+    csrf = await sign_in(client, world.metro_staff.token)
+    page = await client.get(path)
+    version = agreement["version"] + 4  # four people named since it was drafted
+
+    answer = await client.post(f"{path}/events", data={"csrf": csrf, "event": "submit_for_signature",
+                                                       "version": str(version), "comment": "Ready to sign."})
+    assert answer.status_code == 303
+    page = await client.get(answer.headers["location"])
+    assert "Done: Submit for signature. The agreement is now pending signature." in text_of(page.text)
+    answer = await client.post(f"{path}/events", data={"csrf": csrf, "event": "sign", "signed_on": "2026-11-20",
+                                                       "place": "Barcelona"})
+    assert answer.status_code == 303
+
+    other = httpx.AsyncClient(transport=client._transport, base_url=str(client.base_url))
+    async with other:
+        other_csrf = await sign_in(other, world.aspac_staff.token)
+        answer = await other.post(f"{path}/events", data={"csrf": other_csrf, "event": "sign", "place": "Jakarta"})
+        assert answer.status_code == 303
+    reading = await world.ok("metro_staff", "GET", f"/agreements/{agreement['id']}")
+    assert reading["state"] == "signed"
+    words = text_of((await client.get(path)).text)
+    assert "Signed on 2026-11-20 in Barcelona" in words
+    assert "Signed on 2026-11-23 in Jakarta" in words
+    assert "Sign (pending signature → signed) by UCLG ASPAC focal point" in words
+
+
+async def test_an_unmet_guard_shows_its_sentences_and_changes_nothing(client: httpx.AsyncClient,
+                                                                     world: World) -> None:
+    agreement = await _agreement(world)  # nobody named yet
+    csrf = await sign_in(client, world.metro_staff.token)
+    page = await client.get(f"/agreements/{agreement['id']}")
+    assert "Not possible yet:" in page.text  # the sentences show before anyone presses the button
+
+    answer = await client.post(f"/agreements/{agreement['id']}/events",
+                               data={"csrf": csrf, "event": "submit_for_signature"})
+    assert answer.status_code == 422
+    words = text_of(answer.text)
+    assert "Conditions not met (422)" in words
+    assert "focal point" in words
+    assert "signatory" in words
+    assert (await world.ok("metro_staff", "GET", f"/agreements/{agreement['id']}"))["state"] == "draft"
+
+
+async def test_a_missing_field_and_a_stale_page_are_explained(client: httpx.AsyncClient, world: World) -> None:
+    agreement = await world.ready()
+    csrf = await sign_in(client, world.metro_staff.token)
+    path = f"/agreements/{agreement['id']}/events"
+    stale = await client.post(path, data={"csrf": csrf, "event": "submit_for_signature", "version": "1"})
+    assert stale.status_code == 409
+    assert "Someone changed this agreement after you opened the page" in text_of(stale.text)
+    bad_date = await client.post(path, data={"csrf": csrf, "event": "cancel", "ends_on": "not a date"})
+    assert bad_date.status_code == 422
+    assert "ends on" in text_of(bad_date.text)
+    assert (await world.ok("metro_staff", "GET", f"/agreements/{agreement['id']}"))["state"] == "draft"
+
+
+async def test_forms_without_the_session_csrf_are_refused(client: httpx.AsyncClient, world: World) -> None:
+    agreement, deliverable = await _with_deliverable(world)
+    await sign_in(client, world.metro_staff.token)
+    for data in ({"event": "cancel"}, {"event": "cancel", "csrf": "forged-by-another-site-000000"}):
+        answer = await client.post(f"/agreements/{agreement['id']}/events", data=data)
+        assert answer.status_code == 403
+        assert "This form was not sent from a page of this site" in text_of(answer.text)
+    answer = await client.post(f"/deliverables/{deliverable}", data={"status": "done"})
+    assert answer.status_code == 403
+    assert (await world.ok("metro_staff", "GET", f"/agreements/{agreement['id']}"))["state"] == "draft"
+
+
+async def test_partner_updates_the_deliverable_they_own_and_only_that(client: httpx.AsyncClient,
+                                                                    world: World) -> None:
+    agreement, deliverable = await _with_deliverable(world)
+    csrf = await sign_in(client, world.metro_partner.token)
+    page = await client.get(f"/agreements/{agreement['id']}")
+    assert f'action="/agreements/{agreement["id"]}/events"' not in page.text  # partners do not move it
+    assert f'action="/deliverables/{deliverable}"' in page.text
+
+    answer = await client.post(f"/deliverables/{deliverable}", data={
+        "csrf": csrf, "status": "done", "progress_note": "Held in Seoul with 40 officers.",
+        "evidence_url": "https://www.metropolis.org/training"})
+    assert answer.status_code == 303
+    words = text_of((await client.get(answer.headers["location"])).text)
+    assert "Deliverable updated." in words
+    assert "Held in Seoul with 40 officers." in words
+    assert "(1 of 1 done)" in words
+
+    bad = await client.post(f"/deliverables/{deliverable}", data={"csrf": csrf, "status": "done",
+                                                                  "evidence_url": "javascript:alert(1)"})
+    assert bad.status_code == 422
+    assert "evidence url" in text_of(bad.text)
+
+    other = await world.ok("aspac_staff", "POST", f"/agreements/{agreement['id']}/areas/"
+                           f"{agreement['areas'][0]['id']}/deliverables",
+                           json={"title": "Peer learning visit", "owner_id": world.aspac_staff.id})
+    refused = await client.post(f"/deliverables/{other['id']}", data={"csrf": csrf, "status": "done"})
+    assert refused.status_code == 403
+    assert "You can update only the deliverables you own." in text_of(refused.text)
+
+
+async def test_partner_cannot_reach_another_organisations_agreement(client: httpx.AsyncClient,
+                                                                   world: World) -> None:
+    agreement, deliverable = await _with_deliverable(world)
+    csrf = await sign_in(client, world.amf_partner.token)
+    page = await client.get(f"/agreements/{agreement['id']}")
+    assert page.status_code == 404
+    assert f"There is no agreement {agreement['id']} that you can see." in text_of(page.text)
+    assert agreement["title"] not in page.text
+    assert "0 agreements." in text_of((await client.get("/agreements")).text)
+    answer = await client.post(f"/deliverables/{deliverable}", data={"csrf": csrf, "status": "done"})
+    assert answer.status_code == 404
+    fired = await client.post(f"/agreements/{agreement['id']}/events", data={"csrf": csrf, "event": "cancel"})
+    assert fired.status_code == 404
+    assert (await client.get("/overview")).status_code == 403
+
+
+async def test_overview_counts_due_dates_and_overdue_deliverables(client: httpx.AsyncClient, world: World) -> None:
+    await _with_deliverable(world)
+    await _agreement(world, next_review_on="2027-01-15")
+    await sign_in(client, world.metro_staff.token)
+    words = text_of((await client.get("/overview")).text)
+    assert "2 Draft" in words
+    assert "2027-01-15 Review the agreement" in words
+    assert "Overdue deliverables (1)" in words
+    assert "Joint training on gender mainstreaming" in words
+    assert "22 days late" in words
+
+
+async def test_sign_out_and_a_revoked_token_end_the_session(client: httpx.AsyncClient, world: World,
+                                                           database: Database, clock: FixedClock) -> None:
+    csrf = await sign_in(client, world.metro_staff.token)
+    answer = await client.post("/sign-out", data={"csrf": csrf})
+    assert answer.status_code == 303
+    assert (await client.get("/agreements")).status_code == 303
+
+    await sign_in(client, world.aspac_staff.token)
+    async with database.transaction() as session:
+        await session.execute(update(ApiToken).where(ApiToken.person_id == world.aspac_staff.id)  # type: ignore[arg-type]
+                              .values(revoked_at=datetime(2026, 11, 23, 10, tzinfo=UTC)))
+    answer = await client.get("/agreements")
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/sign-in")
+
+
+async def test_errors_are_friendly_pages_not_problem_json(client: httpx.AsyncClient, world: World) -> None:
+    await sign_in(client, world.metro_staff.token)
+    answer = await client.get("/agreements/not-a-number")
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "Traceback" not in answer.text
+    missing = await client.get("/agreements/999999")
+    assert missing.status_code == 404
+    assert "There is no agreement 999999 that you can see." in text_of(missing.text)
+    css = await client.get("/static/web.css")
+    assert css.status_code == 200
+    assert css.headers["content-type"].startswith("text/css")
+    assert (await client.get("/static/secret.py")).status_code == 404
