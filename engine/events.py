@@ -18,12 +18,14 @@ from engine.context import Actor, EventContext, EventInput
 from engine.errors import GuardFailed, InvalidInput, NotPermitted, PreconditionFailed, TransitionNotAllowed
 from engine.history import record_change
 from engine.machine import CompiledWorkflow, catalog
+from engine.metrics import count_transition, transition_workflow
 from engine.models import Agreement
 
 # Event fields that are worth keeping in the history beside what effects record.
 _KEPT_FIELDS = ("reason", "outcome", "summary", "ends_on", "starts_on", "signed_on", "place")
 
 
+@count_transition
 async def fire(
     session: AsyncSession,
     agreement_id: int,
@@ -36,6 +38,7 @@ async def fire(
 ) -> Agreement:
     data = data or EventInput()
     agreement = await load_agreement(session, agreement_id, actor)
+    transition_workflow(agreement.workflow_name)
     if if_match is not None and if_match != agreement.version:
         raise PreconditionFailed(str(if_match), agreement.version)
     workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)

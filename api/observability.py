@@ -1,0 +1,121 @@
+"""Request ids, the access log and HTTP metrics: one pure ASGI middleware around the whole app.
+
+    install(app, settings)   configure logging and wrap the app in `RequestObservability`
+    note_person(person_id)   called once the bearer token is checked, for the access line
+
+Each request gets the id its `X-Request-ID` header brings (when it looks like an id) or a new
+one; it is sent back in `X-Request-ID` and is in every log line written while the request is
+served (engine.logging). The access line (logger `accord.access`) has method, route template,
+path, status, duration, request id and person. Metrics are labelled by the route template
+(`/api/v1/agreements/{agreement_id}`), never the raw path, so their number stays bounded.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from fastapi import FastAPI
+from prometheus_client import Counter, Histogram
+from starlette.datastructures import MutableHeaders
+from starlette.routing import Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from engine.logging import RequestContext, configure_logging, request_context
+from engine.settings import Settings
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_ACCEPTED_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED = "unmatched"
+
+HTTP_REQUESTS = Counter("accord_http_requests", "HTTP requests by method, route template and status.",
+                        ["method", "route", "status"])
+HTTP_SECONDS = Histogram(
+    "accord_http_request_duration_seconds", "Time from the request's arrival to the end of its response.",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+
+access_log = logging.getLogger("accord.access")
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    configure_logging(settings)
+    build_stack = app.build_middleware_stack
+
+    # Outside Starlette's ServerErrorMiddleware (which `add_middleware` cannot reach), so that a
+    # 500 too carries X-Request-ID and is counted, and its error log line has the request id.
+    def build_with_observability() -> ASGIApp:
+        return RequestObservability(build_stack())
+
+    app.build_middleware_stack = build_with_observability  # type: ignore[method-assign]
+
+
+def note_person(person_id: int | None) -> None:
+    current = request_context.get()
+    if current is not None:
+        current.person_id = person_id
+
+
+class RequestObservability:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        context = RequestContext(request_id=_request_id(scope))
+        token = request_context.set(context)
+        status = 500  # what the client gets if the app raises before it answers
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = context.request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            method = scope["method"] if scope["method"] in _METHODS else "other"
+            route = _route_template(scope)
+            HTTP_REQUESTS.labels(method, route, str(status)).inc()
+            HTTP_SECONDS.labels(method, route).observe(elapsed)
+            access_log.info("%s %s %s %.1f ms", method, route, status, elapsed * 1000,
+                            extra={"method": method, "route": route, "path": scope["path"],
+                                   "status": status, "duration_ms": round(elapsed * 1000, 3)})
+            request_context.reset(token)
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            candidate: str = value.decode("latin-1")
+            if _ACCEPTED_ID.fullmatch(candidate):
+                return candidate
+            break
+    return uuid.uuid4().hex
+
+
+def _route_template(scope: Scope) -> str:
+    """The matched route's path with its router's prefix: `/api/v1/agreements/{agreement_id}`."""
+    route = scope.get("route")
+    if isinstance(route, Mount):
+        return f"{route.path}/{{path}}"
+    template = getattr(route, "path", None)
+    if not isinstance(template, str):
+        return UNMATCHED
+    # FastAPI keeps an included router's routes with their own path; the prefix is what the
+    # request path has in front of it (whole segments: a prefix holds no parameters).
+    segments = scope["path"].split("/")
+    depth = len(segments) - len(template.split("/"))
+    if depth <= 0 or ":path}" in template:
+        return template
+    return "/".join(segments[: depth + 1]) + template

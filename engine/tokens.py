@@ -1,0 +1,54 @@
+"""Bearer tokens after they are issued: who holds which, and revoking one.
+
+    list_tokens(session, person_id, actor, ...)   admin, or the person: their tokens, never the secret
+    revoke_token(session, token_id, actor, now)   admin, or the token's own person; idempotent
+
+Issuing stays in engine.directory (`issue_token`). A revoked token is refused from the next
+request on: `engine.directory.authenticate` reads `revoked_at` on every request.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from engine.context import Actor
+from engine.directory import get_person
+from engine.errors import NotFound, NotPermitted
+from engine.models import ApiToken
+from engine.schemas import Output
+
+
+class TokenInfo(Output):
+    id: int
+    person_id: int
+    label: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+async def list_tokens(
+    session: AsyncSession, person_id: int, actor: Actor, *, limit: int, offset: int
+) -> tuple[list[ApiToken], int]:
+    if not (actor.is_admin or actor.person_id == person_id):
+        raise NotPermitted("Only an administrator, or the person themself, can list a person's tokens.")
+    await get_person(session, person_id)
+    query = select(ApiToken).where(col(ApiToken.person_id) == person_id)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(query.order_by(col(ApiToken.id)).limit(limit).offset(offset))
+    return list(rows), total
+
+
+async def revoke_token(session: AsyncSession, token_id: int, actor: Actor, now: datetime) -> ApiToken:
+    token = await session.get(ApiToken, token_id)
+    # Someone else's token is "not found", so token ids of other people cannot be probed.
+    if token is None or not (actor.is_admin or token.person_id == actor.person_id):
+        raise NotFound(f"There is no token {token_id} that you can revoke. "
+                       "List your tokens with GET /api/v1/people/{id}/tokens.")
+    if token.revoked_at is None:
+        token.revoked_at = now
+        await session.flush()
+    return token
