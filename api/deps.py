@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Query, Request
+from fastapi import Depends, Header, HTTPException, Path, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.observability import note_person
 from engine.clock import Clock, When
 from engine.context import Actor
 from engine.db import Database
@@ -46,26 +48,35 @@ def get_when(request: Request) -> When:
 WhenDep = Annotated[When, Depends(get_when)]
 
 
+_bearer = HTTPBearer(auto_error=False, description="A token from POST /api/v1/people/{id}/tokens "
+                     "or `accord admin create`.")
+
+
 async def get_actor(
-    session: SessionDep, authorization: Annotated[str | None, Header()] = None
+    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None
 ) -> Actor:
+    # One answer for a missing, malformed, unknown or revoked token: nothing to learn by probing.
     unauthorised = HTTPException(
         status_code=401,
         detail="Send a valid bearer token: 'Authorization: Bearer <token>'. An administrator "
                "issues tokens with POST /api/v1/people/{id}/tokens or `accord admin create`.",
     )
-    if not authorization:
+    token = credentials.credentials.strip() if credentials else ""
+    if not token or len(token) > 200:
         raise unauthorised
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
-        raise unauthorised
-    person = await authenticate(session, token.strip())
+    person = await authenticate(session, token)
     if person is None:
         raise unauthorised
+    note_person(person.id)
     return Actor.of(person)
 
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]
+
+# Ids are 64-bit database keys: a larger number is a 422, not an overflow in the driver.
+# Ids are PostgreSQL INTEGER columns; anything larger cannot name a row.
+MAX_ID = 2**31 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class PageParams:

@@ -9,7 +9,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import (
@@ -89,11 +90,44 @@ def _http_error(request: Request, error: Exception) -> JSONResponse:
     return problem(error.status_code, _reason(error.status_code), detail)
 
 
-def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
+def _database_error(request: Request, error: Exception) -> JSONResponse:
+    """Database errors the engine did not turn into domain errors; the transaction was rolled back."""
+    assert isinstance(error, DBAPIError)
     if isinstance(error, OperationalError) and "locked" in str(error).lower():
-        return problem(409, "Conflict", "The database was busy with another change; try again.")
-    return problem(503, "Service unavailable",
-                   "The database is not reachable right now; nothing was changed. Try again shortly.")
+        return problem(409, "Conflict", "The database was busy with another change; nothing was changed. Try again.")
+    if isinstance(error, IntegrityError):
+        return problem(409, "Conflict", "This change collides with data that already exists (a duplicate, or a "
+                       "reference to something removed meanwhile); nothing was changed. Reload and try again.")
+    if isinstance(error, DataError):
+        return problem(422, "Invalid input", "A value is out of the range the database can store; nothing was "
+                       "changed. Check numbers and text lengths.")
+    if _sqlstate(error) in ("40001", "40P01"):  # serialization failure, deadlock: the change was undone
+        return problem(409, "Conflict", "Another change to the same data ran at the same moment; nothing was "
+                       "changed. Try again.")
+    if isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated or _unreachable(error):
+        return problem(503, "Service unavailable",
+                       "The database is not reachable right now; nothing was changed. Try again shortly.")
+    return _unexpected(request, error)
+
+
+def _unreachable(error: DBAPIError) -> bool:
+    """PostgreSQL refused the connection or ended it: shutting down, starting up, or restarted
+    (SQLSTATE class 08, or 57P01-57P03). asyncpg's CannotConnectNowError, raised while the server
+    shuts down or starts up, reaches us as a plain DBAPIError."""
+    sqlstate = _sqlstate(error)
+    return sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03")
+
+
+def _sqlstate(error: DBAPIError) -> str:
+    return str(getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None) or "")
+
+
+def _connection_error(request: Request, error: Exception) -> JSONResponse:
+    # A refused or reset connection can reach us unwrapped when the database goes away.
+    if isinstance(error, ConnectionError | TimeoutError):
+        return problem(503, "Service unavailable",
+                       "The database is not reachable right now; nothing was changed. Try again shortly.")
+    return _unexpected(request, error)
 
 
 def _unexpected(request: Request, error: Exception) -> JSONResponse:
@@ -113,9 +147,68 @@ def _reason(status: int) -> str:
         return "Error"
 
 
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ProblemDetail(BaseModel):
+    """RFC 9457 problem details: the body of every error this API sends, as application/problem+json."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = None
+    unmet: list[str] | None = None
+    state: str | None = None
+    allowed_events: list[str] | None = None
+    reference: str | None = None
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Declare in the OpenAPI what is sent: every error response is a ProblemDetail as problem+json."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _problems_in(generate())
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _problems_in(schema: dict[str, Any]) -> None:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    problem_schema = ProblemDetail.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(problem_schema.pop("$defs", {}))
+    components["ProblemDetail"] = problem_schema
+    problem_ref = {"$ref": "#/components/schemas/ProblemDetail"}
+    validation_ref = "#/components/schemas/HTTPValidationError"
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for code, response in responses.items():
+                if code[0] not in "45":
+                    continue
+                declared = (response.get("content") or {}).get("application/json", {}).get("schema") or {}
+                own = declared.get("$ref") not in (None, validation_ref)
+                response["content"] = {PROBLEM: {"schema": declared if own else problem_ref}}
+            responses.setdefault("default", {
+                "description": "An error: `detail` says what to fix (RFC 9457 problem details).",
+                "content": {PROBLEM: {"schema": problem_ref}}})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+
+
 def install(app: FastAPI) -> None:
+    _document_problems(app)
     app.add_exception_handler(AccordError, _accord_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(DBAPIError, _database_unavailable)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(OSError, _connection_error)
     app.add_exception_handler(Exception, _unexpected)

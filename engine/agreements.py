@@ -283,7 +283,8 @@ def _check_owner(agreement: Agreement, owner_id: int | None) -> None:
 
 async def update_deliverable(session: AsyncSession, deliverable_id: int, data: DeliverableUpdate,
                              actor: Actor, when: When) -> Deliverable:
-    agreement_id = await session.scalar(select(col(Deliverable.agreement_id)).where(col(Deliverable.id) == deliverable_id))
+    agreement_id = await session.scalar(
+        select(col(Deliverable.agreement_id)).where(col(Deliverable.id) == deliverable_id))
     if agreement_id is None:
         raise NotFound(f"There is no deliverable {deliverable_id} that you can see.")
     try:

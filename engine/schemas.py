@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    PlainSerializer,
     StringConstraints,
     field_validator,
     model_validator,
@@ -32,7 +33,9 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 LongText = Annotated[str, StringConstraints(max_length=20_000)]
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+# Ids are INTEGER columns (32-bit on PostgreSQL); anything larger cannot name a row.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 def _valid_timezone(value: str) -> str:
@@ -52,11 +55,20 @@ def _http_url(value: AnyHttpUrl) -> str:
     return str(value)
 
 
-HttpUrl = Annotated[AnyHttpUrl, AfterValidator(_http_url)]
+# Validated as a URL, kept (and dumped) as the string it was normalised to.
+HttpUrl = Annotated[AnyHttpUrl, AfterValidator(_http_url), PlainSerializer(str, return_type=str)]
 
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_character(cls, value: Any) -> Any:
+        # PostgreSQL cannot store U+0000 in text; refuse it on every database alike.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain the NUL character (\\u0000)")
+        return value
 
 
 class Output(BaseModel):

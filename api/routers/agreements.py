@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import CurrentActor, IfMatchDep, PageDep, SessionDep, WhenDep
+from api.deps import MAX_ID, CurrentActor, IdPath, IfMatchDep, PageDep, SessionDep, WhenDep
 from engine import agreements, events
 from engine.access import load_agreement
 from engine.context import EventInput
@@ -54,7 +54,7 @@ async def create_agreement(data: AgreementCreate, session: SessionDep, actor: Cu
 async def list_agreements(
     session: SessionDep, actor: CurrentActor, page: PageDep,
     state: Annotated[list[str] | None, Query(max_length=20, description="repeat for several")] = None,
-    party: Annotated[int | None, Query(ge=1, description="an organisation id")] = None,
+    party: Annotated[int | None, Query(ge=1, le=MAX_ID, description="an organisation id")] = None,
     review_due_before: Annotated[date | None, Query()] = None,
     q: Annotated[str | None, Query(max_length=200, description="words in title or summary")] = None,
     workflow: Annotated[str | None, Query(max_length=64)] = None,
@@ -68,14 +68,14 @@ async def list_agreements(
 
 
 @router.get("/agreements/{agreement_id}", response_model=AgreementRead, responses=_FOUND)
-async def get_agreement(agreement_id: int, session: SessionDep, actor: CurrentActor, when: WhenDep,
+async def get_agreement(agreement_id: IdPath, session: SessionDep, actor: CurrentActor, when: WhenDep,
                         response: Response) -> AgreementRead:
     agreement = await load_agreement(session, agreement_id, actor)
     return _etag(response, agreements.read_agreement(agreement, actor, when))
 
 
 @router.patch("/agreements/{agreement_id}", response_model=AgreementRead, responses=_FOUND)
-async def update_agreement(agreement_id: int, data: AgreementUpdate, session: SessionDep,
+async def update_agreement(agreement_id: IdPath, data: AgreementUpdate, session: SessionDep,
                            actor: CurrentActor, when: WhenDep, if_match: IfMatchDep,
                            response: Response) -> AgreementRead:
     """Edit the terms while the agreement is editable (draft, unsigned); `next_review_on` any time."""
@@ -85,7 +85,7 @@ async def update_agreement(agreement_id: int, data: AgreementUpdate, session: Se
 
 
 @router.post("/agreements/{agreement_id}/events", response_model=AgreementRead, responses=_FOUND)
-async def fire_event(agreement_id: int, data: EventFire, session: SessionDep, actor: CurrentActor,
+async def fire_event(agreement_id: IdPath, data: EventFire, session: SessionDep, actor: CurrentActor,
                      when: WhenDep, if_match: IfMatchDep, response: Response) -> AgreementRead:
     """Fire a lifecycle event; answers with the agreement as `GET` does."""
     fields = EventInput(**data.model_dump(exclude={"event"}))
@@ -95,7 +95,7 @@ async def fire_event(agreement_id: int, data: EventFire, session: SessionDep, ac
 
 
 @router.get("/agreements/{agreement_id}/history", response_model=Page[HistoryRead], responses=_FOUND)
-async def get_history(agreement_id: int, session: SessionDep, actor: CurrentActor,
+async def get_history(agreement_id: IdPath, session: SessionDep, actor: CurrentActor,
                       page: PageDep) -> Page[HistoryRead]:
     await load_agreement(session, agreement_id, actor, parts=False)
     rows, total = await list_history(session, agreement_id, limit=page.limit, offset=page.offset)
@@ -105,7 +105,7 @@ async def get_history(agreement_id: int, session: SessionDep, actor: CurrentActo
 
 @router.post("/agreements/{agreement_id}/parties", status_code=201, response_model=AgreementRead,
              responses=_FOUND)
-async def add_party(agreement_id: int, data: PartyCreate, session: SessionDep, actor: CurrentActor,
+async def add_party(agreement_id: IdPath, data: PartyCreate, session: SessionDep, actor: CurrentActor,
                     when: WhenDep, response: Response) -> AgreementRead:
     agreement = await agreements.add_party(session, agreement_id, data, actor, when)
     return _etag(response, agreements.read_agreement(agreement, actor, when))
@@ -113,7 +113,7 @@ async def add_party(agreement_id: int, data: PartyCreate, session: SessionDep, a
 
 @router.post("/agreements/{agreement_id}/focal-points", status_code=201, response_model=ContactRead,
              responses=_FOUND)
-async def name_contact(agreement_id: int, data: ContactCreate, session: SessionDep, actor: CurrentActor,
+async def name_contact(agreement_id: IdPath, data: ContactCreate, session: SessionDep, actor: CurrentActor,
                        when: WhenDep) -> ContactRead:
     """Name a person of a party as its focal point or signatory (`kind`)."""
     contact = await agreements.name_contact(session, agreement_id, data, actor, when)
@@ -123,14 +123,14 @@ async def name_contact(agreement_id: int, data: ContactCreate, session: SessionD
 
 @router.delete("/agreements/{agreement_id}/focal-points/{contact_id}", status_code=204,
                responses=_FOUND)
-async def remove_contact(agreement_id: int, contact_id: int, session: SessionDep, actor: CurrentActor,
+async def remove_contact(agreement_id: IdPath, contact_id: IdPath, session: SessionDep, actor: CurrentActor,
                          when: WhenDep) -> None:
     await agreements.remove_contact(session, agreement_id, contact_id, actor, when)
 
 
 @router.post("/agreements/{agreement_id}/areas", status_code=201, response_model=AreaRead,
              responses=_FOUND)
-async def add_area(agreement_id: int, data: AreaCreate, session: SessionDep, actor: CurrentActor,
+async def add_area(agreement_id: IdPath, data: AreaCreate, session: SessionDep, actor: CurrentActor,
                    when: WhenDep) -> AreaRead:
     area = await agreements.add_area(session, agreement_id, data, actor, when)
     return AreaRead(id=area.id or 0, title=area.title, description=area.description,
@@ -139,7 +139,7 @@ async def add_area(agreement_id: int, data: AreaCreate, session: SessionDep, act
 
 @router.post("/agreements/{agreement_id}/areas/{area_id}/deliverables", status_code=201,
              response_model=DeliverableRead, responses=_FOUND)
-async def add_deliverable(agreement_id: int, area_id: int, data: DeliverableCreate, session: SessionDep,
+async def add_deliverable(agreement_id: IdPath, area_id: IdPath, data: DeliverableCreate, session: SessionDep,
                           actor: CurrentActor, when: WhenDep) -> DeliverableRead:
     deliverable = await agreements.add_deliverable(session, agreement_id, area_id, data, actor, when)
     return agreements.read_deliverable(deliverable, when.today)
@@ -147,7 +147,7 @@ async def add_deliverable(agreement_id: int, area_id: int, data: DeliverableCrea
 
 @router.patch("/deliverables/{deliverable_id}", response_model=DeliverableRead,
               responses={404: {"description": "no such deliverable, or not one you can see"}})  # noqa: E501
-async def update_deliverable(deliverable_id: int, data: DeliverableUpdate, session: SessionDep,
+async def update_deliverable(deliverable_id: IdPath, data: DeliverableUpdate, session: SessionDep,
                              actor: CurrentActor, when: WhenDep) -> DeliverableRead:
     """Status, progress note, evidence link; partners may update the deliverables they own."""
     deliverable = await agreements.update_deliverable(session, deliverable_id, data, actor, when)

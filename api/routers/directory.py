@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import CurrentActor, PageDep, SessionDep, WhenDep
+from api.deps import MAX_ID, CurrentActor, IdPath, PageDep, SessionDep, WhenDep
 from engine import directory
 from engine.schemas import (
     OrganisationCreate,
@@ -37,7 +37,7 @@ async def list_organisations(session: SessionDep, actor: CurrentActor, page: Pag
 
 
 @router.get("/organisations/{organisation_id}", response_model=OrganisationRead)
-async def get_organisation(organisation_id: int, session: SessionDep, actor: CurrentActor) -> OrganisationRead:
+async def get_organisation(organisation_id: IdPath, session: SessionDep, actor: CurrentActor) -> OrganisationRead:
     return OrganisationRead.model_validate(await directory.get_organisation(session, organisation_id))
 
 
@@ -51,7 +51,7 @@ async def create_person(data: PersonCreate, session: SessionDep, actor: CurrentA
 @router.get("/people", response_model=Page[PersonRead])
 async def list_people(
     session: SessionDep, actor: CurrentActor, page: PageDep,
-    organisation_id: Annotated[int | None, Query(ge=1)] = None,
+    organisation_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Page[PersonRead]:
     """Staff and admins see the whole directory; partners see their own organisation."""
     rows, total = await directory.list_people(session, actor, organisation_id=organisation_id,
@@ -61,7 +61,7 @@ async def list_people(
 
 
 @router.post("/people/{person_id}/tokens", status_code=201, response_model=TokenRead)
-async def issue_token(person_id: int, session: SessionDep, actor: CurrentActor, when: WhenDep,
+async def issue_token(person_id: IdPath, session: SessionDep, actor: CurrentActor, when: WhenDep,
                       data: TokenCreate | None = None) -> TokenRead:
     """Admin only: a new bearer token for the person, shown once and stored hashed."""
     token = await directory.issue_token(session, person_id, actor, when.now,

@@ -1,0 +1,220 @@
+"""Workflow files are validated when loaded: each problem named, with the file it is in."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from engine.rules import vocabulary
+from workflows.loader import WORKFLOW_DIR, WorkflowError, load_workflow, load_workflows
+
+MINIMAL: dict[str, Any] = {
+    "name": "handshake",
+    "version": 1,
+    "title": "Handshake",
+    "initial": "draft",
+    "states": {"draft": {"label": "Draft", "editable": True},
+               "active": {"label": "Active"},
+               "closed": {"label": "Closed", "final": True}},
+    "events": {"start": {"label": "Start", "guards": ["effective_from_set"]},
+               "close": {"label": "Close", "guards": ["reason_given"]}},
+    "transitions": [{"event": "start", "from": "draft", "to": "active"},
+                    {"event": "close", "from": ["draft", "active"], "to": "closed"}],
+}
+
+
+def write(tmp_path: Path, spec: dict[str, Any] | str, name: str = "handshake.v1.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(spec if isinstance(spec, str) else yaml.safe_dump(spec), encoding="utf-8")
+    return path
+
+
+def problems_of(path: Path) -> str:
+    with pytest.raises(WorkflowError) as caught:
+        load_workflow(path, vocabulary())
+    message = str(caught.value)
+    assert message.startswith(f"{path.name}: invalid workflow")
+    assert caught.value.path == path
+    assert caught.value.problems
+    return message
+
+
+def variant(change: Any) -> dict[str, Any]:
+    spec = copy.deepcopy(MINIMAL)
+    change(spec)
+    return spec
+
+
+def test_the_minimal_workflow_loads(tmp_path: Path) -> None:
+    spec = load_workflow(write(tmp_path, MINIMAL), vocabulary())
+    assert (spec.name, spec.version, spec.initial) == ("handshake", 1, "draft")
+    assert spec.transitions[1].source == ("draft", "active")
+
+
+def test_the_shipped_workflows_load() -> None:
+    specs = load_workflows(WORKFLOW_DIR, vocabulary())
+    assert set(specs) == {("collaboration_agreement", 1), ("city_to_city", 1)}
+    lifecycle = specs[("collaboration_agreement", 1)]
+    assert {n for n, s in lifecycle.states.items() if s.final} == {
+        "terminated", "expired", "cancelled"}
+    assert set(lifecycle.events) == {
+        "submit_for_signature", "sign", "withdraw", "activate", "start_review",
+        "complete_review", "continue", "renew", "suspend", "resume", "terminate", "expire",
+        "cancel"}
+
+
+def _unknown_state(spec: dict[str, Any]) -> None:
+    spec["transitions"].append({"event": "start", "from": "active", "to": "archived"})
+
+
+def _unknown_source(spec: dict[str, Any]) -> None:
+    spec["transitions"].append({"event": "close", "from": "limbo", "to": "closed"})
+
+
+def _unknown_guard(spec: dict[str, Any]) -> None:
+    spec["events"]["start"]["guards"].append("moon_is_full")
+
+
+def _unknown_effect(spec: dict[str, Any]) -> None:
+    spec["events"]["start"]["effects"] = ["send_flowers"]
+
+
+def _unreachable(spec: dict[str, Any]) -> None:
+    spec["states"]["archived"] = {"label": "Archived", "final": True}
+
+
+def _dead_end(spec: dict[str, Any]) -> None:
+    spec["states"]["stuck"] = {"label": "Stuck"}
+    spec["events"]["stick"] = {"label": "Stick"}
+    spec["transitions"].append({"event": "stick", "from": "active", "to": "stuck"})
+
+
+def _initial_unknown(spec: dict[str, Any]) -> None:
+    spec["initial"] = "proposal"
+
+
+def _no_final(spec: dict[str, Any]) -> None:
+    spec["states"]["closed"]["final"] = False
+
+
+def _leaves_final(spec: dict[str, Any]) -> None:
+    spec["transitions"].append({"event": "start", "from": "closed", "to": "active"})
+
+
+def _event_without_transition(spec: dict[str, Any]) -> None:
+    spec["events"]["pause"] = {"label": "Pause"}
+
+
+def _transition_of_unknown_event(spec: dict[str, Any]) -> None:
+    spec["transitions"].append({"event": "pause", "from": "active", "to": "draft"})
+
+
+def _unknown_condition(spec: dict[str, Any]) -> None:
+    spec["transitions"][0]["when"] = "stars_align"
+
+
+def _timer_not_for_scheduler(spec: dict[str, Any]) -> None:
+    spec["timers"] = [{"event": "start", "states": ["draft"], "date": "effective_from"}]
+
+
+def _reminder_unknown_recipient(spec: dict[str, Any]) -> None:
+    spec["reminders"] = [{"name": "soon", "title": "Soon", "action": "Act.", "date": "ends_on",
+                          "offsets": [-7], "states": ["active"], "recipients": ["the_mayor"]}]
+
+
+@pytest.mark.parametrize(("change", "mentions"), [
+    (_unknown_state, ["goes to unknown state 'archived'"]),
+    (_unknown_source, ["comes from unknown state 'limbo'"]),
+    (_unknown_guard, ["event 'start' names unknown guard 'moon_is_full'"]),
+    (_unknown_effect, ["unknown effect 'send_flowers'"]),
+    (_unreachable, ["state 'archived' is unreachable from 'draft'"]),
+    (_dead_end, ["state 'stuck' has no path to a final state"]),
+    (_initial_unknown, ["initial state 'proposal' is not one of the states"]),
+    (_no_final, ["no state is final"]),
+    (_leaves_final, ["leaves final state 'closed'"]),
+    (_event_without_transition, ["event 'pause' has no transition"]),
+    (_transition_of_unknown_event, ["unknown event 'pause'"]),
+    (_unknown_condition, ["unknown condition 'stars_align'"]),
+    (_timer_not_for_scheduler, ["does not list 'scheduler'"]),
+    (_reminder_unknown_recipient, ["unknown recipient 'the_mayor'"]),
+], ids=lambda value: getattr(value, "__name__", "")[1:] or None)
+def test_meaning_errors(tmp_path: Path, change: Any, mentions: list[str]) -> None:
+    message = problems_of(write(tmp_path, variant(change)))
+    for mention in mentions:
+        assert mention in message, message
+
+
+def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
+    def many(spec: dict[str, Any]) -> None:
+        _unknown_guard(spec)
+        _unknown_state(spec)
+        _dead_end(spec)
+
+    message = problems_of(write(tmp_path, variant(many)))
+    for mention in ("moon_is_full", "'archived'", "'stuck' has no path"):
+        assert mention in message
+
+
+@pytest.mark.parametrize(("missing", "field"), [
+    ("initial", "initial"), ("states", "states"), ("transitions", "transitions"),
+    ("name", "name"), ("title", "title"),
+])
+def test_missing_fields(tmp_path: Path, missing: str, field: str) -> None:
+    spec = copy.deepcopy(MINIMAL)
+    del spec[missing]
+    message = problems_of(write(tmp_path, spec))
+    assert f"{field}: Field required" in message
+
+
+def test_misspelt_field(tmp_path: Path) -> None:
+    spec = copy.deepcopy(MINIMAL)
+    spec["events"]["start"]["guard"] = spec["events"]["start"].pop("guards")
+    message = problems_of(write(tmp_path, spec))
+    assert "events.start.guard" in message
+
+
+def test_yaml_on_is_a_boolean_trap(tmp_path: Path) -> None:
+    """`on:` (or yes/no/off) as a key is a boolean in YAML 1.1; it must not slip through."""
+    text = yaml.safe_dump(MINIMAL).replace("  active:\n", "  on:\n", 1)
+    text = text.replace("to: active", "to: 'on'").replace("- active", "- 'on'")
+    message = problems_of(write(tmp_path, text))
+    assert "states: a key reads as the boolean true" in message
+    assert "quote it" in message
+
+    # A transition written with `on:` instead of `event:` is named, not silently dropped.
+    spec = copy.deepcopy(MINIMAL)
+    spec["transitions"][0] = {"on": "start", "from": "draft", "to": "active"}
+    text = yaml.safe_dump(spec).replace("'on':", "on:")
+    message = problems_of(write(tmp_path, text))
+    assert "transitions.0: a key reads as the boolean true" in message
+
+    # Quoted, `on` is an ordinary name.
+    text = yaml.safe_dump(MINIMAL).replace("  active:\n", "  'on':\n", 1)
+    text = text.replace("to: active", "to: 'on'").replace("- active", "- 'on'")
+    spec_on = load_workflow(write(tmp_path, text), vocabulary())
+    assert "on" in spec_on.states
+
+
+def test_not_yaml_at_all(tmp_path: Path) -> None:
+    message = problems_of(write(tmp_path, "states: [draft\n  - : :"))
+    assert "not valid YAML" in message
+
+
+def test_not_a_mapping(tmp_path: Path) -> None:
+    problems_of(write(tmp_path, "- just\n- a list\n"))
+
+
+def test_file_name_must_match_name_and_version(tmp_path: Path) -> None:
+    message = problems_of(write(tmp_path, MINIMAL, name="handshake.v2.yaml"))
+    assert "file name should be handshake.v1.yaml" in message
+
+
+def test_a_workflow_defined_twice_in_a_directory(tmp_path: Path) -> None:
+    write(tmp_path, MINIMAL)
+    write(tmp_path, MINIMAL, name="handshake.v1.copy.yaml")
+    with pytest.raises(WorkflowError):
+        load_workflows(tmp_path, vocabulary())
