@@ -7,13 +7,17 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import problems
+from api import observability, problems
+from api.guards import RefuseNul
 from api.limits import BodyLimit
-from api.routers import agreements, directory, health, workflows
+from api.routers import agreements, directory, feeds, health, metrics, reminders, reports, tokens, webhooks, workflows
+from api.routers import diagrams as workflow_diagrams
+from api.web import router as web_pages
 from engine.clock import Clock, SystemClock
 from engine.db import Database
 from engine.machine import catalog
 from engine.settings import Settings, get_settings
+from notifications.worker import Scheduler
 
 API_PREFIX = "/api/v1"
 
@@ -36,9 +40,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owns_database:
-            await database.dispose()
+        # The embedded default: the scheduler runs inside the API process unless turned off.
+        scheduler = None
+        if settings.scheduler_enabled:
+            scheduler = Scheduler(settings, database=database, clock=app.state.clock)
+            await scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                await scheduler.stop()
+            if owns_database:
+                await database.dispose()
 
     app = FastAPI(title="Accord", version="1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
@@ -46,7 +59,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.state.clock = clock or SystemClock()
     problems.install(app)
     app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RefuseNul)
+    observability.install(app, settings)  # outermost: ids, access log and metrics for every answer
     app.include_router(health.router)
+    app.include_router(metrics.router)
     for router in (directory.router, agreements.router, workflows.router):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(webhooks.router, prefix=API_PREFIX)
+    app.include_router(reminders.router, prefix=API_PREFIX)
+    app.include_router(feeds.router)  # its paths carry /api/v1, and /feeds/{token}.ics has none
+    app.include_router(reports.router, prefix=API_PREFIX)
+    app.include_router(tokens.router, prefix=API_PREFIX)
+    app.include_router(workflow_diagrams.router, prefix=API_PREFIX)
+    app.include_router(web_pages)  # the web pages at "/" (api/web)
     return app

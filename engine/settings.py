@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,6 +25,12 @@ class Settings(BaseSettings):
     page_size_max: int = Field(default=200, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     database_pool_size: int = Field(default=10, ge=1)
+    # json | text; unset: json unless stderr is a terminal (engine/logging.py).
+    log_format: Literal["json", "text"] | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Signs web sign-in cookies. Set it when several API processes serve one site, or to keep
+    # people signed in across restarts; unset, each process makes its own at start.
+    secret_key: SecretStr | None = None
 
     @property
     def zone(self) -> ZoneInfo:

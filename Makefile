@@ -1,0 +1,94 @@
+# Accord: `make run` serves the API with the demo loaded; `make test` runs the suite on SQLite,
+# then on PostgreSQL at 127.0.0.1:5432 when it answers (on CI, CI=true, it must answer).
+
+VENV      := .venv
+PYTHON    := $(VENV)/bin/python
+ACCORD    := $(VENV)/bin/accord
+INSTALLED := $(VENV)/.installed
+PG_HOST   ?= 127.0.0.1
+PG_PORT   ?= 5432
+HOST      ?= 127.0.0.1
+PORT      ?= 8000
+PYTEST_ARGS ?=
+
+SHELL       := bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+# Whether PostgreSQL answers: pg_isready when it is installed, else a TCP connect.
+PG_ANSWERS = if command -v pg_isready >/dev/null 2>&1; then \
+	  pg_isready -q -h $(PG_HOST) -p $(PG_PORT) -t 3; \
+	else \
+	  $(PYTHON) -c "import socket; socket.create_connection(('$(PG_HOST)', $(PG_PORT)), 3).close()" 2>/dev/null; \
+	fi
+
+.PHONY: install run test lint bench soak
+
+$(PYTHON):
+	python3 -m venv $(VENV)
+
+# Reinstall only when pyproject.toml changed since the last install.
+$(INSTALLED): pyproject.toml | $(PYTHON)
+	$(PYTHON) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(INSTALLED)
+
+run: install
+	$(ACCORD) migrate
+	$(ACCORD) demo
+	@token=$$($(ACCORD) admin create --name "Demo administrator" --email admin@accord.example | tail -n 1) \
+	  && echo "" \
+	  && echo "Demo administrator token (a new one each run): $$token" \
+	  && echo "  curl -H 'Authorization: Bearer $$token' http://$(HOST):$(PORT)/api/v1/agreements" \
+	  && echo "API documentation: http://$(HOST):$(PORT)/docs" \
+	  && echo ""
+	$(ACCORD) serve --host $(HOST) --port $(PORT)
+
+test: install
+	ACCORD_TEST_DATABASE=sqlite $(PYTHON) -m pytest $(PYTEST_ARGS)
+	@if $(PG_ANSWERS); then \
+	  echo "== PostgreSQL at $(PG_HOST):$(PG_PORT)"; \
+	  ACCORD_TEST_DATABASE=postgresql $(PYTHON) -m pytest $(PYTEST_ARGS); \
+	elif [ "$${CI:-}" = "true" ]; then \
+	  echo "PostgreSQL does not answer at $(PG_HOST):$(PG_PORT); on CI that is a failure." >&2; \
+	  exit 1; \
+	else \
+	  echo "PostgreSQL does not answer at $(PG_HOST):$(PG_PORT): the PostgreSQL run was NOT done" \
+	       "(set CI=true to make this a failure)." >&2; \
+	fi
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy engine workflows api notifications
+
+# Benchmarks (docs/BENCHMARKS.md): sizes CI can afford by default; `make bench BENCH_FULL=1` runs the
+# full ones (worker pass over 1M agreements, 10 s per HTTP scenario, 100,000 requests for memory).
+BENCH_FULL ?=
+bench: install
+	@echo "== bench/engine_transition.py"
+	$(PYTHON) bench/engine_transition.py
+	@for n in 10000 100000 $(if $(BENCH_FULL),1000000); do \
+	  echo "== bench/worker_pass.py --agreements $$n --due 1000"; \
+	  $(PYTHON) bench/worker_pass.py --agreements $$n --due 1000; \
+	done
+	@echo "== bench/http_transitions.py"
+	@if $(PG_ANSWERS); then dbs=sqlite,postgresql; else dbs=sqlite; \
+	  echo "PostgreSQL does not answer at $(PG_HOST):$(PG_PORT): HTTP benchmark on SQLite only"; fi; \
+	  $(PYTHON) bench/http_transitions.py --databases $$dbs \
+	    $(if $(BENCH_FULL),--seconds 10 --memory-requests 100000,--seconds 5 --memory-requests 10000)
+
+# Load and fault tests at full length (tests/soak; `make test` runs them for a few seconds each):
+# 30 s of load per scenario on SQLite, then on PostgreSQL when it answers (the PostgreSQL pass
+# restarts the local cluster mid-load: run it where nothing else uses that PostgreSQL).
+SOAK_SECONDS ?= 30
+soak: install
+	ACCORD_SOAK_SECONDS=$(SOAK_SECONDS) ACCORD_TEST_DATABASE=sqlite $(PYTHON) -m pytest tests/soak $(PYTEST_ARGS)
+	@if $(PG_ANSWERS); then \
+	  echo "== PostgreSQL at $(PG_HOST):$(PG_PORT)"; \
+	  ACCORD_SOAK_SECONDS=$(SOAK_SECONDS) ACCORD_TEST_DATABASE=postgresql $(PYTHON) -m pytest tests/soak $(PYTEST_ARGS); \
+	elif [ "$${CI:-}" = "true" ]; then \
+	  echo "PostgreSQL does not answer at $(PG_HOST):$(PG_PORT); on CI that is a failure." >&2; \
+	  exit 1; \
+	else \
+	  echo "PostgreSQL does not answer at $(PG_HOST):$(PG_PORT): the PostgreSQL soak was NOT run." >&2; \
+	fi
