@@ -95,10 +95,11 @@ def _database_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DBAPIError)
     if isinstance(error, OperationalError) and "locked" in str(error).lower():
         return problem(409, "Conflict", "The database was busy with another change; nothing was changed. Try again.")
-    if isinstance(error, IntegrityError):
+    if isinstance(error, IntegrityError) or _sqlstate(error).startswith("23"):
         return problem(409, "Conflict", "This change collides with data that already exists (a duplicate, or a "
                        "reference to something removed meanwhile); nothing was changed. Reload and try again.")
-    if isinstance(error, DataError):
+    # asyncpg's errors reach us as plain DBAPIError: go by SQLSTATE (class 22: data exception, 23: integrity).
+    if isinstance(error, DataError) or _sqlstate(error).startswith("22"):
         return problem(422, "Invalid input", "A value is out of the range the database can store; nothing was "
                        "changed. Check numbers and text lengths.")
     if _sqlstate(error) in ("40001", "40P01"):  # serialization failure, deadlock: the change was undone

@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    UrlConstraints,
     field_validator,
     model_validator,
 )
@@ -56,7 +57,8 @@ def _http_url(value: AnyHttpUrl) -> str:
 
 
 # Validated as a URL, kept (and dumped) as the string it was normalised to.
-HttpUrl = Annotated[AnyHttpUrl, AfterValidator(_http_url), PlainSerializer(str, return_type=str)]
+HttpUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2000), AfterValidator(_http_url),
+                    PlainSerializer(str, return_type=str)]
 
 
 class Input(BaseModel):
@@ -91,8 +93,8 @@ class OrganisationCreate(Input):
     name: Name
     short_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
     kind: Literal["network", "association", "local_government", "secretariat", "other"] = "network"
-    city: ShortText | None = None
-    country: ShortText | None = None
+    city: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
+    country: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
     timezone: TimeZone = "UTC"
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
@@ -135,7 +137,7 @@ class PersonRead(Output):
 
 
 class TokenCreate(Input):
-    label: ShortText | None = None
+    label: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
 
 
 class TokenRead(BaseModel):

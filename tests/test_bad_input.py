@@ -301,3 +301,23 @@ async def test_text_that_databases_choke_on(world: World) -> None:
     problem(response, 422, "comment")
     assert await agreement_count(world) == 1
     assert (await snapshot(world, agreement["id"]))[0]["version"] == 1
+
+
+async def test_text_longer_than_its_column_is_refused_before_the_database(world: World) -> None:
+    # Each bound equals its column's length: one character more must be a 422, never a 500
+    # (PostgreSQL refuses an overlong VARCHAR; SQLite would silently store it).
+    admin = world.admin.id
+    response = await world.call("admin", "POST", f"/people/{admin}/tokens", json={"label": "l" * 101})
+    problem(response, 422, "label")
+    response = await world.call("admin", "POST", "/organisations", json={"name": "Seoul", "city": "c" * 121})
+    problem(response, 422, "city")
+    draft = await world.ready()
+    area_id = draft["areas"][0]["id"]
+    deliverable = await world.ok("metro_staff", "POST", f"/agreements/{draft['id']}/areas/{area_id}/deliverables",
+                                 json={"title": "Report"})
+    response = await world.call("metro_staff", "PATCH", f"/deliverables/{deliverable['id']}",
+                                json={"evidence_url": "https://example.org/" + "a" * 2000})
+    problem(response, 422, "evidence_url")
+    # At the bound, it is stored.
+    response = await world.call("admin", "POST", f"/people/{admin}/tokens", json={"label": "l" * 100})
+    assert response.status_code == 201, response.text
