@@ -218,3 +218,17 @@ def test_a_workflow_defined_twice_in_a_directory(tmp_path: Path) -> None:
     write(tmp_path, MINIMAL, name="handshake.v1.copy.yaml")
     with pytest.raises(WorkflowError):
         load_workflows(tmp_path, vocabulary())
+
+
+def test_the_published_json_schema_matches_the_loader() -> None:
+    # Editors validate workflow files against workflows/workflow.schema.json; it must say what the loader accepts.
+    import json
+
+    from workflows.definition import WorkflowSpec
+    from workflows.loader import WORKFLOW_DIR
+
+    published = json.loads((WORKFLOW_DIR / "workflow.schema.json").read_text())
+    published.pop("$schema")
+    published.pop("$id")
+    assert published == WorkflowSpec.model_json_schema(by_alias=True), (
+        "workflows/workflow.schema.json is stale: regenerate it from WorkflowSpec.model_json_schema(by_alias=True)")
