@@ -232,3 +232,9 @@ def test_the_published_json_schema_matches_the_loader() -> None:
     published.pop("$id")
     assert published == WorkflowSpec.model_json_schema(by_alias=True), (
         "workflows/workflow.schema.json is stale: regenerate it from WorkflowSpec.model_json_schema(by_alias=True)")
+    import jsonschema
+    import yaml
+
+    schema = json.loads((WORKFLOW_DIR / "workflow.schema.json").read_text())
+    for path in WORKFLOW_DIR.glob("*.yaml"):
+        jsonschema.validate(yaml.safe_load(path.read_text()), schema)

@@ -8,12 +8,13 @@ checks them against the names it is given.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 Actor = Literal["staff", "scheduler"]
 Identifier = str
+_ONE_OR_MANY = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
 
 
 class _Strict(BaseModel):
@@ -35,7 +36,8 @@ class EventSpec(_Strict):
 
 class TransitionSpec(_Strict):
     event: Identifier
-    source: tuple[Identifier, ...] = Field(alias="from")
+    # One state or a list of states; the loader makes it a tuple.
+    source: Annotated[tuple[Identifier, ...], WithJsonSchema(_ONE_OR_MANY)] = Field(alias="from")
     dest: Identifier = Field(alias="to")
     when: Identifier | None = None
 
