@@ -192,3 +192,4 @@ class HistoryEvent(SQLModel, table=True):
     data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 from engine.feed_models import CalendarFeed  # noqa: E402,F401
+from engine.signin import SignInLink  # noqa: E402,F401

@@ -25,13 +25,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
+from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import get_database, get_settings, get_when
+from api.web import link_mail, views
 from api.web import session as web_session
-from api.web import views
-from engine import agreements, diagrams, events, reports
+from engine import agreements, diagrams, events, reports, signin
 from engine.access import in_reach, is_party_staff, load_agreement
 from engine.clock import When
 from engine.context import Actor, EventInput
@@ -51,6 +52,7 @@ from engine.history import list_history
 from engine.machine import catalog
 from engine.models import Agreement, Deliverable, Organisation, Party
 from engine.schemas import DeliverableUpdate, EventFire
+from notifications.email import mailer_for
 
 log = logging.getLogger("accord.web")
 
@@ -273,9 +275,59 @@ async def sign_in(request: Request) -> Response:
     return response
 
 
+@router.post("/sign-in/link", response_class=HTMLResponse)
+async def request_sign_in_link(request: Request) -> Response:
+    """The same answer for every address: no one learns from this page who has an account."""
+    form = await posted(request)
+    email = text(form, "email", limit=320)
+    if not email or "@" not in email:
+        return render(request, "sign_in.html", {
+            "next": "/agreements", "error": None,
+            "link_error": "Enter the email address Accord knows you by, such as name@example.org.",
+        }, status_code=422)
+    settings, when = get_settings(request), get_when(request)
+    async with get_database(request).transaction() as session:
+        link = await signin.request_link(session, email, when.now)
+    response = render(request, "sign_in_link_sent.html", {})
+    if link is not None:  # sent once the page has gone, after the commit
+        response.background = BackgroundTask(link_mail.send, mailer_for(settings),
+                                             link_mail.compose(link, settings, when.now))
+    return response
+
+
+def _link_unusable(request: Request) -> Response:
+    return render(request, "sign_in_link.html", {"name": None, "link_error": None}, status_code=410)
+
+
+@router.get("/sign-in/link/{token}", response_class=HTMLResponse)
+async def sign_in_link_page(request: Request, token: str) -> Response:
+    """A button, not a sign-in: mail scanners that open links must not use them up."""
+    async with get_database(request).transaction(write=False) as session:
+        name = await signin.check_link(session, token, get_when(request).now)
+    if name is None:
+        return _link_unusable(request)
+    return render(request, "sign_in_link.html", {"name": name, "token": token})
+
+
+@router.post("/sign-in/link/{token}", response_class=HTMLResponse)
+async def sign_in_with_link(request: Request, token: str) -> Response:
+    await posted(request)
+    async with get_database(request).transaction() as session:
+        session_token = await signin.redeem_link(session, token, get_when(request).now)
+    if session_token is None:
+        return _link_unusable(request)
+    response = RedirectResponse("/agreements", status_code=303)
+    web_session.start_session(response, request, get_settings(request), session_token)
+    return response
+
+
 @router.post("/sign-out", response_class=HTMLResponse)
 async def sign_out(request: Request) -> Response:
     await posted(request)
+    web = web_session.read_session(request, get_settings(request))
+    if web is not None:  # a session a sign-in link opened ends for good: its token is revoked
+        async with get_database(request).transaction() as session:
+            await signin.end_link_session(session, web.token_hash, get_when(request).now)
     response = RedirectResponse("/sign-in", status_code=303)
     web_session.end_session(response)
     return response

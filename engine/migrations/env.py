@@ -18,6 +18,7 @@ from sqlmodel import SQLModel
 import engine.feed_models  # noqa: F401
 import engine.models  # noqa: F401
 import engine.schedule  # noqa: F401
+import engine.signin  # noqa: F401
 from engine.db import Database
 from engine.settings import Settings
 

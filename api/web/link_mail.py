@@ -1,0 +1,73 @@
+"""The sign-in link mail: rendered from `notifications/templates/sign_in_link.*`, sent after commit.
+
+The link's token exists only in this mail (the database keeps its hash), so the mail is not an
+outbox row of the `notification` table: that row would have to keep the token readable until the
+worker sends it, and a notification belongs to an agreement. It is sent right after the
+transaction that wrote the link commits, as the response's background task (the page answers
+at once and the same way for every address), with a few quick retries; a mail that still cannot
+be sent is logged, and the person asks for a new link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from engine.schedule import zone
+from engine.settings import Settings
+from engine.signin import IssuedLink
+from notifications.email import Mailer, Rendered
+
+log = logging.getLogger("accord.web")
+
+SUBJECT = "Your Accord sign-in link"
+ATTEMPTS = 3
+
+_templates = Environment(
+    loader=PackageLoader("notifications", "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+)
+
+
+def link_url(settings: Settings, token: str) -> str:
+    return f"{settings.base_url.rstrip('/')}/sign-in/link/{token}"
+
+
+def compose(link: IssuedLink, settings: Settings, now: datetime) -> Rendered:
+    expires = link.expires_at.astimezone(zone(link.zone))
+    context = {"person_name": link.name, "link": link_url(settings, link.token),
+               "expires": f"{expires:%H:%M} on {expires:%Y-%m-%d} ({link.zone})"}
+    message = EmailMessage()
+    message["From"] = formataddr(parseaddr(settings.mail_from))
+    message["To"] = formataddr((link.name, link.email))
+    message["Subject"] = SUBJECT
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = make_msgid(f"accord-sign-in-{link.id}", domain="accord")
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(_templates.get_template("sign_in_link.txt").render(context), cte="quoted-printable")
+    message.add_alternative(_templates.get_template("sign_in_link.html").render(context), subtype="html",
+                            cte="quoted-printable")
+    _, sender = parseaddr(settings.mail_from)
+    return Rendered(key=f"accord-sign-in-{link.id}", sender=sender or settings.mail_from,
+                    recipient=link.email, data=message.as_bytes(policy=SMTP))
+
+
+async def send(mailer: Mailer, mail: Rendered, *, pause: float = 1.0) -> bool:
+    """Send, trying again briefly; False (and logged) if every attempt failed. Never raises."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            await mailer.send(mail)
+            return True
+        except Exception as failure:  # refused, unreachable, timed out: the page has already answered
+            log.warning("sign-in link mail %s, attempt %s of %s, failed: %s", mail.key, attempt, ATTEMPTS,
+                        failure)
+            if attempt < ATTEMPTS:
+                await asyncio.sleep(pause * attempt)
+    return False
