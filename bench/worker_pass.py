@@ -1,6 +1,11 @@
-"""One worker pass over N agreements of which `--due` have something due, on SQLite.
+"""One worker pass over N agreements of which `--due` have something due, on SQLite or PostgreSQL.
 
     .venv/bin/python bench/worker_pass.py --agreements 100000 [--due 1000] [--db PATH]
+    .venv/bin/python bench/worker_pass.py --agreements 1000000 \
+        --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test
+
+With `--database-url` the bench creates a fresh database `accord_bench_<hex>` on that server
+(the URL's own database is only used to connect), seeds it with COPY, and drops it afterwards.
 
 Every agreement is active with a pending `start_review` timer and a pending review reminder,
 both far in the future; of the `--due` agreements, 5 % have their timer due today (fired through
@@ -17,12 +22,15 @@ import argparse
 import asyncio
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import create_engine, insert, text
+from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import engine.models  # noqa: F401  (registers the tables)
@@ -44,52 +52,88 @@ def _chunks(first: int, last: int) -> Iterator[range]:
         yield range(start, min(start + CHUNK, last + 1))
 
 
+def _tables(agreements: int, due: int) -> Iterator[tuple[Any, list[dict[str, Any]]]]:
+    """(table, rows) in insertion order, a chunk at a time."""
+    created = NOW - timedelta(days=400)
+    due_timers = max(due // 20, 1)
+    yield Organisation, [
+        {"id": 1, "name": "Metropolis", "timezone": "Europe/Madrid", "kind": "network", "created_at": created},
+        {"id": 2, "name": "UCLG ASPAC", "timezone": "Asia/Jakarta", "kind": "network", "created_at": created}]
+    yield Person, [
+        {"id": 1, "organisation_id": 1, "name": "Focal point, Metropolis", "email": "fp1@example.org",
+         "role": "staff", "created_at": created},
+        {"id": 2, "organisation_id": 2, "name": "Focal point, UCLG ASPAC", "email": "fp2@example.org",
+         "role": "staff", "created_at": created}]
+    for ids in _chunks(1, agreements):
+        yield Agreement, [{
+            "id": i, "title": f"Collaboration agreement {i}", "workflow_name": "collaboration_agreement",
+            "workflow_version": 1, "state": "active", "version": 1,
+            "effective_from": date(2026, 1, 1), "term_starts_on": date(2026, 1, 1),
+            "review_every_months": 12, "next_review_on": TODAY if i <= due_timers else FAR,
+            "created_at": created, "updated_at": created} for i in ids]
+        yield schedule.Timer, [{
+            "agreement_id": i, "event": "start_review", "due_on": TODAY if i <= due_timers else FAR,
+            "status": "pending", "attempts": 0, "created_at": created, "updated_at": created} for i in ids]
+        rows = []
+        for i in ids:
+            is_due = due_timers < i <= due
+            send_at = NOW - timedelta(hours=1) if is_due else datetime(2028, 2, 23, 8, tzinfo=UTC)
+            rows.append({
+                "kind": "reminder", "agreement_id": i, "subject_type": "agreement", "subject_id": i,
+                "rule": "review_due", "due_on": TODAY if is_due else date(2028, 2, 23),
+                "offset_days": -7, "person_id": 1, "send_at": send_at, "status": "pending",
+                "attempts": 0, "next_attempt_at": send_at, "created_at": created, "updated_at": created})
+        yield schedule.Notification, rows
+    # The agreements whose timers fire are loaded whole by the engine: give them their people.
+    yield Party, [{"id": 2 * i - 1 + k, "agreement_id": i, "organisation_id": k + 1, "role": "party"}
+                  for i in range(1, due_timers + 1) for k in (0, 1)]
+    yield Contact, [{"agreement_id": i, "party_id": 2 * i - 1 + k, "person_id": k + 1, "kind": "focal_point"}
+                    for i in range(1, due_timers + 1) for k in (0, 1)]
+
+
 def build(path: Path, agreements: int, due: int) -> None:
     sync_engine = create_engine(f"sqlite:///{path}")
     SQLModel.metadata.create_all(sync_engine)
-    created = NOW - timedelta(days=400)
-    due_timers = max(due // 20, 1)
     with sync_engine.begin() as connection:
         connection.exec_driver_sql("PRAGMA journal_mode=WAL")
-        connection.execute(insert(Organisation), [
-            {"id": 1, "name": "Metropolis", "timezone": "Europe/Madrid", "kind": "network", "created_at": created},
-            {"id": 2, "name": "UCLG ASPAC", "timezone": "Asia/Jakarta", "kind": "network", "created_at": created}])
-        connection.execute(insert(Person), [
-            {"id": 1, "organisation_id": 1, "name": "Focal point, Metropolis", "email": "fp1@example.org",
-             "role": "staff", "created_at": created},
-            {"id": 2, "organisation_id": 2, "name": "Focal point, UCLG ASPAC", "email": "fp2@example.org",
-             "role": "staff", "created_at": created}])
-        for ids in _chunks(1, agreements):
-            connection.execute(insert(Agreement), [{
-                "id": i, "title": f"Collaboration agreement {i}", "workflow_name": "collaboration_agreement",
-                "workflow_version": 1, "state": "active", "version": 1,
-                "effective_from": date(2026, 1, 1), "term_starts_on": date(2026, 1, 1),
-                "review_every_months": 12, "next_review_on": TODAY if i <= due_timers else FAR,
-                "created_at": created, "updated_at": created} for i in ids])
-            connection.execute(insert(schedule.Timer), [{
-                "agreement_id": i, "event": "start_review", "due_on": TODAY if i <= due_timers else FAR,
-                "status": "pending", "attempts": 0, "created_at": created, "updated_at": created} for i in ids])
-            rows = []
-            for i in ids:
-                is_due = due_timers < i <= due
-                send_at = NOW - timedelta(hours=1) if is_due else datetime(2028, 2, 23, 8, tzinfo=UTC)
-                rows.append({
-                    "kind": "reminder", "agreement_id": i, "subject_type": "agreement", "subject_id": i,
-                    "rule": "review_due", "due_on": TODAY if is_due else date(2028, 2, 23),
-                    "offset_days": -7, "person_id": 1, "send_at": send_at, "status": "pending",
-                    "attempts": 0, "next_attempt_at": send_at, "created_at": created, "updated_at": created})
-            connection.execute(insert(schedule.Notification), rows)
-        # The agreements whose timers fire are loaded whole by the engine: give them their people.
-        connection.execute(insert(Party), [{"id": 2 * i - 1 + k, "agreement_id": i, "organisation_id": k + 1,
-                                            "role": "party"} for i in range(1, due_timers + 1) for k in (0, 1)])
-        connection.execute(insert(Contact), [{"agreement_id": i, "party_id": 2 * i - 1 + k, "person_id": k + 1,
-                                              "kind": "focal_point"} for i in range(1, due_timers + 1) for k in (0, 1)])
+        for table, rows in _tables(agreements, due):
+            connection.execute(insert(table), rows)
     sync_engine.dispose()
 
 
-async def measure(path: Path, outbox: Path) -> list[tuple[str, float, Any]]:
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{path}", outbox_dir=str(outbox),
-                        smtp_url=None, scheduler_enabled=False)
+def _asyncpg_dsn(url: str, database: str | None = None) -> str:
+    parsed = make_url(url).set(drivername="postgresql")
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+async def build_postgresql(url: str, agreements: int, due: int) -> None:
+    """Tables from the models, then COPY chunk by chunk; ANALYZE so the planner knows the sizes."""
+    database = Database(url)
+    try:
+        async with database.engine.begin() as connection:
+            await connection.run_sync(SQLModel.metadata.create_all)
+    finally:
+        await database.dispose()
+    connection = await asyncpg.connect(_asyncpg_dsn(url))
+    try:
+        for table, rows in _tables(agreements, due):
+            columns = list(rows[0])
+            await connection.copy_records_to_table(
+                table.__tablename__, columns=columns,
+                records=[tuple(row[c] for c in columns) for row in rows])
+        for model in (Organisation, Person, Agreement, Party):  # the ids given explicitly
+            table = model.__tablename__
+            await connection.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        await connection.execute("ANALYZE")
+    finally:
+        await connection.close()
+
+
+async def measure(url: str, outbox: Path) -> list[tuple[str, float, Any]]:
+    settings = Settings(database_url=url, outbox_dir=str(outbox), smtp_url=None, scheduler_enabled=False)
     database = Database(settings.database_url)
     results: list[tuple[str, float, Any]] = []
     try:
@@ -112,14 +156,49 @@ async def measure(path: Path, outbox: Path) -> list[tuple[str, float, Any]]:
                        + ", ".join(phases) + f"; CPU {time.process_time() - cpu_started:.3f} s")
             results.append((label, time.perf_counter() - started, summary))
         async with database.engine.connect() as connection:
-            plan = await connection.execute(text(
-                "EXPLAIN QUERY PLAN SELECT id FROM notification WHERE status = 'pending' "
-                "AND next_attempt_at <= :now ORDER BY next_attempt_at, id LIMIT 500"),
-                {"now": NOW.replace(tzinfo=None)})
-            results.append(("claim plan", 0.0, "; ".join(str(row[-1]) for row in plan)))
+            claim = ("SELECT id FROM notification WHERE status = 'pending' "
+                     "AND next_attempt_at <= :now ORDER BY next_attempt_at, id LIMIT 500")
+            if database.is_sqlite:
+                plan = await connection.execute(text("EXPLAIN QUERY PLAN " + claim),
+                                                {"now": NOW.replace(tzinfo=None)})
+                results.append(("claim plan", 0.0, "; ".join(str(row[-1]) for row in plan)))
+            else:
+                plan = await connection.execute(text("EXPLAIN " + claim), {"now": NOW})
+                results.append(("claim plan", 0.0, "; ".join(str(row[0]).strip() for row in plan)))
     finally:
         await database.dispose()
     return results
+
+
+def _report(results: list[tuple[str, float, Any]]) -> None:
+    for label, seconds, detail in results:
+        if label == "claim plan":
+            print(f"{label}: {detail}")
+        else:
+            print(f"{label}: {seconds:.3f} s  ({detail})")
+
+
+async def on_postgresql(server_url: str, agreements: int, due: int, outbox: Path) -> None:
+    name = f"accord_bench_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(_asyncpg_dsn(server_url), timeout=10)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = make_url(server_url).set(drivername="postgresql+asyncpg", database=name) \
+        .render_as_string(hide_password=False)
+    try:
+        started = time.perf_counter()
+        await build_postgresql(url, agreements, due)
+        print(f"built {agreements:,} agreements ({due:,} with something due) on PostgreSQL "
+              f"database {name} in {time.perf_counter() - started:.1f} s")
+        _report(await measure(url, outbox))
+    finally:
+        admin = await asyncpg.connect(_asyncpg_dsn(server_url), timeout=30)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
 
 
 def main() -> None:
@@ -127,8 +206,16 @@ def main() -> None:
     parser.add_argument("--agreements", type=int, default=100_000)
     parser.add_argument("--due", type=int, default=1_000)
     parser.add_argument("--db", type=Path, default=None, help="SQLite file to build (default: a temporary one)")
+    parser.add_argument("--database-url", default=None,
+                        help="a PostgreSQL server (postgresql+asyncpg://user@host:port/db): the bench "
+                             "creates a fresh database there and drops it afterwards")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
+        if args.database_url:
+            if not args.database_url.startswith("postgresql"):
+                parser.error("--database-url takes a postgresql+asyncpg:// URL; for SQLite use --db")
+            asyncio.run(on_postgresql(args.database_url, args.agreements, args.due, Path(scratch) / "outbox"))
+            return
         path = args.db or Path(scratch) / "bench.db"
         if path.exists():
             path.unlink()
@@ -136,11 +223,7 @@ def main() -> None:
         build(path, args.agreements, args.due)
         print(f"built {args.agreements:,} agreements ({args.due:,} with something due) "
               f"in {time.perf_counter() - started:.1f} s")
-        for label, seconds, detail in asyncio.run(measure(path, Path(scratch) / "outbox")):
-            if label == "claim plan":
-                print(f"{label}: {detail}")
-            else:
-                print(f"{label}: {seconds:.3f} s  ({detail})")
+        _report(asyncio.run(measure(f"sqlite+aiosqlite:///{path}", Path(scratch) / "outbox")))
 
 
 if __name__ == "__main__":

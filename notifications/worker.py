@@ -11,10 +11,14 @@ as `Actor.scheduler()`; a guard that fails marks it `failed` and alerts the foca
 Mail and webhooks leave the database, so they are claimed first: one short transaction sets
 `lease_owner`, `lease_expires_at` and moves `next_attempt_at` to the lease's end (PostgreSQL
 with `FOR UPDATE SKIP LOCKED`; SQLite serialises claims with `BEGIN IMMEDIATE`), then the
-worker sends and records `sent` — or the error, with exponential back-off, and `dead` after
-`max_attempts`. A worker that dies after its claim leaves the row to be claimed again once the
-lease has run out. The unique key of a notification makes a second row, hence a second
-send, impossible.
+worker sends them, `send_concurrency` at a time, and records each one's outcome in its own short
+transaction the moment its send is over: `sent` — or the error, with exponential back-off, and
+`dead` after `max_attempts`. That write applies only while the row's `lease_owner` is still this
+worker. A worker that dies after its claim leaves the rows it had not finished to be claimed
+again once the lease has run out. The unique key of a notification makes a second row
+impossible; a second send happens only for a mail the SMTP server accepted in the instant
+before its worker died and its outcome was written, and it carries the same Message-ID
+(`accord-<row ids>@accord`), so mail systems can drop the copy.
 
 After downtime each due row is sent once, late. Where several offsets of one rule fell due
 for the same subject and person (a month away: the 30-day and the 7-day review reminders),
@@ -274,8 +278,10 @@ class Worker:
                 report.superseded += await self._supersede(session, now)
                 claimed: list[Notification] = await self._claim(session, Notification, now)
                 letters = await self._letters(session, claimed, now) if claimed else []
-            outcomes = await self._send_letters(letters, now)
-            await self._record_letters(letters, outcomes, now, report)
+                # Asked once a batch, not once a mail: a subscription made while a batch is being
+                # sent sees `reminder.due` from the next batch on.
+                wanted = bool(letters) and await schedule.wants_webhook(session, "reminder.due")
+            await self._send_letters(letters, now, report, wanted)
             if len(claimed) < self.config.batch_size:
                 return
 
@@ -341,50 +347,82 @@ class Worker:
                         date_label=label, date=event_day, when_phrase=when_phrase(event_day, today),
                         link=link, escalated=bool((n.data or {}).get("escalated")))
 
-    async def _send_letters(self, letters: list[_Letter], now: datetime) -> list[str | None]:
-        """Send a batch, a few at a time; each letter's outcome is None (sent) or the error."""
+    async def _send_letters(self, letters: list[_Letter], now: datetime, report: PassReport,
+                            webhooks_wanted: bool = False) -> None:
+        """Send a claimed batch, `send_concurrency` at a time, and record each letter's outcome
+        in its own short transaction as soon as its send is over: a worker killed mid-batch
+        leaves only the letters then in flight to be sent again, not the whole batch.
+
+        The rest of the batch is left alone (to be claimed again when the lease runs out) once
+        this worker learns it no longer holds the lease: another worker took over a row, or the
+        lease's time, as this process measures it, is nearly up."""
         mailer = self.mailer
         assert mailer is not None
         gate = asyncio.Semaphore(self.config.send_concurrency)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 0.9 * self.config.lease.total_seconds()
+        lost = False
 
-        async def send(letter: _Letter) -> str | None:
+        async def send(letter: _Letter) -> None:
+            nonlocal lost
             async with gate:
+                if lost or loop.time() > deadline:
+                    return
+                error: str | None = None
                 try:
                     await mailer.send(render(letter.mail, self.settings, now))
                 except Exception as failure:  # refused, timed out, or any answer but 250
                     log.warning("mail %s failed: %s", letter.mail.key, failure)
-                    return f"{type(failure).__name__}: {failure}"[:500]
-                return None
-
-        return list(await asyncio.gather(*(send(letter) for letter in letters)))
-
-    async def _record_letters(self, letters: list[_Letter], outcomes: list[str | None], now: datetime,
-                              report: PassReport) -> None:
-        """One transaction for the batch: sent, or back-off, or dead; and `reminder.due` webhooks."""
-        if not letters:
-            return
-        error_of = {nid: error for letter, error in zip(letters, outcomes, strict=True)
-                    for nid in letter.notification_ids}
-        report.mails_sent += sum(1 for error in outcomes if error is None)
-        async with self.database.transaction() as session:
-            rows = list(await session.scalars(select(Notification).where(
-                col(Notification.id).in_(error_of), col(Notification.lease_owner) == self.owner)))
-            sent: list[Notification] = []
-            for row in rows:
-                error = error_of[row.id or 0]
-                row.lease_owner, row.lease_expires_at, row.updated_at = None, None, now
+                    error = f"{type(failure).__name__}: {failure}"[:500]
                 if error is None:
-                    row.status, row.sent_at, row.last_error = SENT, now, None
-                    report.notifications_sent += 1
-                    sent.append(row)
-                elif row.attempts >= self.config.max_attempts:
+                    report.mails_sent += 1
+                if not await self._record_letter(letter, error, now, report, webhooks_wanted):
+                    lost = True
+
+        await asyncio.gather(*(send(letter) for letter in letters))
+
+    async def _record_letter(self, letter: _Letter, error: str | None, now: datetime,
+                             report: PassReport, webhooks_wanted: bool) -> bool:
+        """One letter's rows: sent (with their `reminder.due` webhooks), back-off, or dead — only
+        the rows this worker still holds. Once its lease ran out and another worker claimed a
+        row, that row's outcome is the other worker's to record; then False."""
+        held: ColumnElement[bool] = and_(col(Notification.id).in_(letter.notification_ids),
+                                         col(Notification.lease_owner) == self.owner,
+                                         col(Notification.status) == PENDING)
+        just_sent: set[int | None] = set()
+        async with self.database.transaction() as session:
+            if error is None:  # the common case in one statement: the lease is checked as it writes
+                sent = list(await session.scalars(
+                    update(Notification).where(held)
+                    .values(status=SENT, sent_at=now, last_error=None, lease_owner=None,
+                            lease_expires_at=None, updated_at=now)
+                    .returning(Notification).execution_options(synchronize_session=False)))
+                report.notifications_sent += len(sent)
+                just_sent = {r.id for r in sent}
+                if webhooks_wanted:
+                    await self._reminder_webhooks(session, [r for r in sent if r.kind == schedule.REMINDER], now)
+                if len(sent) == len(letter.notification_ids):
+                    return True
+            query = select(Notification).where(col(Notification.id).in_(letter.notification_ids))
+            if not self.database.is_sqlite:  # SQLite's BEGIN IMMEDIATE already excludes other writers
+                query = query.with_for_update()
+            rows = list(await session.scalars(query.execution_options(populate_existing=True)))
+            mine = [r for r in rows if r.lease_owner == self.owner and r.status == PENDING]
+            taken = [r.id for r in rows if r.id not in just_sent and r.lease_owner != self.owner
+                     and r.status in (PENDING, SENT, DEAD)]
+            if taken:
+                log.warning("mail %s: rows %s were claimed by another worker after this one's "
+                            "lease ran out; their outcome is left to it", letter.mail.key, taken)
+            for row in mine if error is not None else []:
+                row.lease_owner, row.lease_expires_at, row.updated_at = None, None, now
+                if row.attempts >= self.config.max_attempts:
                     row.status, row.last_error = DEAD, error
                     report.notifications_dead += 1
                 else:
                     row.last_error = error
                     row.next_attempt_at = now + self.config.backoff(row.attempts)
                     report.notifications_retrying += 1
-            await self._reminder_webhooks(session, [r for r in sent if r.kind == schedule.REMINDER], now)
+        return not taken
 
     async def _reminder_webhooks(self, session: AsyncSession, rows: list[Notification], now: datetime) -> None:
         if not rows or not await schedule.wants_webhook(session, "reminder.due"):
@@ -409,7 +447,10 @@ class Worker:
                     subscriptions = {s.id: s for s in await session.scalars(select(WebhookSubscription).where(
                         col(WebhookSubscription.id).in_({d.subscription_id for d in claimed})))}
                 gone: set[int] = set()
+                deadline = asyncio.get_running_loop().time() + 0.9 * self.config.lease.total_seconds()
                 for delivery in claimed:
+                    if asyncio.get_running_loop().time() > deadline:
+                        break  # the lease is nearly up: the rest is claimed again after it
                     subscription = subscriptions[delivery.subscription_id]
                     if not subscription.active or delivery.subscription_id in gone:
                         await self._finish_delivery(delivery, None, now, report)
@@ -420,7 +461,8 @@ class Worker:
                                                   body=delivery.body)
                     if outcome.gone:
                         gone.add(delivery.subscription_id)
-                    await self._finish_delivery(delivery, outcome, now, report)
+                    if not await self._finish_delivery(delivery, outcome, now, report):
+                        break  # another worker took over after this one's lease ran out
                 if len(claimed) < self.config.batch_size:
                     return
         finally:
@@ -428,17 +470,26 @@ class Worker:
                 await client.aclose()
 
     async def _finish_delivery(self, delivery: WebhookDelivery, outcome: webhooks.Outcome | None,
-                               now: datetime, report: PassReport) -> None:
+                               now: datetime, report: PassReport) -> bool:
+        """Recorded as soon as the receiver answered, in a transaction of its own, and only while
+        this worker still holds the lease (see `_record_letter`); False when another worker
+        took the delivery over."""
         async with self.database.transaction() as session:
-            row = await session.scalar(select(WebhookDelivery).where(
-                col(WebhookDelivery.id) == delivery.id, col(WebhookDelivery.lease_owner) == self.owner))
-            if row is None:
-                return
+            query = select(WebhookDelivery).where(col(WebhookDelivery.id) == delivery.id)
+            if not self.database.is_sqlite:
+                query = query.with_for_update()
+            row = await session.scalar(query.execution_options(populate_existing=True))
+            if row is None or row.lease_owner != self.owner:
+                taken = row is not None and row.status in (PENDING, SENT, DEAD)
+                if taken:
+                    log.warning("webhook delivery %s was claimed by another worker after this "
+                                "one's lease ran out; its outcome is left to it", delivery.id)
+                return not taken
             row.lease_owner, row.lease_expires_at = None, None
             if outcome is None:
                 row.status, row.last_error = CANCELLED, "the subscription is disabled"
                 report.webhooks_cancelled += 1
-                return
+                return True
             row.response_status = outcome.status
             if outcome.delivered:
                 row.status, row.delivered_at, row.last_error = SENT, now, None
@@ -462,6 +513,7 @@ class Worker:
                 row.last_error = outcome.error
                 row.next_attempt_at = now + self.config.backoff(row.attempts)
                 report.webhooks_retrying += 1
+        return True
 
 
 # --- entry points -----------------------------------------------------------------------------

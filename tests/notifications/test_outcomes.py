@@ -1,0 +1,139 @@
+"""Each mail's outcome is written the moment the SMTP server answered, and only by the lease holder."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+from datetime import datetime, timedelta
+from email.utils import format_datetime
+from typing import Any
+
+from engine.db import Database
+from engine.schedule import Notification
+from tests.notifications.conftest import MakeWorker, SmtpServer
+from tests.notifications.helpers import at, notifications
+from tests.support import World
+
+
+class HeldSmtpServer(SmtpServer):
+    """Holds every message dated `held_date` (the Date header a worker writes from its pass's
+    instant) until `release` is set; the others are accepted at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held_date = ""
+        self.holding = 0
+        self.release = threading.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if f"Date: {self.held_date}" in envelope.content.decode("ascii", "replace"):
+            self.holding += 1
+            for _ in range(1000):  # bounded: 10 s
+                if self.release.is_set():
+                    break
+                await asyncio.sleep(0.01)
+            self.holding -= 1
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def _until(predicate: Any, seconds: float = 10.0) -> None:
+    for _ in range(int(seconds / 0.01)):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("timed out")
+
+
+async def _claimed(database: Database) -> list[Notification]:
+    """The signature-pending reminders a worker has had in hand (later ones are not due yet)."""
+    return [r for r in await notifications(database, rule="signature_pending") if r.attempts]
+
+
+async def _pending_signature_mails(world: World) -> datetime:
+    agreement = await world.ready()
+    await world.fire("metro_staff", agreement["id"], "submit_for_signature")
+    return at("2026-11-30T10:00")  # two signature-pending reminders, one per staff member
+
+
+async def test_a_mail_is_recorded_sent_as_soon_as_the_smtp_server_accepts_it(
+        world: World, make_worker: MakeWorker, database: Database) -> None:
+    due = await _pending_signature_mails(world)
+    server = HeldSmtpServer()
+    server.start()
+    try:
+        worker = make_worker(server, send_concurrency=1)
+        server.held_date = format_datetime(due)
+        passing = asyncio.create_task(worker.run_pass(due))
+        await _until(lambda: server.holding == 1)  # the first mail is being accepted
+        server.release.set()
+        await _until(lambda: len(server.messages) == 1)
+        server.release.clear()
+        await _until(lambda: server.holding == 1)  # the second mail waits at the server
+        # The first mail's row is already `sent`, while the second is still leased.
+        rows = await _claimed(database)
+        assert sorted((r.status, r.lease_owner or "") for r in rows) == [("pending", "worker-1"), ("sent", "")]
+        server.release.set()
+        report = await passing
+    finally:
+        server.stop()
+    assert report.notifications_sent == 2
+    rows = await _claimed(database)
+    assert {(r.status, r.lease_owner) for r in rows} == {("sent", None)}
+
+
+async def test_a_worker_whose_lease_ran_out_leaves_the_outcome_to_the_new_owner(
+        world: World, make_worker: MakeWorker, database: Database) -> None:
+    due = await _pending_signature_mails(world)
+    server = HeldSmtpServer()
+    server.start()
+    try:
+        slow = make_worker(server, owner="slow", send_concurrency=1)
+        late = make_worker(server, owner="late")
+        server.held_date = format_datetime(due)
+        passing = asyncio.create_task(slow.run_pass(due))
+        await _until(lambda: server.holding == 1)  # the slow worker's first mail hangs
+        # Past the slow worker's lease, another worker claims both rows and sends them.
+        taken_over = due + slow.config.lease
+        assert (await late.run_pass(taken_over)).notifications_sent == 2
+        server.release.set()
+        report = await passing
+    finally:
+        server.stop()
+    # The slow worker's mail went through, but the rows keep the new owner's outcome, and the
+    # slow worker sent nothing more once it saw it had lost them.
+    assert report.mails_sent == 1
+    assert report.notifications_sent == 0
+    rows = await _claimed(database)
+    assert {(r.status, r.sent_at, r.attempts, r.lease_owner) for r in rows} == {
+        ("sent", taken_over, 2, None)}
+    assert len(server.messages) == 3
+    # The copy carries the Message-ID of the first: mail systems can drop it.
+    copies = Counter(str(m["Message-ID"]) for m in server.messages)
+    assert sorted(copies.values()) == [1, 2]
+    assert set(copies) == {f"<accord-{r.id}@accord>" for r in rows}
+
+
+async def test_each_retry_of_a_mail_carries_the_same_message_id(
+        world: World, make_worker: MakeWorker, database: Database) -> None:
+    due = await _pending_signature_mails(world)
+    first, second = SmtpServer(), SmtpServer()
+    for server in (first, second):
+        server.start()
+    try:
+        # Sent once, then (as a mail whose outcome never got written would be) sent again.
+        await make_worker(first).run_pass(due)
+        rows = await _claimed(database)
+        async with database.transaction() as session:
+            for row in rows:
+                row.status = "pending"
+                row.next_attempt_at = due + timedelta(minutes=10)
+                session.add(row)
+        await make_worker(second, owner="worker-2").run_pass(due + timedelta(minutes=10))
+    finally:
+        for server in (first, second):
+            server.stop()
+    assert sorted(str(m["Message-ID"]) for m in first.messages) == \
+        sorted(str(m["Message-ID"]) for m in second.messages) == \
+        sorted(f"<accord-{r.id}@accord>" for r in rows)
+    assert {str(m["Date"]) for m in first.messages} != {str(m["Date"]) for m in second.messages}
