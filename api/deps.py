@@ -1,4 +1,9 @@
-"""Request-scoped dependencies: the unit of work, the caller, the moment."""
+"""Request-scoped dependencies: the unit of work, the caller, the moment.
+
+The dependencies routes declare are `async def`: FastAPI runs a plain `def` dependency in its
+thread pool, a thread hop per dependency per request. The plain functions stay for callers
+that are not dependencies (the web pages).
+"""
 
 from __future__ import annotations
 
@@ -36,8 +41,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def _settings(request: Request) -> Settings:
+    return get_settings(request)
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
 def get_when(request: Request) -> When:
@@ -45,7 +54,11 @@ def get_when(request: Request) -> When:
     return When.of(clock, get_settings(request).zone)
 
 
-WhenDep = Annotated[When, Depends(get_when)]
+async def _when(request: Request) -> When:
+    return get_when(request)
+
+
+WhenDep = Annotated[When, Depends(_when)]
 
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /api/v1/people/{id}/tokens "
@@ -80,19 +93,22 @@ IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class PageParams:
-    def __init__(
-        self,
-        settings: SettingsDep,
-        limit: Annotated[int, Query(ge=1, description="page size")] = 50,
-        offset: Annotated[int, Query(ge=0, le=10**9, description="rows to skip")] = 0,
-    ) -> None:
+    def __init__(self, settings: Settings, limit: int = 50, offset: int = 0) -> None:
         if limit > settings.page_size_max:
             raise InvalidInput(f"limit may be at most {settings.page_size_max}.", field="limit")
         self.limit = limit
         self.offset = offset
 
 
-PageDep = Annotated[PageParams, Depends()]
+async def page_params(
+    settings: SettingsDep,
+    limit: Annotated[int, Query(ge=1, description="page size")] = 50,
+    offset: Annotated[int, Query(ge=0, le=10**9, description="rows to skip")] = 0,
+) -> PageParams:
+    return PageParams(settings, limit, offset)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]
 
 
 def parse_if_match(if_match: str | None) -> int | None:
@@ -106,7 +122,7 @@ def parse_if_match(if_match: str | None) -> int | None:
     return int(value)
 
 
-def if_match_version(if_match: Annotated[str | None, Header()] = None) -> int | None:
+async def if_match_version(if_match: Annotated[str | None, Header()] = None) -> int | None:
     return parse_if_match(if_match)
 
 

@@ -16,6 +16,7 @@ import logging
 import re
 import time
 import uuid
+from typing import Any
 
 from fastapi import FastAPI
 from prometheus_client import Counter, Histogram
@@ -86,12 +87,32 @@ class RequestObservability:
             elapsed = time.perf_counter() - started
             method = scope["method"] if scope["method"] in _METHODS else "other"
             route = _route_template(scope)
-            HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            HTTP_SECONDS.labels(method, route).observe(elapsed)
+            _counter(method, route, status).inc()
+            _histogram(method, route).observe(elapsed)
             access_log.info("%s %s %s %.1f ms", method, route, status, elapsed * 1000,
                             extra={"method": method, "route": route, "path": scope["path"],
                                    "status": status, "duration_ms": round(elapsed * 1000, 3)})
             request_context.reset(token)
+
+
+# The labelled children, looked up once per label set rather than on every request (routes,
+# methods and statuses are bounded, so these stay small).
+_counters: dict[tuple[str, str, int], Any] = {}
+_histograms: dict[tuple[str, str], Any] = {}
+
+
+def _counter(method: str, route: str, status: int) -> Any:
+    child = _counters.get((method, route, status))
+    if child is None:
+        child = _counters[(method, route, status)] = HTTP_REQUESTS.labels(method, route, str(status))
+    return child
+
+
+def _histogram(method: str, route: str) -> Any:
+    child = _histograms.get((method, route))
+    if child is None:
+        child = _histograms[(method, route)] = HTTP_SECONDS.labels(method, route)
+    return child
 
 
 def _request_id(scope: Scope) -> str:

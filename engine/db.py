@@ -2,12 +2,18 @@
 
 SQLite (the embedded default) runs in WAL mode with a busy timeout; a session
 opened for writing starts with `BEGIN IMMEDIATE`, so writers queue for the one
-write lock instead of failing when a read snapshot goes stale. PostgreSQL gets
-a pre-pinged pool; its write races are settled by compare-and-set on `version`.
+write lock instead of failing when a read snapshot goes stale. Within one process
+the writers first queue on an `asyncio.Lock` (first come, first served, handed over
+without sleeping); SQLite's busy handler, which polls with sleeps of up to 100 ms and
+is not fair, is then only met by writers of other processes (the CLI, a worker).
+PostgreSQL gets a pre-pinged pool; its write races are settled by compare-and-set
+on `version`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,6 +25,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from engine.settings import Settings
 
 _WRITE = "accord_write"
+
+
+class _WriteLock:
+    """A FIFO lock that the task holding it may take again (a write transaction opened inside
+    another one in the same task must not wait for itself)."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.owner: asyncio.Task[Any] | None = None
 
 
 class Database:
@@ -43,6 +58,10 @@ class Database:
         self._writer = async_sessionmaker(
             self.engine.execution_options(**{_WRITE: True}), expire_on_commit=False
         )
+        # One lock per event loop: a Database may be used from more than one loop.
+        self._write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _WriteLock] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -50,8 +69,34 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
-        """A unit of work: commits when the block ends, rolls back if it raises."""
-        maker = self._writer if write else self._reader
+        """A unit of work: commits when the block ends, rolls back if it raises.
+
+        On SQLite a write transaction first takes this process's write lock (before its
+        `BEGIN IMMEDIATE`) and keeps it until it has committed or rolled back.
+        """
+        if write and self.is_sqlite:
+            lock, task = self._write_lock(), asyncio.current_task()
+            if lock.owner is not task or task is None:
+                async with lock.lock:
+                    lock.owner = task
+                    try:
+                        async with self._unit(self._writer) as session:
+                            yield session
+                    finally:
+                        lock.owner = None
+                return
+        async with self._unit(self._writer if write else self._reader) as session:
+            yield session
+
+    def _write_lock(self) -> _WriteLock:
+        loop = asyncio.get_running_loop()
+        lock = self._write_locks.get(loop)
+        if lock is None:
+            lock = self._write_locks[loop] = _WriteLock()
+        return lock
+
+    @asynccontextmanager
+    async def _unit(self, maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
         async with maker() as session:
             try:
                 yield session

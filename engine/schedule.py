@@ -369,13 +369,26 @@ async def _enqueue_change_webhooks(session: AsyncSession, agreement: Agreement,
         deliverable = agreement.deliverables[-1] if agreement.deliverables else None
     if deliverable is not None:
         extra["deliverable"] = deliverable_snapshot(deliverable)
+    active = await _active_subscriptions(session)  # one read for all of this change's events
     for event in events:
-        await enqueue_webhook(session, event, agreement, when.now, extra)
+        await enqueue_webhook(session, event, agreement, when.now, extra, active=active)
 
 
-async def _subscribers(session: AsyncSession, event: str) -> list[WebhookSubscription]:
-    active = await session.scalars(select(WebhookSubscription).where(col(WebhookSubscription.active).is_(True)))
-    return [s for s in active if event in s.events]
+# (id, events) of each active subscription: only the columns deciding who gets a delivery.
+_Subscribers = list[tuple[int, list[str]]]
+
+
+async def _active_subscriptions(session: AsyncSession) -> _Subscribers:
+    rows = await session.execute(select(col(WebhookSubscription.id), col(WebhookSubscription.events))
+                                 .where(col(WebhookSubscription.active).is_(True)))
+    return [(subscription_id, events) for subscription_id, events in rows.all()
+            if subscription_id is not None]
+
+
+async def _subscribers(session: AsyncSession, event: str, active: _Subscribers | None = None) -> list[int]:
+    if active is None:
+        active = await _active_subscriptions(session)
+    return [subscription_id for subscription_id, events in active if event in events]
 
 
 async def wants_webhook(session: AsyncSession, event: str) -> bool:
@@ -383,16 +396,17 @@ async def wants_webhook(session: AsyncSession, event: str) -> bool:
 
 
 async def enqueue_webhook(session: AsyncSession, event: str, agreement: Agreement, now: datetime,
-                          extra: dict[str, Any] | None = None) -> int:
-    """One delivery row per active subscription that wants `event`; returns how many."""
-    subscriptions = await _subscribers(session, event)
-    for subscription in subscriptions:
-        assert subscription.id is not None
+                          extra: dict[str, Any] | None = None, *, active: _Subscribers | None = None) -> int:
+    """One delivery row per active subscription that wants `event`; returns how many.
+
+    `active` is what `_active_subscriptions` read earlier in the same transaction, if it did."""
+    subscriptions = await _subscribers(session, event, active)
+    for subscription_id in subscriptions:
         delivery_id = str(uuid.uuid4())
         body = {"id": delivery_id, "event": event, "occurred_at": now.isoformat(),
                 "agreement": agreement_snapshot(agreement), **(extra or {})}
         session.add(WebhookDelivery(
-            id=delivery_id, subscription_id=subscription.id, event=event,
+            id=delivery_id, subscription_id=subscription_id, event=event,
             agreement_id=agreement.id, body=json.dumps(body, sort_keys=True, default=str),
             next_attempt_at=now, created_at=now))
     return len(subscriptions)

@@ -11,7 +11,7 @@ as `Actor.scheduler()`; a guard that fails marks it `failed` and alerts the foca
 Mail and webhooks leave the database, so they are claimed first: one short transaction sets
 `lease_owner`, `lease_expires_at` and moves `next_attempt_at` to the lease's end (PostgreSQL
 with `FOR UPDATE SKIP LOCKED`; SQLite serialises claims with `BEGIN IMMEDIATE`), then the
-worker sends them, `send_concurrency` at a time, and records each one's outcome in its own short
+worker sends them in waves of `send_concurrency`, and records each wave's outcomes in one short
 transaction the moment its send is over: `sent` — or the error, with exponential back-off, and
 `dead` after `max_attempts`. That write applies only while the row's `lease_owner` is still this
 worker. A worker that dies after its claim leaves the rows it had not finished to be claimed
@@ -349,37 +349,69 @@ class Worker:
 
     async def _send_letters(self, letters: list[_Letter], now: datetime, report: PassReport,
                             webhooks_wanted: bool = False) -> None:
-        """Send a claimed batch, `send_concurrency` at a time, and record each letter's outcome
-        in its own short transaction as soon as its send is over: a worker killed mid-batch
-        leaves only the letters then in flight to be sent again, not the whole batch.
+        """Send a claimed batch in waves of `send_concurrency` letters, and record each wave's
+        outcomes in one short transaction as soon as the wave is over: a worker killed mid-batch
+        leaves at most one wave sent but unrecorded, to be sent again, not the whole batch.
 
         The rest of the batch is left alone (to be claimed again when the lease runs out) once
         this worker learns it no longer holds the lease: another worker took over a row, or the
         lease's time, as this process measures it, is nearly up."""
         mailer = self.mailer
         assert mailer is not None
-        gate = asyncio.Semaphore(self.config.send_concurrency)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 0.9 * self.config.lease.total_seconds()
-        lost = False
+        size = self.config.send_concurrency
 
-        async def send(letter: _Letter) -> None:
-            nonlocal lost
-            async with gate:
-                if lost or loop.time() > deadline:
-                    return
-                error: str | None = None
-                try:
-                    await mailer.send(render(letter.mail, self.settings, now))
-                except Exception as failure:  # refused, timed out, or any answer but 250
-                    log.warning("mail %s failed: %s", letter.mail.key, failure)
-                    error = f"{type(failure).__name__}: {failure}"[:500]
-                if error is None:
-                    report.mails_sent += 1
-                if not await self._record_letter(letter, error, now, report, webhooks_wanted):
-                    lost = True
+        async def send(letter: _Letter) -> str | None:
+            try:
+                await mailer.send(render(letter.mail, self.settings, now))
+            except Exception as failure:  # refused, timed out, or any answer but 250
+                log.warning("mail %s failed: %s", letter.mail.key, failure)
+                return f"{type(failure).__name__}: {failure}"[:500]
+            return None
 
-        await asyncio.gather(*(send(letter) for letter in letters))
+        for start in range(0, len(letters), size):
+            if loop.time() > deadline:
+                return
+            wave = letters[start:start + size]
+            errors = await asyncio.gather(*(send(letter) for letter in wave))
+            sent = [letter for letter, error in zip(wave, errors, strict=True) if error is None]
+            report.mails_sent += len(sent)
+            held = not sent or await self._record_sent(sent, now, report, webhooks_wanted)
+            for letter, error in zip(wave, errors, strict=True):
+                if error is not None and not await self._record_letter(letter, error, now, report, webhooks_wanted):
+                    held = False
+            if not held:
+                return
+
+    async def _record_sent(self, letters: list[_Letter], now: datetime, report: PassReport,
+                           webhooks_wanted: bool) -> bool:
+        """Sent letters' rows, in one statement that checks the lease as it writes. False when a
+        row was meanwhile claimed by another worker (this one's lease ran out): its outcome is
+        the other worker's to record."""
+        ids = [i for letter in letters for i in letter.notification_ids]
+        async with self.database.transaction() as session:
+            sent = list(await session.scalars(
+                update(Notification)
+                .where(col(Notification.id).in_(ids), col(Notification.lease_owner) == self.owner,
+                       col(Notification.status) == PENDING)
+                .values(status=SENT, sent_at=now, last_error=None, lease_owner=None,
+                        lease_expires_at=None, updated_at=now)
+                .returning(Notification).execution_options(synchronize_session=False)))
+            report.notifications_sent += len(sent)
+            if webhooks_wanted:
+                await self._reminder_webhooks(session, [r for r in sent if r.kind == schedule.REMINDER], now)
+            if len(sent) == len(ids):
+                return True
+            missing = set(ids) - {r.id for r in sent}
+            taken = list(await session.scalars(
+                select(col(Notification.id)).where(col(Notification.id).in_(missing),
+                                                   col(Notification.lease_owner).is_distinct_from(self.owner),
+                                                   col(Notification.status).in_((PENDING, SENT, DEAD)))))
+        if taken:
+            log.warning("mail rows %s were claimed by another worker after this one's lease ran out; "
+                        "their outcome is left to it", taken)
+        return not taken
 
     async def _record_letter(self, letter: _Letter, error: str | None, now: datetime,
                              report: PassReport, webhooks_wanted: bool) -> bool:

@@ -93,7 +93,7 @@ def test_migrate_from_empty_outside_the_source_tree(env: dict[str, str], tmp_pat
                                                     cli_database_url: str) -> None:
     result = accord("migrate", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "revision 0001 (head)" in result.stdout
+    assert f"revision {migrate.head_revision()} (head)" in result.stdout
     assert migrate.is_current(cli_database_url)
 
     again = accord("migrate", env=env, cwd=tmp_path)

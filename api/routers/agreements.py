@@ -36,18 +36,24 @@ router = APIRouter(tags=["agreements"])
 _FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such agreement, or not one you can see"}}
 
 
-def _etag(response: Response, body: AgreementRead) -> AgreementRead:
-    response.headers["ETag"] = f'"{body.version}"'
-    return body
+def _agreement(body: AgreementRead, *, status_code: int = 200, location: str | None = None) -> Response:
+    """The agreement as JSON with its ETag, serialised once: a `Response` that FastAPI sends as
+    it is, without validating and serialising the `AgreementRead` again (`response_model` still
+    documents it)."""
+    headers = {"ETag": f'"{body.version}"'}
+    if location is not None:
+        headers["Location"] = location
+    return Response(content=body.model_dump_json(), status_code=status_code, headers=headers,
+                    media_type="application/json")
 
 
 @router.post("/agreements", status_code=201, response_model=AgreementRead)
 async def create_agreement(data: AgreementCreate, session: SessionDep, actor: CurrentActor,
-                           when: WhenDep, response: Response) -> AgreementRead:
+                           when: WhenDep) -> Response:
     """Create an agreement in its workflow's first state (`draft`)."""
     agreement = await agreements.create_agreement(session, data, actor, when)
-    response.headers["Location"] = f"/api/v1/agreements/{agreement.id}"
-    return _etag(response, agreements.read_agreement(agreement, actor, when))
+    return _agreement(agreements.read_agreement(agreement, actor, when), status_code=201,
+                      location=f"/api/v1/agreements/{agreement.id}")
 
 
 @router.get("/agreements", response_model=Page[AgreementSummary])
@@ -68,30 +74,29 @@ async def list_agreements(
 
 
 @router.get("/agreements/{agreement_id}", response_model=AgreementRead, responses=_FOUND)
-async def get_agreement(agreement_id: IdPath, session: SessionDep, actor: CurrentActor, when: WhenDep,
-                        response: Response) -> AgreementRead:
+async def get_agreement(agreement_id: IdPath, session: SessionDep, actor: CurrentActor,
+                        when: WhenDep) -> Response:
     agreement = await load_agreement(session, agreement_id, actor)
-    return _etag(response, agreements.read_agreement(agreement, actor, when))
+    return _agreement(agreements.read_agreement(agreement, actor, when))
 
 
 @router.patch("/agreements/{agreement_id}", response_model=AgreementRead, responses=_FOUND)
 async def update_agreement(agreement_id: IdPath, data: AgreementUpdate, session: SessionDep,
-                           actor: CurrentActor, when: WhenDep, if_match: IfMatchDep,
-                           response: Response) -> AgreementRead:
+                           actor: CurrentActor, when: WhenDep, if_match: IfMatchDep) -> Response:
     """Edit the terms while the agreement is editable (draft, unsigned); `next_review_on` any time."""
     agreement = await agreements.update_agreement(session, agreement_id, data, actor, when,
                                                   if_match=if_match)
-    return _etag(response, agreements.read_agreement(agreement, actor, when))
+    return _agreement(agreements.read_agreement(agreement, actor, when))
 
 
 @router.post("/agreements/{agreement_id}/events", response_model=AgreementRead, responses=_FOUND)
 async def fire_event(agreement_id: IdPath, data: EventFire, session: SessionDep, actor: CurrentActor,
-                     when: WhenDep, if_match: IfMatchDep, response: Response) -> AgreementRead:
+                     when: WhenDep, if_match: IfMatchDep) -> Response:
     """Fire a lifecycle event; answers with the agreement as `GET` does."""
     fields = EventInput(**data.model_dump(exclude={"event"}))
     agreement = await events.fire(session, agreement_id, data.event, actor, when, fields,
                                   if_match=if_match)
-    return _etag(response, agreements.read_agreement(agreement, actor, when))
+    return _agreement(agreements.read_agreement(agreement, actor, when))
 
 
 @router.get("/agreements/{agreement_id}/history", response_model=Page[HistoryRead], responses=_FOUND)
@@ -106,9 +111,9 @@ async def get_history(agreement_id: IdPath, session: SessionDep, actor: CurrentA
 @router.post("/agreements/{agreement_id}/parties", status_code=201, response_model=AgreementRead,
              responses=_FOUND)
 async def add_party(agreement_id: IdPath, data: PartyCreate, session: SessionDep, actor: CurrentActor,
-                    when: WhenDep, response: Response) -> AgreementRead:
+                    when: WhenDep) -> Response:
     agreement = await agreements.add_party(session, agreement_id, data, actor, when)
-    return _etag(response, agreements.read_agreement(agreement, actor, when))
+    return _agreement(agreements.read_agreement(agreement, actor, when), status_code=201)
 
 
 @router.post("/agreements/{agreement_id}/focal-points", status_code=201, response_model=ContactRead,
