@@ -137,3 +137,25 @@ async def test_each_retry_of_a_mail_carries_the_same_message_id(
         sorted(str(m["Message-ID"]) for m in second.messages) == \
         sorted(f"<accord-{r.id}@accord>" for r in rows)
     assert {str(m["Date"]) for m in first.messages} != {str(m["Date"]) for m in second.messages}
+
+
+def test_outcome_writes_find_their_rows_by_id_not_by_scanning_pending_ones() -> None:
+    # Without statistics SQLite would plan `id IN (...) AND status = 'pending'` through the status
+    # index, reading every pending reminder of every agreement for each wave of mail it records.
+    import sqlite3
+
+    from sqlalchemy import update
+    from sqlalchemy.dialects import sqlite
+    from sqlmodel import SQLModel, col, create_engine
+
+    import engine.models  # noqa: F401
+    from engine.schedule import Notification
+    from notifications.worker import _status_is
+
+    connection = sqlite3.connect(":memory:")
+    SQLModel.metadata.create_all(create_engine("sqlite://", creator=lambda: connection))
+    statement = (update(Notification).values(status="sent")
+                 .where(col(Notification.id).in_([1, 2, 3]), _status_is(Notification, "pending")))
+    sql = str(statement.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+    plan = " ".join(row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + sql))
+    assert "PRIMARY KEY" in plan, plan
