@@ -45,9 +45,14 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def status_of(error: AccordError) -> tuple[int, str]:
+    """The HTTP status and title of an engine error: the one map, used by the API and the pages."""
+    return next((status, title) for cls, status, title in _STATUS if isinstance(error, cls))
+
+
 def _accord_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, AccordError)
-    status, title = next((s, t) for cls, s, t in _STATUS if isinstance(error, cls))
+    status, title = status_of(error)
     extra: dict[str, Any] = {}
     if isinstance(error, GuardFailed):
         extra["unmet"] = error.unmet

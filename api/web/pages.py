@@ -29,6 +29,7 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import problems
 from api.deps import get_database, get_settings, get_when
 from api.web import link_mail, views
 from api.web import session as web_session
@@ -76,14 +77,10 @@ _FIELDS_BY_RULE = {
 _STATUS_TITLES = {400: "Bad request", 403: "Not permitted", 404: "Not found", 409: "Conflict",
                   412: "Changed meanwhile", 422: "Cannot do that yet", 500: "Something went wrong",
                   503: "Service unavailable"}
-_ERROR_STATUS: list[tuple[type[AccordError], int]] = [
-    (NotFound, 404), (NotPermitted, 403), (TransitionNotAllowed, 409), (Conflict, 409),
-    (PreconditionFailed, 412), (GuardFailed, 422), (InvalidInput, 422),
-]
 
 
 def status_of(error: AccordError) -> int:
-    return next(status for cls, status in _ERROR_STATUS if isinstance(error, cls))
+    return problems.status_of(error)[0]
 
 
 def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
