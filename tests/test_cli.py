@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from engine import migrate
 from engine.db import Database
 from engine.directory import authenticate
 from engine.models import Agreement, Person
+from tests.support import free_port
 
 ACCORD = str(Path(sys.executable).with_name("accord"))
 PG_URL = os.environ.get("ACCORD_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -190,16 +190,10 @@ def test_worker_once_as_of_a_date(env: dict[str, str], tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
 
 @pytest.fixture
 def served(env: dict[str, str], tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {**env, "ACCORD_SCHEDULER_ENABLED": "false", "ACCORD_OUTBOX_DIR": str(tmp_path / "outbox")}
     server = subprocess.Popen([ACCORD, "serve", "--demo", "--port", str(port)], env=env,
                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -23,12 +24,6 @@ class Server:
     log: Path
     token: str
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _accord(env: dict[str, str], *args: str) -> str:
@@ -48,7 +43,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     _accord(env, "migrate")
     token = _accord(env, "admin", "create", "--name", "Server test admin",
                     "--email", "admin@example.org").strip().splitlines()[-1]
-    port = _free_port()
+    port = free_port()
     log = directory / "server.log"
     with log.open("wb") as output:
         process = subprocess.Popen(

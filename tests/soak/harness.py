@@ -10,7 +10,6 @@ import asyncio
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from typing import Any
 import httpx
 
 from engine.machine import catalog
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -40,12 +40,6 @@ LOAD_EVENTS: list[dict[str, Any]] = [
     {"event": "continue", "comment": "Soak test: carry on."},
 ]
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def accord(env: dict[str, str], *args: str, timeout: float = 120) -> str:

@@ -8,7 +8,6 @@ clock, so what the test writes through `world` the browser sees.
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -21,13 +20,7 @@ from api.app import create_app
 from engine.clock import FixedClock
 from engine.db import Database
 from engine.settings import Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+from tests.support import free_port
 
 
 @dataclass
@@ -66,7 +59,7 @@ class LiveServer:
 def live_server(database_url: tuple[str, str | None], database: Database, settings: Settings,
                 clock: FixedClock) -> Iterator[LiveServer]:
     url, search_path = database_url
-    live = LiveServer(url=url, search_path=search_path, settings=settings, clock=clock, port=_free_port())
+    live = LiveServer(url=url, search_path=search_path, settings=settings, clock=clock, port=free_port())
     thread = threading.Thread(target=live.run, name="accord-live-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

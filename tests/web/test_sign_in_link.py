@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -25,7 +24,7 @@ from api.app import create_app
 from engine.clock import FixedClock
 from engine.db import Database
 from engine.settings import Settings
-from tests.support import World
+from tests.support import World, free_port
 from tests.web.helpers import csrf_of, text_of
 
 NEUTRAL = "If that address belongs to someone here, a link is on its way"
@@ -262,9 +261,7 @@ async def test_signing_out_ends_a_link_session_for_good(
 
 class _Smtp:
     def __init__(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port: int = probe.getsockname()[1]
+        self.port = free_port()
         self.messages: list[EmailMessage] = []
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
