@@ -21,11 +21,13 @@ from engine.errors import NotFound, NotPermitted
 from engine.models import Agreement, Party
 
 
-def in_reach(query: Select[Any], actor: Actor) -> Select[Any]:
+def in_reach(query: Select[Any], actor: Actor, agreement_id: Any = None) -> Select[Any]:
+    """`query` narrowed to the agreements `actor` reaches; `agreement_id` is the column that names
+    the agreement in `query` (default `Agreement.id`; e.g. `Notification.agreement_id`)."""
     if actor.is_admin or actor.is_scheduler:
         return query
     parties_of_actor = select(col(Party.agreement_id)).where(col(Party.organisation_id) == actor.organisation_id)
-    return query.where(col(Agreement.id).in_(parties_of_actor))
+    return query.where(col(agreement_id if agreement_id is not None else Agreement.id).in_(parties_of_actor))
 
 
 def with_parts() -> list[Any]:

@@ -10,10 +10,10 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from engine.access import in_reach
 from engine.context import Actor
 from engine.directory import require_admin
 from engine.errors import Conflict, NotFound
-from engine.models import Party
 from engine.schedule import (
     DEAD,
     PENDING,
@@ -109,17 +109,10 @@ class NotificationFilters:
     kind: str | None = None
 
 
-def _in_reach(query: Select[Any], actor: Actor) -> Select[Any]:
-    if actor.is_admin or actor.is_scheduler:
-        return query
-    parties = select(col(Party.agreement_id)).where(col(Party.organisation_id) == actor.organisation_id)
-    return query.where(col(Notification.agreement_id).in_(parties))
-
-
 async def list_notifications(session: AsyncSession, actor: Actor, filters: NotificationFilters,
                              *, limit: int, offset: int) -> tuple[list[Notification], int]:
     """Rows scoped like agreements: a non-admin sees those of their organisation's agreements."""
-    query = _in_reach(select(Notification), actor)
+    query = in_reach(select(Notification), actor, Notification.agreement_id)
     if filters.agreement_id is not None:
         query = query.where(col(Notification.agreement_id) == filters.agreement_id)
     if filters.person_id is not None:
