@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlmodel import col
 
+from engine import graph
 from engine.context import Actor
 from engine.errors import NotFound, NotPermitted
 from engine.models import Agreement, Party
@@ -50,13 +51,21 @@ def _one_agreement_parts() -> list[Any]:
 
 
 async def load_agreement(
-    session: AsyncSession, agreement_id: int, actor: Actor, *, parts: bool = True
+    session: AsyncSession, agreement_id: int, actor: Actor, *, parts: bool = True, for_change: bool = False
 ) -> Agreement:
-    query = in_reach(select(Agreement).where(col(Agreement.id) == agreement_id), actor)
-    if parts:
-        query = query.options(*_one_agreement_parts())
-    result = await session.execute(query.execution_options(populate_existing=True))
-    agreement: Agreement | None = result.unique().scalar_one_or_none()
+    """The agreement `actor` reaches, with its parts unless `parts=False`. `for_change`: also read
+    what the change's `engine.schedule.sync` compares against, in the same statement."""
+    agreement: Agreement | None
+    if parts and not graph.in_session(session, agreement_id):
+        agreement = await graph.load_graph(
+            session, agreement_id, scoped=not (actor.is_admin or actor.is_scheduler),
+            organisation_id=actor.organisation_id, for_change=for_change)
+    else:
+        query = in_reach(select(Agreement).where(col(Agreement.id) == agreement_id), actor)
+        if parts:
+            query = query.options(*_one_agreement_parts())
+        result = await session.execute(query.execution_options(populate_existing=True))
+        agreement = result.unique().scalar_one_or_none()
     if agreement is None:
         raise NotFound(f"There is no agreement {agreement_id} that you can see.")
     return agreement
