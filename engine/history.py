@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, Table, Update, bindparam, func, insert, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -15,6 +16,18 @@ from engine.clock import When
 from engine.context import Actor
 from engine.errors import StaleVersion
 from engine.models import Agreement, HistoryEvent
+
+_HISTORY: Table = HistoryEvent.__table__  # type: ignore[attr-defined]
+_AGREEMENT: Table = Agreement.__table__  # type: ignore[attr-defined]
+
+
+@cache
+def _compare_and_set(columns: tuple[str, ...]) -> Update:
+    """`UPDATE agreement SET <columns> WHERE id = :row_id AND version = :expected`, built once per
+    set of columns (a Core statement on the table: no ORM bookkeeping, cheap to execute again)."""
+    return (_AGREEMENT.update()
+            .where(_AGREEMENT.c.id == bindparam("row_id"), _AGREEMENT.c.version == bindparam("expected"))
+            .values({name: bindparam(f"new_{name}") for name in columns}))
 
 
 async def record_change(
@@ -40,26 +53,31 @@ async def record_change(
     expected = agreement.version
     changed = _changed_columns(agreement)
     changed.update(version=expected + 1, updated_at=when.now)
-    with session.no_autoflush:
+    with session.no_autoflush:  # the agreement's own changes are in this UPDATE, not flushed apart
         result = await session.execute(
-            update(Agreement)
-            .where(col(Agreement.id) == agreement.id, col(Agreement.version) == expected)
-            .values(**changed)
-            .execution_options(synchronize_session=False)
-        )
+            _compare_and_set(tuple(sorted(changed))),
+            {"row_id": agreement.id, "expected": expected, **{f"new_{k}": v for k, v in changed.items()}})
     assert isinstance(result, CursorResult)
     if result.rowcount != 1:
         raise StaleVersion(expected)
     for key, value in changed.items():
         set_committed_value(agreement, key, value)
+    sync = session.sync_session
+    if not sync.is_modified(agreement):
+        # Everything it changed is written: not dirty any more, so the flush below (and the one
+        # at commit) need not walk the agreement and all its parts.
+        state = sa_inspect(agreement)
+        state._commit_all(state.dict, sync.identity_map)
     assert agreement.id is not None
-    entry = HistoryEvent(
-        agreement_id=agreement.id, version=expected + 1, at=when.now, actor_id=actor.person_id,
-        actor=actor.label, kind=kind, event=event, from_state=from_state, to_state=to_state,
-        comment=comment, data=data,
-    )
-    session.add(entry)
-    await session.flush()
+    values: dict[str, Any] = {
+        "agreement_id": agreement.id, "version": expected + 1, "at": when.now, "actor_id": actor.person_id,
+        "actor": actor.label, "kind": kind, "event": event, "from_state": from_state, "to_state": to_state,
+        "comment": comment, "data": data}
+    # A plain INSERT, not the ORM's unit of work: the row is never changed after.
+    await session.execute(insert(_HISTORY), values)
+    entry = HistoryEvent(**values)
+    if sync.new or sync.dirty or sync.deleted:
+        await session.flush()  # what the change added (a signature, a party) before sync reads
     # Timers, reminders and webhook deliveries follow the change in the same transaction.
     await schedule.sync(session, agreement, when, entry)
     return entry

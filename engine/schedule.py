@@ -38,16 +38,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, select
+from sqlalchemy import JSON, Column, ColumnElement, Index, Table, Text, UniqueConstraint, Update, bindparam, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
 from engine import rules
 from engine.clock import When
+from engine.graph import REMINDER_COLUMNS, TIMER_COLUMNS, ScheduleRows, take_schedule_rows
 from engine.machine import catalog
 from engine.models import Agreement, Deliverable, HistoryEvent, Organisation, Person, instant, long_text
 from workflows.definition import ReminderSpec
@@ -172,10 +173,11 @@ async def sync(session: AsyncSession, agreement: Agreement, when: When,
     """Re-derive `agreement`'s timers and reminders; enqueue the webhooks `change` causes."""
     await _load_parts(session, agreement)
     assert agreement.id is not None
-    await _sync_timers(session, agreement, when)
-    await _sync_reminders(session, agreement, when)
+    rows = take_schedule_rows(session, agreement.id) or await _read_schedule_rows(session, agreement.id)
+    await _sync_timers(session, agreement, when, rows.timers)
+    await _sync_reminders(session, agreement, when, rows.reminders)
     if change is not None:
-        await _enqueue_change_webhooks(session, agreement, change, when)
+        await _enqueue_change_webhooks(session, agreement, change, when, rows.subscriptions)
 
 
 async def _load_parts(session: AsyncSession, agreement: Agreement) -> None:
@@ -185,25 +187,70 @@ async def _load_parts(session: AsyncSession, agreement: Agreement) -> None:
         await session.refresh(agreement, missing)
 
 
-async def _sync_timers(session: AsyncSession, agreement: Agreement, when: When) -> None:
+async def _read_schedule_rows(session: AsyncSession, agreement_id: int) -> ScheduleRows:
+    """What `engine.graph.load_graph(..., for_change=True)` reads with the agreement, read apart."""
+    await session.flush()
+    timer, notification = Timer.__table__, Notification.__table__  # type: ignore[attr-defined]
+    timers = await session.execute(select(*(timer.c[n] for n in TIMER_COLUMNS))
+                                   .where(timer.c.agreement_id == agreement_id))
+    reminders = await session.execute(select(*(notification.c[n] for n in REMINDER_COLUMNS))
+                                      .where(notification.c.agreement_id == agreement_id,
+                                             notification.c.kind == REMINDER))
+    return ScheduleRows(timers=[dict(r._mapping) for r in timers],
+                        reminders=[dict(r._mapping) for r in reminders],
+                        subscriptions=await _active_subscriptions(session))
+
+
+def status_is(column: Any, *statuses: str) -> ColumnElement[bool]:
+    """`status IN (...)` for statements that pick rows by id. Without statistics SQLite plans
+    `id IN (...) AND status = ?` through a status index — every pending row — instead of the
+    primary key; `status || ''` means the same and keeps the term out of index selection on
+    both databases, so the ids drive the lookup."""
+    return cast(ColumnElement[str], column).concat("").in_(statuses)
+
+
+@cache
+def _update_by_id_statement(table: Table, only_if: str, columns: tuple[str, ...]) -> Update:
+    return (table.update()
+            .where(table.c.id == bindparam("row_id"), table.c.status.concat("") == only_if)
+            .values({name: bindparam(f"new_{name}") for name in columns}))
+
+
+async def _update_by_id(session: AsyncSession, table: Table, only_if: str,
+                        changes: list[dict[str, Any]]) -> None:
+    """One executemany `UPDATE` of rows by id, each only while its status is still `only_if`
+    (a worker may have sent or fired it meanwhile: that outcome stands). `status || ''`: see
+    `status_is`."""
+    if not changes:
+        return
+    statement = _update_by_id_statement(table, only_if, tuple(key for key in changes[0] if key != "id"))
+    await session.execute(statement, [
+        {"row_id": change["id"], **{f"new_{k}": v for k, v in change.items() if k != "id"}}
+        for change in changes])
+
+
+async def _sync_timers(session: AsyncSession, agreement: Agreement, when: When,
+                       rows: list[dict[str, Any]]) -> None:
     workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
     wanted: set[tuple[str, date]] = set()
     for spec in workflow.spec.timers:
         day = rules.DATES[spec.date_name](agreement)
         if agreement.state in spec.states and day is not None:
             wanted.add((spec.event, day + timedelta(days=spec.offset_days)))
-    rows = {(t.event, t.due_on): t for t in await session.scalars(
-        select(Timer).where(col(Timer.agreement_id) == agreement.id))}
-    for key, timer in rows.items():
-        if timer.status == PENDING and key not in wanted:
-            timer.status, timer.updated_at = CANCELLED, when.now
-            timer.last_error = f"no longer due: the agreement is {agreement.state}"
-        elif timer.status == CANCELLED and key in wanted:
-            timer.status, timer.last_error, timer.updated_at = PENDING, None, when.now
-    for event, due_on in wanted - rows.keys():
-        assert agreement.id is not None
-        session.add(Timer(agreement_id=agreement.id, event=event, due_on=due_on,
-                          created_at=when.now, updated_at=when.now))
+    by_key = {(t["event"], t["due_on"]): t for t in rows}
+    table: Table = Timer.__table__  # type: ignore[attr-defined]
+    await _update_by_id(session, table, PENDING, [
+        {"id": t["id"], "status": CANCELLED, "updated_at": when.now,
+         "last_error": f"no longer due: the agreement is {agreement.state}"}
+        for key, t in by_key.items() if t["status"] == PENDING and key not in wanted])
+    await _update_by_id(session, table, CANCELLED, [
+        {"id": t["id"], "status": PENDING, "last_error": None, "updated_at": when.now}
+        for key, t in by_key.items() if t["status"] == CANCELLED and key in wanted])
+    new = [{"agreement_id": agreement.id, "event": event, "due_on": due_on, "status": PENDING,
+            "attempts": 0, "created_at": when.now, "updated_at": when.now}
+           for event, due_on in sorted(wanted - by_key.keys())]
+    if new:
+        await session.execute(table.insert(), new)
 
 
 def _wanted_reminders(agreement: Agreement) -> tuple[dict[NotificationKey, _Wanted], dict[str, str]]:
@@ -268,37 +315,41 @@ def recipients(name: str, agreement: Agreement, deliverable: Deliverable | None 
     raise ValueError(f"unknown recipient {name!r}")
 
 
-async def _sync_reminders(session: AsyncSession, agreement: Agreement, when: When) -> None:
+async def _sync_reminders(session: AsyncSession, agreement: Agreement, when: When,
+                          rows: list[dict[str, Any]]) -> None:
     wanted, moot = _wanted_reminders(agreement)
-    rows = {(n.subject_type, n.subject_id, n.rule, n.due_on, n.person_id): n
-            for n in await session.scalars(select(Notification).where(
-                col(Notification.agreement_id) == agreement.id, col(Notification.kind) == REMINDER))}
-    for key, row in rows.items():
-        if row.status == PENDING and key not in wanted:
-            row.status, row.updated_at = CANCELLED, when.now
-            row.note = _moot_reason(agreement, key, moot)
-    new_keys = [key for key in wanted if key not in rows]
-    revived = [rows[key] for key in wanted
-               if key in rows and rows[key].status == CANCELLED and rows[key].note != SUPERSEDED]
-    if not new_keys and not revived:
+    by_key: dict[NotificationKey, dict[str, Any]] = {
+        (n["subject_type"], n["subject_id"], n["rule"], n["due_on"], n["person_id"]): n for n in rows}
+    table: Table = Notification.__table__  # type: ignore[attr-defined]
+    await _update_by_id(session, table, PENDING, [
+        {"id": row["id"], "status": CANCELLED, "note": _moot_reason(agreement, key, moot),
+         "updated_at": when.now}
+        for key, row in by_key.items() if row["status"] == PENDING and key not in wanted])
+    new_keys = [key for key in wanted if key not in by_key]
+    revived = [by_key[key] for key in wanted
+               if key in by_key and by_key[key]["status"] == CANCELLED and by_key[key]["note"] != SUPERSEDED]
+    await _update_by_id(session, table, CANCELLED, [
+        {"id": row["id"], "status": PENDING, "note": None,
+         "next_attempt_at": max(row["send_at"], when.now), "updated_at": when.now}
+        for row in revived if row["send_at"] >= when.now - CATCH_UP])
+    if not new_keys:
         return
     zones = await recipient_zones(session, {key[4] for key in new_keys})
+    new: list[dict[str, Any]] = []
     for key in new_keys:
         subject_type, subject_id, rule, due_on, person_id = key
         send_at = local_send_time(due_on, zones.get(person_id, "UTC"))
         if send_at < when.now - CATCH_UP:
             continue
-        assert agreement.id is not None
-        session.add(Notification(
-            kind=REMINDER, agreement_id=agreement.id, subject_type=subject_type,
-            subject_id=subject_id, rule=rule, due_on=due_on, offset_days=wanted[key].offset_days,
-            person_id=person_id, send_at=send_at, next_attempt_at=send_at,
-            data={"escalated": True} if wanted[key].escalated else None,
-            created_at=when.now, updated_at=when.now))
-    for row in revived:
-        if row.send_at >= when.now - CATCH_UP:
-            row.status, row.note, row.next_attempt_at, row.updated_at = (
-                PENDING, None, max(row.send_at, when.now), when.now)
+        new.append({
+            "kind": REMINDER, "agreement_id": agreement.id, "subject_type": subject_type,
+            "subject_id": subject_id, "rule": rule, "due_on": due_on,
+            "offset_days": wanted[key].offset_days, "person_id": person_id, "send_at": send_at,
+            "status": PENDING, "attempts": 0, "next_attempt_at": send_at,
+            "data": {"escalated": True} if wanted[key].escalated else None,
+            "created_at": when.now, "updated_at": when.now})
+    if new:
+        await session.execute(table.insert(), new)
 
 
 def _moot_reason(agreement: Agreement, key: NotificationKey, moot: dict[str, str]) -> str:
@@ -354,7 +405,7 @@ def change_webhook_events(change: HistoryEvent) -> list[str]:
 
 
 async def _enqueue_change_webhooks(session: AsyncSession, agreement: Agreement,
-                                   change: HistoryEvent, when: When) -> None:
+                                   change: HistoryEvent, when: When, active: _Subscribers) -> None:
     events = change_webhook_events(change)
     if not events:
         return
@@ -369,7 +420,6 @@ async def _enqueue_change_webhooks(session: AsyncSession, agreement: Agreement,
         deliverable = agreement.deliverables[-1] if agreement.deliverables else None
     if deliverable is not None:
         extra["deliverable"] = deliverable_snapshot(deliverable)
-    active = await _active_subscriptions(session)  # one read for all of this change's events
     for event in events:
         await enqueue_webhook(session, event, agreement, when.now, extra, active=active)
 
