@@ -18,7 +18,7 @@ from api.observability import note_person
 from engine.clock import Clock, When
 from engine.context import Actor
 from engine.db import Database
-from engine.directory import authenticate
+from engine.directory import actor_for_token
 from engine.errors import InvalidInput
 from engine.settings import Settings
 
@@ -77,11 +77,11 @@ async def get_actor(
     token = credentials.credentials.strip() if credentials else ""
     if not token or len(token) > 200:
         raise unauthorised
-    person = await authenticate(session, token)
-    if person is None:
+    actor = await actor_for_token(session, token)
+    if actor is None:
         raise unauthorised
-    note_person(person.id)
-    return Actor.of(person)
+    note_person(actor.person_id)
+    return actor
 
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]

@@ -22,13 +22,10 @@ from dataclasses import dataclass
 
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from engine.context import Actor
-from engine.directory import hash_token
-from engine.models import ApiToken, Person
+from engine.directory import actor_for_digest, hash_token
 from engine.settings import Settings
 
 SESSION_COOKIE = "accord_session"
@@ -87,11 +84,7 @@ async def session_actor(db: AsyncSession, web: WebSession | None) -> Actor | Non
     """The person whose (unrevoked) token opened this session, or None."""
     if web is None:
         return None
-    person = await db.scalar(
-        select(Person).join(ApiToken, col(ApiToken.person_id) == col(Person.id))
-        .where(col(ApiToken.token_hash) == web.token_hash, col(ApiToken.revoked_at).is_(None))
-    )
-    return Actor.of(person) if person is not None else None
+    return await actor_for_digest(db, web.token_hash)
 
 
 def start_session(response: Response, request: Request, settings: Settings, token: str) -> None:
