@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -140,9 +140,13 @@ class Connection:
 
 # --- seeding through Accord's API ----------------------------------------------------------------
 
-async def seed(port: int, admin: str, count: int) -> tuple[list[str], list[int]]:
+class Requester(Protocol):
+    async def request(self, method: str, path: str, token: str | None = None,
+                      body: dict[str, Any] | None = None) -> tuple[int, bytes]: ...
+
+
+async def seed(http: Requester, admin: str, count: int) -> tuple[list[str], list[int]]:
     """Two organisations with staff, `count` active agreements; (staff tokens, agreement ids)."""
-    http = Connection(port)
     today = datetime.now(UTC).date()
 
     async def ok(method: str, path: str, token: str, body: dict[str, Any] | None = None) -> Any:
@@ -174,8 +178,15 @@ async def seed(port: int, admin: str, count: int) -> tuple[list[str], list[int]]
                              (tokens["aspac"], "sign"), (tokens["metro"], "activate")):
             await ok("POST", f"/agreements/{aid}/events", token, {"event": event})
         ids.append(aid)
-    http.close()
     return [tokens["metro"], tokens["aspac"]], ids
+
+
+async def seed_over_http(port: int, admin: str, count: int) -> tuple[list[str], list[int]]:
+    http = Connection(port)
+    try:
+        return await seed(http, admin, count)
+    finally:
+        http.close()
 
 
 # --- measuring -----------------------------------------------------------------------------------
@@ -305,7 +316,7 @@ def bench_database(kind: str, args: argparse.Namespace, work: Path) -> list[Run]
         port = free_port()
         most = max(args.clients)
         with serve(uvicorn_argv("accord", port, 1), env, port, work / "seed.log"):
-            tokens, agreements = asyncio.run(seed(port, admin, most))
+            tokens, agreements = asyncio.run(seed_over_http(port, admin, most))
         for clients in args.clients:
             for app in ("accord", "floor"):
                 port = free_port()
