@@ -27,10 +27,10 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Table, text
+from sqlalchemy import JSON, Boolean, Date, Table, TextClause, text
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import SQLModel
 
@@ -105,7 +105,7 @@ def _array(dialect: str, element: str, source: str) -> str:
 
 
 @cache
-def _statement(dialect: str, for_change: bool, scoped: bool) -> str:
+def _statement(dialect: str, for_change: bool, scoped: bool) -> TextClause:
     org, person = _table(Organisation), _table(Person)
     party_json = _object(dialect, "p", _table(Party), nested={"organisation": _object(dialect, "po", org)})
     contact_json = _object(dialect, "c", _table(Contact), nested={
@@ -139,7 +139,7 @@ def _statement(dialect: str, for_change: bool, scoped: bool) -> str:
     where = "a.id = :agreement_id"
     if scoped:
         where += " AND a.id IN (SELECT agreement_id FROM party WHERE organisation_id = :organisation_id)"
-    return f"SELECT {select_list} FROM agreement a WHERE {where}"
+    return text(f"SELECT {select_list} FROM agreement a WHERE {where}")
 
 
 # --- values and objects ---------------------------------------------------------------------------
@@ -217,6 +217,7 @@ async def load_graph(session: AsyncSession, agreement_id: int, *, scoped: bool,
                      organisation_id: int | None = None, for_change: bool = False) -> Agreement | None:
     """The agreement with its parts, or None if there is none (when `scoped`, none that
     `organisation_id` is party to). The agreement must not be in the session yet (`in_session`)."""
+    configure_mappers()  # the relationships set below exist once the mappers are configured
     sync = session.sync_session
     if sync.new or sync.dirty or sync.deleted:
         await session.flush()  # what this unit of work changed so far is part of what it reads
@@ -224,7 +225,7 @@ async def load_graph(session: AsyncSession, agreement_id: int, *, scoped: bool,
     if scoped:
         params["organisation_id"] = organisation_id
     statement = _statement(sync.get_bind().dialect.name, for_change, scoped)
-    row = (await session.execute(text(statement), params)).first()
+    row = (await session.execute(statement, params)).first()
     if row is None:
         return None
     data = row._mapping

@@ -9,7 +9,12 @@ API answer.
 
 from __future__ import annotations
 
+import asyncio
+import sys
+import textwrap
+from asyncio.subprocess import PIPE
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -194,3 +199,35 @@ async def test_cancelling_leaves_a_reminder_a_worker_already_sent(demo: Database
             col(Notification.id).in_([r["id"] for r in pending])))).all())
     assert statuses[pending[0]["id"]] == "sent"
     assert all(statuses[r["id"]] == "cancelled" for r in pending[1:])
+
+
+async def test_works_as_the_first_thing_a_fresh_process_does(
+        demo: Database, database_url: tuple[str, str | None], tmp_path: Path) -> None:
+    """A new API process may load an agreement before any ORM query has configured the mappers
+    (authentication is a plain statement): the relationships must be usable all the same."""
+    async with demo.transaction(write=False) as session:
+        agreement_id = await session.scalar(select(col(Agreement.id)).order_by(col(Agreement.id)))
+    url, search_path = database_url
+    script = tmp_path / "first.py"
+    script.write_text(textwrap.dedent(f"""
+        import asyncio, sys
+        sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})
+        from engine.db import Database
+        from engine.graph import load_graph
+
+        async def main():
+            db = Database({url!r}, search_path={search_path!r})
+            async with db.transaction() as session:
+                agreement = await load_graph(session, {agreement_id}, scoped=False)
+                print(agreement.state, len(agreement.parties), len(agreement.contacts))
+            await db.dispose()
+
+        asyncio.run(main())
+    """))
+    process = await asyncio.create_subprocess_exec(sys.executable, str(script), stdout=PIPE, stderr=PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, err.decode()[-2000:]
+    state, parties, contacts = out.decode().split()
+    assert state == "active"
+    assert int(parties) >= 2
+    assert int(contacts) >= 2
