@@ -7,7 +7,7 @@ import hmac
 import secrets
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -107,15 +107,20 @@ async def issue_token(
     return token
 
 
+_TOKEN: Table = ApiToken.__table__  # type: ignore[attr-defined]
+_PERSON: Table = Person.__table__  # type: ignore[attr-defined]
+# Built once: every request runs it.
+_ACTOR_BY_DIGEST = (
+    select(_TOKEN.c.token_hash, _PERSON.c.id, _PERSON.c.name, _PERSON.c.role, _PERSON.c.organisation_id)
+    .join(_PERSON, _PERSON.c.id == _TOKEN.c.person_id)
+    .where(_TOKEN.c.token_hash == bindparam("digest"), _TOKEN.c.revoked_at.is_(None))
+)
+
+
 async def actor_for_digest(session: AsyncSession, digest: str) -> Actor | None:
     """Who holds the (unrevoked) token whose SHA-256 is `digest`, or None. Only the columns an
     `Actor` needs: this runs on every request."""
-    row = (await session.execute(
-        select(col(ApiToken.token_hash), col(Person.id), col(Person.name), col(Person.role),
-               col(Person.organisation_id))
-        .join(Person, col(Person.id) == col(ApiToken.person_id))
-        .where(col(ApiToken.token_hash) == digest, col(ApiToken.revoked_at).is_(None))
-    )).first()
+    row = (await session.execute(_ACTOR_BY_DIGEST, {"digest": digest})).first()
     if row is None or not hmac.compare_digest(row[0], digest):
         return None
     _, person_id, name, role, organisation_id = row

@@ -19,6 +19,7 @@ from engine.models import Agreement, HistoryEvent
 
 _HISTORY: Table = HistoryEvent.__table__  # type: ignore[attr-defined]
 _AGREEMENT: Table = Agreement.__table__  # type: ignore[attr-defined]
+_INSERT_HISTORY = insert(_HISTORY)
 
 
 @cache
@@ -74,7 +75,7 @@ async def record_change(
         "actor": actor.label, "kind": kind, "event": event, "from_state": from_state, "to_state": to_state,
         "comment": comment, "data": data}
     # A plain INSERT, not the ORM's unit of work: the row is never changed after.
-    await session.execute(insert(_HISTORY), values)
+    await session.execute(_INSERT_HISTORY, values)
     entry = HistoryEvent(**values)
     if sync.new or sync.dirty or sync.deleted:
         await session.flush()  # what the change added (a signature, a party) before sync reads

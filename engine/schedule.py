@@ -41,7 +41,19 @@ from functools import cache
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import JSON, Column, ColumnElement, Index, Table, Text, UniqueConstraint, Update, bindparam, select
+from sqlalchemy import (
+    JSON,
+    Column,
+    ColumnElement,
+    Index,
+    Insert,
+    Table,
+    Text,
+    UniqueConstraint,
+    Update,
+    bindparam,
+    select,
+)
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
@@ -210,6 +222,11 @@ def status_is(column: Any, *statuses: str) -> ColumnElement[bool]:
 
 
 @cache
+def _insert(table: Table) -> Insert:
+    return table.insert()
+
+
+@cache
 def _update_by_id_statement(table: Table, only_if: str, columns: tuple[str, ...]) -> Update:
     return (table.update()
             .where(table.c.id == bindparam("row_id"), table.c.status.concat("") == only_if)
@@ -250,7 +267,7 @@ async def _sync_timers(session: AsyncSession, agreement: Agreement, when: When,
             "attempts": 0, "created_at": when.now, "updated_at": when.now}
            for event, due_on in sorted(wanted - by_key.keys())]
     if new:
-        await session.execute(table.insert(), new)
+        await session.execute(_insert(table), new)
 
 
 def _wanted_reminders(agreement: Agreement) -> tuple[dict[NotificationKey, _Wanted], dict[str, str]]:
@@ -349,7 +366,7 @@ async def _sync_reminders(session: AsyncSession, agreement: Agreement, when: Whe
             "data": {"escalated": True} if wanted[key].escalated else None,
             "created_at": when.now, "updated_at": when.now})
     if new:
-        await session.execute(table.insert(), new)
+        await session.execute(_insert(table), new)
 
 
 def _moot_reason(agreement: Agreement, key: NotificationKey, moot: dict[str, str]) -> str:
