@@ -372,7 +372,10 @@ def main() -> None:
                   f"{f.percentile(0.99):.1f} |")
         print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if os.environ.get("ACCORD_BENCH_KEEP"):
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
