@@ -30,8 +30,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, Table, TextClause, text
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import configure_mappers, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import configure_mappers
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlmodel import SQLModel
 
 from engine.models import (
@@ -186,13 +186,17 @@ class _Builder:
         if found is not None:
             return found
         mapper = sa_inspect(model)
-        existing = self.identity_map.get(mapper.identity_key_from_primary_key((values["id"],)))
+        identity = mapper.identity_key_from_primary_key((values["id"],))
+        existing = self.identity_map.get(identity)
         if existing is not None:  # already in this session (the caller's own person, say): keep it
             self.made[key] = existing
             return existing
         instance = mapper.class_manager.new_instance()
         instance.__dict__.update(convert(model, values))
         instance.__dict__.update(relationships)
+        # As the ORM's loader leaves a row it read: every column and relationship loaded, nothing
+        # pending, and the identity that makes it a stored row rather than a new one.
+        instance_state(instance).key = identity
         self.made[key] = instance
         self.new.append(instance)
         return instance
@@ -201,10 +205,12 @@ class _Builder:
         organisation: Organisation = self.make(Organisation, values)
         return organisation
 
-    def attach(self, session: AsyncSession, root: Any) -> None:
+    def attach(self, session: AsyncSession) -> None:
+        """Into the session's identity map, each on its own: `session.add` would walk every
+        relationship of every part to cascade, to find them all stored already."""
+        sync = session.sync_session
         for instance in self.new:
-            make_transient_to_detached(instance)  # "as loaded from the database"
-        session.add(root)  # cascades to the parts, which are already stored: no SQL
+            sync._update_impl(instance_state(instance))
 
 
 def in_session(session: AsyncSession, agreement_id: int) -> bool:
@@ -253,7 +259,7 @@ async def load_graph(session: AsyncSession, agreement_id: int, *, scoped: bool,
     for name, collection in (("parties", parties), ("contacts", contacts), ("signatures", signatures),
                              ("areas", areas), ("deliverables", deliverables)):
         set_committed_value(agreement, name, collection)  # an instrumented list, loaded
-    build.attach(session, agreement)
+    build.attach(session)
     if for_change:
         from engine.schedule import Notification, Timer
 
