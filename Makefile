@@ -71,11 +71,13 @@ bench: install
 	  echo "== bench/worker_pass.py --agreements $$n --due 1000"; \
 	  $(PYTHON) bench/worker_pass.py --agreements $$n --due 1000; \
 	done
+	@echo "== bench/profile_transition.py --statements (one transition in process, Accord and the floor)"
+	@for app in accord floor; do $(PYTHON) bench/profile_transition.py --app $$app --statements; done
 	@echo "== bench/http_transitions.py"
 	@if $(PG_ANSWERS); then dbs=sqlite,postgresql; else dbs=sqlite; \
 	  echo "PostgreSQL does not answer at $(PG_HOST):$(PG_PORT): HTTP benchmark on SQLite only"; fi; \
 	  $(PYTHON) bench/http_transitions.py --databases $$dbs \
-	    $(if $(BENCH_FULL),--seconds 10 --memory-requests 100000,--seconds 5 --memory-requests 10000)
+	    $(if $(BENCH_FULL),--seconds 10 --rounds 3 --memory-requests 100000,--seconds 5 --rounds 2 --memory-requests 10000)
 
 # Load and fault tests at full length (tests/soak; `make test` runs them for a few seconds each):
 # 30 s of load per scenario on SQLite, then on PostgreSQL when it answers (the PostgreSQL pass

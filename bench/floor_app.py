@@ -56,6 +56,7 @@ def create_app() -> FastAPI:
         await database.dispose()
 
     app = FastAPI(title="Accord floor", lifespan=lifespan)
+    app.state.database = database  # for bench/profile_transition.py's statement count
 
     @app.post("/api/v1/agreements/{agreement_id}/events")
     async def fire(agreement_id: int, body: Fire,

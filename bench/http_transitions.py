@@ -2,7 +2,7 @@
 PostgreSQL; and the memory of an idle and a busy `accord serve`.
 
     .venv/bin/python bench/http_transitions.py [--seconds 10] [--clients 8,64]
-        [--databases sqlite,postgresql] [--workers 1] [--memory-requests 100000]
+        [--databases sqlite,postgresql] [--rounds 1] [--workers 1] [--memory-requests 100000]
 
 For each database: a fresh one (a SQLite file; on PostgreSQL a database `accord_bench_<hex>`,
 dropped at the end), migrated with `accord migrate`, with one active agreement per client
@@ -198,9 +198,12 @@ class Run:
     seconds: float
     latencies: list[float] = field(default_factory=list)
     others: Counter[int] = field(default_factory=Counter)
+    median_rate: float | None = None  # rounds merged by `merged`
 
     @property
     def throughput(self) -> float:
+        if self.median_rate is not None:
+            return self.median_rate
         return len(self.latencies) / self.seconds
 
     def percentile(self, q: float) -> float:
@@ -318,7 +321,9 @@ def bench_database(kind: str, args: argparse.Namespace, work: Path) -> list[Run]
         with serve(uvicorn_argv("accord", port, 1), env, port, work / "seed.log"):
             tokens, agreements = asyncio.run(seed_over_http(port, admin, most))
         for clients in args.clients:
-            for app in ("accord", "floor"):
+            # Accord and the floor in turn, `--rounds` times: a machine whose speed drifts (other
+            # work, CPU frequency) then drifts under both rather than under one.
+            for app in ("accord", "floor") * args.rounds:
                 port = free_port()
                 with serve(uvicorn_argv(app, port, args.workers), env, port, work / f"{app}.log"):
                     run = asyncio.run(transitions(port, tokens, agreements, clients, args.seconds, app))
@@ -341,17 +346,27 @@ def bench_database(kind: str, args: argparse.Namespace, work: Path) -> list[Run]
     return runs
 
 
+def merged(rounds: list[Run]) -> Run:
+    """The rounds of one app as one run: the median round's throughput, every latency pooled."""
+    ordered = sorted(rounds, key=lambda r: r.throughput)
+    middle = ordered[len(ordered) // 2]
+    return Run(app=middle.app, clients=middle.clients, seconds=middle.seconds,
+               latencies=[x for r in rounds for x in r.latencies], median_rate=middle.throughput)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per scenario")
     parser.add_argument("--clients", type=lambda v: [int(x) for x in v.split(",")], default=[8, 64])
     parser.add_argument("--databases", type=lambda v: v.split(","), default=["sqlite", "postgresql"])
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run Accord and the floor in turn this many times; the median round counts")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers, the same for both apps")
     parser.add_argument("--memory-requests", type=int, default=0,
                         help="also measure `accord serve` RSS over this many requests (SQLite)")
     args = parser.parse_args()
     load = os.getloadavg()[0]
-    print(f"HTTP transitions: {args.seconds:g} s per scenario, clients {args.clients}, "
+    print(f"HTTP transitions: {args.seconds:g} s per scenario, {args.rounds} round(s), clients {args.clients}, "
           f"{args.workers} uvicorn worker(s), {os.cpu_count()} CPUs, load average {load:.2f} at start")
     work = Path(tempfile.mkdtemp(prefix="accord-bench-"))
     try:
@@ -361,11 +376,11 @@ def main() -> None:
         print("\n| database | clients | Accord /s | floor /s | Accord/floor | Accord p50 ms | Accord p99 ms "
               "| floor p50 ms | floor p99 ms |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-        pairs: dict[tuple[str, int], dict[str, Run]] = {}
+        pairs: dict[tuple[str, int], dict[str, list[Run]]] = {}
         for kind, run in runs:
-            pairs.setdefault((kind, run.clients), {})[run.app] = run
+            pairs.setdefault((kind, run.clients), {}).setdefault(run.app, []).append(run)
         for (kind, clients), pair in pairs.items():
-            a, f = pair["accord"], pair["floor"]
+            a, f = merged(pair["accord"]), merged(pair["floor"])
             ratio = a.throughput / f.throughput if f.throughput else float("nan")
             print(f"| {kind} | {clients} | {a.throughput:.0f} | {f.throughput:.0f} | {ratio:.2f} | "
                   f"{a.percentile(0.5):.1f} | {a.percentile(0.99):.1f} | {f.percentile(0.5):.1f} | "

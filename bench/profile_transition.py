@@ -1,11 +1,11 @@
 """Where one HTTP transition's time goes, in process: CPU per transition, SQL statements per
 transition, and (with --profile) a pyinstrument profile of the whole request.
 
-    .venv/bin/python bench/profile_transition.py [--transitions 400] [--database-url URL]
-        [--app accord|floor] [--profile] [--statements]
+    .venv/bin/python bench/profile_transition.py [--transitions 400] [--database sqlite|postgresql]
+        [--app accord|floor] [--statements] [--profile] [--cprofile tottime|cumulative]
 
-A fresh database (a SQLite file unless --database-url names a PostgreSQL database, whose
-tables are dropped and re-made), migrated; one active agreement seeded through the API as
+A fresh database (a SQLite file, or a database `accord_bench_<hex>` on the PostgreSQL of
+bench/http_transitions.py, dropped at the end), migrated; one active agreement seeded through the API as
 bench/http_transitions.py does; then `suspend`, `resume`, ... fired one after another over
 `httpx.ASGITransport` (no network, no concurrency), so the figures are the app's own cost:
 what bench/http_transitions.py divides into the server's throughput.
@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
+import shutil
 import sys
 import tempfile
 import time
@@ -30,7 +30,7 @@ from sqlalchemy import event
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.http_transitions import accord_cli, seed  # noqa: E402
+from bench.http_transitions import accord_cli, fresh_database, seed  # noqa: E402
 
 
 class Asgi:
@@ -42,19 +42,6 @@ class Asgi:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         answer = await self.client.request(method, path, json=body, headers=headers)
         return answer.status_code, answer.content
-
-
-def reset_postgres(url: str) -> None:
-    import asyncpg
-
-    async def drop() -> None:
-        connection = await asyncpg.connect(url.replace("+asyncpg", ""))
-        try:
-            await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-        finally:
-            await connection.close()
-
-    asyncio.run(drop())
 
 
 async def run(args: argparse.Namespace, env: dict[str, str]) -> None:
@@ -137,7 +124,7 @@ async def run(args: argparse.Namespace, env: dict[str, str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--transitions", type=int, default=400)
-    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--app", choices=("accord", "floor"), default="accord")
     parser.add_argument("--profile", action="store_true", help="print a pyinstrument profile")
     parser.add_argument("--cprofile", metavar="SORT", default=None,
@@ -145,17 +132,19 @@ def main() -> None:
     parser.add_argument("--statements", action="store_true", help="count SQL statements (Accord's app)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="accord-profile-"))
-    url = args.database_url or f"sqlite+aiosqlite:///{work / 'profile.db'}"
-    if not url.startswith("sqlite"):
-        reset_postgres(url)
-    env = {**os.environ, "ACCORD_DATABASE_URL": url, "ACCORD_SCHEDULER_ENABLED": "false",
-           "ACCORD_OUTBOX_DIR": str(work / "outbox"), "ACCORD_SECRET_KEY": "bench",
-           "ACCORD_LOG_LEVEL": "WARNING"}
-    accord_cli(env, "migrate")
-    env["ACCORD_BENCH_ADMIN"] = accord_cli(env, "admin", "create", "--name", "Bench admin", "--email",
-                                           "admin@bench.example").strip().splitlines()[-1]
-    asyncio.run(run(args, env))
-    subprocess.run(["rm", "-rf", str(work)], check=False)
+    try:
+        with fresh_database(args.database, work) as url:
+            if url is None:
+                return
+            env = {**os.environ, "ACCORD_DATABASE_URL": url, "ACCORD_SCHEDULER_ENABLED": "false",
+                   "ACCORD_OUTBOX_DIR": str(work / "outbox"), "ACCORD_SECRET_KEY": "bench",
+                   "ACCORD_LOG_LEVEL": os.environ.get("ACCORD_LOG_LEVEL", "WARNING")}
+            accord_cli(env, "migrate")
+            env["ACCORD_BENCH_ADMIN"] = accord_cli(env, "admin", "create", "--name", "Bench admin", "--email",
+                                                   "admin@bench.example").strip().splitlines()[-1]
+            asyncio.run(run(args, env))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
