@@ -7,17 +7,19 @@
 
 from __future__ import annotations
 
-import quopri
+import os
+from binascii import b2a_qp
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 
 from engine.settings import Settings
 
@@ -25,6 +27,7 @@ _templates = Environment(
     loader=PackageLoader("notifications", "templates"),
     autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
     undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    auto_reload=False,  # templates ship with the code: no stat() of the file on every mail
 )
 
 
@@ -71,19 +74,45 @@ class Rendered:
     data: bytes
 
 
+@lru_cache(maxsize=1)
+def _bodies() -> tuple[tuple[str, Template], ...]:
+    """The reminder's parts, compiled once: (MIME subtype, template)."""
+    return (("plain", _templates.get_template("reminder.txt")),
+            ("html", _templates.get_template("reminder.html")))
+
+
+@lru_cache(maxsize=16)
+def _sender(mail_from: str) -> tuple[str, str]:
+    """The From header line and the envelope sender of the `mail_from` setting."""
+    name, address = parseaddr(mail_from)
+    return f"From: {formataddr((name, address))}", address or mail_from
+
+
+@lru_cache(maxsize=1024)
+def _to(name: str, address: str) -> str:
+    return f"To: {formataddr((name, address))}"
+
+
+def _quoted_printable(text: str) -> bytes:
+    """The text's UTF-8 quoted-printable, CRLF line ends, no line end after the last line."""
+    return b"\r\n".join(b2a_qp(text.encode()).splitlines())
+
+
 def render(mail: Mail, settings: Settings, now: datetime) -> Rendered:
     """multipart/alternative, text and HTML, both quoted-printable UTF-8.
 
     Written out directly: the `email` package's generator costs several milliseconds a mail,
-    which is most of a worker pass when a thousand reminders fall due.
+    which is most of a worker pass when a thousand reminders fall due. What is the same for
+    every mail (the compiled templates, the From line) is made once.
     """
     context: dict[str, Any] = {"person_name": mail.to_name, "items": mail.items}
     # "=_" never occurs in quoted-printable output, so the boundary cannot clash with a body.
     boundary = f"=_accord_{mail.key}"
     subject = mail.subject if mail.subject.isascii() else Header(mail.subject, "utf-8").encode(linesep="\r\n")
-    lines = [
-        f"From: {formataddr(parseaddr(settings.mail_from))}",
-        f"To: {formataddr((mail.to_name, mail.to_address))}",
+    from_line, sender = _sender(settings.mail_from)
+    head = "\r\n".join((
+        from_line,
+        _to(mail.to_name, mail.to_address),
         f"Subject: {subject}",
         f"Date: {format_datetime(now)}",
         f"Message-ID: <{mail.key}@accord>",
@@ -91,15 +120,14 @@ def render(mail: Mail, settings: Settings, now: datetime) -> Rendered:
         "MIME-Version: 1.0",
         f'Content-Type: multipart/alternative; boundary="{boundary}"',
         "",
-    ]
-    for subtype, template in (("plain", "reminder.txt"), ("html", "reminder.html")):
-        body = quopri.encodestring(_templates.get_template(template).render(context).encode()).decode("ascii")
-        lines += [f"--{boundary}", f'Content-Type: text/{subtype}; charset="utf-8"',
-                  "Content-Transfer-Encoding: quoted-printable", "", *body.splitlines()]
-    lines += [f"--{boundary}--", ""]
-    _, sender = parseaddr(settings.mail_from)
-    return Rendered(key=mail.key, sender=sender or settings.mail_from, recipient=mail.to_address,
-                    data="\r\n".join(lines).encode("ascii"))
+    )).encode("ascii")
+    parts = [head]
+    for subtype, template in _bodies():
+        parts.append(f'--{boundary}\r\nContent-Type: text/{subtype}; charset="utf-8"\r\n'
+                     "Content-Transfer-Encoding: quoted-printable\r\n".encode("ascii"))
+        parts.append(_quoted_printable(template.render(context)))
+    parts.append(f"--{boundary}--\r\n".encode("ascii"))
+    return Rendered(key=mail.key, sender=sender, recipient=mail.to_address, data=b"\r\n".join(parts))
 
 
 class Mailer(Protocol):
@@ -133,8 +161,23 @@ class OutboxMailer:
         self.directory = Path(directory)
 
     async def send(self, mail: Rendered) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        (self.directory / f"{mail.key}.eml").write_bytes(mail.data)
+        """Written in place under the mail's key: a mail sent again (its outcome was never
+        recorded) replaces its own file rather than adding a copy."""
+        path = os.path.join(self.directory, f"{mail.key}.eml")
+        try:
+            descriptor = os.open(path, _CREATE, 0o666)
+        except FileNotFoundError:  # the first mail, or the folder was removed meanwhile
+            self.directory.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(path, _CREATE, 0o666)
+        try:
+            data = memoryview(mail.data)
+            while data:
+                data = data[os.write(descriptor, data):]
+        finally:
+            os.close(descriptor)
+
+
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
 
 
 def mailer_for(settings: Settings) -> Mailer:

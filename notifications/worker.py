@@ -34,13 +34,14 @@ import os
 import socket
 import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import ColumnElement, and_, exists, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, Update, and_, bindparam, exists, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 from sqlmodel import col
 
@@ -70,6 +71,7 @@ from engine.schedule import (
 from engine.settings import Settings
 from notifications import webhooks
 from notifications.email import Mail, Mailer, MailItem, mailer_for, render, when_phrase
+from workflows.definition import ReminderSpec
 
 log = logging.getLogger("accord.worker")
 
@@ -80,6 +82,25 @@ def _status_is(model: type[Notification] | type[WebhookDelivery], *statuses: str
     row — instead of the primary key; `status || ''` means the same and keeps the term out of
     index selection on both databases, so the ids drive the lookup."""
     return col(model.status).concat("").in_(statuses)
+
+
+def _mark_sent() -> Update:
+    """Sent letters' rows `sent`, in one statement that checks the lease as it writes: bound
+    with `ids`, `owner` and `now`; returns what a `reminder.due` webhook tells. Built once: a
+    pass runs it once per wave."""
+    table = Notification.__table__  # type: ignore[attr-defined]
+    c = table.c
+    now = bindparam("now", type_=c.sent_at.type)
+    return (update(table)
+            .where(c.id.in_(bindparam("ids", expanding=True)), c.lease_owner == bindparam("owner"),
+                   c.status.concat("").in_((PENDING,)))  # see _status_is
+            .values(status=SENT, sent_at=now, last_error=None, lease_owner=None, lease_expires_at=None,
+                    updated_at=now)
+            .returning(c.id, c.kind, c.agreement_id, c.rule, c.subject_type, c.subject_id, c.due_on,
+                       c.offset_days, c.person_id))
+
+
+_MARK_SENT = _mark_sent()
 
 
 @dataclass(frozen=True)
@@ -123,6 +144,49 @@ def _default_owner() -> str:
 class _Letter:
     mail: Mail
     notification_ids: tuple[int, ...]
+
+
+class _Outcomes:
+    """The short transactions in which one batch's outcomes are written, a wave at a time.
+
+    On PostgreSQL they share one connection and session, held for the batch: taking a
+    connection from the pool for each wave costs a pre-ping (three round trips: BEGIN, `;`,
+    ROLLBACK) on top of the wave's own BEGIN, UPDATE and COMMIT. On SQLite each is a
+    `Database.transaction()`, for this process's write lock and `BEGIN IMMEDIATE`. Either way
+    each wave commits on its own, and starts from an empty identity map."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._connection: AsyncConnection | None = None
+        self._session: AsyncSession | None = None
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        if self.database.is_sqlite:
+            async with self.database.transaction() as session:
+                yield session
+            return
+        if self._session is None:
+            self._connection = await self.database.engine.connect()
+            # Bound to a connection outside any transaction, the session begins one at its
+            # first statement and commits it: each wave is its own transaction.
+            self._session = AsyncSession(bind=self._connection, expire_on_commit=False)
+        session = self._session
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+        finally:
+            session.expunge_all()  # the next wave reads its rows afresh, as a new session would
+
+    async def close(self) -> None:
+        session, connection, self._session, self._connection = self._session, self._connection, None, None
+        if session is not None:
+            await session.close()
+        if connection is not None:
+            await connection.close()
 
 
 @dataclass
@@ -295,14 +359,18 @@ class Worker:
 
     async def _letters(self, session: AsyncSession, claimed: list[Notification],
                        now: datetime) -> list[_Letter]:
+        # Only the columns a mail shows: these are read for every claimed batch.
         person_ids = {n.person_id for n in claimed}
-        people = {p.id: p for p in await session.scalars(
-            select(Person).where(col(Person.id).in_(person_ids)))}
-        agreements = {a.id: a for a in await session.scalars(
-            select(Agreement).where(col(Agreement.id).in_({n.agreement_id for n in claimed})))}
+        people = {p.id: p for p in await session.execute(
+            select(col(Person.id), col(Person.name), col(Person.email)).where(col(Person.id).in_(person_ids)))}
+        agreements = {a.id: a for a in await session.execute(
+            select(col(Agreement.id), col(Agreement.title), col(Agreement.workflow_name),
+                   col(Agreement.workflow_version))
+            .where(col(Agreement.id).in_({n.agreement_id for n in claimed})))}
         deliverable_ids = {n.subject_id for n in claimed if n.subject_type == "deliverable"}
-        deliverables = {d.id: d for d in await session.scalars(
-            select(Deliverable).where(col(Deliverable.id).in_(deliverable_ids)))} if deliverable_ids else {}
+        deliverables = {d.id: d.title for d in await session.execute(
+            select(col(Deliverable.id), col(Deliverable.title))
+            .where(col(Deliverable.id).in_(deliverable_ids)))} if deliverable_ids else {}
         digest = set(await session.scalars(select(col(NotificationPreference.person_id)).where(
             col(NotificationPreference.person_id).in_(person_ids),
             col(NotificationPreference.daily_digest).is_(True))))
@@ -313,11 +381,13 @@ class Worker:
             group = f"day:{n.due_on.isoformat()}" if n.person_id in digest else f"n:{n.id}"
             groups[(n.person_id, group)].append(n)
         letters: list[_Letter] = []
+        today = now.astimezone(self.settings.zone).date()
+        specs: dict[tuple[str, int, str], ReminderSpec | None] = {}
         for (person_id, _), members in groups.items():
             person = people[person_id]
             items = tuple(self._item(n, agreements[n.agreement_id],
                                      deliverables.get(n.subject_id) if n.subject_type == "deliverable" else None,
-                                     now) for n in members)
+                                     today, specs) for n in members)
             ids = tuple(n.id or 0 for n in members)
             if len(items) == 1:
                 subject = f"{items[0].title}: {items[0].agreement_title}"
@@ -330,10 +400,11 @@ class Worker:
                                         subject=subject, items=items), ids))
         return letters
 
-    def _item(self, n: Notification, agreement: Agreement, deliverable: Deliverable | None,
-              now: datetime) -> MailItem:
+    def _item(self, n: Notification, agreement: Any, deliverable_title: str | None, today: date,
+              specs: dict[tuple[str, int, str], ReminderSpec | None]) -> MailItem:
+        """One reminder or alert as a mail shows it. `agreement` has the agreement's id, title,
+        workflow_name and workflow_version; `specs` caches the reminder rules looked up."""
         link = f"{self.settings.base_url.rstrip('/')}/api/v1/agreements/{agreement.id}"
-        today = now.astimezone(self.settings.zone).date()
         if n.kind == ALERT:
             reason = (n.data or {}).get("reason", "")
             event = (n.data or {}).get("event", "")
@@ -342,8 +413,11 @@ class Worker:
                 subject_title=None, date_label="Was due on", date=n.due_on,
                 when_phrase=when_phrase(n.due_on, today),
                 action=f"{reason} Correct the agreement, then fire '{event}' by hand.", link=link)
-        spec = next((r for r in catalog().get(agreement.workflow_name, agreement.workflow_version)
-                     .spec.reminders if r.name == n.rule), None)
+        rule = (agreement.workflow_name, agreement.workflow_version, n.rule)
+        if rule not in specs:
+            specs[rule] = next((r for r in catalog().get(agreement.workflow_name, agreement.workflow_version)
+                                .spec.reminders if r.name == n.rule), None)
+        spec = specs[rule]
         title = spec.title if spec else n.rule.replace("_", " ").capitalize()
         action = spec.action if spec else "Open the agreement in Accord."
         event_day: date = n.due_on - timedelta(days=n.offset_days)
@@ -351,7 +425,7 @@ class Worker:
                  "notice_deadline": "Notice deadline", "due_on": "Due date",
                  "submitted_on": "Submitted for signature on"}.get(spec.date_name if spec else "", "Date")
         return MailItem(title=title, action=action, agreement_title=agreement.title,
-                        subject_title=deliverable.title if deliverable else None,
+                        subject_title=deliverable_title,
                         date_label=label, date=event_day, when_phrase=when_phrase(event_day, today),
                         link=link, escalated=bool((n.data or {}).get("escalated")))
 
@@ -378,34 +452,33 @@ class Worker:
                 return f"{type(failure).__name__}: {failure}"[:500]
             return None
 
-        for start in range(0, len(letters), size):
-            if loop.time() > deadline:
-                return
-            wave = letters[start:start + size]
-            errors = await asyncio.gather(*(send(letter) for letter in wave))
-            sent = [letter for letter, error in zip(wave, errors, strict=True) if error is None]
-            report.mails_sent += len(sent)
-            held = not sent or await self._record_sent(sent, now, report, webhooks_wanted)
-            for letter, error in zip(wave, errors, strict=True):
-                if error is not None and not await self._record_letter(letter, error, now, report, webhooks_wanted):
-                    held = False
-            if not held:
-                return
+        outcomes = _Outcomes(self.database)
+        try:
+            for start in range(0, len(letters), size):
+                if loop.time() > deadline:
+                    return
+                wave = letters[start:start + size]
+                errors = await asyncio.gather(*(send(letter) for letter in wave))
+                sent = [letter for letter, error in zip(wave, errors, strict=True) if error is None]
+                report.mails_sent += len(sent)
+                held = not sent or await self._record_sent(outcomes, sent, now, report, webhooks_wanted)
+                for letter, error in zip(wave, errors, strict=True):
+                    if error is not None and not await self._record_letter(
+                            outcomes, letter, error, now, report, webhooks_wanted):
+                        held = False
+                if not held:
+                    return
+        finally:
+            await outcomes.close()
 
-    async def _record_sent(self, letters: list[_Letter], now: datetime, report: PassReport,
-                           webhooks_wanted: bool) -> bool:
+    async def _record_sent(self, outcomes: _Outcomes, letters: list[_Letter], now: datetime,
+                           report: PassReport, webhooks_wanted: bool) -> bool:
         """Sent letters' rows, in one statement that checks the lease as it writes. False when a
         row was meanwhile claimed by another worker (this one's lease ran out): its outcome is
         the other worker's to record."""
         ids = [i for letter in letters for i in letter.notification_ids]
-        async with self.database.transaction() as session:
-            sent = list(await session.scalars(
-                update(Notification)
-                .where(col(Notification.id).in_(ids), col(Notification.lease_owner) == self.owner,
-                       _status_is(Notification, PENDING))
-                .values(status=SENT, sent_at=now, last_error=None, lease_owner=None,
-                        lease_expires_at=None, updated_at=now)
-                .returning(Notification).execution_options(synchronize_session=False)))
+        async with outcomes.transaction() as session:
+            sent = list(await session.execute(_MARK_SENT, {"ids": ids, "owner": self.owner, "now": now}))
             report.notifications_sent += len(sent)
             if webhooks_wanted:
                 await self._reminder_webhooks(session, [r for r in sent if r.kind == schedule.REMINDER], now)
@@ -421,8 +494,8 @@ class Worker:
                         "their outcome is left to it", taken)
         return not taken
 
-    async def _record_letter(self, letter: _Letter, error: str | None, now: datetime,
-                             report: PassReport, webhooks_wanted: bool) -> bool:
+    async def _record_letter(self, outcomes: _Outcomes, letter: _Letter, error: str | None,
+                             now: datetime, report: PassReport, webhooks_wanted: bool) -> bool:
         """One letter's rows: sent (with their `reminder.due` webhooks), back-off, or dead — only
         the rows this worker still holds. Once its lease ran out and another worker claimed a
         row, that row's outcome is the other worker's to record; then False."""
@@ -430,7 +503,7 @@ class Worker:
                                          col(Notification.lease_owner) == self.owner,
                                          _status_is(Notification, PENDING))
         just_sent: set[int | None] = set()
-        async with self.database.transaction() as session:
+        async with outcomes.transaction() as session:
             if error is None:  # the common case in one statement: the lease is checked as it writes
                 sent = list(await session.scalars(
                     update(Notification).where(held)
@@ -464,7 +537,8 @@ class Worker:
                     report.notifications_retrying += 1
         return not taken
 
-    async def _reminder_webhooks(self, session: AsyncSession, rows: list[Notification], now: datetime) -> None:
+    async def _reminder_webhooks(self, session: AsyncSession, rows: Sequence[Any], now: datetime) -> None:
+        """`reminder.due` for each of `rows` (notifications, or rows with their columns)."""
         if not rows or not await schedule.wants_webhook(session, "reminder.due"):
             return
         agreements = {a.id: a for a in await session.scalars(
@@ -479,13 +553,17 @@ class Worker:
     # --- webhooks -----------------------------------------------------------------------------
 
     async def deliver_due_webhooks(self, now: datetime, report: PassReport) -> None:
-        client = self.http or httpx.AsyncClient(follow_redirects=False)
+        # Made when the first delivery is claimed: building its TLS context costs tens of
+        # milliseconds, more than a pass with nothing to post costs in all.
+        client = self.http
         try:
             while True:
                 async with self.database.transaction() as session:
                     claimed: list[WebhookDelivery] = await self._claim(session, WebhookDelivery, now)
                     subscriptions = {s.id: s for s in await session.scalars(select(WebhookSubscription).where(
-                        col(WebhookSubscription.id).in_({d.subscription_id for d in claimed})))}
+                        col(WebhookSubscription.id).in_({d.subscription_id for d in claimed})))} if claimed else {}
+                if claimed and client is None:
+                    client = httpx.AsyncClient(follow_redirects=False)
                 gone: set[int] = set()
                 deadline = asyncio.get_running_loop().time() + 0.9 * self.config.lease.total_seconds()
                 for delivery in claimed:
@@ -495,6 +573,7 @@ class Worker:
                     if not subscription.active or delivery.subscription_id in gone:
                         await self._finish_delivery(delivery, None, now, report)
                         continue
+                    assert client is not None
                     outcome = await webhooks.post(client, url=subscription.url,
                                                   secret=subscription.secret,
                                                   delivery_id=delivery.id, event=delivery.event,
@@ -506,7 +585,7 @@ class Worker:
                 if len(claimed) < self.config.batch_size:
                     return
         finally:
-            if self.http is None:
+            if self.http is None and client is not None:
                 await client.aclose()
 
     async def _finish_delivery(self, delivery: WebhookDelivery, outcome: webhooks.Outcome | None,

@@ -6,11 +6,17 @@ import asyncio
 import threading
 from collections import Counter
 from datetime import datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 
 from engine.db import Database
 from engine.schedule import Notification
+from engine.settings import Settings
+from notifications.email import OutboxMailer
+from notifications.worker import Worker
 from tests.notifications.conftest import MakeWorker, SmtpServer
 from tests.notifications.helpers import at, notifications
 from tests.support import World
@@ -18,19 +24,25 @@ from tests.support import World
 
 class HeldSmtpServer(SmtpServer):
     """Holds every message dated `held_date` (the Date header a worker writes from its pass's
-    instant) until `release` is set; the others are accepted at once."""
+    instant) until `release` is set, or lets one through per `let_one_through()`; the others
+    are accepted at once."""
 
     def __init__(self) -> None:
         super().__init__()
         self.held_date = ""
         self.holding = 0
         self.release = threading.Event()
+        self._one = threading.Semaphore(0)
+
+    def let_one_through(self) -> None:
+        """Exactly one held message is accepted: the next one is held, however fast it comes."""
+        self._one.release()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         if f"Date: {self.held_date}" in envelope.content.decode("ascii", "replace"):
             self.holding += 1
             for _ in range(1000):  # bounded: 10 s
-                if self.release.is_set():
+                if self.release.is_set() or self._one.acquire(blocking=False):
                     break
                 await asyncio.sleep(0.01)
             self.holding -= 1
@@ -66,9 +78,8 @@ async def test_a_mail_is_recorded_sent_as_soon_as_the_smtp_server_accepts_it(
         server.held_date = format_datetime(due)
         passing = asyncio.create_task(worker.run_pass(due))
         await _until(lambda: server.holding == 1)  # the first mail is being accepted
-        server.release.set()
+        server.let_one_through()
         await _until(lambda: len(server.messages) == 1)
-        server.release.clear()
         await _until(lambda: server.holding == 1)  # the second mail waits at the server
         # The first mail's row is already `sent`, while the second is still leased.
         rows = await _claimed(database)
@@ -142,6 +153,7 @@ async def test_each_retry_of_a_mail_carries_the_same_message_id(
 def test_outcome_writes_find_their_rows_by_id_not_by_scanning_pending_ones() -> None:
     # Without statistics SQLite would plan `id IN (...) AND status = 'pending'` through the status
     # index, reading every pending reminder of every agreement for each wave of mail it records.
+    import re
     import sqlite3
 
     from sqlalchemy import update
@@ -150,7 +162,7 @@ def test_outcome_writes_find_their_rows_by_id_not_by_scanning_pending_ones() -> 
 
     import engine.models  # noqa: F401
     from engine.schedule import Notification
-    from notifications.worker import _status_is
+    from notifications.worker import _MARK_SENT, _status_is
 
     connection = sqlite3.connect(":memory:")
     SQLModel.metadata.create_all(create_engine("sqlite://", creator=lambda: connection))
@@ -159,3 +171,52 @@ def test_outcome_writes_find_their_rows_by_id_not_by_scanning_pending_ones() -> 
     sql = str(statement.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
     plan = " ".join(row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + sql))
     assert "PRIMARY KEY" in plan, plan
+    # The prepared statement each wave's sent mail is recorded with, too (any values do for a plan).
+    sql = str(_MARK_SENT.compile(dialect=sqlite.dialect())).replace("__[POSTCOMPILE_ids]", "?, ?, ?")
+    sql = re.sub(r"__\[POSTCOMPILE_\w+\]", "?", sql)
+    plan = " ".join(row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + sql, [None] * sql.count("?")))
+    assert "PRIMARY KEY" in plan, plan
+
+
+async def test_the_outbox_holds_one_eml_per_mail_and_a_mail_sent_again_replaces_its_own_file(
+        world: World, database: Database, database_url: tuple[str, str | None], settings: Settings) -> None:
+    due = await _pending_signature_mails(world)
+    outbox = Path(settings.outbox_dir)
+    url, search_path = database_url
+    databases = [Database(url, search_path=search_path) for _ in range(2)]
+    try:
+        first = Worker(databases[0], settings, owner="outbox-1", mailer=OutboxMailer(outbox))
+        assert (await first.run_pass(due)).notifications_sent == 2
+        rows = await _claimed(database)
+        names = {f"accord-{r.id}.eml" for r in rows}
+        assert {p.name for p in outbox.iterdir()} == names
+        for row in rows:
+            data = (outbox / f"accord-{row.id}.eml").read_bytes()
+            assert b"\r\n" in data
+            assert b"\n" not in data.replace(b"\r\n", b"")
+            message = message_from_bytes(data, policy=policy.default)
+            assert isinstance(message, EmailMessage)
+            assert message["Message-ID"] == f"<accord-{row.id}@accord>"
+            assert message["Date"] == format_datetime(due)
+            assert message.get_content_type() == "multipart/alternative"
+            plain, html = message.get_body(("plain",)), message.get_body(("html",))
+            assert plain is not None
+            assert html is not None
+            assert "Dear " in plain.get_content()
+            assert "<a href=" in html.get_content()
+        # As a mail whose outcome never got written would be: sent again, by another worker.
+        async with database.transaction() as session:
+            for row in rows:
+                row.status = "pending"
+                row.next_attempt_at = due + timedelta(minutes=10)
+                session.add(row)
+        second = Worker(databases[1], settings, owner="outbox-2", mailer=OutboxMailer(outbox))
+        assert (await second.run_pass(due + timedelta(minutes=10))).notifications_sent == 2
+    finally:
+        for db in databases:
+            await db.dispose()
+    # The same files, now with the second send's Date: no copy next to them.
+    assert {p.name for p in outbox.iterdir()} == names
+    for name in names:
+        message = message_from_bytes((outbox / name).read_bytes(), policy=policy.default)
+        assert message["Date"] == format_datetime(due + timedelta(minutes=10))
