@@ -27,6 +27,7 @@ import os
 import random
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -347,11 +348,11 @@ def bench_database(kind: str, args: argparse.Namespace, work: Path) -> list[Run]
 
 
 def merged(rounds: list[Run]) -> Run:
-    """The rounds of one app as one run: the median round's throughput, every latency pooled."""
-    ordered = sorted(rounds, key=lambda r: r.throughput)
-    middle = ordered[len(ordered) // 2]
-    return Run(app=middle.app, clients=middle.clients, seconds=middle.seconds,
-               latencies=[x for r in rounds for x in r.latencies], median_rate=middle.throughput)
+    """The rounds of one app as one run: the median of the rounds' throughputs, every latency pooled."""
+    first = rounds[0]
+    return Run(app=first.app, clients=first.clients, seconds=first.seconds,
+               latencies=[x for r in rounds for x in r.latencies],
+               median_rate=statistics.median(r.throughput for r in rounds))
 
 
 def main() -> None:
