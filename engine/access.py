@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlmodel import col
 
 from engine import graph
+from engine.clock import When
 from engine.context import Actor
 from engine.errors import NotFound, NotPermitted
 from engine.models import Agreement, Party
@@ -51,15 +52,17 @@ def _one_agreement_parts() -> list[Any]:
 
 
 async def load_agreement(
-    session: AsyncSession, agreement_id: int, actor: Actor, *, parts: bool = True, for_change: bool = False
+    session: AsyncSession, agreement_id: int, actor: Actor, *, parts: bool = True,
+    change_at: When | None = None,
 ) -> Agreement:
-    """The agreement `actor` reaches, with its parts unless `parts=False`. `for_change`: also read
-    what the change's `engine.schedule.sync` compares against, in the same statement."""
+    """The agreement `actor` reaches, with its parts unless `parts=False`. `change_at`: the
+    agreement is loaded for a change made then; also read what that change's
+    `engine.schedule.sync` compares against, in the same statement."""
     agreement: Agreement | None
     if parts and not graph.in_session(session, agreement_id):
         agreement = await graph.load_graph(
             session, agreement_id, scoped=not (actor.is_admin or actor.is_scheduler),
-            organisation_id=actor.organisation_id, for_change=for_change)
+            organisation_id=actor.organisation_id, change_at=change_at)
     else:
         query = in_reach(select(Agreement).where(col(Agreement.id) == agreement_id), actor)
         if parts:

@@ -139,7 +139,7 @@ async def create_agreement(session: AsyncSession, data: AgreementCreate, actor: 
 
 async def update_agreement(session: AsyncSession, agreement_id: int, data: AgreementUpdate, actor: Actor,
                            when: When, *, if_match: int | None = None) -> Agreement:
-    agreement = await load_agreement(session, agreement_id, actor, for_change=True)
+    agreement = await load_agreement(session, agreement_id, actor, change_at=when)
     if if_match is not None and if_match != agreement.version:
         raise PreconditionFailed(str(if_match), agreement.version)
     require_editor(actor, agreement)
@@ -171,7 +171,7 @@ async def update_agreement(session: AsyncSession, agreement_id: int, data: Agree
 
 async def add_party(session: AsyncSession, agreement_id: int, data: PartyCreate, actor: Actor,
                     when: When) -> Agreement:
-    agreement = await load_agreement(session, agreement_id, actor, for_change=True)
+    agreement = await load_agreement(session, agreement_id, actor, change_at=when)
     require_editor(actor, agreement)
     _require_terms_editable(agreement, ["parties"])
     organisation = await session.get(Organisation, data.organisation_id)
@@ -187,7 +187,7 @@ async def add_party(session: AsyncSession, agreement_id: int, data: PartyCreate,
 
 async def name_contact(session: AsyncSession, agreement_id: int, data: ContactCreate, actor: Actor,
                        when: When) -> Contact:
-    agreement = await load_agreement(session, agreement_id, actor, for_change=True)
+    agreement = await load_agreement(session, agreement_id, actor, change_at=when)
     require_editor(actor, agreement)
     _require_open(agreement, "name people for it")
     person = await session.get(Person, data.person_id)
@@ -222,7 +222,7 @@ async def name_contact(session: AsyncSession, agreement_id: int, data: ContactCr
 
 async def remove_contact(session: AsyncSession, agreement_id: int, contact_id: int, actor: Actor,
                          when: When) -> None:
-    agreement = await load_agreement(session, agreement_id, actor, for_change=True)
+    agreement = await load_agreement(session, agreement_id, actor, change_at=when)
     require_editor(actor, agreement)
     _require_open(agreement, "change who is named for it")
     contact = next((c for c in agreement.contacts if c.id == contact_id), None)
@@ -242,7 +242,7 @@ async def remove_contact(session: AsyncSession, agreement_id: int, contact_id: i
 
 async def add_area(session: AsyncSession, agreement_id: int, data: AreaCreate, actor: Actor,
                    when: When) -> CollaborationArea:
-    agreement = await load_agreement(session, agreement_id, actor, for_change=True)
+    agreement = await load_agreement(session, agreement_id, actor, change_at=when)
     require_editor(actor, agreement)
     _require_open(agreement, "add areas of collaboration")
     if any(a.title.casefold() == data.title.casefold() for a in agreement.areas):
@@ -257,7 +257,7 @@ async def add_area(session: AsyncSession, agreement_id: int, data: AreaCreate, a
 
 async def add_deliverable(session: AsyncSession, agreement_id: int, area_id: int, data: DeliverableCreate,
                           actor: Actor, when: When) -> Deliverable:
-    agreement = await load_agreement(session, agreement_id, actor, for_change=True)
+    agreement = await load_agreement(session, agreement_id, actor, change_at=when)
     require_editor(actor, agreement)
     _require_open(agreement, "add deliverables")
     if not any(a.id == area_id for a in agreement.areas):
@@ -288,7 +288,7 @@ async def update_deliverable(session: AsyncSession, deliverable_id: int, data: D
     if agreement_id is None:
         raise NotFound(f"There is no deliverable {deliverable_id} that you can see.")
     try:
-        agreement = await load_agreement(session, agreement_id, actor, for_change=True)
+        agreement = await load_agreement(session, agreement_id, actor, change_at=when)
     except NotFound:
         raise NotFound(f"There is no deliverable {deliverable_id} that you can see.") from None
     deliverable = next(d for d in agreement.deliverables if d.id == deliverable_id)

@@ -37,7 +37,7 @@ async def fire(
     if_match: int | None = None,
 ) -> Agreement:
     data = data or EventInput()
-    agreement = await load_agreement(session, agreement_id, actor, for_change=True)
+    agreement = await load_agreement(session, agreement_id, actor, change_at=when)
     transition_workflow(agreement.workflow_name)
     if if_match is not None and if_match != agreement.version:
         raise PreconditionFailed(str(if_match), agreement.version)

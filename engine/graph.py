@@ -27,13 +27,14 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Table, TextClause, text
+from sqlalchemy import JSON, Boolean, Date, Table, TextClause, bindparam, text
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlmodel import SQLModel
 
+from engine.clock import When
 from engine.models import (
     Agreement,
     CollaborationArea,
@@ -55,7 +56,10 @@ REMINDER_COLUMNS = ("id", "subject_type", "subject_id", "rule", "due_on", "perso
 @dataclass
 class ScheduleRows:
     """An agreement's timers and reminders as plain rows, and the active webhook subscriptions,
-    read with the agreement for the change about to be made (see `engine.schedule.sync`)."""
+    read with the agreement for the change about to be made (see `engine.schedule.sync`). Of
+    the reminders, those pending and those due lately or later: older ones can no longer be
+    written or revived (`engine.schedule.reminders_relevant_since`), and years of them would
+    otherwise be read with every change."""
 
     timers: list[dict[str, Any]]
     reminders: list[dict[str, Any]]
@@ -66,7 +70,7 @@ _PRELOADED = "accord.schedule_rows"
 
 
 def take_schedule_rows(session: AsyncSession, agreement_id: int) -> ScheduleRows | None:
-    """The rows `load_graph(..., for_change=True)` read for this agreement in this session, once:
+    """The rows `load_graph(..., change_at=...)` read for this agreement in this session, once:
     after a change has written its own rows they are out of date, so a second change reads again."""
     preloaded: dict[int, ScheduleRows] = session.info.get(_PRELOADED, {})
     return preloaded.pop(agreement_id, None)
@@ -125,12 +129,13 @@ def _statement(dialect: str, for_change: bool, scoped: bool) -> TextClause:
                                "FROM deliverable d WHERE d.agreement_id = a.id"),
     }
     if for_change:
-        from engine.schedule import REMINDER, Notification, Timer, WebhookSubscription
+        from engine.schedule import PENDING, REMINDER, Notification, Timer, WebhookSubscription
 
         parts["timers"] = _array(dialect, _object(dialect, "t", _table(Timer), TIMER_COLUMNS),
                                  "FROM timer t WHERE t.agreement_id = a.id")
         parts["reminders"] = _array(dialect, _object(dialect, "n", _table(Notification), REMINDER_COLUMNS),
-                                    f"FROM notification n WHERE n.agreement_id = a.id AND n.kind = '{REMINDER}'")
+                                    f"FROM notification n WHERE n.agreement_id = a.id AND n.kind = '{REMINDER}' "
+                                    f"AND (n.status = '{PENDING}' OR n.due_on >= :reminders_since)")
         active = "1" if dialect == "sqlite" else "true"
         parts["subscriptions"] = _array(
             dialect, _object(dialect, "w", _table(WebhookSubscription), ("id", "events")),
@@ -139,7 +144,10 @@ def _statement(dialect: str, for_change: bool, scoped: bool) -> TextClause:
     where = "a.id = :agreement_id"
     if scoped:
         where += " AND a.id IN (SELECT agreement_id FROM party WHERE organisation_id = :organisation_id)"
-    return text(f"SELECT {select_list} FROM agreement a WHERE {where}")
+    statement = text(f"SELECT {select_list} FROM agreement a WHERE {where}")
+    if for_change:  # a day: bound as the column type binds it (an ISO string on SQLite)
+        statement = statement.bindparams(bindparam("reminders_since", type_=Date()))
+    return statement
 
 
 # --- values and objects ---------------------------------------------------------------------------
@@ -220,9 +228,10 @@ def in_session(session: AsyncSession, agreement_id: int) -> bool:
 
 
 async def load_graph(session: AsyncSession, agreement_id: int, *, scoped: bool,
-                     organisation_id: int | None = None, for_change: bool = False) -> Agreement | None:
+                     organisation_id: int | None = None, change_at: When | None = None) -> Agreement | None:
     """The agreement with its parts, or None if there is none (when `scoped`, none that
-    `organisation_id` is party to). The agreement must not be in the session yet (`in_session`)."""
+    `organisation_id` is party to). The agreement must not be in the session yet (`in_session`).
+    `change_at`: loaded for a change made then, with what its schedule.sync compares against."""
     configure_mappers()  # the relationships set below exist once the mappers are configured
     sync = session.sync_session
     if sync.new or sync.dirty or sync.deleted:
@@ -230,6 +239,11 @@ async def load_graph(session: AsyncSession, agreement_id: int, *, scoped: bool,
     params: dict[str, Any] = {"agreement_id": agreement_id}
     if scoped:
         params["organisation_id"] = organisation_id
+    for_change = change_at is not None
+    if change_at is not None:
+        from engine.schedule import reminders_relevant_since
+
+        params["reminders_since"] = reminders_relevant_since(change_at)
     statement = _statement(sync.get_bind().dialect.name, for_change, scoped)
     row = (await session.execute(statement, params)).first()
     if row is None:

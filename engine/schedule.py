@@ -185,7 +185,7 @@ async def sync(session: AsyncSession, agreement: Agreement, when: When,
     """Re-derive `agreement`'s timers and reminders; enqueue the webhooks `change` causes."""
     await _load_parts(session, agreement)
     assert agreement.id is not None
-    rows = take_schedule_rows(session, agreement.id) or await _read_schedule_rows(session, agreement.id)
+    rows = take_schedule_rows(session, agreement.id) or await _read_schedule_rows(session, agreement.id, when)
     await _sync_timers(session, agreement, when, rows.timers)
     await _sync_reminders(session, agreement, when, rows.reminders)
     if change is not None:
@@ -199,15 +199,24 @@ async def _load_parts(session: AsyncSession, agreement: Agreement) -> None:
         await session.refresh(agreement, missing)
 
 
-async def _read_schedule_rows(session: AsyncSession, agreement_id: int) -> ScheduleRows:
-    """What `engine.graph.load_graph(..., for_change=True)` reads with the agreement, read apart."""
+def reminders_relevant_since(when: When) -> date:
+    """The oldest due day of a reminder row a change at `when` can still act on, other than a
+    pending one: a wanted reminder whose send time is more than `CATCH_UP` ago is not written
+    (nor revived), and a reminder's send time is within a day of its due day in any zone."""
+    return (when.now - CATCH_UP).date() - timedelta(days=2)
+
+
+async def _read_schedule_rows(session: AsyncSession, agreement_id: int, when: When) -> ScheduleRows:
+    """What `engine.graph.load_graph(..., change_at=when)` reads with the agreement, read apart."""
     await session.flush()
     timer, notification = Timer.__table__, Notification.__table__  # type: ignore[attr-defined]
     timers = await session.execute(select(*(timer.c[n] for n in TIMER_COLUMNS))
                                    .where(timer.c.agreement_id == agreement_id))
     reminders = await session.execute(select(*(notification.c[n] for n in REMINDER_COLUMNS))
                                       .where(notification.c.agreement_id == agreement_id,
-                                             notification.c.kind == REMINDER))
+                                             notification.c.kind == REMINDER,
+                                             (notification.c.status == PENDING)
+                                             | (notification.c.due_on >= reminders_relevant_since(when))))
     return ScheduleRows(timers=[dict(r._mapping) for r in timers],
                         reminders=[dict(r._mapping) for r in reminders],
                         subscriptions=await _active_subscriptions(session))

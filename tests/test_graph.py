@@ -31,7 +31,9 @@ from engine.demo import load_demo
 from engine.errors import NotFound
 from engine.graph import in_session, load_graph, take_schedule_rows
 from engine.models import Agreement, Organisation, Person
-from engine.schedule import Notification, Timer, WebhookSubscription, sync
+from engine.schedule import Notification, Timer, WebhookSubscription, reminders_relevant_since, sync
+
+NOW = When.of(FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC)), ZoneInfo("UTC"))
 
 
 def columns(instance: Any) -> dict[str, Any]:
@@ -148,16 +150,29 @@ async def test_for_a_change_it_reads_the_schedule_rows_once(demo: Database) -> N
                                         created_at=datetime(2026, 11, 23, tzinfo=UTC)))
         session.add(WebhookSubscription(url="http://127.0.0.1:9/off", secret="s", events=["reminder.due"],
                                         active=False, created_at=datetime(2026, 11, 23, tzinfo=UTC)))
-    async with demo.transaction(write=False) as session:
         agreement_id = await session.scalar(select(col(Agreement.id)).order_by(col(Agreement.id)))
         assert agreement_id is not None
-        timers = list(await session.scalars(select(Timer).where(col(Timer.agreement_id) == agreement_id)))
-        reminders = list(await session.scalars(select(Notification).where(
-            col(Notification.agreement_id) == agreement_id, col(Notification.kind) == "reminder")))
-    assert timers
-    assert reminders
+        person_id = await session.scalar(select(col(Person.id)).order_by(col(Person.id)))
+        assert person_id is not None
+        # Years-old reminders: a sent one is history and not read for a change; one still pending
+        # (a worker was down) is read, so the change can cancel it if it became moot.
+        old = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+        for rule, status in (("old_sent", "sent"), ("old_pending", "pending")):
+            session.add(Notification(agreement_id=agreement_id, subject_type="agreement", subject_id=agreement_id,
+                                     rule=rule, due_on=old.date(), person_id=person_id, send_at=old,
+                                     next_attempt_at=old, status=status, created_at=old, updated_at=old))
     async with demo.transaction(write=False) as session:
-        await load_graph(session, agreement_id, scoped=False, for_change=True)
+        timers = list(await session.scalars(select(Timer).where(col(Timer.agreement_id) == agreement_id)))
+        every_reminder = list(await session.scalars(select(Notification).where(
+            col(Notification.agreement_id) == agreement_id, col(Notification.kind) == "reminder")))
+    since = reminders_relevant_since(NOW)
+    reminders = [n for n in every_reminder if n.status == "pending" or n.due_on >= since]
+    assert timers
+    assert {"old_pending"} <= {n.rule for n in reminders}
+    assert "old_sent" not in {n.rule for n in reminders}
+    assert len(reminders) > 1
+    async with demo.transaction(write=False) as session:
+        await load_graph(session, agreement_id, scoped=False, change_at=NOW)
         rows = take_schedule_rows(session, agreement_id)
         assert rows is not None
         assert take_schedule_rows(session, agreement_id) is None  # once
@@ -183,7 +198,7 @@ async def test_cancelling_leaves_a_reminder_a_worker_already_sent(demo: Database
         agreement_id = await session.scalar(select(col(Agreement.id)).order_by(col(Agreement.id)))
         assert agreement_id is not None
     async with demo.transaction() as session:
-        agreement = await load_graph(session, agreement_id, scoped=False, for_change=True)
+        agreement = await load_graph(session, agreement_id, scoped=False, change_at=NOW)
         assert agreement is not None
         rows = take_schedule_rows(session, agreement_id)
         assert rows is not None
