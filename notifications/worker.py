@@ -103,10 +103,27 @@ def _mark_sent() -> Update:
 _MARK_SENT = _mark_sent()
 
 
+def _claim_timer() -> Update:
+    """A due timer marked `fired` (only while still pending), before its event is fired in the
+    same transaction: the change's own re-derivation of timers then leaves it be, and if the
+    event fails the mark rolls back with it. Returns what to fire. Built once."""
+    table = Timer.__table__  # type: ignore[attr-defined]
+    c = table.c
+    now = bindparam("now", type_=c.fired_at.type)
+    return (update(table)
+            .where(c.id == bindparam("timer_id"), c.status.concat("").in_((PENDING,)))  # see _status_is
+            .values(status=FIRED, fired_at=now, updated_at=now, attempts=c.attempts + 1)
+            .returning(c.agreement_id, c.event))
+
+
+_CLAIM_TIMER = _claim_timer()
+
+
 @dataclass(frozen=True)
 class WorkerConfig:
     batch_size: int = 500
     send_concurrency: int = 10
+    timer_concurrency: int = 4  # PostgreSQL: agreements whose timers fire side by side
     lease: timedelta = timedelta(minutes=5)
     max_attempts: int = 8
     backoff_base: timedelta = timedelta(seconds=30)
@@ -216,32 +233,40 @@ class Worker:
     # --- timers -------------------------------------------------------------------------------
 
     async def fire_due_timers(self, when: When, report: PassReport) -> None:
+        """Every due timer, each in its own transaction. On PostgreSQL the timers of different
+        agreements fire side by side (`timer_concurrency` at a time, each its own connection);
+        one agreement's timers always fire one after another, in the order they were made."""
         last_id = 0
+        concurrency = 1 if self.database.is_sqlite else self.config.timer_concurrency
+        slots = asyncio.Semaphore(concurrency)
+
+        async def fire_in_order(timer_ids: list[int]) -> None:
+            async with slots:
+                for timer_id in timer_ids:
+                    await self._fire_timer(timer_id, when, report)
+
         while True:
             async with self.database.transaction(write=False) as session:
-                ids = list(await session.scalars(
-                    select(col(Timer.id)).where(col(Timer.status) == PENDING, col(Timer.due_on) <= when.today,
-                                           col(Timer.id) > last_id)
-                    .order_by(col(Timer.id)).limit(self.config.batch_size)))
-            for timer_id in ids:
-                assert timer_id is not None
-                await self._fire_timer(timer_id, when, report)
-            if len(ids) < self.config.batch_size:
+                rows = (await session.execute(
+                    select(col(Timer.id), col(Timer.agreement_id))
+                    .where(col(Timer.status) == PENDING, col(Timer.due_on) <= when.today, col(Timer.id) > last_id)
+                    .order_by(col(Timer.id)).limit(self.config.batch_size))).all()
+            by_agreement: dict[int, list[int]] = defaultdict(list)
+            for timer_id, agreement_id in rows:
+                by_agreement[agreement_id].append(timer_id or 0)
+            await asyncio.gather(*(fire_in_order(ids) for ids in by_agreement.values()))
+            if len(rows) < self.config.batch_size:
                 return
-            last_id = ids[-1] or 0
+            last_id = rows[-1][0] or 0
 
     async def _fire_timer(self, timer_id: int, when: When, report: PassReport) -> None:
         try:
             async with self.database.transaction() as session:
                 await self._lock_agreement_of(session, timer_id)
-                timer = await session.scalar(self._lock(
-                    select(Timer).where(col(Timer.id) == timer_id, col(Timer.status) == PENDING)))
-                if timer is None:
+                claimed = (await session.execute(_CLAIM_TIMER, {"timer_id": timer_id, "now": when.now})).first()
+                if claimed is None:
                     return  # another worker fired it, or a change cancelled it
-                # Marked first, so the change's own re-derivation of timers leaves this one be.
-                timer.status, timer.fired_at, timer.updated_at = FIRED, when.now, when.now
-                timer.attempts += 1
-                await fire(session, timer.agreement_id, timer.event, Actor.scheduler(), when)
+                await fire(session, claimed.agreement_id, claimed.event, Actor.scheduler(), when)
             report.timers_fired += 1
         except Conflict as error:  # a person changed the agreement at the same moment: next pass
             await self._timer_retry(timer_id, error.detail, when, report)

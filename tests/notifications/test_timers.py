@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 from sqlalchemy import select
@@ -76,3 +77,20 @@ async def test_a_timer_whose_guard_fails_alerts_the_focal_points(
     subjects = [subject(m) for m in smtp.messages]
     assert subjects.count("Scheduled 'expire' could not run: " + agreement["title"]) == 2
     assert (await worker.run_pass(at("2026-12-03T10:00"))).timers_failed == 0
+
+
+async def test_a_pass_fires_every_due_timer_once_across_agreements_and_workers(
+        world: World, make_worker: MakeWorker, smtp: SmtpServer) -> None:
+    """Timers of different agreements fire side by side on PostgreSQL (one after another on
+    SQLite); two workers at once still fire each exactly once."""
+    agreements = [await world.signed(effective_from="2026-12-01", title=f"Timer {n}") for n in range(6)]
+    first, second = make_worker(smtp, owner="w1"), make_worker(smtp, owner="w2")
+    reports = await asyncio.gather(first.run_pass(at("2026-12-01T06:00")),
+                                   second.run_pass(at("2026-12-01T06:00")))
+    assert sum(r.timers_fired for r in reports) == 6
+    assert sum(r.timers_failed for r in reports) == 0
+    for agreement in agreements:
+        current = await world.ok("admin", "GET", f"/agreements/{agreement['id']}")
+        assert current["state"] == "active"
+        history = await world.ok("admin", "GET", f"/agreements/{agreement['id']}/history")
+        assert [h["event"] for h in history["items"]].count("activate") == 1
