@@ -4,8 +4,8 @@
 statement, its parties (with their organisations), focal points and signatories (with their
 people), signatures, areas and deliverables. For a change it also reads what
 `engine.schedule.sync` compares against: the agreement's timers and reminders (a few columns
-each) and the active webhook subscriptions. One round trip instead of one per part is most of
-what a transition costs (docs/BENCHMARKS.md).
+each) and the active webhook subscriptions. One statement instead of six to nine, each of which
+cost a transition ~0.4 ms of CPU (docs/BENCHMARKS.md).
 
 The rows become the same persistent ORM objects a `SELECT` would give (in the session's
 identity map, changes tracked), without the ORM's per-statement loading machinery: each
