@@ -3,10 +3,15 @@
 `mailer_for(settings)` gives an `SmtpMailer` when `ACCORD_SMTP_URL` is set
 (`smtp://[user:password@]host:port`, `smtps://` for TLS from the start), else an
 `OutboxMailer` that writes one readable `.eml` file per mail to `ACCORD_OUTBOX_DIR`.
+
+A mailer made with `keep_open=n` (the worker's: n is its wave size) keeps up to n SMTP
+connections open between mails and sends the next mails over them, until `close()` (the
+worker closes it after each batch); with the default, 0, each mail has a connection of its own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from binascii import b2a_qp
 from dataclasses import dataclass
@@ -133,9 +138,22 @@ def render(mail: Mail, settings: Settings, now: datetime) -> Rendered:
 class Mailer(Protocol):
     async def send(self, mail: Rendered) -> None: ...
 
+    async def close(self) -> None:
+        """Let go of what `send` kept for the next mails (open connections); `send` works after."""
+
 
 class SmtpMailer:
-    def __init__(self, url: str, *, timeout: float = 30.0) -> None:
+    """Mail over SMTP. `keep_open`: how many connections stay open after a mail, for the next
+    mails to reuse (no new TCP connection, EHLO, TLS or login), until `close()` quits them.
+
+    A connection goes back to the pool only in good order: after the server accepted a mail, or
+    refused it (a recipient, the sender, the content) and then answered an RSET. One that failed
+    any other way (dropped, timed out, a reply out of step) is closed, and the mail fails as it
+    would on a connection of its own; the next mail opens a fresh one. The pool is meant to live
+    for a batch, not for hours: a relay drops idle connections, and `close()` after each batch
+    means a pass never starts on a connection the server has forgotten."""
+
+    def __init__(self, url: str, *, timeout: float = 30.0, keep_open: int = 0) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise ValueError(f"ACCORD_SMTP_URL must look like smtp://host:port, not {url!r}")
@@ -145,13 +163,77 @@ class SmtpMailer:
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
         self.timeout = timeout
+        self.keep_open = keep_open
+        self._idle: list[aiosmtplib.SMTP] = []
 
     async def send(self, mail: Rendered) -> None:
-        await aiosmtplib.send(
-            mail.data, sender=mail.sender, recipients=[mail.recipient], hostname=self.hostname,
-            port=self.port, use_tls=self.use_tls, start_tls=False if self.use_tls else None,
-            username=self.username, password=self.password, timeout=self.timeout,
-        )
+        client = self._take_idle() or await self._connect()
+        try:
+            await client.sendmail(mail.sender, [mail.recipient], mail.data)
+        except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPResponseException, ValueError):
+            # This mail was refused (or its address is unusable, found before anything was
+            # sent): the connection may well be fine for the next one.
+            await self._reset_or_close(client)
+            raise
+        except BaseException:  # dropped, timed out, cancelled: its state is unknown
+            client.close()
+            raise
+        await self._release(client)
+
+    async def close(self) -> None:
+        """QUIT every idle connection (side by side); a connection in use is not touched."""
+        idle, self._idle = self._idle, []
+        if idle:
+            await asyncio.gather(*(self._quit(client) for client in idle))
+
+    def _take_idle(self) -> aiosmtplib.SMTP | None:
+        while self._idle:
+            client = self._idle.pop()
+            if client.is_connected:  # the server may have closed it meanwhile
+                return client
+            client.close()
+        return None
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        """Connected, and TLS and login done as the URL asks (as `aiosmtplib.send` would)."""
+        client = aiosmtplib.SMTP(
+            hostname=self.hostname, port=self.port, use_tls=self.use_tls,
+            start_tls=False if self.use_tls else None, username=self.username,
+            password=self.password, timeout=self.timeout)
+        await client.connect()  # closes what it opened if it fails
+        return client
+
+    async def _release(self, client: aiosmtplib.SMTP) -> None:
+        if client.is_connected and len(self._idle) < self.keep_open:
+            self._idle.append(client)
+        else:
+            await self._quit(client)
+
+    async def _reset_or_close(self, client: aiosmtplib.SMTP) -> None:
+        """After a refusal: kept if the server answers an RSET (a 421 refusal already closed
+        it), else closed. Never raises: the refusal is what the caller hears about."""
+        if not (client.is_connected and self.keep_open):
+            await self._quit(client)
+            return
+        try:
+            await client.rset()
+        except (aiosmtplib.SMTPException, OSError):
+            client.close()
+            return
+        except BaseException:
+            client.close()
+            raise
+        await self._release(client)
+
+    @staticmethod
+    async def _quit(client: aiosmtplib.SMTP) -> None:
+        try:
+            if client.is_connected:
+                await client.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            pass  # it is being closed anyway
+        finally:
+            client.close()
 
 
 class OutboxMailer:
@@ -176,11 +258,15 @@ class OutboxMailer:
         finally:
             os.close(descriptor)
 
+    async def close(self) -> None:
+        """Nothing is kept open between mails."""
+
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
 
 
-def mailer_for(settings: Settings) -> Mailer:
+def mailer_for(settings: Settings, *, keep_open: int = 0) -> Mailer:
+    """`keep_open`: SMTP connections kept open between mails until `close()` (see SmtpMailer)."""
     if settings.smtp_url:
-        return SmtpMailer(settings.smtp_url)
+        return SmtpMailer(settings.smtp_url, keep_open=keep_open)
     return OutboxMailer(settings.outbox_dir)

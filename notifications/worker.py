@@ -11,14 +11,15 @@ as `Actor.scheduler()`; a guard that fails marks it `failed` and alerts the foca
 Mail and webhooks leave the database, so they are claimed first: one short transaction sets
 `lease_owner`, `lease_expires_at` and moves `next_attempt_at` to the lease's end (PostgreSQL
 with `FOR UPDATE SKIP LOCKED`; SQLite serialises claims with `BEGIN IMMEDIATE`), then the
-worker sends them in waves of `send_concurrency`, and records each wave's outcomes in one short
-transaction the moment its send is over: `sent` — or the error, with exponential back-off, and
-`dead` after `max_attempts`. That write applies only while the row's `lease_owner` is still this
-worker. A worker that dies after its claim leaves the rows it had not finished to be claimed
-again once the lease has run out. The unique key of a notification makes a second row
-impossible; a second send happens only for a mail the SMTP server accepted in the instant
-before its worker died and its outcome was written, and it carries the same Message-ID
-(`accord-<row ids>@accord`), so mail systems can drop the copy.
+worker sends them in waves of `send_concurrency` (mail over at most as many SMTP
+connections, kept open from wave to wave and closed when the batch is done), and records each
+wave's outcomes in one short transaction the moment its send is over: `sent` — or the error,
+with exponential back-off, and `dead` after `max_attempts`. That write applies only while the
+row's `lease_owner` is still this worker. A worker that dies after its claim leaves the rows it
+had not finished to be claimed again once the lease has run out. The unique key of a
+notification makes a second row impossible; a second send happens only for a mail the SMTP
+server accepted in the instant before its worker died and its outcome was written, and it
+carries the same Message-ID (`accord-<row ids>@accord`), so mail systems can drop the copy.
 
 After downtime each due row is sent once, late. Where several offsets of one rule fell due
 for the same subject and person (a month away: the 30-day and the 7-day review reminders),
@@ -217,7 +218,8 @@ class Worker:
 
     def __post_init__(self) -> None:
         if self.mailer is None:
-            self.mailer = mailer_for(self.settings)
+            # A wave's connections are reused by the next waves of the batch (see _send_letters).
+            self.mailer = mailer_for(self.settings, keep_open=self.config.send_concurrency)
 
     async def run_pass(self, now: datetime) -> PassReport:
         if now.tzinfo is None:
@@ -462,7 +464,10 @@ class Worker:
 
         The rest of the batch is left alone (to be claimed again when the lease runs out) once
         this worker learns it no longer holds the lease: another worker took over a row, or the
-        lease's time, as this process measures it, is nearly up."""
+        lease's time, as this process measures it, is nearly up.
+
+        The mailer may keep connections open from one wave to the next (at most a wave's worth);
+        they are closed when the batch is over, however it ends."""
         mailer = self.mailer
         assert mailer is not None
         loop = asyncio.get_running_loop()
@@ -494,7 +499,12 @@ class Worker:
                 if not held:
                     return
         finally:
-            await outcomes.close()
+            try:
+                # QUIT the SMTP connections the waves shared: none outlives its batch, so none
+                # goes stale (idle, or the server restarted) before the next batch or pass.
+                await mailer.close()
+            finally:
+                await outcomes.close()
 
     async def _record_sent(self, outcomes: _Outcomes, letters: list[_Letter], now: datetime,
                            report: PassReport, webhooks_wanted: bool) -> bool:
@@ -709,12 +719,16 @@ class Scheduler:
 
     async def _loop(self) -> None:
         worker = Worker(self.database, self.settings)
-        while not self._stopping.is_set():
-            try:
-                report = await worker.run_pass(self.clock.now())
-                log.debug("worker pass: %s", report)
-            except Exception:  # one bad pass must not stop the schedule; the next one retries
-                log.exception("worker pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(),
-                                       timeout=self.settings.scheduler_interval_seconds)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    report = await worker.run_pass(self.clock.now())
+                    log.debug("worker pass: %s", report)
+                except Exception:  # one bad pass must not stop the schedule; the next one retries
+                    log.exception("worker pass failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(),
+                                           timeout=self.settings.scheduler_interval_seconds)
+        finally:
+            if worker.mailer is not None:  # each batch closes its connections; this is a backstop
+                await worker.mailer.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 from engine.db import Database
 from engine.settings import Settings
@@ -22,23 +24,48 @@ from tests.support import free_port
 logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP line
 
 
-
 class SmtpServer:
-    """aiosmtpd on 127.0.0.1, collecting every message; `stop()` makes the port refuse."""
+    """aiosmtpd on 127.0.0.1, collecting every message; `stop()` makes the port refuse.
 
-    def __init__(self) -> None:
+    It counts what a client did: `sessions` (EHLOs: one per SMTP session), `quits`, `resets`
+    (RSETs), and `connected` — the TCP connections open right now. `envelopes` keeps each
+    accepted mail as it came over the wire: (MAIL FROM, RCPT TOs, content bytes)."""
+
+    def __init__(self, *, idle_timeout: float = 300) -> None:
         self.port = free_port()
+        self.idle_timeout = idle_timeout  # the server closes a connection idle this long
         self.messages: list[EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str], bytes]] = []
+        self.sessions = 0
+        self.quits = 0
+        self.resets = 0
+        self.connected = 0
         self._controller: Controller | None = None
+
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,  # noqa: N802
+                          responses: list[str]) -> list[str]:
+        self.sessions += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_RSET(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.resets += 1
+        return "250 OK"
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.quits += 1
+        return "221 Bye"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         message = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(message, EmailMessage)
         self.messages.append(message)
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
         return "250 Message accepted for delivery"
 
     def start(self) -> None:
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller = _CountingController(self, hostname="127.0.0.1", port=self.port,
+                                               timeout=self.idle_timeout)
         self._controller.start()
 
     def stop(self) -> None:
@@ -52,6 +79,67 @@ class SmtpServer:
 
     def to(self, address_prefix: str) -> list[EmailMessage]:
         return [m for m in self.messages if str(m["To"]).split("<")[-1].startswith(address_prefix)]
+
+    async def all_closed(self, seconds: float = 5.0) -> None:
+        """Once every client connection is gone (the server sees the close a moment later)."""
+        for _ in range(int(seconds / 0.01)):
+            if self.connected == 0:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"{self.connected} SMTP connection(s) still open")
+
+
+class _CountingSession(SMTP):
+    """aiosmtpd's protocol, one per connection, telling its server when it opens and closes."""
+
+    def __init__(self, owner: SmtpServer, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._owner = owner
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.transport is None:  # not the TLS upgrade of a connection already counted
+            self._owner.connected += 1
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        self._owner.connected -= 1
+        super().connection_lost(error)
+
+
+class _CountingController(Controller):
+    def __init__(self, owner: SmtpServer, **kwargs: Any) -> None:
+        super().__init__(owner, **kwargs)
+        self._owner = owner
+
+    def factory(self) -> SMTP:
+        return _CountingSession(self._owner, self.handler, **self.SMTP_kwargs)
+
+
+class HeldSmtpServer(SmtpServer):
+    """Holds every message dated `held_date` (the Date header a worker writes from its pass's
+    instant) until `release` is set, or lets one through per `let_one_through()`; the others
+    are accepted at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held_date = ""
+        self.holding = 0
+        self.release = threading.Event()
+        self._one = threading.Semaphore(0)
+
+    def let_one_through(self) -> None:
+        """Exactly one held message is accepted: the next one is held, however fast it comes."""
+        self._one.release()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if f"Date: {self.held_date}" in envelope.content.decode("ascii", "replace"):
+            self.holding += 1
+            for _ in range(1000):  # bounded: 10 s
+                if self.release.is_set() or self._one.acquire(blocking=False):
+                    break
+                await asyncio.sleep(0.01)
+            self.holding -= 1
+        return await super().handle_DATA(server, session, envelope)
 
 
 @dataclass
@@ -140,11 +228,15 @@ async def make_worker(database_url: tuple[str, str | None], settings: Settings
     url, search_path = database_url
     databases: list[Database] = []
 
-    def make(smtp: SmtpServer, *, owner: str = "worker-1", **config: Any) -> Worker:
+    def make(smtp: SmtpServer, *, owner: str = "worker-1", timeout: float = 5,
+             **config: Any) -> Worker:
+        """A worker whose mailer keeps a wave's connections open, as `mailer_for` makes it."""
         database = Database(url, search_path=search_path)
         databases.append(database)
-        return Worker(database, settings, owner=owner, config=WorkerConfig(**config),
-                      mailer=SmtpMailer(smtp.url, timeout=5))
+        worker_config = WorkerConfig(**config)
+        return Worker(database, settings, owner=owner, config=worker_config,
+                      mailer=SmtpMailer(smtp.url, timeout=timeout,
+                                        keep_open=worker_config.send_concurrency))
 
     yield make
     for database in databases:

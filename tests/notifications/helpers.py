@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -36,8 +38,6 @@ async def active_agreement(world: World, clock: FixedClock, worker: Worker,
 async def daily_passes(workers: list[Worker], first: date, last: date, *, hour: int = 10,
                        times: int = 1) -> list[PassReport]:
     """A pass by every worker, `times` times a day at `hour` UTC, concurrently."""
-    import asyncio
-
     reports: list[PassReport] = []
     day = first
     while day <= last:
@@ -54,6 +54,15 @@ async def notifications(database: Database, **where: Any) -> list[Notification]:
         for name, value in where.items():
             query = query.where(getattr(Notification, name) == value)
         return list(await session.scalars(query))
+
+
+async def until(predicate: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Once `predicate()` holds, checked every 10 ms; an AssertionError after `seconds`."""
+    for _ in range(int(seconds / 0.01)):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("timed out")
 
 
 def subject(message: EmailMessage) -> str:

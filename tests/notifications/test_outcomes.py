@@ -3,58 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections import Counter
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
 
 from engine.db import Database
 from engine.schedule import Notification
 from engine.settings import Settings
 from notifications.email import OutboxMailer
 from notifications.worker import Worker
-from tests.notifications.conftest import MakeWorker, SmtpServer
-from tests.notifications.helpers import at, notifications
+from tests.notifications.conftest import HeldSmtpServer, MakeWorker, SmtpServer
+from tests.notifications.helpers import at, notifications, until
 from tests.support import World
-
-
-class HeldSmtpServer(SmtpServer):
-    """Holds every message dated `held_date` (the Date header a worker writes from its pass's
-    instant) until `release` is set, or lets one through per `let_one_through()`; the others
-    are accepted at once."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.held_date = ""
-        self.holding = 0
-        self.release = threading.Event()
-        self._one = threading.Semaphore(0)
-
-    def let_one_through(self) -> None:
-        """Exactly one held message is accepted: the next one is held, however fast it comes."""
-        self._one.release()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        if f"Date: {self.held_date}" in envelope.content.decode("ascii", "replace"):
-            self.holding += 1
-            for _ in range(1000):  # bounded: 10 s
-                if self.release.is_set() or self._one.acquire(blocking=False):
-                    break
-                await asyncio.sleep(0.01)
-            self.holding -= 1
-        return await super().handle_DATA(server, session, envelope)
-
-
-async def _until(predicate: Any, seconds: float = 10.0) -> None:
-    for _ in range(int(seconds / 0.01)):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("timed out")
 
 
 async def _claimed(database: Database) -> list[Notification]:
@@ -77,10 +40,10 @@ async def test_a_mail_is_recorded_sent_as_soon_as_the_smtp_server_accepts_it(
         worker = make_worker(server, send_concurrency=1)
         server.held_date = format_datetime(due)
         passing = asyncio.create_task(worker.run_pass(due))
-        await _until(lambda: server.holding == 1)  # the first mail is being accepted
+        await until(lambda: server.holding == 1)  # the first mail is being accepted
         server.let_one_through()
-        await _until(lambda: len(server.messages) == 1)
-        await _until(lambda: server.holding == 1)  # the second mail waits at the server
+        await until(lambda: len(server.messages) == 1)
+        await until(lambda: server.holding == 1)  # the second mail waits at the server
         # The first mail's row is already `sent`, while the second is still leased.
         rows = await _claimed(database)
         assert sorted((r.status, r.lease_owner or "") for r in rows) == [("pending", "worker-1"), ("sent", "")]
@@ -103,7 +66,7 @@ async def test_a_worker_whose_lease_ran_out_leaves_the_outcome_to_the_new_owner(
         late = make_worker(server, owner="late")
         server.held_date = format_datetime(due)
         passing = asyncio.create_task(slow.run_pass(due))
-        await _until(lambda: server.holding == 1)  # the slow worker's first mail hangs
+        await until(lambda: server.holding == 1)  # the slow worker's first mail hangs
         # Past the slow worker's lease, another worker claims both rows and sends them.
         taken_over = due + slow.config.lease
         assert (await late.run_pass(taken_over)).notifications_sent == 2
