@@ -226,8 +226,9 @@ def status_is(column: Any, *statuses: str) -> ColumnElement[bool]:
     """`status IN (...)` for statements that pick rows by id. Without statistics SQLite plans
     `id IN (...) AND status = ?` through a status index — every pending row — instead of the
     primary key; `status || ''` means the same and keeps the term out of index selection on
-    both databases, so the ids drive the lookup."""
-    return cast(ColumnElement[str], column).concat("").in_(statuses)
+    both databases, so the ids drive the lookup. One status is an `=` (usable in executemany)."""
+    text = cast(ColumnElement[str], column).concat("")
+    return text == statuses[0] if len(statuses) == 1 else text.in_(statuses)
 
 
 @cache
@@ -238,15 +239,14 @@ def _insert(table: Table) -> Insert:
 @cache
 def _update_by_id_statement(table: Table, only_if: str, columns: tuple[str, ...]) -> Update:
     return (table.update()
-            .where(table.c.id == bindparam("row_id"), table.c.status.concat("") == only_if)
+            .where(table.c.id == bindparam("row_id"), status_is(table.c.status, only_if))
             .values({name: bindparam(f"new_{name}") for name in columns}))
 
 
 async def _update_by_id(session: AsyncSession, table: Table, only_if: str,
                         changes: list[dict[str, Any]]) -> None:
     """One executemany `UPDATE` of rows by id, each only while its status is still `only_if`
-    (a worker may have sent or fired it meanwhile: that outcome stands). `status || ''`: see
-    `status_is`."""
+    (a worker may have sent or fired it meanwhile: that outcome stands)."""
     if not changes:
         return
     statement = _update_by_id_statement(table, only_if, tuple(key for key in changes[0] if key != "id"))

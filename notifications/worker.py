@@ -68,6 +68,7 @@ from engine.schedule import (
     Timer,
     WebhookDelivery,
     WebhookSubscription,
+    status_is,
 )
 from engine.settings import Settings
 from notifications import webhooks
@@ -75,14 +76,6 @@ from notifications.email import Mail, Mailer, MailItem, mailer_for, render, when
 from workflows.definition import ReminderSpec
 
 log = logging.getLogger("accord.worker")
-
-
-def _status_is(model: type[Notification] | type[WebhookDelivery], *statuses: str) -> ColumnElement[bool]:
-    """`status IN (...)` for statements that pick rows by id. Without statistics SQLite plans
-    `id IN (...) AND status = ?` through the (status, next_attempt_at) index — every pending
-    row — instead of the primary key; `status || ''` means the same and keeps the term out of
-    index selection on both databases, so the ids drive the lookup."""
-    return col(model.status).concat("").in_(statuses)
 
 
 def _mark_sent() -> Update:
@@ -94,7 +87,7 @@ def _mark_sent() -> Update:
     now = bindparam("now", type_=c.sent_at.type)
     return (update(table)
             .where(c.id.in_(bindparam("ids", expanding=True)), c.lease_owner == bindparam("owner"),
-                   c.status.concat("").in_((PENDING,)))  # see _status_is
+                   status_is(c.status, PENDING))
             .values(status=SENT, sent_at=now, last_error=None, lease_owner=None, lease_expires_at=None,
                     updated_at=now)
             .returning(c.id, c.kind, c.agreement_id, c.rule, c.subject_type, c.subject_id, c.due_on,
@@ -112,7 +105,7 @@ def _claim_timer() -> Update:
     c = table.c
     now = bindparam("now", type_=c.fired_at.type)
     return (update(table)
-            .where(c.id == bindparam("timer_id"), c.status.concat("").in_((PENDING,)))  # see _status_is
+            .where(c.id == bindparam("timer_id"), status_is(c.status, PENDING))
             .values(status=FIRED, fired_at=now, updated_at=now, attempts=c.attempts + 1)
             .returning(c.agreement_id, c.event))
 
@@ -343,12 +336,12 @@ class Worker:
             .values(status=DEAD, last_error="claimed too often without an outcome; the workers "
                     "that claimed it stopped before sending").execution_options(synchronize_session=False))
         await session.execute(
-            update(model).where(col(model.id).in_(ids), _status_is(model, PENDING))
+            update(model).where(col(model.id).in_(ids), status_is(col(model.status), PENDING))
             .values(lease_owner=self.owner, lease_expires_at=lease_end, next_attempt_at=lease_end,
                     attempts=col(model.attempts) + 1).execution_options(synchronize_session=False))
         rows = await session.scalars(select(model).where(
             col(model.id).in_(ids), col(model.lease_owner) == self.owner,
-            _status_is(model, PENDING)).execution_options(populate_existing=True))
+            status_is(col(model.status), PENDING)).execution_options(populate_existing=True))
         return list(rows)
 
     async def _supersede(self, session: AsyncSession, now: datetime) -> int:
@@ -523,7 +516,7 @@ class Worker:
             taken = list(await session.scalars(
                 select(col(Notification.id)).where(col(Notification.id).in_(missing),
                                                    col(Notification.lease_owner).is_distinct_from(self.owner),
-                                                   _status_is(Notification, PENDING, SENT, DEAD))))
+                                                   status_is(col(Notification.status), PENDING, SENT, DEAD))))
         if taken:
             log.warning("mail rows %s were claimed by another worker after this one's lease ran out; "
                         "their outcome is left to it", taken)
@@ -536,7 +529,7 @@ class Worker:
         row, that row's outcome is the other worker's to record; then False."""
         held: ColumnElement[bool] = and_(col(Notification.id).in_(letter.notification_ids),
                                          col(Notification.lease_owner) == self.owner,
-                                         _status_is(Notification, PENDING))
+                                         status_is(col(Notification.status), PENDING))
         just_sent: set[int | None] = set()
         async with outcomes.transaction() as session:
             if error is None:  # the common case in one statement: the lease is checked as it writes

@@ -124,13 +124,13 @@ def test_outcome_writes_find_their_rows_by_id_not_by_scanning_pending_ones() -> 
     from sqlmodel import SQLModel, col, create_engine
 
     import engine.models  # noqa: F401
-    from engine.schedule import Notification
-    from notifications.worker import _MARK_SENT, _status_is
+    from engine.schedule import Notification, status_is
+    from notifications.worker import _MARK_SENT
 
     connection = sqlite3.connect(":memory:")
     SQLModel.metadata.create_all(create_engine("sqlite://", creator=lambda: connection))
     statement = (update(Notification).values(status="sent")
-                 .where(col(Notification.id).in_([1, 2, 3]), _status_is(Notification, "pending")))
+                 .where(col(Notification.id).in_([1, 2, 3]), status_is(col(Notification.status), "pending")))
     sql = str(statement.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
     plan = " ".join(row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + sql))
     assert "PRIMARY KEY" in plan, plan
