@@ -21,12 +21,11 @@ class Actor:
     role: str  # admin, staff, partner, scheduler
     person_id: int | None = None
     organisation_id: int | None = None
-    person: Person | None = None
 
     @classmethod
     def of(cls, person: Person) -> Actor:
         return cls(label=person.name, role=person.role, person_id=person.id,
-                   organisation_id=person.organisation_id, person=person)
+                   organisation_id=person.organisation_id)
 
     @classmethod
     def scheduler(cls) -> Actor:

@@ -132,20 +132,6 @@ async def actor_for_token(session: AsyncSession, token: str) -> Actor | None:
     return await actor_for_digest(session, hash_token(token))
 
 
-async def authenticate(session: AsyncSession, token: str) -> Person | None:
-    """The person a bearer token belongs to, or None for an unknown or revoked token."""
-    digest = hash_token(token)
-    row = (await session.execute(
-        select(col(ApiToken.token_hash), Person)
-        .join(Person, col(Person.id) == col(ApiToken.person_id))
-        .where(col(ApiToken.token_hash) == digest, col(ApiToken.revoked_at).is_(None))
-    )).first()
-    if row is None or not hmac.compare_digest(row[0], digest):
-        return None
-    person: Person = row[1]
-    return person
-
-
 async def _flush_unique(session: AsyncSession, detail: str) -> None:
     try:
         await session.flush()

@@ -26,7 +26,7 @@ from sqlmodel import col
 
 from engine import migrate
 from engine.db import Database
-from engine.directory import authenticate
+from engine.directory import actor_for_token
 from engine.models import Agreement, Person
 from tests.support import free_port
 
@@ -127,7 +127,9 @@ async def test_demo_twice_then_admin_tokens_that_authenticate(
     try:
         async with database.transaction(write=False) as session:
             for token in tokens:
-                person = await authenticate(session, token)
+                actor = await actor_for_token(session, token)
+                assert actor is not None
+                person = await session.get(Person, actor.person_id)
                 assert person is not None
                 assert person.role == "admin"
                 assert person.email == "admin@accord.example"

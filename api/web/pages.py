@@ -37,7 +37,7 @@ from engine import agreements, diagrams, events, reports, signin
 from engine.access import in_reach, is_party_staff, load_agreement
 from engine.clock import When
 from engine.context import Actor, EventInput
-from engine.directory import authenticate
+from engine.directory import actor_for_token
 from engine.errors import (
     AccordError,
     Conflict,
@@ -256,11 +256,11 @@ async def sign_in(request: Request) -> Response:
     form = await posted(request)
     token = text(form, "token", limit=200)
     target = safe_next(text(form, "next", limit=500))
-    person = None
+    actor = None
     if token:
         async with get_database(request).transaction(write=False) as session:
-            person = await authenticate(session, token)
-    if person is None:
+            actor = await actor_for_token(session, token)
+    if actor is None:
         return render(request, "sign_in.html", {
             "next": target,
             "error": "That token is not valid (or has been revoked). Paste the whole token you were given, "
