@@ -32,6 +32,7 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from api.app import create_app
@@ -60,12 +61,19 @@ schema = schemathesis.openapi.from_dict(_documented_app().openapi())
 @dataclass
 class Target:
     runner: asyncio.Runner
+    database: Database
     client: httpx.AsyncClient
+    clock: FixedClock
     world: World
     headers: dict[str, str]
 
     def send(self, **kwargs: Any) -> httpx.Response:
         return self.runner.run(self.client.request(**kwargs))
+
+    def reset(self) -> None:
+        """Back to the seeded world: every table emptied (ids restart) and seeded again, so that a
+        stateful scenario sees the same answers each time hypothesis replays it."""
+        self.world = self.runner.run(_reset_and_seed(self.database, self.client, self.clock))
 
 
 # The token schemathesis sends. Its row id is far from the ids that generated requests use, so a
@@ -92,20 +100,10 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         async with database.engine.begin() as connection:
             await connection.run_sync(SQLModel.metadata.create_all)
             await connection.run_sync(lambda sync: command.stamp(alembic_config(sync), "head"))
-        clock = FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
         app = create_app(Settings(database_url=url, scheduler_enabled=False, outbox_dir=str(tmp_path / "outbox")),
                          clock=clock, database=database)
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE)
-        world = await build_world(database, client, clock)
-        async with database.transaction() as session:
-            session.add(ApiToken(id=HOSTILE_TOKEN_ID, person_id=world.admin.id, token_hash=hash_token(HOSTILE_TOKEN),
-                                 created_at=clock.now()))
-        await world.draft()
-        await world.ready()
-        signed = await world.signed()
-        await world.ok("admin", "POST", f"/agreements/{signed['id']}/areas/{signed['areas'][0]['id']}/deliverables",
-                       json={"title": "Joint training on gender mainstreaming", "due_on": "2027-03-01"})
-        return database, client, world
+        return database, client, await _seed(database, client, clock)
 
     async def stop(database: Database, client: httpx.AsyncClient) -> None:
         await client.aclose()
@@ -115,12 +113,39 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
             await admin.execute(f'DROP SCHEMA "{schema_name}" CASCADE')
             await admin.close()
 
+    clock = FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
     with asyncio.Runner() as runner:
         database, client, world = runner.run(start())
         try:
-            yield Target(runner, client, world, {"Authorization": f"Bearer {HOSTILE_TOKEN}"})
+            yield Target(runner, database, client, clock, world, {"Authorization": f"Bearer {HOSTILE_TOKEN}"})
         finally:
             runner.run(stop(database, client))
+
+
+async def _seed(database: Database, client: httpx.AsyncClient, clock: FixedClock) -> World:
+    """The test world, the hostile token, and agreements in several states."""
+    world = await build_world(database, client, clock)
+    async with database.transaction() as session:
+        session.add(ApiToken(id=HOSTILE_TOKEN_ID, person_id=world.admin.id, token_hash=hash_token(HOSTILE_TOKEN),
+                             created_at=clock.now()))
+    await world.draft()
+    await world.ready()
+    signed = await world.signed()
+    await world.ok("admin", "POST", f"/agreements/{signed['id']}/areas/{signed['areas'][0]['id']}/deliverables",
+                   json={"title": "Joint training on gender mainstreaming", "due_on": "2027-03-01"})
+    return world
+
+
+async def _reset_and_seed(database: Database, client: httpx.AsyncClient, clock: FixedClock) -> World:
+    tables = [table for table in reversed(SQLModel.metadata.sorted_tables) if table.name != "alembic_version"]
+    async with database.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(f'"{table.name}"' for table in tables)
+            await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                await connection.execute(table.delete())
+    return await _seed(database, client, clock)
 
 
 def _httpx_kwargs(case: schemathesis.Case[Any], headers: dict[str, str]) -> dict[str, Any]:
@@ -254,3 +279,30 @@ async def test_a_body_over_the_size_limit_is_refused_before_it_is_read(world: Wo
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
     assert "at most" in response.json()["detail"]
+
+
+# --- stateful: chains of calls that follow the links between operations ---------------------------
+
+APIWorkflow = schema.as_state_machine()
+
+
+def test_stateful_sequences_never_fail_and_match_the_schema(target: Target) -> None:
+    """Schemathesis's stateful phase: it creates resources and feeds their ids (from bodies and
+    `Location` headers) to the operations that take them, as an administrator, so that reads,
+    edits and deletes of things that exist are generated, not only of random ids."""
+
+    class AccordWorkflow(APIWorkflow):  # type: ignore[misc, valid-type]
+        def setup(self) -> None:
+            target.reset()
+
+        def call(self, case: schemathesis.Case[Any], **kwargs: Any) -> schemathesis.Response:
+            return schemathesis.Response.from_any(target.send(**_httpx_kwargs(case, target.headers)))
+
+        def validate_response(self, response: schemathesis.Response, case: schemathesis.Case[Any],
+                              additional_checks: Any = None, **kwargs: Any) -> None:
+            case.validate_response(response, checks=[not_a_server_error, status_code_conformance,
+                                                     content_type_conformance, response_schema_conformance])
+
+    AccordWorkflow.run(settings=settings(max_examples=EXAMPLES * 3, stateful_step_count=10, deadline=None,
+                                         derandomize=True, database=None,
+                                         suppress_health_check=list(HealthCheck)))
