@@ -32,7 +32,7 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from sqlalchemy import text
+from sqlalchemy import text as sql
 from sqlmodel import SQLModel
 
 from api.app import create_app
@@ -141,7 +141,7 @@ async def _reset_and_seed(database: Database, client: httpx.AsyncClient, clock: 
     async with database.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             names = ", ".join(f'"{table.name}"' for table in tables)
-            await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            await connection.execute(sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
             for table in tables:
                 await connection.execute(table.delete())
