@@ -18,11 +18,13 @@ from typing import Any
 import httpx
 import pytest
 import trustme
+from sqlalchemy import select
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from engine import migrate
 from engine.clock import FixedClock
 from engine.db import Database
-from engine.schedule import WebhookSubscription
+from engine.schedule import WebhookDelivery, WebhookSubscription
 from notifications import webhooks
 from tests.notifications.conftest import MakeWorker, Receiver, SmtpServer
 from tests.notifications.helpers import at
@@ -352,3 +354,32 @@ async def test_https_connects_to_the_checked_address_and_verifies_the_certificat
     assert "localhost is a loopback name" in guarded.error
     assert len(good.requests) == 1
 
+
+
+# --- what was stored before -------------------------------------------------------------------
+
+async def test_the_migration_drops_receivers_answers_kept_before(database_url: tuple[str, str | None]) -> None:
+    url, search_path = database_url
+    migrate.upgrade(url, "0002", search_path=search_path)
+    database = Database(url, search_path=search_path)
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    try:
+        async with database.transaction() as session:
+            subscription = WebhookSubscription(url="https://hooks.example.org/accord", secret=SECRET,
+                                               events=["agreement.state_changed"], created_at=now)
+            session.add(subscription)
+            await session.flush()
+            assert subscription.id is not None
+            for id_, status, error in [("kept-body", 500, "HTTP 500: <html>Traceback: password=hunter2</html>"),
+                                       ("connect", None, "ConnectError: [Errno 111] Connection refused"),
+                                       ("sent", 200, None)]:
+                session.add(WebhookDelivery(id=id_, subscription_id=subscription.id, event="agreement.state_changed",
+                                            body="{}", response_status=status, last_error=error, created_at=now,
+                                            next_attempt_at=now))
+        migrate.upgrade(url, search_path=search_path)
+        async with database.transaction(write=False) as session:
+            errors = {d.id: d.last_error for d in await session.scalars(select(WebhookDelivery))}
+    finally:
+        await database.dispose()
+    assert errors == {"kept-body": "HTTP 500", "connect": "ConnectError: [Errno 111] Connection refused",
+                      "sent": None}
