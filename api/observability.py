@@ -8,6 +8,12 @@ one; it is sent back in `X-Request-ID` and is in every log line written while th
 served (engine.logging). The access line (logger `accord.access`) has method, route template,
 path, status, duration, request id and person. Metrics are labelled by the route template
 (`/api/v1/agreements/{agreement_id}`), never the raw path, so their number stays bounded.
+
+No secret reaches a log line or a label: a path segment that is a credential (a route parameter
+named in `SECRET_PARAMS`: the calendar feed's `/feeds/{token}.ics`, the sign-in link's
+`/sign-in/link/{token}`) is logged as `[redacted]` (`loggable_path`, also used by the error
+reports); a path no route matched has every long, token-like run redacted; the query string
+is never logged. uvicorn's own access line, which would carry the raw path and query, is off.
 """
 
 from __future__ import annotations
@@ -28,6 +34,11 @@ from engine.logging import RequestContext, configure_logging, request_context
 from engine.settings import Settings
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# Route parameters that are credentials: their values never reach a log line.
+SECRET_PARAMS = frozenset({"token"})
+REDACTED = "[redacted]"
+# In a path no route matched, a segment this long made of token characters may be a credential.
+_TOKEN_LIKE = re.compile(r"[A-Za-z0-9_\-]{16,}")
 _ACCEPTED_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"
@@ -90,7 +101,7 @@ class RequestObservability:
             _counter(method, route, status).inc()
             _histogram(method, route).observe(elapsed)
             access_log.info("%s %s %s %.1f ms", method, route, status, elapsed * 1000,
-                            extra={"method": method, "route": route, "path": scope["path"],
+                            extra={"method": method, "route": route, "path": loggable_path(scope),
                                    "status": status, "duration_ms": round(elapsed * 1000, 3)})
             request_context.reset(token)
 
@@ -140,3 +151,19 @@ def _route_template(scope: Scope) -> str:
     if depth <= 0 or ":path}" in template:
         return template
     return "/".join(segments[: depth + 1]) + template
+
+
+def loggable_path(scope: Scope) -> str:
+    """The request's path as a log may show it: every secret segment replaced by `[redacted]`.
+
+    For a matched route, the values of its `SECRET_PARAMS` parameters; for a path no route
+    matched (nothing says which segment is a secret there), every run of 16 or more token
+    characters (letters, digits, `-`, `_`)."""
+    path: str = scope["path"]
+    params = scope.get("path_params") or {}
+    if isinstance(getattr(scope.get("route"), "path", None), str):
+        for name, value in params.items():
+            if name in SECRET_PARAMS and str(value):
+                path = path.replace(str(value), REDACTED)
+        return path
+    return _TOKEN_LIKE.sub(REDACTED, path)

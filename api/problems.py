@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.observability import loggable_path
 from engine.errors import (
     AccordError,
     Conflict,
@@ -138,7 +139,8 @@ def _connection_error(request: Request, error: Exception) -> JSONResponse:
 
 def _unexpected(request: Request, error: Exception) -> JSONResponse:
     reference = uuid.uuid4().hex[:12]
-    log.exception("unexpected error %s on %s %s", reference, request.method, request.url.path, exc_info=error)
+    log.exception("unexpected error %s on %s %s", reference, request.method, loggable_path(request.scope),
+                  exc_info=error)
     return problem(500, "Internal server error",
                    f"Something went wrong on our side and nothing was changed. Quote reference {reference} "
                    "to the administrator.", reference=reference)

@@ -7,7 +7,7 @@
     notification_preference  a person's choice of a daily digest
     webhook_subscription     url, secret and the events it wants
     webhook_delivery         one POST of one event to one subscription; its id is the stable
-                             `X-Accord-Delivery` header
+                             `webhook-id` (and `X-Accord-Delivery`) header
 
 `sync(session, agreement, when, change)` is called by `engine.history.record_change`, so every
 change of an agreement re-derives that agreement's pending timers and reminders from its

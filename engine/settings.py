@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     # Signs web sign-in cookies. Set it when several API processes serve one site, or to keep
     # people signed in across restarts; unset, each process makes its own at start.
     secret_key: SecretStr | None = None
+    # Let webhooks reach loopback, private, link-local and other non-public addresses
+    # (notifications/addresses.py): for development and tests, never on a shared deployment.
+    webhook_allow_private: bool = False
 
     @property
     def zone(self) -> ZoneInfo:

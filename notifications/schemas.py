@@ -5,19 +5,30 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, field_validator
 
 from engine.schemas import HttpUrl, Input, Output
+from notifications.webhooks import secret_problem
 
 WebhookEvent = Literal["agreement.state_changed", "agreement.signed", "deliverable.updated",
                        "reminder.due"]
 
 
 class WebhookCreate(Input):
-    url: HttpUrl
+    url: HttpUrl = Field(description="a public http:// or https:// address")
     secret: Annotated[str, StringConstraints(min_length=16, max_length=200)] = Field(
-        description="shared secret for the X-Accord-Signature HMAC; at least 16 characters")
+        description="shared secret for the signatures; at least 16 characters. A Standard Webhooks "
+                    "secret (`whsec_` + base64) keys `webhook-signature` with the bytes it decodes to; "
+                    "any other secret with its UTF-8 bytes")
     events: list[WebhookEvent] = Field(min_length=1, max_length=4)
+
+    @field_validator("secret")
+    @classmethod
+    def _standard_secret(cls, value: str) -> str:
+        problem = secret_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
 class WebhookRead(Output):
@@ -38,8 +49,9 @@ class WebhookDeliveryRead(Output):
     status: str
     attempts: int
     next_attempt_at: datetime
-    last_error: str | None
-    response_status: int | None
+    last_error: str | None = Field(description="why the last attempt failed, in a few words; never "
+                                   "the receiver's answer")
+    response_status: int | None = Field(description="the HTTP status the receiver last answered")
     created_at: datetime
     delivered_at: datetime | None
 

@@ -22,6 +22,7 @@ from engine.schedule import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from notifications import addresses
 from notifications.schemas import PreferenceUpdate, WebhookCreate
 
 
@@ -35,8 +36,9 @@ async def _page(session: AsyncSession, query: Select[Any], order: Any, *, limit:
 # --- webhooks ---------------------------------------------------------------------------------
 
 async def create_subscription(session: AsyncSession, data: WebhookCreate, actor: Actor,
-                              now: datetime) -> WebhookSubscription:
+                              now: datetime, *, allow_private: bool) -> WebhookSubscription:
     require_admin(actor, "subscribe webhooks")
+    await addresses.check_url(str(data.url), allow_private=allow_private)
     subscription = WebhookSubscription(url=str(data.url), secret=data.secret,
                                        events=sorted(set(data.events)),
                                        created_by_id=actor.person_id, created_at=now)

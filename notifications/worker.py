@@ -208,6 +208,9 @@ class Worker:
     config: WorkerConfig = field(default_factory=WorkerConfig)
     mailer: Mailer | None = None
     http: httpx.AsyncClient | None = None
+    # Stamps each webhook attempt (`webhook-timestamp`): receivers compare it with their own
+    # clock, so it is the time of sending, not the instant a pass is run "as of".
+    clock: Clock = field(default_factory=SystemClock)
 
     def __post_init__(self) -> None:
         if self.mailer is None:
@@ -591,7 +594,7 @@ class Worker:
                     subscriptions = {s.id: s for s in await session.scalars(select(WebhookSubscription).where(
                         col(WebhookSubscription.id).in_({d.subscription_id for d in claimed})))} if claimed else {}
                 if claimed and client is None:
-                    client = httpx.AsyncClient(follow_redirects=False)
+                    client = webhooks.client(allow_private=self.settings.webhook_allow_private)
                 gone: set[int] = set()
                 deadline = asyncio.get_running_loop().time() + 0.9 * self.config.lease.total_seconds()
                 for delivery in claimed:
@@ -605,7 +608,7 @@ class Worker:
                     outcome = await webhooks.post(client, url=subscription.url,
                                                   secret=subscription.secret,
                                                   delivery_id=delivery.id, event=delivery.event,
-                                                  body=delivery.body)
+                                                  body=delivery.body, sent_at=self.clock.now())
                     if outcome.gone:
                         gone.add(delivery.subscription_id)
                     if not await self._finish_delivery(delivery, outcome, now, report):
@@ -653,7 +656,7 @@ class Worker:
                                                   col(WebhookDelivery.id) != row.id)
                     .values(status=CANCELLED, last_error="the subscription is disabled")
                     .execution_options(synchronize_session=False))
-            elif row.attempts >= self.config.max_attempts:
+            elif outcome.refused or row.attempts >= self.config.max_attempts:
                 row.status, row.last_error = DEAD, outcome.error
                 report.webhooks_dead += 1
             else:
@@ -711,7 +714,7 @@ class Scheduler:
             await self.database.dispose()
 
     async def _loop(self) -> None:
-        worker = Worker(self.database, self.settings)
+        worker = Worker(self.database, self.settings, clock=self.clock)
         try:
             while not self._stopping.is_set():
                 try:

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import CurrentActor, IdPath, PageDep, SessionDep, WhenDep
+from api.deps import CurrentActor, IdPath, PageDep, SessionDep, SettingsDep, WhenDep
 from engine.schemas import Page
 from notifications import service
 from notifications.schemas import WebhookCreate, WebhookDeliveryRead, WebhookRead
@@ -18,9 +18,13 @@ DeliveryStatus = Literal["pending", "sent", "cancelled", "dead"]
 
 @router.post("/webhooks", status_code=201, response_model=WebhookRead)
 async def create_webhook(data: WebhookCreate, session: SessionDep, actor: CurrentActor,
-                         when: WhenDep) -> WebhookRead:
-    """Subscribe `url` to `events`; each delivery is signed with `secret` (X-Accord-Signature)."""
-    subscription = await service.create_subscription(session, data, actor, when.now)
+                         when: WhenDep, settings: SettingsDep) -> WebhookRead:
+    """Subscribe `url` to `events`; each delivery is signed with `secret` (Standard Webhooks
+    `webhook-signature`, and `X-Accord-Signature`). `url` must be a public http(s) address: one
+    that is, or resolves to, a loopback, private, link-local or other non-public address is refused
+    (unless ACCORD_WEBHOOK_ALLOW_PRIVATE=true)."""
+    subscription = await service.create_subscription(session, data, actor, when.now,
+                                                     allow_private=settings.webhook_allow_private)
     return WebhookRead.model_validate(subscription)
 
 
@@ -42,7 +46,8 @@ async def list_deliveries(
     webhook_id: IdPath, session: SessionDep, actor: CurrentActor, page: PageDep,
     status: Annotated[DeliveryStatus | None, Query()] = None,
 ) -> Page[WebhookDeliveryRead]:
-    """The delivery log, newest first: status, attempts, the last error and HTTP status."""
+    """The delivery log, newest first: status, attempts, and for a failure the receiver's HTTP
+    status (`response_status`) and a short reason (`last_error`; never the receiver's answer)."""
     rows, total = await service.list_deliveries(session, webhook_id, actor, status=status,
                                                 limit=page.limit, offset=page.offset)
     return Page(items=[WebhookDeliveryRead.model_validate(r) for r in rows], total=total,

@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import problems
 from api.deps import get_database, get_settings, get_when
+from api.observability import loggable_path
 from api.web import link_mail, views
 from api.web import session as web_session
 from engine import agreements, diagrams, events, reports, signin
@@ -137,7 +138,8 @@ class WebRoute(APIRoute):
                                   "changed. Try again shortly.")
             except Exception:
                 reference = uuid.uuid4().hex[:12]
-                log.exception("unexpected error %s on %s %s", reference, request.method, request.url.path)
+                log.exception("unexpected error %s on %s %s", reference, request.method,
+                              loggable_path(request.scope))
                 return error_page(request, 500, "Something went wrong on our side and nothing was changed. "
                                   f"Quote reference {reference} to the administrator.", reference=reference)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -14,7 +15,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
+from standardwebhooks import Webhook, WebhookVerificationError
 
+from engine.clock import Clock, SystemClock
 from engine.db import Database
 from engine.settings import Settings
 from notifications.email import SmtpMailer
@@ -147,23 +150,33 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    refused: str | None = None  # why the receiver refused it (its Standard Webhooks verification)
 
 
 @dataclass
 class Receiver:
-    """A tiny HTTP/1.1 server that records each request and answers `status`."""
+    """A tiny HTTP/1.1 server that records each request and answers `status`.
+
+    With a `secret`, it verifies each request as a Standard Webhooks receiver does, with the
+    `standardwebhooks` library's own `Webhook.verify` (signature, and a timestamp within five
+    minutes of its clock), and answers 401 to a request that fails, noting why in `refused`."""
 
     port: int = field(default_factory=free_port)
     status: int = 200
+    answer: bytes = b""  # the body of each answer
+    secret: str | None = None
+    host: str = "127.0.0.1"  # the host its `url` names; it listens on 127.0.0.1 whatever it is
+    tls: ssl.SSLContext | None = None  # serve HTTPS with this context
     requests: list[Received] = field(default_factory=list)
     _server: asyncio.Server | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/accord"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}/hooks/accord"
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port, ssl=self.tls)
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -180,9 +193,18 @@ class Receiver:
                 name, value = line.split(": ", 1)
                 headers[name.lower()] = value
         body = await reader.readexactly(int(headers.get("content-length", "0")))
-        self.requests.append(Received(request_line.split(" ")[1], headers, body))
-        writer.write(f"HTTP/1.1 {self.status} Status\r\nContent-Length: 0\r\n"
-                     "Connection: close\r\n\r\n".encode())
+        refused = None
+        if self.secret is not None:
+            try:
+                # A Standard Webhooks secret as its libraries take it; any other as README says.
+                key = self.secret if self.secret.startswith("whsec_") else self.secret.encode()
+                Webhook(key).verify(body, headers)
+            except WebhookVerificationError as error:
+                refused = str(error)
+        self.requests.append(Received(request_line.split(" ")[1], headers, body, refused))
+        status = 401 if refused else self.status
+        writer.write(f"HTTP/1.1 {status} Status\r\nContent-Length: {len(self.answer)}\r\n"
+                     "Connection: close\r\n\r\n".encode() + self.answer)
         await writer.drain()
         writer.close()
 
@@ -218,6 +240,18 @@ async def receiver_down() -> AsyncIterator[Receiver]:
     await server.stop()
 
 
+@pytest.fixture
+def allow_private() -> bool:
+    """The receivers here listen on 127.0.0.1: these tests let webhooks reach private addresses
+    (ACCORD_WEBHOOK_ALLOW_PRIVATE=true). A module that tests the refusal overrides this."""
+    return True
+
+
+@pytest.fixture
+def settings(settings: Settings, allow_private: bool) -> Settings:
+    return settings.model_copy(update={"webhook_allow_private": allow_private})
+
+
 MakeWorker = Callable[..., Worker]
 
 
@@ -229,14 +263,15 @@ async def make_worker(database_url: tuple[str, str | None], settings: Settings
     databases: list[Database] = []
 
     def make(smtp: SmtpServer, *, owner: str = "worker-1", timeout: float = 5,
-             **config: Any) -> Worker:
+             clock: Clock | None = None, **config: Any) -> Worker:
         """A worker whose mailer keeps a wave's connections open, as `mailer_for` makes it."""
         database = Database(url, search_path=search_path)
         databases.append(database)
         worker_config = WorkerConfig(**config)
         return Worker(database, settings, owner=owner, config=worker_config,
                       mailer=SmtpMailer(smtp.url, timeout=timeout,
-                                        keep_open=worker_config.send_concurrency))
+                                        keep_open=worker_config.send_concurrency),
+                      clock=clock or SystemClock())
 
     yield make
     for database in databases:
