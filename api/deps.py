@@ -7,6 +7,7 @@ that are not dependencies (the web pages).
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -15,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.observability import note_person
+from engine.access import IfMatch
 from engine.clock import Clock, When
 from engine.context import Actor
 from engine.db import Database
@@ -111,19 +113,50 @@ async def page_params(
 PageDep = Annotated[PageParams, Depends(page_params)]
 
 
-def parse_if_match(if_match: str | None) -> int | None:
-    """The version an `If-Match` header names: `"7"`, `W/"7"` or `7`; `*` means any."""
-    if if_match is None or if_match.strip() == "*":
+# RFC 9110 §8.8.3 and §13.1.1: `If-Match = "*" / #entity-tag`, entity-tag = [ W/ ] DQUOTE *etagc DQUOTE.
+_ENTITY_TAG = r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"'
+_TAG_LIST = re.compile(rf"[ \t,]*(?:{_ENTITY_TAG}[ \t]*(?:,[ \t,]*|\Z))*")
+_TAG = re.compile(r'(?:W/)?"([^"]*)"')
+_VERSION = re.compile(r"[0-9]{1,18}")
+
+
+def parse_if_match(value: str | None) -> IfMatch | None:
+    """The condition an `If-Match` or `If-None-Match` header states: `*`, or the versions its
+    entity tags name (`"7"`, weak `W/"7"`, or a comma-separated list: any one may match).
+
+    The agreement's ETag is its version, so a weak tag names the same version as a strong one.
+    A value that is not such a list, or whose tags name no version (`abc`, `7` unquoted, `"²"`),
+    names no version and can never match: a write answers 412 (RFC 9110 §13.1.1: the condition
+    is false), never 400 or 500; a read answers as if no condition had been sent.
+    """
+    if value is None:
         return None
-    value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit() or len(value) > 18:
-        raise InvalidInput(f"If-Match must be an ETag this API gave out, like \"3\"; got {if_match!r}.",
-                           field="If-Match")
-    return int(value)
+    text = value.strip(" \t")
+    if text == "*":
+        return IfMatch(given=text, versions=None)
+    versions: frozenset[int] = frozenset()
+    if _TAG_LIST.fullmatch(text):
+        versions = frozenset(int(tag) for tag in _TAG.findall(text) if _VERSION.fullmatch(tag))
+    return IfMatch(given=text, versions=versions)
 
 
-async def if_match_version(if_match: Annotated[str | None, Header()] = None) -> int | None:
+_IF_MATCH = Header(description=(
+    'Make the write only if the agreement is still at this version: its ETag from a read or an '
+    'earlier write (`"7"`; also `W/"7"`, a list `"7", "8"` of which any may match, or `*` for any '
+    "version). A version that is not the current one, or a value that cannot name one, is 412 and "
+    "changes nothing. Without If-Match, a write that another write overtook is 409."))
+_IF_NONE_MATCH = Header(description=(
+    'The ETag you hold (`"7"`, `W/"7"`, a list, or `*`): if the agreement is still at that version '
+    "the answer is 304 with the ETag and no body."))
+
+
+async def if_match_version(if_match: Annotated[str | None, _IF_MATCH] = None) -> IfMatch | None:
     return parse_if_match(if_match)
 
 
-IfMatchDep = Annotated[int | None, Depends(if_match_version)]
+async def if_none_match_version(if_none_match: Annotated[str | None, _IF_NONE_MATCH] = None) -> IfMatch | None:
+    return parse_if_match(if_none_match)
+
+
+IfMatchDep = Annotated[IfMatch | None, Depends(if_match_version)]
+IfNoneMatchDep = Annotated[IfMatch | None, Depends(if_none_match_version)]

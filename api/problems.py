@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.deps import parse_if_match
 from api.observability import loggable_path
 from engine.errors import (
     AccordError,
@@ -22,6 +23,7 @@ from engine.errors import (
     NotFound,
     NotPermitted,
     PreconditionFailed,
+    StaleVersion,
     TransitionNotAllowed,
 )
 
@@ -53,6 +55,10 @@ def status_of(error: AccordError) -> tuple[int, str]:
 
 def _accord_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, AccordError)
+    if isinstance(error, StaleVersion):
+        lost = _lost_precondition(request, error)
+        if lost is not None:
+            return lost
     status, title = status_of(error)
     extra: dict[str, Any] = {}
     if isinstance(error, GuardFailed):
@@ -62,6 +68,20 @@ def _accord_error(request: Request, error: Exception) -> JSONResponse:
     elif isinstance(error, InvalidInput) and error.field:
         extra["errors"] = [{"field": error.field, "message": error.detail}]
     return problem(status, title, error.detail, **extra)
+
+
+def _lost_precondition(request: Request, error: StaleVersion) -> JSONResponse | None:
+    """A write whose If-Match named the version it was checked at, overtaken by another write
+    before its compare-and-set: its precondition is false now, so 412 like any stale If-Match
+    (RFC 9110 §13.1.1: the condition holds when the change is made, not only when it is read).
+    Without If-Match, or with `*` (any version: still true), it stays 409."""
+    condition = parse_if_match(request.headers.get("if-match"))
+    if condition is None or condition.versions is None:
+        return None
+    return problem(412, "Precondition failed",
+                   f"If-Match {condition.given[:40]} no longer matches: another change to the agreement was "
+                   f"made while this request was being handled (it is no longer at version {error.expected}), "
+                   "so nothing was changed. Reload the agreement (its ETag is the new version) and decide again.")
 
 
 def _field(location: tuple[Any, ...]) -> str:

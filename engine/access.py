@@ -5,10 +5,15 @@ organisation is party to (as party or supporter), and nothing else exists for
 them: out of reach is `NotFound`, never a refusal that confirms existence.
 Staff of a party change an agreement; partners only read it and update the
 deliverables they own.
+
+A write may require the agreement to be at a version it names (`IfMatch`, HTTP If-Match):
+`load_agreement(..., if_match=...)` checks it once the agreement is known to be in reach, so
+that out of reach is still 404 whatever the condition.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -19,8 +24,27 @@ from sqlmodel import col
 from engine import graph
 from engine.clock import When
 from engine.context import Actor
-from engine.errors import NotFound, NotPermitted
+from engine.errors import NotFound, NotPermitted, PreconditionFailed
 from engine.models import Agreement, Party
+
+
+@dataclass(frozen=True)
+class IfMatch:
+    """A condition on the agreement's version (RFC 9110 If-Match / If-None-Match): it matches when
+    the version is one of `versions`, or any version when `versions` is None (`*`). An empty
+    `versions` names no version at all and matches nothing. `given` is the header as sent."""
+
+    given: str
+    versions: frozenset[int] | None
+
+    def matches(self, version: int) -> bool:
+        return self.versions is None or version in self.versions
+
+
+def require_version(agreement: Agreement, if_match: IfMatch | None) -> None:
+    """Raise `PreconditionFailed` unless `agreement` is at a version `if_match` names."""
+    if if_match is not None and not if_match.matches(agreement.version):
+        raise PreconditionFailed(if_match.given, agreement.version, cannot_match=not if_match.versions)
 
 
 def in_reach(query: Select[Any], actor: Actor, agreement_id: Any = None) -> Select[Any]:
@@ -53,11 +77,13 @@ def _one_agreement_parts() -> list[Any]:
 
 async def load_agreement(
     session: AsyncSession, agreement_id: int, actor: Actor, *, parts: bool = True,
-    change_at: When | None = None,
+    change_at: When | None = None, if_match: IfMatch | None = None,
 ) -> Agreement:
     """The agreement `actor` reaches, with its parts unless `parts=False`. `change_at`: the
     agreement is loaded for a change made then; also read what that change's
-    `engine.schedule.sync` compares against, in the same statement."""
+    `engine.schedule.sync` compares against, in the same statement. `if_match`: the change is
+    made only at a version it names (`PreconditionFailed` otherwise); the compare-and-set in
+    `engine.history.record_change` then keeps it so until the change is written."""
     agreement: Agreement | None
     if parts and not graph.in_session(session, agreement_id):
         agreement = await graph.load_graph(
@@ -71,6 +97,7 @@ async def load_agreement(
         agreement = result.unique().scalar_one_or_none()
     if agreement is None:
         raise NotFound(f"There is no agreement {agreement_id} that you can see.")
+    require_version(agreement, if_match)
     return agreement
 
 

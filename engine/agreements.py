@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlmodel import col
 
-from engine.access import in_reach, load_agreement, require_editor
+from engine.access import IfMatch, in_reach, load_agreement, require_editor
 from engine.clock import When
 from engine.context import Actor
-from engine.errors import Conflict, InvalidInput, NotFound, NotPermitted, PreconditionFailed
+from engine.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from engine.events import available_events
 from engine.history import record_change
 from engine.machine import CompiledWorkflow, catalog
@@ -138,10 +138,8 @@ async def create_agreement(session: AsyncSession, data: AgreementCreate, actor: 
 
 
 async def update_agreement(session: AsyncSession, agreement_id: int, data: AgreementUpdate, actor: Actor,
-                           when: When, *, if_match: int | None = None) -> Agreement:
-    agreement = await load_agreement(session, agreement_id, actor, change_at=when)
-    if if_match is not None and if_match != agreement.version:
-        raise PreconditionFailed(str(if_match), agreement.version)
+                           when: When, *, if_match: IfMatch | None = None) -> Agreement:
+    agreement = await load_agreement(session, agreement_id, actor, change_at=when, if_match=if_match)
     require_editor(actor, agreement)
     _require_open(agreement, "edit it")
     changes = data.model_dump(exclude_unset=True)
@@ -170,8 +168,8 @@ async def update_agreement(session: AsyncSession, agreement_id: int, data: Agree
 
 
 async def add_party(session: AsyncSession, agreement_id: int, data: PartyCreate, actor: Actor,
-                    when: When) -> Agreement:
-    agreement = await load_agreement(session, agreement_id, actor, change_at=when)
+                    when: When, *, if_match: IfMatch | None = None) -> Agreement:
+    agreement = await load_agreement(session, agreement_id, actor, change_at=when, if_match=if_match)
     require_editor(actor, agreement)
     _require_terms_editable(agreement, ["parties"])
     organisation = await session.get(Organisation, data.organisation_id)
@@ -186,8 +184,8 @@ async def add_party(session: AsyncSession, agreement_id: int, data: PartyCreate,
 
 
 async def name_contact(session: AsyncSession, agreement_id: int, data: ContactCreate, actor: Actor,
-                       when: When) -> Contact:
-    agreement = await load_agreement(session, agreement_id, actor, change_at=when)
+                       when: When, *, if_match: IfMatch | None = None) -> Contact:
+    agreement = await load_agreement(session, agreement_id, actor, change_at=when, if_match=if_match)
     require_editor(actor, agreement)
     _require_open(agreement, "name people for it")
     person = await session.get(Person, data.person_id)
@@ -221,8 +219,8 @@ async def name_contact(session: AsyncSession, agreement_id: int, data: ContactCr
 
 
 async def remove_contact(session: AsyncSession, agreement_id: int, contact_id: int, actor: Actor,
-                         when: When) -> None:
-    agreement = await load_agreement(session, agreement_id, actor, change_at=when)
+                         when: When, *, if_match: IfMatch | None = None) -> None:
+    agreement = await load_agreement(session, agreement_id, actor, change_at=when, if_match=if_match)
     require_editor(actor, agreement)
     _require_open(agreement, "change who is named for it")
     contact = next((c for c in agreement.contacts if c.id == contact_id), None)
@@ -241,8 +239,8 @@ async def remove_contact(session: AsyncSession, agreement_id: int, contact_id: i
 
 
 async def add_area(session: AsyncSession, agreement_id: int, data: AreaCreate, actor: Actor,
-                   when: When) -> CollaborationArea:
-    agreement = await load_agreement(session, agreement_id, actor, change_at=when)
+                   when: When, *, if_match: IfMatch | None = None) -> CollaborationArea:
+    agreement = await load_agreement(session, agreement_id, actor, change_at=when, if_match=if_match)
     require_editor(actor, agreement)
     _require_open(agreement, "add areas of collaboration")
     if any(a.title.casefold() == data.title.casefold() for a in agreement.areas):
@@ -256,8 +254,8 @@ async def add_area(session: AsyncSession, agreement_id: int, data: AreaCreate, a
 
 
 async def add_deliverable(session: AsyncSession, agreement_id: int, area_id: int, data: DeliverableCreate,
-                          actor: Actor, when: When) -> Deliverable:
-    agreement = await load_agreement(session, agreement_id, actor, change_at=when)
+                          actor: Actor, when: When, *, if_match: IfMatch | None = None) -> Deliverable:
+    agreement = await load_agreement(session, agreement_id, actor, change_at=when, if_match=if_match)
     require_editor(actor, agreement)
     _require_open(agreement, "add deliverables")
     if not any(a.id == area_id for a in agreement.areas):
@@ -282,13 +280,13 @@ def _check_owner(agreement: Agreement, owner_id: int | None) -> None:
 
 
 async def update_deliverable(session: AsyncSession, deliverable_id: int, data: DeliverableUpdate,
-                             actor: Actor, when: When) -> Deliverable:
+                             actor: Actor, when: When, *, if_match: IfMatch | None = None) -> Deliverable:
     agreement_id = await session.scalar(
         select(col(Deliverable.agreement_id)).where(col(Deliverable.id) == deliverable_id))
     if agreement_id is None:
         raise NotFound(f"There is no deliverable {deliverable_id} that you can see.")
     try:
-        agreement = await load_agreement(session, agreement_id, actor, change_at=when)
+        agreement = await load_agreement(session, agreement_id, actor, change_at=when, if_match=if_match)
     except NotFound:
         raise NotFound(f"There is no deliverable {deliverable_id} that you can see.") from None
     deliverable = next(d for d in agreement.deliverables if d.id == deliverable_id)

@@ -5,8 +5,9 @@
     ├── NotPermitted           -> 403  the caller may see it but may not do this
     ├── TransitionNotAllowed   -> 409  the event is not allowed in the current state
     ├── Conflict               -> 409  a concurrent writer got there first, or a duplicate
-    │   └── StaleVersion       -> 409  compare-and-set on `version` failed (-> 412 with If-Match)
-    ├── PreconditionFailed     -> 412  If-Match names a version that is not the current one
+    │   └── StaleVersion       -> 409  compare-and-set on `version` failed: another write won
+    │                                  (412 when the request's If-Match named a version: see api.problems)
+    ├── PreconditionFailed     -> 412  If-Match names no current version (stale, or cannot match)
     ├── GuardFailed            -> 422  one or more guards are unmet; `unmet` lists each sentence
     └── InvalidInput           -> 422  a field is invalid in a way the schema cannot say
 """
@@ -56,11 +57,19 @@ class StaleVersion(Conflict):
 
 
 class PreconditionFailed(AccordError):
-    def __init__(self, given: str, current: int) -> None:
-        super().__init__(
-            f"If-Match {given} does not match the current version {current}; reload the "
-            f"agreement (its ETag is \"{current}\") and decide again."
-        )
+    """`given` is the If-Match as sent; `cannot_match`: it names no version at all (malformed,
+    or tags this API never gives out), rather than a version that is no longer current."""
+
+    def __init__(self, given: str, current: int, *, cannot_match: bool = False) -> None:
+        shown = given if len(given) <= 40 else given[:40] + "…"
+        if cannot_match:
+            detail = (f"If-Match {shown} cannot match: this API's ETags are the agreement's version "
+                      f"in quotes, like \"{current}\" (the current one); W/\"{current}\", a "
+                      "comma-separated list of them and * are accepted too. Nothing was changed.")
+        else:
+            detail = (f"If-Match {shown} does not match the current version {current}; nothing was "
+                      f"changed. Reload the agreement (its ETag is \"{current}\") and decide again.")
+        super().__init__(detail)
         self.current = current
 
 

@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engine.access import is_party_staff, load_agreement, require_editor
+from engine.access import IfMatch, is_party_staff, load_agreement, require_editor, require_version
 from engine.clock import When
 from engine.context import Actor, EventContext, EventInput
-from engine.errors import GuardFailed, InvalidInput, NotPermitted, PreconditionFailed, TransitionNotAllowed
+from engine.errors import GuardFailed, InvalidInput, NotPermitted, TransitionNotAllowed
 from engine.history import record_change
 from engine.machine import CompiledWorkflow, catalog
 from engine.metrics import count_transition, transition_workflow
@@ -34,13 +34,12 @@ async def fire(
     when: When,
     data: EventInput | None = None,
     *,
-    if_match: int | None = None,
+    if_match: IfMatch | None = None,
 ) -> Agreement:
     data = data or EventInput()
     agreement = await load_agreement(session, agreement_id, actor, change_at=when)
-    transition_workflow(agreement.workflow_name)
-    if if_match is not None and if_match != agreement.version:
-        raise PreconditionFailed(str(if_match), agreement.version)
+    transition_workflow(agreement.workflow_name)  # first, so that a stale If-Match is counted too
+    require_version(agreement, if_match)
     workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
     if workflow.event(event) is None:
         known = ", ".join(workflow.spec.events)

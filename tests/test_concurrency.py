@@ -58,13 +58,33 @@ async def test_concurrent_patches_with_the_same_if_match(world: World) -> None:
                                          {"json": {"summary": f"Version by writer {i}"},
                                           "headers": {"If-Match": etag}}) for i in range(N)])
     counts = statuses(responses)
-    assert counts[200] == 1, counts
-    assert counts[412] + counts[409] == N - 1, [r.text for r in responses]
+    # Every loser's If-Match is false by the time it writes, whether it read the agreement before
+    # the winner wrote (its compare-and-set fails) or after (the check fails): 412, never 409.
+    assert counts == Counter({200: 1, 412: N - 1}), [r.text for r in responses]
+    for loser in (r for r in responses if r.status_code == 412):
+        assert loser.headers["content-type"].startswith("application/problem+json")
+        assert f"If-Match {etag}" in loser.json()["detail"]
     after, rows = await snapshot(world, agreement["id"])
     winner = next(i for i, r in enumerate(responses) if r.status_code == 200)
     assert after["summary"] == f"Version by writer {winner}"
     assert after["version"] == 2
     assert len(rows) == 2
+
+
+async def test_concurrent_patches_with_if_match_any_lose_as_without_it(world: World) -> None:
+    """`*` names no version, so it is true for every writer; a writer overtaken by another one
+    between its read and its compare-and-set gets 409, as without If-Match."""
+    agreement = await world.draft()
+    path = f"/agreements/{agreement['id']}"
+    responses = await together(world, [("metro_staff", "PATCH", path,
+                                         {"json": {"summary": f"Version by writer {i}"},
+                                          "headers": {"If-Match": "*"}}) for i in range(N)])
+    counts = statuses(responses)
+    assert counts[200] >= 1, counts
+    assert counts[200] + counts[409] == N, [r.text for r in responses]
+    after, rows = await snapshot(world, agreement["id"])
+    assert after["version"] == 1 + counts[200]
+    assert len(rows) == 1 + counts[200]
 
 
 async def test_concurrent_signatures_by_every_party_and_their_repeats(world: World) -> None:

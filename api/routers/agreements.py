@@ -6,12 +6,14 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import MAX_ID, CurrentActor, IdPath, IfMatchDep, PageDep, SessionDep, WhenDep
+from api.deps import MAX_ID, CurrentActor, IdPath, IfMatchDep, IfNoneMatchDep, PageDep, SessionDep, WhenDep
 from engine import agreements, events
 from engine.access import load_agreement
 from engine.context import EventInput
 from engine.history import list_history
+from engine.models import Agreement
 from engine.schemas import (
     AgreementCreate,
     AgreementRead,
@@ -34,6 +36,27 @@ from engine.schemas import (
 router = APIRouter(tags=["agreements"])
 
 _FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such agreement, or not one you can see"}}
+_ETAG = {"ETag": {"description": 'the agreement\'s version (after the write, for a write) as `"7"`: send '
+                                 "it as If-Match with the next write, or as If-None-Match with the next read",
+                  "schema": {"type": "string"}}}
+_STALE: dict[int | str, dict[str, Any]] = {409: {
+    "description": "not allowed in the agreement's state, a duplicate, or another write changed the agreement "
+                   "while this one was being handled (without If-Match, or with `*`); nothing was changed"}, 412: {
+    "description": "If-Match names no current version of the agreement (it changed since, or the value cannot "
+                   "name a version); nothing was changed"}}
+
+
+def _write(status: int = 200, found: dict[int | str, dict[str, Any]] = _FOUND) -> dict[int | str, dict[str, Any]]:
+    """The documented answers of a write of the agreement or of a part: its ETag, 404, 412."""
+    return {status: {"description": "done", "headers": _ETAG}, **found, **_STALE}
+
+
+async def _etag_after(session: AsyncSession, agreement_id: int, response: Response) -> None:
+    """Give a part's answer the agreement's new version as ETag, so the client can chain writes
+    with If-Match without reading the agreement again (the write left it in the session)."""
+    agreement = await session.get(Agreement, agreement_id)
+    assert agreement is not None
+    response.headers["ETag"] = f'"{agreement.version}"'
 
 
 def _agreement(body: AgreementRead, *, status_code: int = 200, location: str | None = None) -> Response:
@@ -47,7 +70,8 @@ def _agreement(body: AgreementRead, *, status_code: int = 200, location: str | N
                     media_type="application/json")
 
 
-@router.post("/agreements", status_code=201, response_model=AgreementRead)
+@router.post("/agreements", status_code=201, response_model=AgreementRead,
+             responses={201: {"description": "created", "headers": _ETAG}})
 async def create_agreement(data: AgreementCreate, session: SessionDep, actor: CurrentActor,
                            when: WhenDep) -> Response:
     """Create an agreement in its workflow's first state (`draft`)."""
@@ -73,14 +97,19 @@ async def list_agreements(
                 offset=page.offset)
 
 
-@router.get("/agreements/{agreement_id}", response_model=AgreementRead, responses=_FOUND)
+@router.get("/agreements/{agreement_id}", response_model=AgreementRead, responses={
+    200: {"description": "the agreement", "headers": _ETAG},
+    304: {"description": "If-None-Match names the current version: the ETag, no body", "headers": _ETAG},
+    **_FOUND})
 async def get_agreement(agreement_id: IdPath, session: SessionDep, actor: CurrentActor,
-                        when: WhenDep) -> Response:
+                        when: WhenDep, if_none_match: IfNoneMatchDep) -> Response:
     agreement = await load_agreement(session, agreement_id, actor)
+    if if_none_match is not None and if_none_match.matches(agreement.version):
+        return Response(status_code=304, headers={"ETag": f'"{agreement.version}"'})
     return _agreement(agreements.read_agreement(agreement, actor, when))
 
 
-@router.patch("/agreements/{agreement_id}", response_model=AgreementRead, responses=_FOUND)
+@router.patch("/agreements/{agreement_id}", response_model=AgreementRead, responses=_write())
 async def update_agreement(agreement_id: IdPath, data: AgreementUpdate, session: SessionDep,
                            actor: CurrentActor, when: WhenDep, if_match: IfMatchDep) -> Response:
     """Edit the terms while the agreement is editable (draft, unsigned); `next_review_on` any time."""
@@ -89,7 +118,7 @@ async def update_agreement(agreement_id: IdPath, data: AgreementUpdate, session:
     return _agreement(agreements.read_agreement(agreement, actor, when))
 
 
-@router.post("/agreements/{agreement_id}/events", response_model=AgreementRead, responses=_FOUND)
+@router.post("/agreements/{agreement_id}/events", response_model=AgreementRead, responses=_write())
 async def fire_event(agreement_id: IdPath, data: EventFire, session: SessionDep, actor: CurrentActor,
                      when: WhenDep, if_match: IfMatchDep) -> Response:
     """Fire a lifecycle event; answers with the agreement as `GET` does."""
@@ -109,51 +138,62 @@ async def get_history(agreement_id: IdPath, session: SessionDep, actor: CurrentA
 
 
 @router.post("/agreements/{agreement_id}/parties", status_code=201, response_model=AgreementRead,
-             responses=_FOUND)
+             responses=_write(201))
 async def add_party(agreement_id: IdPath, data: PartyCreate, session: SessionDep, actor: CurrentActor,
-                    when: WhenDep) -> Response:
-    agreement = await agreements.add_party(session, agreement_id, data, actor, when)
+                    when: WhenDep, if_match: IfMatchDep) -> Response:
+    agreement = await agreements.add_party(session, agreement_id, data, actor, when, if_match=if_match)
     return _agreement(agreements.read_agreement(agreement, actor, when), status_code=201)
 
 
 @router.post("/agreements/{agreement_id}/focal-points", status_code=201, response_model=ContactRead,
-             responses=_FOUND)
+             responses=_write(201))
 async def name_contact(agreement_id: IdPath, data: ContactCreate, session: SessionDep, actor: CurrentActor,
-                       when: WhenDep) -> ContactRead:
+                       when: WhenDep, if_match: IfMatchDep, response: Response) -> ContactRead:
     """Name a person of a party as its focal point or signatory (`kind`)."""
-    contact = await agreements.name_contact(session, agreement_id, data, actor, when)
+    contact = await agreements.name_contact(session, agreement_id, data, actor, when, if_match=if_match)
+    await _etag_after(session, agreement_id, response)
     return ContactRead(id=contact.id or 0, person=PersonRef.model_validate(contact.person),
                        kind=contact.kind, capacity=contact.capacity)
 
 
 @router.delete("/agreements/{agreement_id}/focal-points/{contact_id}", status_code=204,
-               responses=_FOUND)
+               responses=_write(204))
 async def remove_contact(agreement_id: IdPath, contact_id: IdPath, session: SessionDep, actor: CurrentActor,
-                         when: WhenDep) -> None:
-    await agreements.remove_contact(session, agreement_id, contact_id, actor, when)
+                         when: WhenDep, if_match: IfMatchDep, response: Response) -> None:
+    """Withdraw a focal point or signatory; the answer has no body, only the agreement's new ETag."""
+    await agreements.remove_contact(session, agreement_id, contact_id, actor, when, if_match=if_match)
+    await _etag_after(session, agreement_id, response)
 
 
 @router.post("/agreements/{agreement_id}/areas", status_code=201, response_model=AreaRead,
-             responses=_FOUND)
+             responses=_write(201))
 async def add_area(agreement_id: IdPath, data: AreaCreate, session: SessionDep, actor: CurrentActor,
-                   when: WhenDep) -> AreaRead:
-    area = await agreements.add_area(session, agreement_id, data, actor, when)
+                   when: WhenDep, if_match: IfMatchDep, response: Response) -> AreaRead:
+    area = await agreements.add_area(session, agreement_id, data, actor, when, if_match=if_match)
+    await _etag_after(session, agreement_id, response)
     return AreaRead(id=area.id or 0, title=area.title, description=area.description,
                     position=area.position, deliverables=[])
 
 
 @router.post("/agreements/{agreement_id}/areas/{area_id}/deliverables", status_code=201,
-             response_model=DeliverableRead, responses=_FOUND)
+             response_model=DeliverableRead, responses=_write(201))
 async def add_deliverable(agreement_id: IdPath, area_id: IdPath, data: DeliverableCreate, session: SessionDep,
-                          actor: CurrentActor, when: WhenDep) -> DeliverableRead:
-    deliverable = await agreements.add_deliverable(session, agreement_id, area_id, data, actor, when)
+                          actor: CurrentActor, when: WhenDep, if_match: IfMatchDep,
+                          response: Response) -> DeliverableRead:
+    deliverable = await agreements.add_deliverable(session, agreement_id, area_id, data, actor, when,
+                                                   if_match=if_match)
+    await _etag_after(session, agreement_id, response)
     return agreements.read_deliverable(deliverable, when.today)
 
 
 @router.patch("/deliverables/{deliverable_id}", response_model=DeliverableRead,
-              responses={404: {"description": "no such deliverable, or not one you can see"}})  # noqa: E501
+              responses=_write(found={404: {"description": "no such deliverable, or not one you can see"}}))
 async def update_deliverable(deliverable_id: IdPath, data: DeliverableUpdate, session: SessionDep,
-                             actor: CurrentActor, when: WhenDep) -> DeliverableRead:
-    """Status, progress note, evidence link; partners may update the deliverables they own."""
-    deliverable = await agreements.update_deliverable(session, deliverable_id, data, actor, when)
+                             actor: CurrentActor, when: WhenDep, if_match: IfMatchDep,
+                             response: Response) -> DeliverableRead:
+    """Status, progress note, evidence link; partners may update the deliverables they own.
+    If-Match and the answer's ETag are the version of the deliverable's agreement."""
+    deliverable = await agreements.update_deliverable(session, deliverable_id, data, actor, when,
+                                                      if_match=if_match)
+    await _etag_after(session, deliverable.agreement_id, response)
     return agreements.read_deliverable(deliverable, when.today)

@@ -30,7 +30,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import problems
-from api.deps import get_database, get_settings, get_when
+from api.deps import get_database, get_settings, get_when, parse_if_match
 from api.observability import loggable_path
 from api.web import link_mail, views
 from api.web import session as web_session
@@ -417,7 +417,7 @@ async def fire_event(request: Request, agreement_id: int) -> Response:
             actor = await require_actor(request, session)
             await events.fire(session, agreement_id, data.event, actor, when,
                               EventInput(**data.model_dump(exclude={"event"})),
-                              if_match=int(version) if version and version.isdigit() else None)
+                              if_match=parse_if_match(f'"{version}"') if version else None)
     except PreconditionFailed as stale:
         changed = Conflict("Someone changed this agreement after you opened the page, so nothing was done. "
                            f"It is shown again as it is now (version {stale.current}); decide again.")
