@@ -264,6 +264,10 @@ class DeliverableUpdate(Input):
 
 
 class EventFire(Input):
+    """An event and its fields. Every event takes `comment`; the other fields belong to particular
+    events of the agreement's workflow (`GET /workflows/{name}` lists each event's `fields`), and
+    a field the event does not take is refused with 422 naming it (`engine.events.fire`)."""
+
     event: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     comment: LongText | None = None
     organisation_id: Id | None = None
