@@ -46,11 +46,14 @@ def _agreement(state: str) -> Agreement:
 
 
 def _engine_step(agreement: Agreement, event: str, actor: Actor, data: EventInput) -> None:
-    """What fire() does in memory: context, every guard, machine step with effects."""
+    """What fire() does in memory: context, authority, every guard, machine step with effects."""
     workflow = catalog().get("collaboration_agreement", 1)
     if event not in workflow.allowed_events(agreement.state) or not workflow.may_fire(actor, event):
         raise RuntimeError(f"{event} not allowed in {agreement.state}")
     ctx = EventContext(agreement=agreement, event=event, actor=actor, data=data, today=TODAY, now=NOW)
+    refused = workflow.refusal(ctx)
+    if refused:
+        raise RuntimeError(refused)
     unmet = workflow.unmet(ctx)
     if unmet:
         raise RuntimeError(unmet)

@@ -172,7 +172,7 @@ async def seed(http: Requester, admin: str, count: int) -> tuple[list[str], list
             "parties": [{"organisation_id": orgs["metro"]}, {"organisation_id": orgs["aspac"]}],
             "areas": [{"title": "Capacity building"}]}))["id"]
         for key in ("metro_staff", "metro_signatory", "aspac_staff", "aspac_signatory"):
-            await ok("POST", f"/agreements/{aid}/focal-points", tokens["metro"], {
+            await ok("POST", f"/agreements/{aid}/focal-points", tokens[key.split("_")[0]], {
                 "person_id": people[key], "organisation_id": orgs[key.split("_")[0]],
                 "kind": "signatory" if key.endswith("signatory") else "focal_point"})
         for token, event in ((tokens["metro"], "submit_for_signature"), (tokens["metro"], "sign"),

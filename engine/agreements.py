@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlmodel import col
 
+from engine import authority
 from engine.access import IfMatch, in_reach, load_agreement, require_editor
 from engine.clock import When
 from engine.context import Actor
@@ -196,6 +197,7 @@ async def name_contact(session: AsyncSession, agreement_id: int, data: ContactCr
     if party is None:
         raise InvalidInput(f"Organisation {org_id} is not a party to this agreement; a focal point "
                            "or signatory is named by one of its parties.", field="organisation_id")
+    authority.require(authority.contact_refusal(actor, agreement, party))
     if person.organisation_id != party.organisation_id:
         raise InvalidInput(f"{person.name} belongs to {person.organisation.name}, not to "
                            f"{party.organisation.name}: each party names its own people.",
@@ -212,9 +214,13 @@ async def name_contact(session: AsyncSession, agreement_id: int, data: ContactCr
     contact = Contact(agreement_id=agreement.id, party_id=party.id, person_id=person.id or 0,
                       kind=data.kind, capacity=data.capacity, person=person)
     agreement.contacts.append(contact)
+    facts: dict[str, Any] = {"person_id": person.id, "organisation_id": party.organisation_id,
+                             "capacity": data.capacity}
+    behalf = authority.on_behalf_of(actor, party)
+    if behalf is not None:
+        facts["on_behalf_of"] = behalf
     await record_change(session, agreement, actor, when, kind="edited", event=f"{data.kind}_named",
-                        data={"person_id": person.id, "organisation_id": party.organisation_id,
-                              "capacity": data.capacity})
+                        data=facts)
     return contact
 
 
@@ -222,10 +228,21 @@ async def remove_contact(session: AsyncSession, agreement_id: int, contact_id: i
                          when: When, *, if_match: IfMatch | None = None) -> None:
     agreement = await load_agreement(session, agreement_id, actor, change_at=when, if_match=if_match)
     require_editor(actor, agreement)
-    _require_open(agreement, "change who is named for it")
+    workflow = _require_open(agreement, "change who is named for it")
     contact = next((c for c in agreement.contacts if c.id == contact_id), None)
     if contact is None:
         raise NotFound(f"Agreement {agreement_id} has no focal point or signatory {contact_id}.")
+    party = next(p for p in agreement.parties if p.id == contact.party_id)
+    authority.require(authority.contact_refusal(actor, agreement, party))
+    signature = next((s for s in agreement.signatures if contact.kind == "signatory"
+                      and s.party_id == contact.party_id and s.signatory_id == contact.person_id), None)
+    if signature is not None:
+        hint = (" To change the signatory, withdraw the agreement from signature first (that "
+                "clears the signatures)." if "withdraw" in workflow.allowed_events(agreement.state)
+                else "")
+        raise Conflict(f"{contact.person.name} signed for {party.organisation.name} on "
+                       f"{signature.signed_on.isoformat()}, so they stay named as its signatory: "
+                       f"a recorded signature keeps its signatory.{hint}")
     owned = [d.title for d in agreement.deliverables
              if d.owner_id == contact.person_id and contact.kind == "focal_point"
              and not any(c.person_id == contact.person_id and c.kind == "focal_point" and c.id != contact.id
@@ -234,8 +251,12 @@ async def remove_contact(session: AsyncSession, agreement_id: int, contact_id: i
         raise Conflict(f"{contact.person.name} owns deliverables ({'; '.join(owned)}); give them "
                        "another owner first.")
     agreement.contacts.remove(contact)
+    facts: dict[str, Any] = {"person_id": contact.person_id, "organisation_id": party.organisation_id}
+    behalf = authority.on_behalf_of(actor, party)
+    if behalf is not None:
+        facts["on_behalf_of"] = behalf
     await record_change(session, agreement, actor, when, kind="edited", event=f"{contact.kind}_removed",
-                        data={"person_id": contact.person_id})
+                        data=facts)
 
 
 async def add_area(session: AsyncSession, agreement_id: int, data: AreaCreate, actor: Actor,

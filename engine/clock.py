@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -43,12 +43,14 @@ def today(clock: Clock, zone: ZoneInfo) -> date:
 
 @dataclass(frozen=True)
 class When:
-    """One moment as the engine uses it: the instant, and the calendar day in Accord's time zone."""
+    """One moment as the engine uses it: the instant, and the calendar day in Accord's time zone
+    (`zone`, in which other instants, such as when an agreement was created, are days too)."""
 
     now: datetime
     today: date
+    zone: tzinfo = UTC
 
     @classmethod
     def of(cls, clock: Clock, zone: ZoneInfo) -> When:
         now = clock.now()
-        return cls(now=now, today=now.astimezone(zone).date())
+        return cls(now=now, today=now.astimezone(zone).date(), zone=zone)

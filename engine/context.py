@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from sqlmodel import SQLModel
@@ -42,7 +42,8 @@ class Actor:
 
 @dataclass(frozen=True)
 class EventInput:
-    """The fields an event may carry (DESIGN.md, "Event fields")."""
+    """The fields an event may carry. Which of them one event takes is declared next to the guards
+    and effects that read them (`engine.rules`, `reads=`); `engine.events.fire` refuses the rest."""
 
     comment: str | None = None
     organisation_id: int | None = None
@@ -67,6 +68,8 @@ class EventContext:
     today: date
     now: datetime
     dest: str | None = None
+    # Accord's time zone, in which `today` is a day (and so are other instants, e.g. `created_at`).
+    zone: tzinfo = UTC
     # Rows effects create; the service adds them to the session.
     added: list[SQLModel] = field(default_factory=list)
     # Facts effects record, kept in the history event's `data`.
@@ -80,6 +83,9 @@ class EventContext:
     def signing_party(self) -> Party | None:
         org = self.signing_organisation_id
         return next((p for p in self.agreement.parties if p.organisation_id == org), None)
+
+    def day_of(self, instant: datetime) -> date:
+        return instant.astimezone(self.zone).date()
 
     def signature_of(self, party: Party) -> Signature | None:
         return next((s for s in self.agreement.signatures if s.party_id == party.id), None)

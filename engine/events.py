@@ -1,8 +1,9 @@
 """`fire`: the one path that changes an agreement's state.
 
 load (in reach) -> If-Match -> event known -> caller may fire it -> allowed in this
-state -> every guard met -> machine step (effects, new state) -> compare-and-set
-on `version` with its history row — all in the caller's transaction.
+state -> only the event's own fields -> caller may act for the party concerned ->
+every guard met -> machine step (effects, new state) -> compare-and-set on
+`version` with its history row — all in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -53,8 +54,12 @@ async def fire(
     if event not in workflow.allowed_events(agreement.state):
         raise TransitionNotAllowed(event, agreement.state, allowed)
 
+    _only_fields_of(workflow, event, data)
     ctx = EventContext(agreement=agreement, event=event, actor=actor, data=data,
-                       today=when.today, now=when.now)
+                       today=when.today, now=when.now, zone=when.zone)
+    refused = workflow.refusal(ctx)
+    if refused:
+        raise NotPermitted(refused)
     unmet = workflow.unmet(ctx)
     if unmet:
         raise GuardFailed(event, unmet)
@@ -74,16 +79,33 @@ async def fire(
     return agreement
 
 
+def _only_fields_of(workflow: CompiledWorkflow, event: str, data: EventInput) -> None:
+    """Refuse a field the event does not take: it would be ignored, and the caller would not know."""
+    given = [name for name, value in asdict(data).items() if value is not None]
+    takes = workflow.fields(event)
+    extra = [name for name in given if name not in takes]
+    if extra:
+        raise InvalidInput(f"{event} does not take {', '.join(extra)}; remove "
+                           f"{'it' if len(extra) == 1 else 'them'}. The fields of {event} are: "
+                           f"{', '.join(takes)}.", field=extra[0])
+
+
 def available_events(workflow: CompiledWorkflow, agreement: Agreement, actor: Actor,
                      when: When) -> tuple[list[str], dict[str, list[str]]]:
-    """The events `actor` may fire now, and for each whose guards are unmet, what is missing."""
+    """The events `actor` may fire now, and for each whose guards are unmet, what is missing. An
+    event the caller may not fire for their party (a supporter's `sign`) is not listed."""
     if not (actor.is_scheduler or actor.is_admin or is_party_staff(actor, agreement)):
         return [], {}
-    events = [e for e in workflow.allowed_events(agreement.state) if workflow.may_fire(actor, e)]
+    events: list[str] = []
     unmet: dict[str, list[str]] = {}
-    for event in events:
+    for event in workflow.allowed_events(agreement.state):
+        if not workflow.may_fire(actor, event):
+            continue
         ctx = EventContext(agreement=agreement, event=event, actor=actor, data=EventInput(),
-                           today=when.today, now=when.now)
+                           today=when.today, now=when.now, zone=when.zone)
+        if workflow.refusal(ctx):
+            continue
+        events.append(event)
         sentences = workflow.unmet(ctx, with_input=False)
         if sentences:
             unmet[event] = sentences

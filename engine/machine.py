@@ -56,6 +56,7 @@ class CompiledWorkflow:
     spec: WorkflowSpec
     machine: Machine
     events_by_state: dict[str, tuple[str, ...]]
+    fields_by_event: dict[str, tuple[str, ...]]
     _diagram: str | None = field(default=None, repr=False)
 
     @classmethod
@@ -69,7 +70,7 @@ class CompiledWorkflow:
                 "dest": transition.dest,
                 "conditions": [_condition_callback(rules.CONDITIONS[transition.when])]
                 if transition.when else [],
-                "before": [_effect_callback(rules.EFFECTS[name]) for name in event.effects],
+                "before": [_effect_callback(rules.EFFECTS[name].apply) for name in event.effects],
             })
         machine = Machine(
             model=[], states=list(spec.states), initial=spec.initial, transitions=transitions,
@@ -80,7 +81,15 @@ class CompiledWorkflow:
             state: tuple(e for e in spec.events if e in machine.get_triggers(state))
             for state in spec.states
         }
-        return cls(spec=spec, machine=machine, events_by_state=events_by_state)
+        fields_by_event: dict[str, tuple[str, ...]] = {}
+        for name, event in spec.events.items():
+            fields = ["comment"]
+            reads = [rules.GUARDS[g].reads for g in event.guards] + [rules.EFFECTS[e].reads for e in event.effects]
+            for names in reads:
+                fields += [f for f in names if f not in fields]
+            fields_by_event[name] = tuple(fields)
+        return cls(spec=spec, machine=machine, events_by_state=events_by_state,
+                   fields_by_event=fields_by_event)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -97,6 +106,19 @@ class CompiledWorkflow:
 
     def is_editable(self, state: str) -> bool:
         return self.spec.states[state].editable
+
+    def fields(self, event: str) -> tuple[str, ...]:
+        """The fields `event` takes: `comment` and what its guards and effects read."""
+        return self.fields_by_event[event]
+
+    def refusal(self, ctx: EventContext) -> str | None:
+        """Why `ctx.actor` may not fire `ctx.event` for the party it acts for, or None."""
+        for name in self.spec.events[ctx.event].effects:
+            check = rules.EFFECTS[name].authority
+            refused = check(ctx) if check is not None else None
+            if refused:
+                return refused
+        return None
 
     def unmet(self, ctx: EventContext, *, with_input: bool = True) -> list[str]:
         """Every unmet guard of `ctx.event`, as sentences; input-dependent guards only if asked."""

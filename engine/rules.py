@@ -5,6 +5,13 @@ sentence that tells a person what to do when unmet. Guards marked `needs_input`
 depend on the event's fields, so they are not evaluated when listing what an
 agreement could do next. An effect changes the loaded agreement (and may add
 rows to `ctx.added`); it does no I/O.
+
+`reads=` names the event fields (`EventInput`) a guard or effect reads: an event
+takes exactly the fields its guards and effects read, plus `comment`, and no
+other (`engine.machine.CompiledWorkflow.fields`). An effect that acts for a
+party names its `authority=`, a check from `engine.authority` that refuses
+(403) a person who may not act for that party; it applies to every event that
+has the effect, in every workflow.
 """
 
 from __future__ import annotations
@@ -15,11 +22,13 @@ from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 
+from engine import authority
 from engine.context import EventContext
 from engine.models import Agreement, Deliverable, Signature
 from workflows.loader import Vocabulary
 
 GuardFn = Callable[[EventContext], str | None]
+RefusalFn = Callable[[EventContext], str | None]
 EffectFn = Callable[[EventContext], None]
 ConditionFn = Callable[[EventContext], bool]
 DateFn = Callable[[Agreement], date | None]
@@ -30,10 +39,19 @@ DeliverableDateFn = Callable[[Deliverable], date | None]
 class Guard:
     check: GuardFn
     needs_input: bool = False
+    reads: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Effect:
+    apply: EffectFn
+    reads: tuple[str, ...] = ()
+    # Who may fire an event with this effect: None when met, else why not (a 403).
+    authority: RefusalFn | None = None
 
 
 GUARDS: dict[str, Guard] = {}
-EFFECTS: dict[str, EffectFn] = {}
+EFFECTS: dict[str, Effect] = {}
 CONDITIONS: dict[str, ConditionFn] = {}
 DATES: dict[str, DateFn] = {}
 DELIVERABLE_DATES: dict[str, DeliverableDateFn] = {}
@@ -42,16 +60,18 @@ RECIPIENTS = frozenset({"focal_points", "signatories", "unsigned_signatories", "
                         "party_focal_points", "secretariat"})
 
 
-def guard(name: str, *, needs_input: bool = False) -> Callable[[GuardFn], GuardFn]:
+def guard(name: str, *, needs_input: bool = False,
+          reads: tuple[str, ...] = ()) -> Callable[[GuardFn], GuardFn]:
     def register(check: GuardFn) -> GuardFn:
-        GUARDS[name] = Guard(check, needs_input)
+        GUARDS[name] = Guard(check, needs_input, reads)
         return check
     return register
 
 
-def effect(name: str) -> Callable[[EffectFn], EffectFn]:
+def effect(name: str, *, reads: tuple[str, ...] = (),
+           authority: RefusalFn | None = None) -> Callable[[EffectFn], EffectFn]:
     def register(apply: EffectFn) -> EffectFn:
-        EFFECTS[name] = apply
+        EFFECTS[name] = Effect(apply, reads, authority)
         return apply
     return register
 
@@ -107,25 +127,40 @@ def _effective_from_set(ctx: EventContext) -> str | None:
     return "Set effective_from, the day the agreement takes effect."
 
 
-@guard("signing_party_has_not_signed")
-def _signing_party_has_not_signed(ctx: EventContext) -> str | None:
-    if ctx.signing_organisation_id is None:
-        return "Say which party signs: give organisation_id."
+def _signing_parties_listed(ctx: EventContext) -> str:
+    return ", ".join(f"{p.organisation.name} ({p.organisation_id})" for p in ctx.signing_parties()
+                     if ctx.signature_of(p) is None)
+
+
+@guard("signing_party_named", needs_input=True, reads=("organisation_id",))
+def _signing_party_named(ctx: EventContext) -> str | None:
+    """The signing party: the one named by organisation_id, else the caller's own organisation."""
+    if ctx.data.organisation_id is None and ctx.signing_party is None:
+        return ("Say which party signs: give organisation_id, one of "
+                f"{_signing_parties_listed(ctx) or 'the signing parties'}.")
     party = ctx.signing_party
     if party is None or party.role != "party":
         return (f"{_org_name(ctx, ctx.signing_organisation_id)} is not a signing party to this "
                 "agreement; only its parties sign.")
+    return None
+
+
+@guard("signing_party_has_not_signed", reads=("organisation_id",))
+def _signing_party_has_not_signed(ctx: EventContext) -> str | None:
+    party = ctx.signing_party
+    if party is None or party.role != "party":
+        return None  # said by signing_party_named
     signature = ctx.signature_of(party)
     if signature is not None:
         return f"{party.organisation.name} already signed on {signature.signed_on.isoformat()}."
     return None
 
 
-@guard("signing_party_has_signatory")
+@guard("signing_party_has_signatory", reads=("signatory_id",))
 def _signing_party_has_signatory(ctx: EventContext) -> str | None:
     party = ctx.signing_party
     if party is None or party.role != "party":
-        return None  # said by signing_party_has_not_signed
+        return None  # said by signing_party_named
     signatories = [c for c in ctx.agreement.contacts
                    if c.party_id == party.id and c.kind == "signatory"]
     if not signatories:
@@ -138,12 +173,26 @@ def _signing_party_has_signatory(ctx: EventContext) -> str | None:
     return None
 
 
-@guard("signed_on_not_in_future", needs_input=True)
-def _signed_on_not_in_future(ctx: EventContext) -> str | None:
+def signing_opened_on(ctx: EventContext) -> tuple[date, str]:
+    """The first day a signature may bear, and what happened that day: the agreement was submitted
+    for signature, or (a workflow signed straight from its draft) it was created."""
+    if ctx.agreement.submitted_on is not None:
+        return ctx.agreement.submitted_on, "submitted for signature"
+    return ctx.day_of(ctx.agreement.created_at), "created (it is signed from its draft)"
+
+
+@guard("signed_on_in_signing_period", needs_input=True, reads=("signed_on",))
+def _signed_on_in_signing_period(ctx: EventContext) -> str | None:
     signed_on = ctx.data.signed_on
-    if signed_on is not None and signed_on > ctx.today:
+    if signed_on is None:
+        return None  # today
+    if signed_on > ctx.today:
         return (f"signed_on {signed_on.isoformat()} is in the future; record a signature on or "
                 "after the day it is made.")
+    opened, what = signing_opened_on(ctx)
+    if signed_on < opened:
+        return (f"signed_on {signed_on.isoformat()} is before {opened.isoformat()}, the day the "
+                f"agreement was {what}; a signature bears a day from then to today.")
     return None
 
 
@@ -164,14 +213,14 @@ def _term_has_started(ctx: EventContext) -> str | None:
 REVIEW_OUTCOMES = ("continue", "renew", "terminate")
 
 
-@guard("review_outcome_given", needs_input=True)
+@guard("review_outcome_given", needs_input=True, reads=("outcome",))
 def _review_outcome_given(ctx: EventContext) -> str | None:
     if ctx.data.outcome in REVIEW_OUTCOMES:
         return None
     return "Give the review's outcome: one of continue, renew, terminate."
 
 
-@guard("review_summary_given", needs_input=True)
+@guard("review_summary_given", needs_input=True, reads=("summary",))
 def _review_summary_given(ctx: EventContext) -> str | None:
     if ctx.data.summary and ctx.data.summary.strip():
         return None
@@ -193,7 +242,7 @@ guard("review_outcome_is_continue")(_outcome_is("continue"))
 guard("review_outcome_is_renew")(_outcome_is("renew"))
 
 
-@guard("new_end_date_later", needs_input=True)
+@guard("new_end_date_later", needs_input=True, reads=("ends_on", "starts_on"))
 def _new_end_date_later(ctx: EventContext) -> str | None:
     new_end = ctx.data.ends_on
     current = ctx.agreement.ends_on
@@ -208,7 +257,7 @@ def _new_end_date_later(ctx: EventContext) -> str | None:
     return None
 
 
-@guard("reason_given", needs_input=True)
+@guard("reason_given", needs_input=True, reads=("reason",))
 def _reason_given(ctx: EventContext) -> str | None:
     if ctx.data.reason and ctx.data.reason.strip():
         return None
@@ -243,8 +292,16 @@ def _record_submission(ctx: EventContext) -> None:
     ctx.agreement.submitted_on = ctx.today
 
 
-@effect("record_signature")
+def _signer_authority(ctx: EventContext) -> str | None:
+    return authority.signing_refusal(ctx.actor, ctx.agreement, ctx.data.organisation_id)
+
+
+@effect("record_signature", reads=("organisation_id", "signatory_id", "signed_on", "place"),
+        authority=_signer_authority)
 def _record_signature(ctx: EventContext) -> None:
+    """One party's signature, with its own day and place. The last signature signs the agreement;
+    its place becomes the agreement's `signing_place` only if none was set before (recorded as
+    `signing_place` in the history data), so a place agreed at creation is never overwritten."""
     party = ctx.signing_party
     assert party is not None  # guaranteed by the guards
     assert party.id is not None
@@ -260,10 +317,14 @@ def _record_signature(ctx: EventContext) -> None:
     ctx.agreement.signatures.append(signature)
     ctx.facts.update(organisation_id=party.organisation_id, signatory_id=signatory_id,
                      signed_on=signed_on.isoformat(), place=ctx.data.place)
+    behalf = authority.on_behalf_of(ctx.actor, party)
+    if behalf is not None:
+        ctx.facts["on_behalf_of"] = behalf
     if ctx.dest != ctx.agreement.state:  # the last signature: the agreement is signed
         ctx.agreement.signed_on = max(s.signed_on for s in ctx.agreement.signatures)
-        if ctx.data.place:
+        if ctx.data.place and not ctx.agreement.signing_place:
             ctx.agreement.signing_place = ctx.data.place
+            ctx.facts["signing_place"] = ctx.data.place
 
 
 @effect("clear_signatures")
@@ -294,7 +355,7 @@ def _start_term(ctx: EventContext) -> None:
     ctx.facts["next_review_on"] = _iso(agreement.next_review_on)
 
 
-@effect("record_review")
+@effect("record_review", reads=("outcome", "summary"))
 def _record_review(ctx: EventContext) -> None:
     ctx.agreement.review_outcome = ctx.data.outcome or "continue"
     ctx.agreement.review_summary = ctx.data.summary
@@ -314,7 +375,7 @@ def _schedule_next_review(ctx: EventContext) -> None:
     ctx.facts["next_review_on"] = _iso(agreement.next_review_on)
 
 
-@effect("record_renewal")
+@effect("record_renewal", reads=("ends_on", "starts_on"))
 def _record_renewal(ctx: EventContext) -> None:
     agreement = ctx.agreement
     assert ctx.data.ends_on is not None  # guaranteed by new_end_date_later

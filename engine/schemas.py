@@ -20,9 +20,12 @@ from pydantic import (
     PlainSerializer,
     StringConstraints,
     UrlConstraints,
+    computed_field,
     field_validator,
     model_validator,
 )
+
+from engine import history_text
 
 Role = Literal["admin", "staff", "partner"]
 PartyRole = Literal["party", "supporter"]
@@ -261,6 +264,10 @@ class DeliverableUpdate(Input):
 
 
 class EventFire(Input):
+    """An event and its fields. Every event takes `comment`; the other fields belong to particular
+    events of the agreement's workflow (`GET /workflows/{name}` lists each event's `fields`), and
+    a field the event does not take is refused with 422 naming it (`engine.events.fire`)."""
+
     event: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     comment: LongText | None = None
     organisation_id: Id | None = None
@@ -404,6 +411,14 @@ class HistoryRead(Output):
     comment: str | None
     data: dict[str, Any] | None
 
+    @computed_field(  # type: ignore[prop-decorator]
+        description='the entry in words, e.g. "Sign (pending signature → signed) for UCLG ASPAC by '
+                    'Accord Administrator": who, and on whose behalf when an administrator acted '
+                    "for a party (`data.on_behalf_of`)")
+    @property
+    def text(self) -> str:
+        return history_text.describe(self.event, self.from_state, self.to_state, self.actor, self.data)
+
 
 class WorkflowStateRead(BaseModel):
     name: str
@@ -419,6 +434,8 @@ class WorkflowEventRead(BaseModel):
     actors: list[str]
     guards: list[str]
     effects: list[str]
+    fields: list[str] = Field(description="the fields the event takes (POST /agreements/{id}/events); "
+                              "any other is refused with 422")
 
 
 class WorkflowRead(BaseModel):

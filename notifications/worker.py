@@ -221,7 +221,7 @@ class Worker:
         if now.tzinfo is None:
             raise ValueError("a worker pass needs a timezone-aware instant")
         now = now.astimezone(UTC)
-        when = When(now=now, today=now.astimezone(self.settings.zone).date())
+        when = When(now=now, today=now.astimezone(self.settings.zone).date(), zone=self.settings.zone)
         report = PassReport()
         await self.fire_due_timers(when, report)
         await self.send_due_notifications(now, report)

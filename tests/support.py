@@ -67,10 +67,14 @@ class World:
         result: dict[str, Any] = await self.ok(who, "POST", "/agreements", json=body)
         return result
 
-    async def name_people(self, agreement_id: int, who: str = "metro_staff") -> None:
-        for person, kind in (("metro_staff", "focal_point"), ("metro_signatory", "signatory"),
-                             ("aspac_staff", "focal_point"), ("aspac_signatory", "signatory")):
-            await self.ok(who, "POST", f"/agreements/{agreement_id}/focal-points",
+    async def name_people(self, agreement_id: int, who: str | None = None) -> None:
+        """Each party's focal point and signatory, named by that party's own staff (a party acts
+        only for itself), or all of them by `who` (an administrator)."""
+        for person, kind, by in (("metro_staff", "focal_point", "metro_staff"),
+                                 ("metro_signatory", "signatory", "metro_staff"),
+                                 ("aspac_staff", "focal_point", "aspac_staff"),
+                                 ("aspac_signatory", "signatory", "aspac_staff")):
+            await self.ok(who or by, "POST", f"/agreements/{agreement_id}/focal-points",
                           json={"person_id": self.people[person].id, "kind": kind})
 
     async def ready(self, **overrides: Any) -> dict[str, Any]:

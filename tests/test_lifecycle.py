@@ -80,23 +80,24 @@ async def submitted(world: World, **overrides: Any) -> dict[str, Any]:
     return await fire_ok(world, "metro_staff", agreement["id"], "submit_for_signature")
 
 
-async def test_sign_one_party_at_a_time_until_all_have_signed(world: World) -> None:
-    agreement = await submitted(world)
+async def test_sign_one_party_at_a_time_until_all_have_signed(world: World, clock: FixedClock) -> None:
+    agreement = await submitted(world)  # on 2026-11-23
+    clock.set(datetime(2026, 11, 25, 9, 0, tzinfo=UTC))
     first = await fire_ok(world, "metro_staff", agreement["id"], "sign", place="Barcelona",
-                          signed_on="2026-11-20")
+                          signed_on="2026-11-24")
     assert first["state"] == "pending_signature"
     assert party(first, "Metropolis")["signature"] == {
-        "signed_on": "2026-11-20", "place": "Barcelona", "signatory_id": world.metro_signatory.id}
+        "signed_on": "2026-11-24", "place": "Barcelona", "signatory_id": world.metro_signatory.id}
     assert party(first, "UCLG ASPAC")["signature"] is None
     assert first["signed_on"] is None
 
     again = problem(await world.fire("metro_staff", agreement["id"], "sign"), 422,
-                    "Metropolis already signed on 2026-11-20")
-    assert again["unmet"] == ["Metropolis already signed on 2026-11-20."]
+                    "Metropolis already signed on 2026-11-24")
+    assert again["unmet"] == ["Metropolis already signed on 2026-11-24."]
 
     last = await fire_ok(world, "aspac_staff", agreement["id"], "sign", place="Montevideo")
     assert last["state"] == "signed"
-    assert last["signed_on"] == "2026-11-23"
+    assert last["signed_on"] == "2026-11-25"
     assert last["signing_place"] == "Montevideo"
     after, rows = await snapshot(world, agreement["id"])
     signs = [r for r in rows if r["event"] == "sign"]
@@ -111,8 +112,9 @@ async def test_sign_for_an_organisation_that_is_not_a_party(world: World) -> Non
     agreement = await submitted(world)
     problem(await world.fire("admin", agreement["id"], "sign", organisation_id=world.orgs["amf"]),
             422, f"organisation {world.orgs['amf']} is not a signing party")
-    # The administrator's own organisation is not a party either.
-    problem(await world.fire("admin", agreement["id"], "sign"), 422, "not a signing party")
+    # The administrator's own organisation is not a party either: they say which party signs.
+    problem(await world.fire("admin", agreement["id"], "sign"), 422,
+            "Say which party signs: give organisation_id, one of Metropolis")
     after, _ = await snapshot(world, agreement["id"])
     assert after["version"] == agreement["version"]
     assert all(p["signature"] is None for p in after["parties"])
@@ -398,7 +400,7 @@ async def test_city_to_city_end_to_end(world: World) -> None:
     assert created["available_events"] == ["sign", "cancel"]
     agreement_id = created["id"]
     await world.name_people(agreement_id)
-    problem(await world.call("metro_staff", "POST", f"/agreements/{agreement_id}/focal-points",
+    problem(await world.call("amf_staff", "POST", f"/agreements/{agreement_id}/focal-points",
                              json={"person_id": world.amf_staff.id, "kind": "signatory"}),
             422, "does not sign")
     problem(await world.fire("metro_staff", agreement_id, "sign"), 422,

@@ -21,7 +21,7 @@ def _read(workflow: CompiledWorkflow) -> WorkflowRead:
                                   events=list(workflow.allowed_events(n)))
                 for n, s in spec.states.items()],
         events=[WorkflowEventRead(name=n, label=e.label, actors=list(e.actors), guards=list(e.guards),
-                                  effects=list(e.effects))
+                                  effects=list(e.effects), fields=list(workflow.fields(n)))
                 for n, e in spec.events.items()],
         diagram=workflow.mermaid(),
     )

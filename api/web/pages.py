@@ -34,7 +34,7 @@ from api.deps import get_database, get_settings, get_when, parse_if_match
 from api.observability import loggable_path
 from api.web import link_mail, views
 from api.web import session as web_session
-from engine import agreements, diagrams, events, reports, signin
+from engine import agreements, authority, diagrams, events, history_text, reports, signin
 from engine.access import in_reach, is_party_staff, load_agreement
 from engine.clock import When
 from engine.context import Actor, EventInput
@@ -67,14 +67,6 @@ _CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action
         "frame-ancestors 'none'; base-uri 'none'")
 OVERVIEW_DAYS = 90
 
-# Which form fields an event asks for, from the guards and effects its workflow names.
-_FIELDS_BY_RULE = {
-    "record_signature": ("signed_on", "place"),
-    "review_outcome_given": ("outcome",),
-    "review_summary_given": ("summary",),
-    "new_end_date_later": ("ends_on",),
-    "reason_given": ("reason",),
-}
 _STATUS_TITLES = {400: "Bad request", 403: "Not permitted", 404: "Not found", 409: "Conflict",
                   412: "Changed meanwhile", 422: "Cannot do that yet", 500: "Something went wrong",
                   503: "Service unavailable"}
@@ -191,13 +183,8 @@ def safe_next(target: str | None) -> str:
 
 
 def event_fields(workflow_name: str, version: int, event: str) -> list[str]:
-    spec = catalog().get(workflow_name, version).spec.events[event]
-    fields: list[str] = []
-    for rule in (*spec.guards, *spec.effects):
-        for name in _FIELDS_BY_RULE.get(rule, ()):
-            if name not in fields:
-                fields.append(name)
-    return fields
+    """The fields the event takes, as its workflow declares them: the form asks for these only."""
+    return list(catalog().get(workflow_name, version).fields(event))
 
 
 async def agreement_page(session: AsyncSession, request: Request, agreement_id: int, actor: Actor, when: When,
@@ -216,7 +203,11 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
     deliverables = [d for a in read.areas for d in a.deliverables]
     done = sum(1 for d in deliverables if d.status == "done")
     counted = sum(1 for d in deliverables if d.status != "cancelled")
-    unsigned = [p for p in read.parties if p.role == "party" and p.signature is None]
+    # Whom the person may sign for (engine.authority): an administrator chooses among the
+    # parties that have not signed; staff sign for their own organisation and choose nothing.
+    sign_for = ([(p.organisation_id, p.organisation.name) for p in authority.parties_to_sign_for(actor, agreement)]
+                if authority.acts_for_anyone(actor) else [])
+    labels = {name: event.label for name, event in workflow.spec.events.items()}
     event_forms = [{
         "name": name, "label": workflow.spec.events[name].label,
         "fields": event_fields(agreement.workflow_name, agreement.workflow_version, name),
@@ -230,7 +221,9 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
         "progress": {"done": done, "total": counted}, "area_progress": {
             a.id: (sum(1 for d in a.deliverables if d.status == "done"),
                    sum(1 for d in a.deliverables if d.status != "cancelled")) for a in read.areas},
-        "unsigned": unsigned, "person": actor, "problem": problem,
+        "sign_for": sign_for, "person": actor, "problem": problem,
+        "history_words": lambda h: history_text.words(h.event, h.from_state, h.to_state, h.actor, h.data,
+                                                      labels.get(h.event)),
         "problem_status": status_of(problem) if problem else None,
         "unmet": problem.unmet if isinstance(problem, GuardFailed) else [],
         "form": form, "fired": request.query_params.get("done"),

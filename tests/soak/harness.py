@@ -187,7 +187,7 @@ def seed_active(url: str, seeded: Seeded, count: int, *, today: date,
             aid = agreement["id"]
             for key in ("metro_staff", "metro_signatory", "aspac_staff", "aspac_signatory"):
                 org = key.split("_")[0]
-                _ok(http.post(f"/agreements/{aid}/focal-points", headers=metro, json={
+                _ok(http.post(f"/agreements/{aid}/focal-points", headers=metro if org == "metro" else aspac, json={
                     "person_id": seeded.people[key], "organisation_id": seeded.orgs[org],
                     "kind": "signatory" if key.endswith("signatory") else "focal_point"}))
             _ok(http.post(f"/agreements/{aid}/events", headers=metro, json={"event": "submit_for_signature"}))

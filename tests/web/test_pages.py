@@ -121,7 +121,8 @@ async def test_agreement_page_reads_without_javascript(client: httpx.AsyncClient
     assert "Created by Agnès Bickart" in words
 
 
-async def test_staff_walk_an_agreement_through_signature_with_forms(client: httpx.AsyncClient, world: World) -> None:
+async def test_staff_walk_an_agreement_through_signature_with_forms(client: httpx.AsyncClient, world: World,
+                                                                   clock: FixedClock) -> None:
     agreement = await world.ready()
     path = f"/agreements/{agreement['id']}"
     csrf = await sign_in(client, world.metro_staff.token)
@@ -133,7 +134,8 @@ async def test_staff_walk_an_agreement_through_signature_with_forms(client: http
     assert answer.status_code == 303
     page = await client.get(answer.headers["location"])
     assert "Done: Submit for signature. The agreement is now pending signature." in text_of(page.text)
-    answer = await client.post(f"{path}/events", data={"csrf": csrf, "event": "sign", "signed_on": "2026-11-20",
+    clock.set(datetime(2026, 11, 25, 9, 0, tzinfo=UTC))  # submitted on 2026-11-23, signed since
+    answer = await client.post(f"{path}/events", data={"csrf": csrf, "event": "sign", "signed_on": "2026-11-24",
                                                        "place": "Barcelona"})
     assert answer.status_code == 303
 
@@ -145,8 +147,8 @@ async def test_staff_walk_an_agreement_through_signature_with_forms(client: http
     reading = await world.ok("metro_staff", "GET", f"/agreements/{agreement['id']}")
     assert reading["state"] == "signed"
     words = text_of((await client.get(path)).text)
-    assert "Signed on 2026-11-20 in Barcelona" in words
-    assert "Signed on 2026-11-23 in Jakarta" in words
+    assert "Signed on 2026-11-24 in Barcelona" in words
+    assert "Signed on 2026-11-25 in Jakarta" in words
     assert "Sign (pending signature → signed) by UCLG ASPAC focal point" in words
 
 
