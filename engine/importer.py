@@ -420,17 +420,18 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def _date(cells: dict[str, Any], name: str) -> date | None:
+def _date(cells: dict[str, Any], name: str) -> str | None:
+    """A date cell (or text in a form `date.fromisoformat` reads) as the API receives it: YYYY-MM-DD."""
     value = cells.get(name)
     if isinstance(value, datetime):
-        return value.date()
+        return value.date().isoformat()
     if isinstance(value, date):
-        return value
+        return value.isoformat()
     text = _text(value)
     if text is None:
         return None
     try:
-        return date.fromisoformat(text)
+        return date.fromisoformat(text).isoformat()
     except ValueError:
         raise _Bad(f"{name} {_quoted(text)} is not a date; write it as YYYY-MM-DD.") from None
 
@@ -671,18 +672,20 @@ def _check_agreement(line: int, cells: dict[str, Any], directory: _Directory, ac
     people = (_people(cells, "focal_point", "focal_points", parties, directory, reasons)
               + _people(cells, "signatory", "signatories", parties, directory, reasons))
 
+    # The values as a request to the API carries them (text, whole numbers, ids, YYYY-MM-DD).
     signed_on = values.pop("signed_on")
     data = _validated(AgreementCreate, {
         **values, "workflow": workflow_name,
         "parties": [{"organisation_id": o.id, "role": role} for o, role in parties],
         "areas": [{"title": area} for area in _list(cells, "areas")],
     }, reasons, already=already)
+    signing = None
     if signed_on is not None:  # the API takes a signature's date with the `sign` event
-        _validated(EventFire, {"event": "sign", "signed_on": signed_on}, reasons, already=already)
+        signing = _validated(EventFire, {"event": "sign", "signed_on": signed_on}, reasons, already=already)
     if reasons or data is None or workflow is None or state is None:
         return None
-    return _AgreementRow(line=line, workflow=workflow, state=state, data=data, signed_on=signed_on,
-                         parties=parties, people=people)
+    return _AgreementRow(line=line, workflow=workflow, state=state, data=data,
+                         signed_on=signing.signed_on if signing else None, parties=parties, people=people)
 
 
 def _check_deliverable(cells: dict[str, Any], agreement: _AgreementRow, directory: _Directory,

@@ -599,13 +599,15 @@ async def test_a_real_import_writes_every_row_or_none(world: World, database: Da
     assert refused.created == []
     assert (await world.ok("admin", "GET", "/agreements"))["total"] == 0
     # Fixed, the same file imports every row, with every deliverable.
-    fixed = _csv(tmp_path / "agreements.csv", [*AGREEMENT_HEADER, "notice_period_days"],
-                 [[*row, ""] for row in GOOD] + [[*_row(title="Bad number"), "30"]])
+    fixed = _csv(tmp_path / "agreements.csv", [*AGREEMENT_HEADER, "notice_period_days", "signed_on"],
+                 [[*row, "", ""] for row in GOOD] + [[*_row(title="Bad number", state="signed"), "30", "2026-11-20"]])
     report = await _import(database, clock, fixed, deliverables_path=deliverables)
     assert report.ok, report.lines()
     assert [line for line, _, _ in report.created] == [2, 4, 5, 6]
     assert report.deliverables_created == 3
     assert (await world.ok("admin", "GET", "/agreements"))["total"] == 4
+    written = await world.ok("admin", "GET", f"/agreements/{report.created[-1][2]}")
+    assert (written["notice_period_days"], written["signed_on"], written["state"]) == (30, "2026-11-20", "signed")
 
 
 async def test_an_evidence_url_is_http_or_https(world: World, database: Database, clock: FixedClock,
@@ -630,10 +632,11 @@ async def test_an_evidence_url_is_http_or_https(world: World, database: Database
 async def test_dates_beyond_the_api_range_are_bad_rows(world: World, database: Database, clock: FixedClock,
                                                        tmp_path: Path) -> None:
     # Needs the bounded date type of engine/schemas.py (1900-01-01..2199-12-31).
-    path = _csv(tmp_path / "agreements.csv", AGREEMENT_HEADER, [
-        _row(title="Far review", next_review_on="9999-12-31"),               # line 2
-        _row(title="Early start", effective_from="0001-01-01"),              # line 3
-        GOOD[1],                                                              # line 4
+    path = _csv(tmp_path / "agreements.csv", [*AGREEMENT_HEADER, "signed_on"], [
+        [*_row(title="Far review", next_review_on="9999-12-31"), ""],        # line 2
+        [*_row(title="Early start", effective_from="0001-01-01"), ""],       # line 3
+        [*GOOD[1], ""],                                                       # line 4
+        [*_row(title="Signed in the future", state="signed"), "9999-12-31"],  # line 5
     ])
     deliverables = _csv(tmp_path / "deliverables.csv", DELIVERABLE_HEADER, [
         [AMF, "Urban resilience", "Far away", "", "9999-12-31", ""],          # line 2
@@ -642,9 +645,11 @@ async def test_dates_beyond_the_api_range_are_bad_rows(world: World, database: D
     dry = await _import(database, clock, path, dry_run=True, deliverables_path=deliverables)
 
     reasons = {(p.source, p.line): p.reason for p in dry.problems}
-    assert set(reasons) == {("agreements.csv", 2), ("agreements.csv", 3), ("deliverables.csv", 2)}, dry.lines()
+    assert set(reasons) == {("agreements.csv", 2), ("agreements.csv", 3), ("agreements.csv", 5),
+                            ("deliverables.csv", 2)}, dry.lines()
     assert reasons[("agreements.csv", 2)].startswith("next_review_on: ")
     assert reasons[("agreements.csv", 3)].startswith("effective_from: ")
+    assert reasons[("agreements.csv", 5)].startswith("signed_on: ")
     assert reasons[("deliverables.csv", 2)].startswith("due_on: ")
     real = await _import(database, clock, path, deliverables_path=deliverables)
     assert real.created == []
