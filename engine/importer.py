@@ -568,6 +568,11 @@ def _check_columns(table: _Table, known: set[str], required: set[str]) -> list[R
     if unknown:
         problems.append(RowProblem(table.source, 1, f"unknown column(s) {', '.join(unknown)}; the "
                                    f"columns are {', '.join(sorted(known))}."))
+    named = [c for c in table.columns if c]
+    twice = sorted({_shown(c) for c in named if named.count(c) > 1})
+    if twice:
+        problems.append(RowProblem(table.source, 1, f"column(s) {', '.join(twice)} named more than once; "
+                                   "keep one of each."))
     missing = sorted(required - set(table.columns))
     if missing:
         problems.append(RowProblem(table.source, 1, f"missing column(s) {', '.join(missing)}."))

@@ -207,6 +207,15 @@ async def test_a_wrong_header_stops_before_any_row(world: World, database: Datab
     assert (problem.line, problem.reason.split(";")[0]) == (1, "unknown column(s) ends_of")
     assert report.created == []
     assert (await world.ok("admin", "GET", "/agreements"))["total"] == 0
+    # A column named twice would keep one of its values and drop the other unseen.
+    twice = _csv(tmp_path / "twice.csv", ["title", "parties", "Title"], [["A", "Metropolis", "B"]])
+    [problem] = (await _import(database, clock, twice, dry_run=True)).problems
+    assert (problem.line, problem.reason) == (1, "column(s) title named more than once; keep one of each.")
+    # So would a value under no name.
+    unnamed = _csv(tmp_path / "unnamed.csv", ["title", "parties", ""], [["A", "Metropolis", "a note"]])
+    [problem] = (await _import(database, clock, unnamed, dry_run=True)).problems
+    assert (problem.line, problem.reason) == (2, "a value in column 3, which has no name in the first row; "
+                                                 "name the column or clear the value.")
     with pytest.raises(ImportFileError, match="reads .csv and .xlsx"):
         await _import(database, clock, _csv(tmp_path / "agreements.txt", ["title"], []))
 
