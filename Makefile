@@ -73,6 +73,8 @@ bench: install
 	done
 	@echo "== bench/profile_transition.py --statements (one transition in process, Accord and the floor)"
 	@for app in accord floor; do $(PYTHON) bench/profile_transition.py --app $$app --statements; done
+	@echo "== bench/hostile_imports.py"
+	$(PYTHON) bench/hostile_imports.py
 	@echo "== bench/http_transitions.py"
 	@if $(PG_ANSWERS); then dbs=sqlite,postgresql; else dbs=sqlite; \
 	  echo "PostgreSQL does not answer at $(PG_HOST):$(PG_PORT): HTTP benchmark on SQLite only"; fi; \

@@ -5,6 +5,7 @@
     accord admin create --name --email   create an administrator; the last line is a token
     accord serve [--host] [--port] [--demo]
     accord worker [--once] [--now ISO-8601]
+    accord import FILE [--deliverables CSV] [--dry-run] [--as EMAIL]   (engine/importer.py)
 
 Settings come from the environment (`ACCORD_*`, engine/settings.py). A mistake the
 user can fix (a bad `--now`, an unreachable database, an unmigrated schema) is one line
@@ -16,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
@@ -35,7 +38,7 @@ from engine.db import Database
 from engine.demo import load_demo
 from engine.directory import create_organisation, create_person, issue_token
 from engine.errors import AccordError, Conflict
-from engine.importer import importer_cli
+from engine.importer import ImportFileError, ImportLimits, import_tables, progress_bar, read_tables
 from engine.models import Organisation, Person
 from engine.schemas import OrganisationCreate, PersonCreate
 from engine.settings import Settings
@@ -65,7 +68,7 @@ def fail(message: str) -> NoReturn:
 def user_errors() -> Iterator[None]:
     try:
         yield
-    except UserError as error:
+    except (UserError, ImportFileError) as error:
         fail(str(error))
     except AccordError as error:
         fail(error.detail)
@@ -266,4 +269,27 @@ def worker(
             typer.echo("Worker stopped.")
 
 
-app.command("import")(importer_cli)  # engine/importer.py
+# --- import ------------------------------------------------------------------------------------
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="a .csv or .xlsx file of agreements, one row each")],
+    deliverables: Annotated[Path | None, typer.Option(
+        "--deliverables", help="a CSV of deliverables to go with a CSV of agreements")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="check every row, write nothing")] = False,
+    as_email: Annotated[str | None, typer.Option(
+        "--as", help="the email of the staff member or administrator the history names")] = None,
+) -> None:
+    """Import existing agreements from CSV or XLSX: every row or none; the same file twice changes nothing."""
+    with user_errors():
+        settings = Settings()
+        # The file is read, within the ACCORD_IMPORT_MAX_* limits, before the database is opened.
+        tables = read_tables(file, deliverables, ImportLimits.of(settings))
+        with progress_bar(sys.stdout.isatty()) as progress:
+            report = _run(lambda database: import_tables(
+                database, tables, dry_run=dry_run, clock=SystemClock(), actor_email=as_email,
+                zone=settings.zone, progress=progress), settings)
+    for line in report.lines():
+        typer.echo(line)
+    if not report.ok:
+        raise typer.Exit(1)

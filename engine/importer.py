@@ -1,47 +1,59 @@
 """`accord import FILE`: existing agreements from a CSV or XLSX file (format: docs/feeds-reports-import.md).
 
-    import_file    check every row, then (unless a dry run) write each good, new agreement in
-                   its own transaction; returns an `ImportReport`
-    importer_cli   the typer command `accord import FILE [--deliverables FILE] [--dry-run] [--as EMAIL]`
+    read_tables    read a file within `ImportLimits` (size, rows, columns, characters in a cell;
+                   for XLSX the archive is inspected before any of it is unpacked)
+    import_tables  check every row by the API's own schemas, then (unless a dry run, and only
+                   when no row is bad) write every new agreement in one transaction
+    import_file    both; returns an `ImportReport`
 
-Checking comes first and touches nothing: every bad row is reported with its line and reason,
-and a dry run stops there. An agreement already in the database (same title, same set of
-organisations) is left as it is, so importing a file twice changes nothing. An imported
-agreement enters the state its row names: the one place where `state` is set other than by
-`fire`, recorded as a history event of kind `imported` (through `record_change`, so the
-version, timers and reminders follow as for any change) that names the file and the line.
+Reading is bounded before and while parsing: nothing a file declares about itself (an XLSX
+sheet's dimension, an archive's sizes) is trusted beyond what `zipfile` enforces, and a file
+that breaks a limit or cannot be read is one `ImportFileError` that says what to do.
+
+Checking comes first and writes nothing: every bad row is reported with its line and reason,
+and a dry run stops there. Each row passes through the schemas the API validates the same data
+with (`AgreementCreate`, `DeliverableCreate`, `DeliverableUpdate`, the `sign` event's date), so
+a dry run without bad rows is an import that writes every row; a real import with a bad row
+writes none. An agreement already in the database (same title, same set of organisations) is
+left as it is, so importing a file twice changes nothing. An imported agreement enters the
+state its row names: the one place where `state` is set other than by `fire`, recorded as a
+history event of kind `imported` (through `record_change`, so the version, timers and
+reminders follow as for any change) that names the file and the line.
 """
 
 from __future__ import annotations
 
-import asyncio
 import csv
-import sys
-from collections.abc import Callable, Iterator
+import warnings
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import IO, Any, TypeVar
+from xml.sax import SAXParseException
+from xml.sax.handler import ContentHandler
 from zoneinfo import ZoneInfo
 
-import typer
+import defusedxml.sax as defused_sax
+from defusedxml import DefusedXmlException
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlmodel import col
 
-from engine import migrate as migrations
 from engine.access import load_agreement
-from engine.clock import Clock, SystemClock, When
+from engine.clock import Clock, When
 from engine.context import Actor
 from engine.db import Database
-from engine.errors import AccordError, NotFound
+from engine.errors import NotFound
 from engine.history import record_change
 from engine.machine import CompiledWorkflow, catalog
 from engine.models import Agreement, CollaborationArea, Contact, Deliverable, Organisation, Party, Person
-from engine.schemas import DeliverableStatus
+from engine.schemas import AgreementCreate, DeliverableCreate, DeliverableUpdate, EventFire
 from engine.settings import Settings
 
 DEFAULT_WORKFLOW = "collaboration_agreement"
@@ -57,13 +69,39 @@ DELIVERABLE_COLUMNS = {"agreement", "area", "title", "owner", "due_on", "status"
 # Columns `GET /exports/*.csv` adds that an import reads past, so an export imports as it is.
 _EXPORT_ONLY = {"id", "workflow_version", "version", "updated_at", "agreement_id", "owner_name",
                 "overdue", "completed_on"}
-_STATUSES = frozenset(get_args(DeliverableStatus))
+
+# An XLSX workbook is a zip archive of a few dozen XML parts that deflate 5 to 20 times; a
+# part that deflates more than 100 times (and unpacks to more than 1 MiB) is a zip bomb.
+MAX_PARTS = 1000
+EXCEL_COLUMNS = 16_384  # XFD, the last column of a sheet
+MAX_RATIO = 100
+RATIO_FROM_BYTES = 1024 * 1024
+_UNNAMED = "#unnamed"  # a row's key for the columns of its values under no name
+_LOOKUP_CHUNK = 1000  # values per `IN (...)`, well under SQLite's and asyncpg's parameter limits
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
+M = TypeVar("M", bound=BaseModel)
 
 
 class ImportFileError(Exception):
-    """The file cannot be read at all (missing, not CSV or XLSX, no header)."""
+    """The file cannot be read at all (missing, not CSV or XLSX, no header, beyond a limit)."""
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    """How much of a file `accord import` reads: `ACCORD_IMPORT_MAX_*` (engine/settings.py)."""
+
+    max_bytes: int
+    max_unpacked_bytes: int
+    max_rows: int
+    max_columns: int
+    max_cell_chars: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> ImportLimits:
+        return cls(max_bytes=settings.import_max_bytes, max_unpacked_bytes=settings.import_max_unpacked_bytes,
+                   max_rows=settings.import_max_rows, max_columns=settings.import_max_columns,
+                   max_cell_chars=settings.import_max_cell_chars)
 
 
 @dataclass(frozen=True)
@@ -98,18 +136,23 @@ class ImportReport:
     def lines(self) -> list[str]:
         out = [str(p) for p in self.problems]
         bad = len(self.bad_lines)
-        if self.dry_run:
-            out.append(f"Dry run: {len(self.created)} agreement(s) would be imported with "
-                       f"{self.deliverables_created} deliverable(s), {len(self.unchanged)} already "
-                       f"there; {bad} bad row(s). Nothing was written.")
+        counts = (f"{len(self.created)} agreement(s) would be imported with {self.deliverables_created} "
+                  f"deliverable(s), {len(self.unchanged)} already there")
+        if self.dry_run and bad:
+            out.append(f"Dry run: {bad} bad row(s), so an import would write nothing; without them, {counts}. "
+                       "Nothing was written.")
+        elif self.dry_run:
+            out.append(f"Dry run: {counts}; 0 bad row(s). Nothing was written.")
+        elif bad:
+            out.append(f"Nothing was imported: {bad} bad row(s). Fix them and import again; --dry-run "
+                       "checks a file without writing.")
         else:
             out.append(f"Imported {len(self.created)} agreement(s) with {self.deliverables_created} "
-                       f"deliverable(s); {len(self.unchanged)} already there, left unchanged; "
-                       f"{bad} bad row(s) skipped.")
+                       f"deliverable(s); {len(self.unchanged)} already there, left unchanged.")
         return out
 
 
-# --- reading files -----------------------------------------------------------------------------
+# --- reading files, within limits --------------------------------------------------------------
 
 @dataclass(frozen=True)
 class _Table:
@@ -118,77 +161,248 @@ class _Table:
     rows: list[tuple[int, dict[str, Any]]]  # (line, cells by column)
 
 
+@dataclass(frozen=True)
+class ImportTables:
+    """The agreements (and deliverables) of one import, read and within limits."""
+
+    source: str
+    agreements: _Table
+    deliverables: _Table | None
+
+
 def _column(name: Any) -> str:
     return str(name or "").strip().lower().replace(" ", "_")
 
 
-def _table(source: str, header: list[Any], rows: Iterator[tuple[int, list[Any]]]) -> _Table:
-    columns = [_column(c) for c in header]
-    body = []
-    for line, cells in rows:
+def _quoted(text: str, limit: int = 80) -> str:
+    """`text` quoted for a message, control characters escaped, cut when long."""
+    return repr(text[:limit]) + ("…" if len(text) > limit else "")
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    """`text` for a message: as it is when short and printable, else quoted."""
+    return text if text.isprintable() and len(text) <= limit else _quoted(text, limit)
+
+
+def _check_cells(source: str, line: int, cells: Sequence[Any], limits: ImportLimits) -> None:
+    for i, cell in enumerate(cells):
+        if cell is None:
+            continue
+        if isinstance(cell, str) and len(cell) > limits.max_cell_chars:
+            raise ImportFileError(f"{source} line {line} has a cell of more than {limits.max_cell_chars} "
+                                  "characters (ACCORD_IMPORT_MAX_CELL_CHARS).")
+        if i >= limits.max_columns and (not isinstance(cell, str) or cell.strip()):
+            raise ImportFileError(f"{source} line {line} has a value in column {i + 1}; a file has at most "
+                                  f"{limits.max_columns} columns (ACCORD_IMPORT_MAX_COLUMNS).")
+
+
+def _table(source: str, rows: Iterable[tuple[int, Sequence[Any]]], limits: ImportLimits, empty: str) -> _Table:
+    """The header and the non-blank rows, refusing as soon as a limit is passed.
+
+    Every row after the header counts toward `max_rows`, blank ones too: that bounds the work
+    whatever the rows hold, and no row is left unread past the limit.
+    """
+    columns: list[str] | None = None
+    body: list[tuple[int, dict[str, Any]]] = []
+    for after_header, (line, cells) in enumerate(rows):
+        if after_header > limits.max_rows:
+            raise ImportFileError(f"{source} has more than {limits.max_rows} rows after its header "
+                                  "(ACCORD_IMPORT_MAX_ROWS; blank rows count): delete the rows below your "
+                                  "data, or split it into several files.")
+        if cells.count(None) == len(cells):  # a blank row, or a sheet's padding: the fast way past
+            columns = [] if columns is None else columns
+            continue
+        _check_cells(source, line, cells, limits)
+        if columns is None:
+            columns = [_column(c) for c in cells[:limits.max_columns]]
+            continue
         if all(c is None or str(c).strip() == "" for c in cells):
             continue
-        body.append((line, {name: cells[i] if i < len(cells) else None
-                            for i, name in enumerate(columns) if name}))
+        row = {name: cells[i] if i < len(cells) else None for i, name in enumerate(columns) if name}
+        unnamed = [i + 1 for i, c in enumerate(cells)
+                   if (i >= len(columns) or not columns[i]) and c is not None and str(c).strip()]
+        if unnamed:
+            row[_UNNAMED] = unnamed  # reported as a bad row: a value is never dropped unseen
+        body.append((line, row))
+    if columns is None:
+        raise ImportFileError(empty)
     return _Table(source, columns, body)
 
 
-def _read_csv(path: Path) -> _Table:
+def _read_csv(path: Path, limits: ImportLimits) -> _Table:
+    line = 1
+    previous = csv.field_size_limit(limits.max_cell_chars)  # the csv module's bound while parsing
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)
-            header = next(reader, None)
-            if header is None:
-                raise ImportFileError(f"{path.name} is empty; the first line names the columns.")
-            rows = []
-            line = reader.line_num
-            for cells in reader:
-                rows.append((line + 1, list(cells)))  # the line the record starts on
-                line = reader.line_num
+
+            def records() -> Iterator[tuple[int, list[str]]]:
+                nonlocal line
+                for cells in reader:
+                    yield line, cells  # the line the record starts on
+                    line = reader.line_num + 1
+
+            return _table(path.name, records(), limits, f"{path.name} is empty; the first line names the columns.")
     except UnicodeDecodeError:
         raise ImportFileError(f"{path.name} is not UTF-8 text; save it as CSV UTF-8.") from None
     except csv.Error as error:
+        if "field limit" in str(error):
+            raise ImportFileError(f"{path.name} line {line} has a cell of more than {limits.max_cell_chars} "
+                                  "characters (ACCORD_IMPORT_MAX_CELL_CHARS).") from None
         raise ImportFileError(f"{path.name} is not a readable CSV file: {error}") from None
-    return _table(path.name, header, iter(rows))
-
-
-def _read_sheet(path: Path, sheet: Any) -> _Table:
-    values = sheet.iter_rows(values_only=True)
-    header = next(values, None)
-    if header is None:
-        raise ImportFileError(f"sheet {sheet.title!r} of {path.name} is empty; its first row names "
-                              "the columns.")
-    rows = ((number, list(cells)) for number, cells in enumerate(values, start=2))
-    return _table(f"{path.name} sheet {sheet.title}", list(header), rows)
-
-
-def _read_xlsx(path: Path) -> tuple[_Table, _Table | None]:
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, OSError, ValueError) as error:
-        raise ImportFileError(f"{path.name} is not a readable XLSX workbook: {error}") from None
-    try:
-        names = {name.lower(): name for name in workbook.sheetnames}
-        agreements = workbook[names.get("agreements", workbook.sheetnames[0])]
-        deliverables = workbook[names["deliverables"]] if "deliverables" in names else None
-        return (_read_sheet(path, agreements),
-                _read_sheet(path, deliverables) if deliverables is not None else None)
     finally:
-        workbook.close()
+        csv.field_size_limit(previous)
 
 
-def _read(path: Path) -> tuple[_Table, _Table | None]:
+def _inspect_archive(path: Path, limits: ImportLimits) -> None:
+    """Refuse a workbook that would cost too much to read, before openpyxl touches it.
+
+    First from the archive's directory alone (parts, sizes, compression ratios: `zipfile` holds
+    each part to the size its directory gives), then by counting the cells of its sheets as
+    they stream past: openpyxl builds every cell of a row, even the ones past the column limit.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+            _check_directory(path, parts, limits)
+            counter = _CellCounter(path.name, limits)
+            for part in parts:
+                with archive.open(part) as stream:
+                    counter.scan(stream)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, NotImplementedError) as error:
+        raise ImportFileError(f"{path.name} is not an XLSX workbook ({_reason(error)}); save it from the "
+                              "spreadsheet as .xlsx, or as CSV UTF-8.") from None
+    except DefusedXmlException as error:
+        raise ImportFileError(_unreadable(path, error)) from None
+
+
+def _check_directory(path: Path, parts: list[zipfile.ZipInfo], limits: ImportLimits) -> None:
+    if len(parts) > MAX_PARTS:
+        raise ImportFileError(f"{path.name} holds {len(parts)} parts, more than the {MAX_PARTS} of any "
+                              "spreadsheet; it is not unpacked.")
+    unpacked = sum(part.file_size for part in parts)
+    if unpacked > limits.max_unpacked_bytes:
+        raise ImportFileError(f"{path.name} unpacks to {unpacked:,} bytes, more than the "
+                              f"{limits.max_unpacked_bytes:,} allowed (ACCORD_IMPORT_MAX_UNPACKED_BYTES).")
+    for part in parts:
+        if part.file_size > RATIO_FROM_BYTES and part.file_size > MAX_RATIO * part.compress_size:
+            ratio = part.file_size // max(part.compress_size, 1)
+            raise ImportFileError(f"{path.name}: its part {_shown(part.filename)} is compressed {ratio} times; "
+                                  f"a spreadsheet never is more than {MAX_RATIO} times, so it is not unpacked.")
+
+
+class _CellCounter(ContentHandler):
+    """Counts the cells (`<c>` in a `<row>`) of every XML part, refusing past the limits as it goes.
+
+    A row holds at most Excel's 16384 cells; a workbook no more cells than the rows and columns
+    openpyxl is asked for (`_read_sheet`), formatted empty cells included.
+    """
+
+    def __init__(self, name: str, limits: ImportLimits) -> None:
+        super().__init__()
+        self.name = name
+        self.most = (limits.max_rows + 2) * (limits.max_columns + 1)
+        self.cells = 0
+        self.row_cells: int | None = None  # None outside a row
+
+    def scan(self, stream: IO[bytes]) -> None:
+        self.row_cells = None
+        try:
+            defused_sax.parse(stream, self)
+        except SAXParseException:
+            pass  # not XML (an image, say): openpyxl parses no cell from it either
+
+    def startElement(self, name: str, attrs: Any) -> None:  # noqa: N802 (the SAX interface)
+        local = name.rpartition(":")[2]
+        if local == "row":
+            self.row_cells = 0
+        elif local == "c" and self.row_cells is not None:
+            self.row_cells += 1
+            self.cells += 1
+            if self.row_cells > EXCEL_COLUMNS:
+                raise ImportFileError(f"{self.name} has a row of more than {EXCEL_COLUMNS} cells, which no "
+                                      "spreadsheet has; it is not read.")
+            if self.cells > self.most:
+                raise ImportFileError(f"{self.name} holds more than {self.most:,} cells, formatted empty ones "
+                                      "included, more than its rows and columns may have (ACCORD_IMPORT_MAX_ROWS, "
+                                      "ACCORD_IMPORT_MAX_COLUMNS): clear the formatting below and right of your "
+                                      "data, or split the file.")
+
+    def endElement(self, name: str) -> None:  # noqa: N802 (the SAX interface)
+        if name.rpartition(":")[2] == "row":
+            self.row_cells = None
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return _shown(text[0], 200) if text else type(error).__name__
+
+
+def _read_sheet(path: Path, sheet: Any, limits: ImportLimits) -> _Table:
+    # Explicit bounds, never the sheet's declared dimension (a 5 KB file may claim A1:XFD1048576):
+    # one row and one column past the limits, so that anything there is seen and refused. (When
+    # the sheet goes on further, openpyxl stops reading and pads the rows up to the bound.)
+    rows = sheet.iter_rows(min_row=1, max_row=limits.max_rows + 2, min_col=1, max_col=limits.max_columns + 1,
+                           values_only=True)
+    return _table(f"{path.name} sheet {_shown(sheet.title)}", enumerate(rows, start=1), limits,
+                  f"sheet {_shown(sheet.title)} of {path.name} is empty; its first row names the columns.")
+
+
+def _read_xlsx(path: Path, limits: ImportLimits) -> tuple[_Table, _Table | None]:
+    _inspect_archive(path, limits)
+    import openpyxl
+
+    # Whatever a broken or hostile workbook makes openpyxl raise, the answer is the same: it
+    # cannot be read. (openpyxl parses XML with defusedxml, a dependency, against entity bombs.)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # openpyxl warns of styles and extensions it leaves out
+        try:
+            workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception as error:
+            raise ImportFileError(_unreadable(path, error)) from None
+        try:
+            names = {name.lower(): name for name in workbook.sheetnames}
+            agreements = workbook[names.get("agreements", workbook.sheetnames[0])]
+            deliverables = workbook[names["deliverables"]] if "deliverables" in names else None
+            return (_read_sheet(path, agreements, limits),
+                    _read_sheet(path, deliverables, limits) if deliverables is not None else None)
+        except ImportFileError:
+            raise
+        except Exception as error:
+            raise ImportFileError(_unreadable(path, error)) from None
+        finally:
+            workbook.close()
+
+
+def _unreadable(path: Path, error: BaseException) -> str:
+    return (f"{path.name} is not a readable XLSX workbook ({_reason(error)}); open it in a spreadsheet and "
+            "save it again as .xlsx, or as CSV UTF-8.")
+
+
+def _read(path: Path, limits: ImportLimits) -> tuple[_Table, _Table | None]:
     if not path.is_file():
         raise ImportFileError(f"there is no file {path}")
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return _read_csv(path), None
-    if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path)
-    raise ImportFileError(f"{path.name}: import reads .csv and .xlsx files, not {suffix or 'this file'}.")
+    if suffix not in (".csv", ".xlsx", ".xlsm"):
+        raise ImportFileError(f"{path.name}: import reads .csv and .xlsx files, not {suffix or 'this file'}.")
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise ImportFileError(f"{path.name} is {size:,} bytes, more than the {limits.max_bytes:,} allowed "
+                              "(ACCORD_IMPORT_MAX_BYTES); split it into several files.")
+    try:
+        return (_read_csv(path, limits), None) if suffix == ".csv" else _read_xlsx(path, limits)
+    except OSError as error:
+        raise ImportFileError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def read_tables(path: Path, deliverables_path: Path | None, limits: ImportLimits) -> ImportTables:
+    """The agreements of `path` and the deliverables of its sheet or of `deliverables_path`."""
+    agreements, deliverables = _read(path, limits)
+    if deliverables_path is not None:
+        if deliverables is not None:
+            raise ImportFileError(f"{path.name} already has a deliverables sheet; leave out --deliverables.")
+        deliverables, _ = _read(deliverables_path, limits)
+    return ImportTables(path.name, agreements, deliverables)
 
 
 # --- cells -------------------------------------------------------------------------------------
@@ -206,61 +420,95 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def _date(cells: dict[str, Any], name: str) -> date | None:
+def _date(cells: dict[str, Any], name: str) -> str | None:
+    """A date cell (or text in a form `date.fromisoformat` reads) as the API receives it: YYYY-MM-DD."""
     value = cells.get(name)
     if isinstance(value, datetime):
-        return value.date()
+        return value.date().isoformat()
     if isinstance(value, date):
-        return value
+        return value.isoformat()
     text = _text(value)
     if text is None:
         return None
     try:
-        return date.fromisoformat(text)
+        return date.fromisoformat(text).isoformat()
     except ValueError:
-        raise _Bad(f"{name} {text!r} is not a date; write it as YYYY-MM-DD.") from None
+        raise _Bad(f"{name} {_quoted(text)} is not a date; write it as YYYY-MM-DD.") from None
 
 
-def _int(cells: dict[str, Any], name: str, low: int, high: int) -> int | None:
+def _whole(cells: dict[str, Any], name: str) -> int | None:
     text = _text(cells.get(name))
     if text is None:
         return None
-    if not text.isdigit() or not low <= int(text) <= high:
-        raise _Bad(f"{name} {text!r} must be a whole number from {low} to {high}.")
-    return int(text)
+    try:
+        return int(text)
+    except ValueError:
+        raise _Bad(f"{name} {_quoted(text)} must be a whole number.") from None
 
 
 def _list(cells: dict[str, Any], name: str) -> list[str]:
     return [item.strip() for item in (_text(cells.get(name)) or "").split(";") if item.strip()]
 
 
+def _validated(schema: type[M], values: dict[str, Any], reasons: list[str], *, already: set[str],
+               columns: dict[str, str] | None = None) -> M | None:
+    """`values` checked by the API's own schema; each error a reason naming the file's column.
+
+    Values left out (None) take the schema's defaults, as fields left out of a request do.
+    Errors of fields in `already` are left out: the row's reasons name them already.
+    """
+    try:
+        return schema.model_validate({name: value for name, value in values.items() if value is not None})
+    except ValidationError as error:
+        for item in error.errors():
+            location = item.get("loc", ())
+            name = str(location[0]) if location else ""
+            if name in already:
+                continue
+            message = str(item.get("msg", "invalid")).removeprefix("Value error, ").rstrip(".")
+            column = (columns or {}).get(name, name)
+            if name == "areas" and len(location) > 1 and isinstance(location[1], int):
+                message += f" (area {location[1] + 1})"
+            reasons.append(f"{column}: {message}." if column else f"{message}.")
+        return None
+
+
 # --- checking ----------------------------------------------------------------------------------
+
+def _unnamed(cells: dict[str, Any]) -> list[str]:
+    numbers = cells.get(_UNNAMED)
+    if not numbers:
+        return []
+    return [f"a value in column {', '.join(str(n) for n in numbers)}, which has no name in the first row; "
+            "name the column or clear the value."]
+
 
 @dataclass
 class _DeliverableRow:
     line: int
     area: str
-    title: str
-    owner: Person | None
-    due_on: date | None
-    status: str
-    description: str | None
-    progress_note: str | None
-    evidence_url: str | None
+    data: DeliverableCreate
+    notes: DeliverableUpdate  # progress_note and evidence_url, which only an update sets in the API
 
 
 @dataclass
 class _AgreementRow:
     line: int
-    title: str
     workflow: CompiledWorkflow
     state: str
+    data: AgreementCreate
+    signed_on: date | None
     parties: list[tuple[Organisation, str]]  # (organisation, party or supporter)
     people: list[tuple[Organisation, Person, str]]  # (party's organisation, person, kind)
-    areas: list[str]
-    terms: dict[str, Any]
-    existing_id: int | None = None
     deliverables: list[_DeliverableRow] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return self.data.title
+
+    @property
+    def areas(self) -> list[str]:
+        return [area.title for area in self.data.areas]
 
     @property
     def key(self) -> tuple[str, frozenset[int]]:
@@ -274,6 +522,17 @@ class _Directory:
     existing: dict[tuple[str, frozenset[int]], int]  # (title, organisations) -> agreement id
 
 
+def _storable(text: str) -> bool:
+    # PostgreSQL refuses U+0000 in any text, a query's parameters included; nothing stored has one.
+    return "\x00" not in text
+
+
+def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
+    ordered = sorted(v for v in set(values) if _storable(v))
+    for start in range(0, len(ordered), _LOOKUP_CHUNK):
+        yield ordered[start:start + _LOOKUP_CHUNK]
+
+
 async def _directory(session: AsyncSession, tables: list[_Table]) -> _Directory:
     organisations: dict[str, Organisation] = {}
     for org in await session.scalars(select(Organisation)):
@@ -283,8 +542,9 @@ async def _directory(session: AsyncSession, tables: list[_Table]) -> _Directory:
     emails = {entry.rpartition(":")[2].strip().lower()
               for table in tables for _, cells in table.rows
               for name in ("focal_points", "signatories", "owner") for entry in _list(cells, name)}
-    people = {p.email: p for p in await session.scalars(
-        select(Person).where(col(Person.email).in_(sorted(emails))))} if emails else {}
+    people: dict[str, Person] = {}
+    for chunk in _chunks(emails):
+        people.update((p.email, p) for p in await session.scalars(select(Person).where(col(Person.email).in_(chunk))))
     titles = {(_text(cells.get("title")) or "").casefold() for _, cells in tables[0].rows}
     return _Directory(organisations, people, await _existing(session, titles))
 
@@ -292,9 +552,9 @@ async def _directory(session: AsyncSession, tables: list[_Table]) -> _Directory:
 async def _existing(session: AsyncSession, titles: set[str]) -> dict[tuple[str, frozenset[int]], int]:
     """The agreements already there with these titles, by (title, set of organisations)."""
     existing: dict[tuple[str, frozenset[int]], int] = {}
-    if titles:
+    for chunk in _chunks(titles):
         found = await session.scalars(
-            select(Agreement).where(func.lower(col(Agreement.title)).in_(sorted(titles)))
+            select(Agreement).where(func.lower(col(Agreement.title)).in_(chunk))
             .options(selectinload(Agreement.parties)))  # type: ignore[arg-type]
         for agreement in found:
             orgs = frozenset(p.organisation_id for p in agreement.parties)
@@ -304,10 +564,15 @@ async def _existing(session: AsyncSession, titles: set[str]) -> dict[tuple[str, 
 
 def _check_columns(table: _Table, known: set[str], required: set[str]) -> list[RowProblem]:
     problems = []
-    unknown = [c for c in table.columns if c and c not in known | _EXPORT_ONLY]
+    unknown = [_shown(c) for c in table.columns if c and c not in known | _EXPORT_ONLY]
     if unknown:
         problems.append(RowProblem(table.source, 1, f"unknown column(s) {', '.join(unknown)}; the "
                                    f"columns are {', '.join(sorted(known))}."))
+    named = [c for c in table.columns if c]
+    twice = sorted({_shown(c) for c in named if named.count(c) > 1})
+    if twice:
+        problems.append(RowProblem(table.source, 1, f"column(s) {', '.join(twice)} named more than once; "
+                                   "keep one of each."))
     missing = sorted(required - set(table.columns))
     if missing:
         problems.append(RowProblem(table.source, 1, f"missing column(s) {', '.join(missing)}."))
@@ -320,7 +585,7 @@ def _organisations(cells: dict[str, Any], name: str, directory: _Directory,
     for org_name in _list(cells, name):
         org = directory.organisations.get(org_name.lower())
         if org is None:
-            reasons.append(f"there is no organisation {org_name!r} (in {name}); create it first "
+            reasons.append(f"there is no organisation {_quoted(org_name)} (in {name}); create it first "
                            "(POST /api/v1/organisations) or correct the name.")
         elif org in found:
             reasons.append(f"{org.name} is listed twice in {name}.")
@@ -337,7 +602,7 @@ def _people(cells: dict[str, Any], kind: str, column: str, parties: list[tuple[O
         email = email.strip().lower()
         person = directory.people.get(email)
         if person is None:
-            reasons.append(f"there is no person with the email {email!r} (in {column}).")
+            reasons.append(f"there is no person with the email {_quoted(email)} (in {column}).")
             continue
         org_name = org_name.strip()
         wanted = org_name.lower()
@@ -345,8 +610,8 @@ def _people(cells: dict[str, Any], kind: str, column: str, parties: list[tuple[O
                       if (o.id == person.organisation_id if not wanted
                           else wanted in (o.name.lower(), (o.short_name or "").lower()))), None)
         if party is None:
-            reasons.append(f"{org_name or person.organisation.name!r} is not one of this agreement's "
-                           f"parties (in {column}: {entry!r}).")
+            reasons.append(f"{_quoted(org_name or person.organisation.name)} is not one of this agreement's "
+                           f"parties (in {column}: {_quoted(entry)}).")
             continue
         org, role = party
         if person.organisation_id != org.id:
@@ -361,45 +626,40 @@ def _people(cells: dict[str, Any], kind: str, column: str, parties: list[tuple[O
     return named
 
 
+_AGREEMENT_DATES = ("effective_from", "ends_on", "next_review_on")
+_AGREEMENT_NUMBERS = ("review_every_months", "notice_period_days")
+
+
 def _check_agreement(line: int, cells: dict[str, Any], directory: _Directory, actor: Actor,
                      reasons: list[str]) -> _AgreementRow | None:
-    title = _text(cells.get("title"))
-    if title is None:
+    """The row as the API would take it: names resolved here, every value checked by `AgreementCreate`."""
+    already: set[str] = set()  # fields this function has given a reason for already
+    values: dict[str, Any] = {"title": _text(cells.get("title"))}
+    if values["title"] is None:
         reasons.append("title is missing.")
-    elif len(title) > 300:
-        reasons.append("title is longer than 300 characters.")
+        already.add("title")
     workflow_name = _text(cells.get("workflow")) or DEFAULT_WORKFLOW
     workflow: CompiledWorkflow | None
     try:
         workflow = catalog().latest(workflow_name)
     except NotFound:
         workflow = None
-        reasons.append(f"there is no workflow {workflow_name!r}; known: {', '.join(sorted(catalog().names()))}.")
+        reasons.append(f"there is no workflow {_quoted(workflow_name)}; known: "
+                       f"{', '.join(sorted(catalog().names()))}.")
     state = _text(cells.get("state"))
     if workflow is not None:
         state = state or workflow.spec.initial
         if state not in workflow.spec.states:
-            reasons.append(f"state {state!r} is not a state of {workflow_name} (its states: "
+            reasons.append(f"state {_quoted(state)} is not a state of {workflow_name} (its states: "
                            f"{', '.join(workflow.spec.states)}).")
-    terms: dict[str, Any] = {}
-    for name in ("effective_from", "ends_on", "next_review_on", "signed_on"):
+    for name in _AGREEMENT_DATES + _AGREEMENT_NUMBERS + ("signed_on",):
         try:
-            terms[name] = _date(cells, name)
+            values[name] = _date(cells, name) if name not in _AGREEMENT_NUMBERS else _whole(cells, name)
         except _Bad as bad:
             reasons.append(str(bad))
-    for name, low, high in (("review_every_months", 1, 120), ("notice_period_days", 1, 3650)):
-        try:
-            terms[name] = _int(cells, name, low, high)
-        except _Bad as bad:
-            reasons.append(str(bad))
-    terms["summary"] = _text(cells.get("summary"))
-    terms["signing_place"] = _text(cells.get("signing_place"))
-    start, end, review = terms.get("effective_from"), terms.get("ends_on"), terms.get("next_review_on")
-    if start and end and end <= start:
-        reasons.append(f"ends_on ({end}) is not after effective_from ({start}): the agreement would "
-                       "end before it starts.")
-    if start and review and review <= start:
-        reasons.append(f"next_review_on ({review}) is not after effective_from ({start}).")
+            already.add(name)
+    values["summary"] = _text(cells.get("summary"))
+    values["signing_place"] = _text(cells.get("signing_place"))
 
     parties = [(o, "party") for o in _organisations(cells, "parties", directory, reasons)]
     if not _list(cells, "parties"):
@@ -409,58 +669,69 @@ def _check_agreement(line: int, cells: dict[str, Any], directory: _Directory, ac
             reasons.append(f"{org.name} is both a party and a supporter.")
         else:
             parties.append((org, "supporter"))
+    if reasons and not parties:
+        already.add("parties")
     if not actor.is_admin and parties and not any(o.id == actor.organisation_id for o, _ in parties):
         reasons.append("your organisation is not one of the parties; staff import their own "
                        "organisation's agreements.")
     people = (_people(cells, "focal_point", "focal_points", parties, directory, reasons)
               + _people(cells, "signatory", "signatories", parties, directory, reasons))
-    areas = _list(cells, "areas")
-    if len({a.casefold() for a in areas}) != len(areas):
-        reasons.append("an area is listed twice in areas.")
-    if any(len(a) > 300 for a in areas):
-        reasons.append("an area's title is longer than 300 characters.")
-    if reasons or title is None or workflow is None or state is None:
+
+    # The values as a request to the API carries them (text, whole numbers, ids, YYYY-MM-DD).
+    signed_on = values.pop("signed_on")
+    data = _validated(AgreementCreate, {
+        **values, "workflow": workflow_name,
+        "parties": [{"organisation_id": o.id, "role": role} for o, role in parties],
+        "areas": [{"title": area} for area in _list(cells, "areas")],
+    }, reasons, already=already)
+    signing = None
+    if signed_on is not None:  # the API takes a signature's date with the `sign` event
+        signing = _validated(EventFire, {"event": "sign", "signed_on": signed_on}, reasons, already=already)
+    if reasons or data is None or workflow is None or state is None:
         return None
-    row = _AgreementRow(line=line, title=title, workflow=workflow, state=state, parties=parties,
-                        people=people, areas=areas, terms=terms)
-    row.existing_id = directory.existing.get(row.key)
-    return row
+    return _AgreementRow(line=line, workflow=workflow, state=state, data=data,
+                         signed_on=signing.signed_on if signing else None, parties=parties, people=people)
 
 
 def _check_deliverable(cells: dict[str, Any], agreement: _AgreementRow, directory: _Directory,
                        reasons: list[str]) -> _DeliverableRow | None:
+    """The row as the API would take it: by `DeliverableCreate`, and `DeliverableUpdate` for the rest."""
+    already: set[str] = set()
     area = _text(cells.get("area"))
     title = _text(cells.get("title"))
     if title is None:
         reasons.append("title is missing.")
+        already.add("title")
     if area is None:
         reasons.append("area is missing.")
     elif area.casefold() not in {a.casefold() for a in agreement.areas}:
-        reasons.append(f"{area!r} is not one of the areas of {agreement.title!r} (line "
+        reasons.append(f"{_quoted(area)} is not one of the areas of {agreement.title!r} (line "
                        f"{agreement.line}): {'; '.join(agreement.areas) or 'it has none'}.")
     owner_email = (_text(cells.get("owner")) or "").lower()
     owner = None
     if owner_email:
         owner = directory.people.get(owner_email)
         if owner is None:
-            reasons.append(f"there is no person with the email {owner_email!r} (owner).")
+            reasons.append(f"there is no person with the email {_quoted(owner_email)} (owner).")
         elif not any(p.id == owner.id and kind == "focal_point" for _, p, kind in agreement.people):
             reasons.append(f"{owner_email} is not a focal point of {agreement.title!r}; a deliverable "
                            "is owned by one of its focal points.")
-    status = _text(cells.get("status")) or "planned"
-    if status not in _STATUSES:
-        reasons.append(f"status {status!r} is not one of {', '.join(sorted(_STATUSES))}.")
     try:
         due_on = _date(cells, "due_on")
     except _Bad as bad:
         reasons.append(str(bad))
+        already.add("due_on")
         due_on = None
-    if reasons or title is None or area is None:
+    data = _validated(DeliverableCreate, {
+        "title": title, "description": _text(cells.get("description")), "due_on": due_on,
+        "owner_id": owner.id if owner else None, "status": _text(cells.get("status")),
+    }, reasons, already=already, columns={"owner_id": "owner"})
+    notes = _validated(DeliverableUpdate, {
+        "progress_note": _text(cells.get("progress_note")), "evidence_url": _text(cells.get("evidence_url")),
+    }, reasons, already=already)
+    if reasons or data is None or notes is None or area is None:
         return None
-    return _DeliverableRow(line=0, area=area, title=title, owner=owner, due_on=due_on, status=status,
-                           description=_text(cells.get("description")),
-                           progress_note=_text(cells.get("progress_note")),
-                           evidence_url=_text(cells.get("evidence_url")))
+    return _DeliverableRow(line=0, area=area, data=data, notes=notes)
 
 
 def _check(agreements: _Table, deliverables: _Table | None, directory: _Directory, actor: Actor,
@@ -475,7 +746,7 @@ def _check(agreements: _Table, deliverables: _Table | None, directory: _Director
     bad_titles: dict[str, int] = {}
     report.agreement_rows = len(agreements.rows)
     for done, (line, cells) in enumerate(agreements.rows, start=1):
-        reasons: list[str] = []
+        reasons = _unnamed(cells)
         row = _check_agreement(line, cells, directory, actor, reasons)
         if row is not None and row.key in seen:
             reasons.append(f"the same agreement (title and parties) is already on line {seen[row.key]}.")
@@ -501,7 +772,7 @@ def _attach_deliverables(table: _Table, good: list[_AgreementRow], bad_titles: d
         by_title.setdefault(row.title.casefold(), []).append(row)
     seen: dict[tuple[int, str, str], int] = {}
     for line, cells in table.rows:
-        reasons: list[str] = []
+        reasons = _unnamed(cells)
         title = _text(cells.get("agreement"))
         matches = by_title.get((title or "").casefold(), [])
         deliverable = None
@@ -509,15 +780,15 @@ def _attach_deliverables(table: _Table, good: list[_AgreementRow], bad_titles: d
             reasons.append("agreement is missing: give the title of an agreement in the agreements file.")
         elif not matches:
             bad = bad_titles.get(title.casefold())
-            reasons.append(f"its agreement {title!r} is on bad line {bad}, so it is not imported either."
-                           if bad else f"there is no agreement titled {title!r} in the agreements file.")
+            reasons.append(f"its agreement {_quoted(title)} is on bad line {bad}, so it is not imported either."
+                           if bad else f"there is no agreement titled {_quoted(title)} in the agreements file.")
         elif len(matches) > 1:
-            reasons.append(f"several agreements are titled {title!r} (lines "
+            reasons.append(f"several agreements are titled {_quoted(title)} (lines "
                            f"{', '.join(str(m.line) for m in matches)}); give them distinct titles.")
         else:
             deliverable = _check_deliverable(cells, matches[0], directory, reasons)
         if deliverable is not None:
-            key = (matches[0].line, deliverable.area.casefold(), deliverable.title.casefold())
+            key = (matches[0].line, deliverable.area.casefold(), deliverable.data.title.casefold())
             if key in seen:
                 reasons.append(f"the same deliverable is already on line {seen[key]}.")
             else:
@@ -532,10 +803,12 @@ def _attach_deliverables(table: _Table, good: list[_AgreementRow], bad_titles: d
 async def _write(session: AsyncSession, row: _AgreementRow, source: str, actor: Actor, when: When) -> int:
     spec = row.workflow.spec
     agreement = Agreement(
-        title=row.title, workflow_name=spec.name, workflow_version=spec.version, state=row.state,
-        version=0, created_by_id=actor.person_id, created_at=when.now, updated_at=when.now, **row.terms)
-    agreement.parties = [Party(organisation_id=org.id or 0, role=role) for org, role in row.parties]
-    agreement.areas = [CollaborationArea(title=title, position=i) for i, title in enumerate(row.areas)]
+        **row.data.model_dump(exclude={"workflow", "parties", "areas"}), signed_on=row.signed_on,
+        workflow_name=spec.name, workflow_version=spec.version, state=row.state,
+        version=0, created_by_id=actor.person_id, created_at=when.now, updated_at=when.now)
+    agreement.parties = [Party(organisation_id=p.organisation_id, role=p.role) for p in row.data.parties]
+    agreement.areas = [CollaborationArea(title=a.title, description=a.description, position=i)
+                       for i, a in enumerate(row.data.areas)]
     agreement.contacts, agreement.signatures, agreement.deliverables = [], [], []
     session.add(agreement)
     await session.flush()
@@ -547,9 +820,8 @@ async def _write(session: AsyncSession, row: _AgreementRow, source: str, actor: 
                             person_id=person.id or 0, kind=kind))
     for d in row.deliverables:
         session.add(Deliverable(
-            agreement_id=agreement.id, area_id=area_ids[d.area.casefold()], title=d.title,
-            description=d.description, owner_id=d.owner.id if d.owner else None, due_on=d.due_on,
-            status=d.status, progress_note=d.progress_note, evidence_url=d.evidence_url,
+            agreement_id=agreement.id, area_id=area_ids[d.area.casefold()], **d.data.model_dump(),
+            **d.notes.model_dump(include={"progress_note", "evidence_url"}),  # as the API stores them
             created_at=when.now, updated_at=when.now))
     await session.flush()
     loaded = await load_agreement(session, agreement.id, actor)
@@ -564,57 +836,71 @@ async def _write(session: AsyncSession, row: _AgreementRow, source: str, actor: 
 async def _actor(session: AsyncSession, email: str | None) -> Actor:
     if email is None:
         return IMPORTER
-    person = await session.scalar(select(Person).where(col(Person.email) == email.strip().lower()))
+    wanted = email.strip().lower()
+    person = await session.scalar(select(Person).where(col(Person.email) == wanted)) if _storable(wanted) else None
     if person is None:
-        raise ImportFileError(f"there is no person with the email {email!r} to import as.")
+        raise ImportFileError(f"there is no person with the email {_quoted(email)} to import as.")
     if person.role not in ("admin", "staff"):
         raise ImportFileError(f"{person.name} is a partner; agreements are imported by staff or an "
                               "administrator.")
     return Actor.of(person)
 
 
-async def import_file(database: Database, path: Path, *, dry_run: bool, clock: Clock,
-                      actor_email: str | None = None, deliverables_path: Path | None = None,
-                      zone: ZoneInfo | None = None, progress: Progress | None = None) -> ImportReport:
-    """Check every row of `path` (and of its deliverables sheet or file); unless `dry_run`, import the good ones.
-
-    Raises `ImportFileError` when a file cannot be read at all; bad rows are in the report.
-    """
-    agreements, deliverables = _read(path)
-    if deliverables_path is not None:
-        if deliverables is not None:
-            raise ImportFileError(f"{path.name} already has a deliverables sheet; leave out --deliverables.")
-        deliverables, _ = _read(deliverables_path)
-    report = ImportReport(source=path.name, dry_run=dry_run)
+async def import_tables(database: Database, tables: ImportTables, *, dry_run: bool, clock: Clock,
+                        actor_email: str | None = None, zone: ZoneInfo | None = None,
+                        progress: Progress | None = None) -> ImportReport:
+    """Check every row of `tables`; unless `dry_run` or a row is bad, write every new agreement at once."""
+    agreements, deliverables = tables.agreements, tables.deliverables
+    report = ImportReport(source=tables.source, dry_run=dry_run)
     async with database.transaction(write=False) as session:
         actor = await _actor(session, actor_email)
         directory = await _directory(session, [agreements] + ([deliverables] if deliverables else []))
     good = _check(agreements, deliverables, directory, actor, report, progress)
+    if dry_run:
+        for row in good:
+            existing_id = directory.existing.get(row.key)
+            if existing_id is not None:
+                report.unchanged.append((row.line, row.title, existing_id))
+            else:
+                report.created.append((row.line, row.title, None))
+                report.deliverables_created += len(row.deliverables)
+        return report
+    if not report.ok:
+        return report  # every row or none: a bad row stops the import before it writes
     when = When.of(clock, zone or ZoneInfo("UTC"))
-    for done, row in enumerate(good, start=1):
-        if row.existing_id is not None:
-            report.unchanged.append((row.line, row.title, row.existing_id))
-        elif dry_run:
-            report.created.append((row.line, row.title, None))
-            report.deliverables_created += len(row.deliverables)
-        else:
-            async with database.transaction() as session:
-                existing = await _existing(session, {row.title.casefold()})
-                if row.key in existing:  # imported by someone else since the check
-                    report.unchanged.append((row.line, row.title, existing[row.key]))
-                    continue
-                agreement_id = await _write(session, row, agreements.source, actor, when)
-            report.created.append((row.line, row.title, agreement_id))
-            report.deliverables_created += len(row.deliverables)
-        if progress and not dry_run:
-            progress("Importing", done, len(good))
+    async with database.transaction() as session:  # one transaction: all of it, or none if anything fails
+        existing = await _existing(session, {row.title.casefold() for row in good})
+        created: list[tuple[int, str, int | None]] = []
+        for done, row in enumerate(good, start=1):
+            if row.key in existing:  # already there, or imported by someone else since the check
+                report.unchanged.append((row.line, row.title, existing[row.key]))
+            else:
+                created.append((row.line, row.title, await _write(session, row, tables.source, actor, when)))
+                report.deliverables_created += len(row.deliverables)
+            if progress:
+                progress("Importing", done, len(good))
+    report.created = created
     return report
 
 
-# --- the command -------------------------------------------------------------------------------
+async def import_file(database: Database, path: Path, *, dry_run: bool, clock: Clock,
+                      actor_email: str | None = None, deliverables_path: Path | None = None,
+                      zone: ZoneInfo | None = None, progress: Progress | None = None,
+                      limits: ImportLimits | None = None) -> ImportReport:
+    """Check every row of `path` (and of its deliverables sheet or file); unless `dry_run`, import them.
+
+    Raises `ImportFileError` when a file cannot be read at all or breaks a limit (default: the
+    `ACCORD_IMPORT_MAX_*` settings); bad rows are in the report.
+    """
+    tables = read_tables(path, deliverables_path, limits or ImportLimits.of(Settings()))
+    return await import_tables(database, tables, dry_run=dry_run, clock=clock, actor_email=actor_email,
+                               zone=zone, progress=progress)
+
+
+# --- the progress bar of the command (engine/cli.py) -------------------------------------------
 
 @contextmanager
-def _progress_bar(enabled: bool) -> Iterator[Progress | None]:
+def progress_bar(enabled: bool) -> Iterator[Progress | None]:
     if not enabled:
         yield None
         return
@@ -630,44 +916,3 @@ def _progress_bar(enabled: bool) -> Iterator[Progress | None]:
             bar.update(tasks[what], completed=done)
 
         yield update
-
-
-def importer_cli(
-    file: Annotated[Path, typer.Argument(help="a .csv or .xlsx file of agreements, one row each")],
-    deliverables: Annotated[Path | None, typer.Option(
-        "--deliverables", help="a CSV of deliverables to go with a CSV of agreements")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="check every row, write nothing")] = False,
-    as_email: Annotated[str | None, typer.Option(
-        "--as", help="the email of the staff member or administrator the history names")] = None,
-) -> None:
-    """Import existing agreements from CSV or XLSX; the same file twice changes nothing."""
-    settings = Settings()
-
-    async def run(progress: Progress | None) -> ImportReport:
-        database = Database.from_settings(settings)
-        try:
-            if not await migrations.is_current_async(database.engine):
-                raise ImportFileError("the database is not at the current schema; run `accord migrate` first")
-            return await import_file(database, file, dry_run=dry_run, clock=SystemClock(),
-                                     actor_email=as_email, deliverables_path=deliverables,
-                                     zone=settings.zone, progress=progress)
-        finally:
-            await database.dispose()
-
-    try:
-        with _progress_bar(sys.stdout.isatty()) as progress:
-            report = asyncio.run(run(progress))
-    except ImportFileError as error:
-        typer.echo(f"accord: {error}", err=True)
-        raise typer.Exit(1) from None
-    except AccordError as error:
-        typer.echo(f"accord: {error.detail}", err=True)
-        raise typer.Exit(1) from None
-    except SQLAlchemyError as error:
-        cause = getattr(error, "orig", None) or error
-        typer.echo(f"accord: database error: {str(cause).splitlines()[0]}", err=True)
-        raise typer.Exit(1) from None
-    for line in report.lines():
-        typer.echo(line)
-    if not report.ok:
-        raise typer.Exit(1)

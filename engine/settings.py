@@ -25,6 +25,14 @@ class Settings(BaseSettings):
     page_size_max: int = Field(default=200, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     database_pool_size: int = Field(default=10, ge=1)
+    # `accord import` reads no more than this (docs/feeds-reports-import.md, "Limits"): the file
+    # as stored, an XLSX workbook unpacked, data rows per table, columns, characters in one cell
+    # (32767 is the most an Excel cell holds).
+    import_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    import_max_unpacked_bytes: int = Field(default=32 * 1024 * 1024, ge=1)
+    import_max_rows: int = Field(default=10_000, ge=1)
+    import_max_columns: int = Field(default=64, ge=1)
+    import_max_cell_chars: int = Field(default=32_767, ge=1)
     # json | text; unset: json unless stderr is a terminal (engine/logging.py).
     log_format: Literal["json", "text"] | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
