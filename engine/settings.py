@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     # Signs web sign-in cookies. Set it when several API processes serve one site, or to keep
     # people signed in across restarts; unset, each process makes its own at start.
     secret_key: SecretStr | None = None
+    # Sign-in links one client address may ask for in an hour, whatever addresses it asks for.
+    sign_in_links_per_client_per_hour: int = Field(default=30, ge=1)
 
     @property
     def zone(self) -> ZoneInfo:
