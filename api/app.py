@@ -13,6 +13,7 @@ from api.guards import RefuseNul
 from api.limits import BodyLimit
 from api.routers import agreements, directory, feeds, health, metrics, reminders, reports, tokens, webhooks, workflows
 from api.routers import diagrams as workflow_diagrams
+from api.web import link_mail
 from api.web import router as web_pages
 from engine.clock import Clock, SystemClock
 from engine.db import Database
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         finally:
             if scheduler is not None:
                 await scheduler.stop()
+            await link_mail.settle()  # sign-in links asked for just before the stop still go out
             if owns_database:
                 await database.dispose()
 

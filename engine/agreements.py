@@ -192,6 +192,9 @@ async def name_contact(session: AsyncSession, agreement_id: int, data: ContactCr
     person = await session.get(Person, data.person_id)
     if person is None:
         raise InvalidInput(f"There is no person {data.person_id}.", field="person_id")
+    if not person.active:
+        raise InvalidInput(f"{person.name} is disabled; name someone else, or ask an administrator or "
+                           "their organisation's staff to enable them.", field="person_id")
     org_id = data.organisation_id or person.organisation_id
     party = next((p for p in agreement.parties if p.organisation_id == org_id), None)
     if party is None:
@@ -295,9 +298,13 @@ async def add_deliverable(session: AsyncSession, agreement_id: int, area_id: int
 def _check_owner(agreement: Agreement, owner_id: int | None) -> None:
     if owner_id is None:
         return
-    if not any(c.person_id == owner_id and c.kind == "focal_point" for c in agreement.contacts):
+    focal = [c for c in agreement.contacts if c.person_id == owner_id and c.kind == "focal_point"]
+    if not focal:
         raise InvalidInput(f"Person {owner_id} is not a focal point of this agreement; a deliverable "
                            "is owned by one of its focal points.", field="owner_id")
+    if not focal[0].person.active:
+        raise InvalidInput(f"{focal[0].person.name} is disabled; give the deliverable an active focal point "
+                           "as owner.", field="owner_id")
 
 
 async def update_deliverable(session: AsyncSession, deliverable_id: int, data: DeliverableUpdate,

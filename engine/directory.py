@@ -1,4 +1,26 @@
-"""Organisations, people and their bearer tokens."""
+"""Organisations, people and their bearer tokens.
+
+Who sees whom (`people_in_reach`): an administrator everyone; staff the people of their own
+organisation and of every organisation they share an agreement with (as party or supporter);
+a partner the people of their own organisation.
+
+Who changes whom (`update_person`, `PATCH /people/{id}`):
+    administrator  anyone: name, email, role (admin included), timezone, active
+    staff          people of their own organisation who are not administrators: name,
+                   timezone, active, and role between staff and partner (never admin); their
+                   own email, but not a colleague's (that would let them sign in as the colleague)
+    partner        no one
+Nobody disables themself or changes their own role: another administrator does.
+
+Disabling a person (`active: false`) keeps their row, so history and agreements keep their
+name, and at once: revokes every bearer token and calendar feed of theirs, ends their web
+sessions, voids their unused sign-in links (and refuses new ones, as for an unknown address),
+and cancels their pending mail. From then on no reminder is written for them
+(`engine.schedule.recipients`) nor sent (`notifications.worker`). The answer warns of what they
+leave undone: a party with no other active focal point or signatory (the agreement's unmet
+conditions then show it too), open deliverables they own. Enabling them again restores
+sign-in by link and their reminders, not their old tokens or feeds.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +28,19 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import Select, Table, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from engine.clock import When
 from engine.context import Actor
 from engine.errors import Conflict, InvalidInput, NotFound, NotPermitted
-from engine.models import ApiToken, Organisation, Person
-from engine.schemas import OrganisationCreate, PersonCreate
+from engine.feed_models import CalendarFeed
+from engine.models import Agreement, ApiToken, Contact, Deliverable, Organisation, Party, Person
+from engine.schemas import OrganisationCreate, PersonCreate, PersonUpdate, PersonWarning
 
 TOKEN_PREFIX = "acc_"
 
@@ -77,18 +102,179 @@ async def get_person(session: AsyncSession, person_id: int) -> Person:
     return person
 
 
+def people_in_reach(query: Select[Any], actor: Actor) -> Select[Any]:
+    """`query` (over `Person`) narrowed to the people `actor` sees (see the module docstring)."""
+    if actor.is_admin or actor.is_scheduler:
+        return query
+    own = col(Person.organisation_id) == actor.organisation_id
+    if actor.role != "staff":
+        return query.where(own)
+    ours = select(col(Party.agreement_id)).where(col(Party.organisation_id) == actor.organisation_id)
+    sharing = select(col(Party.organisation_id)).where(col(Party.agreement_id).in_(ours))
+    return query.where(or_(own, col(Person.organisation_id).in_(sharing)))
+
+
+async def find_person(session: AsyncSession, person_id: int, actor: Actor) -> Person:
+    """The person, if `actor` sees them; someone out of sight is not found."""
+    person: Person | None = await session.scalar(
+        people_in_reach(select(Person).where(col(Person.id) == person_id), actor))
+    if person is None:
+        raise NotFound(f"There is no person {person_id} that you can see.")
+    return person
+
+
 async def list_people(
     session: AsyncSession, actor: Actor, *, organisation_id: int | None, limit: int, offset: int
 ) -> tuple[list[Person], int]:
-    query = select(Person)
-    if actor.role == "partner":
-        # Partners see their own organisation's people; staff and admins keep the directory.
-        query = query.where(col(Person.organisation_id) == actor.organisation_id)
+    query = people_in_reach(select(Person), actor)
     if organisation_id is not None:
         query = query.where(col(Person.organisation_id) == organisation_id)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.scalars(query.order_by(col(Person.id)).limit(limit).offset(offset))
     return list(rows), total
+
+
+def may_change(actor: Actor, person: Person) -> bool:
+    """Whether `actor` may change anything of `person` (what exactly: `_check_change`)."""
+    if actor.is_admin:
+        return True
+    return (actor.role == "staff" and person.organisation_id == actor.organisation_id
+            and person.role != "admin")
+
+
+def _check_change(actor: Actor, person: Person, changes: dict[str, Any]) -> None:
+    organisation = person.organisation.name
+    if not may_change(actor, person):
+        if actor.role == "staff" and person.organisation_id == actor.organisation_id:
+            raise NotPermitted(f"{person.name} is an administrator; only an administrator can change them.")
+        raise NotPermitted(f"Only an administrator, or staff of {organisation}, can change {person.name}.")
+    own = person.id == actor.person_id
+    if own and changes.get("active", person.active) != person.active:
+        raise NotPermitted("You cannot disable yourself; ask an administrator.")
+    if own and changes.get("role", person.role) != person.role:
+        raise NotPermitted("You cannot change your own role; ask an administrator.")
+    if actor.is_admin:
+        return
+    if changes.get("role") == "admin":
+        raise NotPermitted("Only an administrator can make someone an administrator.")
+    if not own and changes.get("email", person.email) != person.email:
+        raise NotPermitted(f"Only an administrator can change {person.name}'s email: whoever holds the "
+                           "address can sign in as them.")
+
+
+async def update_person(session: AsyncSession, person_id: int, data: PersonUpdate, actor: Actor,
+                        when: When) -> tuple[Person, list[PersonWarning]]:
+    """Change the person as `data` says; the warnings say what disabling them leaves undone."""
+    query = people_in_reach(select(Person).where(col(Person.id) == person_id), actor)
+    if session.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update(of=Person)
+    person = await session.scalar(query)
+    if person is None:
+        raise NotFound(f"There is no person {person_id} that you can see.")
+    changes = data.model_dump(exclude_unset=True)
+    if "email" in changes:
+        changes["email"] = str(changes["email"]).lower()
+    _check_change(actor, person, changes)
+    if changes.get("email", person.email) != person.email:
+        taken = await session.scalar(select(col(Person.id)).where(col(Person.email) == changes["email"],
+                                                                  col(Person.id) != person_id))
+        if taken is not None:
+            raise Conflict(f"Someone else already has the email {changes['email']}.")
+    was_active = person.active
+    for name, value in changes.items():
+        setattr(person, name, value)
+    await _flush_unique(session, f"Someone else already has the email {person.email}.")
+    warnings: list[PersonWarning] = []
+    if was_active and not person.active:
+        await _cut_off(session, person_id, when.now)
+        warnings = await _left_undone(session, person)
+    elif person.active and not was_active:
+        await _resume_reminders(session, person_id, when)
+    await session.refresh(person, ["organisation"])
+    return person, warnings
+
+
+async def _cut_off(session: AsyncSession, person_id: int, now: datetime) -> None:
+    """Everything a disabled person could still do or receive stops now."""
+    from engine.schedule import CANCELLED, PENDING, Notification
+    from engine.signin import SignInLink, end_sessions_of
+
+    for model in (ApiToken, CalendarFeed):
+        await session.execute(
+            update(model).where(col(model.person_id) == person_id, col(model.revoked_at).is_(None))
+            .values(revoked_at=now).execution_options(synchronize_session=False))
+    await session.execute(
+        update(SignInLink).where(col(SignInLink.person_id) == person_id, col(SignInLink.used_at).is_(None),
+                                 col(SignInLink.expires_at) > now)
+        .values(expires_at=now).execution_options(synchronize_session=False))
+    await end_sessions_of(session, person_id, now)
+    await session.execute(
+        update(Notification).where(col(Notification.person_id) == person_id, col(Notification.status) == PENDING)
+        .values(status=CANCELLED, note="the person is disabled", lease_owner=None, lease_expires_at=None,
+                updated_at=now).execution_options(synchronize_session=False))
+
+
+async def _open_agreements(session: AsyncSession, ids: set[int]) -> dict[int, Agreement]:
+    from engine.machine import catalog
+
+    if not ids:
+        return {}
+    rows = await session.scalars(select(Agreement).where(col(Agreement.id).in_(ids)))
+    return {a.id: a for a in rows if a.id is not None
+            and not catalog().get(a.workflow_name, a.workflow_version).is_final(a.state)}
+
+
+async def _left_undone(session: AsyncSession, person: Person) -> list[PersonWarning]:
+    """Parties left without an active focal point or (before signing) signatory; open deliverables owned."""
+    from engine.models import Signature
+
+    named = list(await session.scalars(select(Contact).where(col(Contact.person_id) == person.id)))
+    owned = list(await session.scalars(select(Deliverable).where(
+        col(Deliverable.owner_id) == person.id, col(Deliverable.status).in_(("planned", "in_progress")))))
+    agreements = await _open_agreements(session, {c.agreement_id for c in named} | {d.agreement_id for d in owned})
+    others = {(party_id, kind) for party_id, kind in (await session.execute(
+        select(col(Contact.party_id), col(Contact.kind)).join(Person, col(Person.id) == col(Contact.person_id))
+        .where(col(Contact.party_id).in_({c.party_id for c in named}), col(Person.active).is_(True),
+               col(Person.id) != person.id))).all()}
+    signed = set(await session.scalars(select(col(Signature.party_id)).where(
+        col(Signature.party_id).in_({c.party_id for c in named}))))
+    parties = {p.id: p for p in await session.scalars(select(Party).where(
+        col(Party.id).in_({c.party_id for c in named})))}
+    warnings: list[PersonWarning] = []
+    for contact in sorted(named, key=lambda c: (c.agreement_id, c.party_id, c.kind)):
+        agreement = agreements.get(contact.agreement_id)
+        if agreement is None or (contact.party_id, contact.kind) in others:
+            continue
+        if contact.kind == "signatory" and contact.party_id in signed:
+            continue
+        organisation = parties[contact.party_id].organisation.name
+        what = contact.kind.replace("_", " ")
+        warnings.append(PersonWarning(
+            kind="only_focal_point" if contact.kind == "focal_point" else "only_signatory",
+            agreement_id=contact.agreement_id, agreement_title=agreement.title,
+            detail=f"{person.name} was the only active {what} of {organisation} for “{agreement.title}” "
+                   f"(agreement {agreement.id}); {organisation} should name another {what}."))
+    for deliverable in sorted(owned, key=lambda d: d.id or 0):
+        agreement = agreements.get(deliverable.agreement_id)
+        if agreement is None:
+            continue
+        warnings.append(PersonWarning(
+            kind="owns_deliverable", agreement_id=deliverable.agreement_id, agreement_title=agreement.title,
+            deliverable_id=deliverable.id,
+            detail=f"{person.name} owns the deliverable “{deliverable.title}” ({deliverable.status.replace('_', ' ')}) "
+                   f"of “{agreement.title}” (agreement {agreement.id}); give it another owner."))
+    return warnings
+
+
+async def _resume_reminders(session: AsyncSession, person_id: int, when: When) -> None:
+    """A person enabled again: the reminders of their open agreements are derived afresh."""
+    from engine import schedule
+    from engine.access import load_agreement
+
+    ids = set(await session.scalars(select(col(Contact.agreement_id)).where(col(Contact.person_id) == person_id)))
+    for agreement_id in sorted(await _open_agreements(session, ids)):
+        agreement = await load_agreement(session, agreement_id, Actor.scheduler(), change_at=when)
+        await schedule.sync(session, agreement, when)
 
 
 def hash_token(token: str) -> str:
@@ -100,7 +286,10 @@ async def issue_token(
 ) -> str:
     """A new bearer token for the person; only its hash is stored, so it is returned once."""
     require_admin(actor, "issue tokens")
-    await get_person(session, person_id)
+    person = await get_person(session, person_id)
+    if not person.active:
+        raise Conflict(f"{person.name} is disabled; enable them first (PATCH /api/v1/people/{person_id} "
+                       'with {"active": true}).')
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(person_id=person_id, token_hash=hash_token(token), label=label, created_at=now))
     await session.flush()
@@ -113,12 +302,13 @@ _PERSON: Table = Person.__table__  # type: ignore[attr-defined]
 _ACTOR_BY_DIGEST = (
     select(_TOKEN.c.token_hash, _PERSON.c.id, _PERSON.c.name, _PERSON.c.role, _PERSON.c.organisation_id)
     .join(_PERSON, _PERSON.c.id == _TOKEN.c.person_id)
-    .where(_TOKEN.c.token_hash == bindparam("digest"), _TOKEN.c.revoked_at.is_(None))
+    .where(_TOKEN.c.token_hash == bindparam("digest"), _TOKEN.c.revoked_at.is_(None),
+           _PERSON.c.active.is_(True))
 )
 
 
 async def actor_for_digest(session: AsyncSession, digest: str) -> Actor | None:
-    """Who holds the (unrevoked) token whose SHA-256 is `digest`, or None. Only the columns an
+    """Who holds the (unrevoked) token whose SHA-256 is `digest` (an active person), or None. Only the columns an
     `Actor` needs: this runs on every request."""
     row = (await session.execute(_ACTOR_BY_DIGEST, {"digest": digest})).first()
     if row is None or not hmac.compare_digest(row[0], digest):

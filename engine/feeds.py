@@ -101,7 +101,7 @@ async def render_feed(session: AsyncSession, token: str, base_url: str, default_
     if feed is None:
         raise missing
     person = await session.get(Person, feed.person_id)
-    if person is None:
+    if person is None or not person.active:  # disabling revokes the feeds; this holds in any case
         raise missing
     actor = Actor.of(person)
     if feed.agreement_id is not None:

@@ -9,7 +9,7 @@ history rows and (agreement_id, version) is unique.
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, true
 from sqlmodel import Field, Relationship, SQLModel
 
 from engine.types import UTCDateTime
@@ -48,6 +48,8 @@ class Person(SQLModel, table=True):
     role: str = Field(max_length=16)
     job_title: str | None = Field(default=None, max_length=200)
     timezone: str | None = Field(default=None, max_length=64)
+    # False: disabled (engine.directory.update_person). The row stays, so history keeps the name.
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     created_at: datetime = instant()
 
     organisation: Organisation = Relationship(sa_relationship_kwargs={"lazy": "joined"})

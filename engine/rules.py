@@ -105,11 +105,14 @@ def _two_or_more_parties(ctx: EventContext) -> str | None:
 def _parties_named_people(ctx: EventContext) -> str | None:
     missing: list[str] = []
     for party in ctx.agreement.parties:
-        kinds = {c.kind for c in ctx.agreement.contacts if c.party_id == party.id}
+        named = [c for c in ctx.agreement.contacts if c.party_id == party.id]
+        kinds = {c.kind for c in named if c.person.active}  # a disabled person counts for nothing
         needed = ["focal_point"] + (["signatory"] if party.role == "party" else [])
         for kind in needed:
             if kind not in kinds:
-                missing.append(f"{party.organisation.name} has not named a {kind.replace('_', ' ')}.")
+                disabled = [c.person.name for c in named if c.kind == kind and not c.person.active]
+                why = f" ({', '.join(disabled)}: disabled)" if disabled else ""
+                missing.append(f"{party.organisation.name} has not named a {kind.replace('_', ' ')}{why}.")
     return " ".join(missing) or None
 
 

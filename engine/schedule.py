@@ -24,6 +24,8 @@ Recipients, by the names workflow files use:
                           (the escalation); for an agreement, every focal point
     secretariat           for a deliverable, the focal points of the other parties; for an
                           agreement, every focal point
+A disabled person (`Person.active` false) is none of these: no reminder row is written for them,
+and the rows they had are cancelled when they are disabled (`engine.directory.update_person`).
 
 A reminder is sent at `SEND_HOUR` in the recipient's time zone (person, else organisation) on
 its day. An offset that is already past when its row would be written is written only if it
@@ -315,7 +317,12 @@ def _subjects(agreement: Agreement, rule: ReminderSpec
 
 
 def recipients(name: str, agreement: Agreement, deliverable: Deliverable | None = None) -> set[int]:
-    """The people a recipient name stands for (see the module docstring)."""
+    """The people a recipient name stands for (see the module docstring); disabled people never."""
+    return _recipients(name, agreement, deliverable) - {
+        c.person_id for c in agreement.contacts if not c.person.active}
+
+
+def _recipients(name: str, agreement: Agreement, deliverable: Deliverable | None) -> set[int]:
     focal = [c for c in agreement.contacts if c.kind == "focal_point"]
     owner = deliverable.owner_id if deliverable is not None else None
     owner_parties = {c.party_id for c in focal if c.person_id == owner}

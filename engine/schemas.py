@@ -18,6 +18,7 @@ from pydantic import (
     EmailStr,
     Field,
     PlainSerializer,
+    StrictBool,
     StringConstraints,
     UrlConstraints,
     computed_field,
@@ -137,6 +138,44 @@ class PersonRead(Output):
     role: str
     job_title: str | None
     timezone: str | None
+    active: bool
+
+
+class PersonUpdate(Input):
+    """`PATCH /people/{id}`: only the fields sent change; `timezone: null` falls back to the
+    organisation's zone. Who may change what: `engine.directory.update_person`."""
+
+    name: Name | None = None
+    email: EmailStr | None = None
+    role: Role | None = None
+    timezone: TimeZone | None = None
+    active: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> PersonUpdate:
+        if not self.model_fields_set:
+            raise ValueError("send at least one of name, email, role, timezone, active")
+        for name in ("name", "email", "role", "active"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null; leave it out to keep it")
+        return self
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"active": False}, {
+        "name": "Agnès Bickart", "role": "staff", "timezone": "Europe/Madrid"}]})
+
+
+class PersonWarning(BaseModel):
+    """Something a disabled person leaves undone: the change is made, and this says what to fix."""
+
+    kind: Literal["only_focal_point", "only_signatory", "owns_deliverable"]
+    agreement_id: int
+    agreement_title: str
+    deliverable_id: int | None = None
+    detail: str
+
+
+class PersonUpdated(PersonRead):
+    warnings: list[PersonWarning] = []
 
 
 class TokenCreate(Input):
@@ -300,6 +339,7 @@ class PersonRef(Output):
     name: str
     email: str
     job_title: str | None
+    active: bool = True
 
 
 class ContactRead(Output):

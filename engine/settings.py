@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     # Let webhooks reach loopback, private, link-local and other non-public addresses
     # (notifications/addresses.py): for development and tests, never on a shared deployment.
     webhook_allow_private: bool = False
+    # Sign-in links one client address may ask for in an hour, whatever addresses it asks for.
+    sign_in_links_per_client_per_hour: int = Field(default=30, ge=1)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -3,8 +3,10 @@
     list_tokens(session, person_id, actor, ...)   admin, or the person: their tokens, never the secret
     revoke_token(session, token_id, actor, now)   admin, or the token's own person; idempotent
 
-Issuing stays in engine.directory (`issue_token`). A revoked token is refused from the next
-request on: `engine.directory.authenticate` reads `revoked_at` on every request.
+Issuing stays in engine.directory (`issue_token`; refused for a disabled person). A revoked
+token is refused from the next request on: `engine.directory.actor_for_digest` reads
+`revoked_at`, and the person's `active`, on every request. Disabling a person revokes all their
+tokens at once (`engine.directory.update_person`).
 """
 
 from __future__ import annotations

@@ -307,8 +307,9 @@ class Worker:
                 return
             timer.status, timer.last_error, timer.updated_at = FAILED, reason, when.now
             focal_points = set(await session.scalars(
-                select(col(Contact.person_id)).where(col(Contact.agreement_id) == timer.agreement_id,
-                                                col(Contact.kind) == "focal_point")))
+                select(col(Contact.person_id)).join(Person, col(Person.id) == col(Contact.person_id))
+                .where(col(Contact.agreement_id) == timer.agreement_id, col(Contact.kind) == "focal_point",
+                       col(Person.active).is_(True))))
             for person_id in sorted(focal_points):
                 session.add(Notification(
                     kind=ALERT, agreement_id=timer.agreement_id, subject_type="agreement",
@@ -372,13 +373,29 @@ class Worker:
             async with self.database.transaction() as session:
                 report.superseded += await self._supersede(session, now)
                 claimed: list[Notification] = await self._claim(session, Notification, now)
-                letters = await self._letters(session, claimed, now) if claimed else []
+                letters = await self._letters(session, await self._drop_disabled(session, claimed, now),
+                                              now) if claimed else []
                 # Asked once a batch, not once a mail: a subscription made while a batch is being
                 # sent sees `reminder.due` from the next batch on.
                 wanted = bool(letters) and await schedule.wants_webhook(session, "reminder.due")
             await self._send_letters(letters, now, report, wanted)
             if len(claimed) < self.config.batch_size:
                 return
+
+    async def _drop_disabled(self, session: AsyncSession, claimed: list[Notification],
+                             now: datetime) -> list[Notification]:
+        """The claimed rows minus those to disabled people, which are cancelled: disabling a
+        person cancels their pending rows, and this catches any written meanwhile."""
+        disabled = set(await session.scalars(select(col(Person.id)).where(
+            col(Person.id).in_({n.person_id for n in claimed}), col(Person.active).is_(False))))
+        if not disabled:
+            return claimed
+        await session.execute(
+            update(Notification).where(col(Notification.id).in_([n.id for n in claimed if n.person_id in disabled]),
+                                       col(Notification.lease_owner) == self.owner)
+            .values(status=CANCELLED, note="the person is disabled", lease_owner=None, lease_expires_at=None,
+                    updated_at=now).execution_options(synchronize_session=False))
+        return [n for n in claimed if n.person_id not in disabled]
 
     async def _letters(self, session: AsyncSession, claimed: list[Notification],
                        now: datetime) -> list[_Letter]:

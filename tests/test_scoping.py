@@ -210,16 +210,38 @@ async def test_directory_writes_are_for_admins(world: World) -> None:
 
 
 async def test_people_list(world: World) -> None:
-    for who, total in (("admin", 9), ("metro_staff", 9), ("amf_staff", 9),
-                       ("metro_partner", 3), ("amf_partner", 2)):
-        page = await world.ok(who, "GET", "/people")
-        assert page["total"] == len(page["items"]) == total, who
-        if total < 9:
-            own = world.people[who].organisation_id
-            assert {p["organisation_id"] for p in page["items"]} == {own}
-            other = await world.ok(who, "GET", "/people",
-                                   params={"organisation_id": world.orgs["aspac"]})
-            assert other["total"] == 0
+    """Admins see everyone; staff their organisation's people and those of organisations they share
+    an agreement with; partners their own organisation's people."""
+
+    async def seen(who: str, **params: Any) -> set[int]:
+        page = await world.ok(who, "GET", "/people", params=params)
+        assert page["total"] == len(page["items"]), who
+        return {p["organisation_id"] for p in page["items"]}
+
+    metropolis, aspac, amf = world.orgs["metropolis"], world.orgs["aspac"], world.orgs["amf"]
+    assert (await world.ok("admin", "GET", "/people"))["total"] == 9
+    # No agreement yet: staff see their own organisation only.
+    assert await seen("metro_staff") == {metropolis}
+    assert await seen("amf_staff") == {amf}
+    assert await seen("metro_staff", organisation_id=aspac) == set()
+    problem(await world.call("metro_staff", "GET", f"/people/{world.aspac_staff.id}"), 404, "no person")
+
+    await world.draft()  # Metropolis and UCLG ASPAC
+    assert await seen("metro_staff") == {metropolis, aspac}
+    assert await seen("aspac_staff") == {metropolis, aspac}
+    assert await seen("amf_staff") == {amf}
+    assert (await world.ok("metro_staff", "GET", f"/people/{world.aspac_staff.id}"))["name"] == world.aspac_staff.name
+    problem(await world.call("metro_staff", "GET", f"/people/{world.amf_staff.id}"), 404, "no person")
+
+    await world.draft(parties=[{"organisation_id": metropolis}, {"organisation_id": amf}])
+    assert await seen("metro_staff") == {metropolis, aspac, amf}
+    assert await seen("amf_staff") == {metropolis, amf}  # not UCLG ASPAC: they share nothing
+    assert await seen("amf_staff", organisation_id=aspac) == set()
+
+    for who, own in (("metro_partner", metropolis), ("amf_partner", amf)):
+        assert await seen(who) == {own}
+        assert await seen(who, organisation_id=aspac) == set()
+    assert {p["active"] for p in (await world.ok("admin", "GET", "/people"))["items"]} == {True}
 
 
 async def test_workflows_and_organisations_for_anyone_signed_in(world: World) -> None:

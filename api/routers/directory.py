@@ -14,6 +14,8 @@ from engine.schemas import (
     Page,
     PersonCreate,
     PersonRead,
+    PersonUpdate,
+    PersonUpdated,
     TokenCreate,
     TokenRead,
 )
@@ -53,11 +55,34 @@ async def list_people(
     session: SessionDep, actor: CurrentActor, page: PageDep,
     organisation_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Page[PersonRead]:
-    """Staff and admins see the whole directory; partners see their own organisation."""
+    """Admins see everyone; staff the people of their organisation and of the organisations they
+    share an agreement with; partners the people of their own organisation."""
     rows, total = await directory.list_people(session, actor, organisation_id=organisation_id,
                                               limit=page.limit, offset=page.offset)
     return Page(items=[PersonRead.model_validate(r) for r in rows], total=total,
                 limit=page.limit, offset=page.offset)
+
+
+@router.get("/people/{person_id}", response_model=PersonRead)
+async def get_person(person_id: IdPath, session: SessionDep, actor: CurrentActor) -> PersonRead:
+    """One person you can see (as in the list); anyone else is 404."""
+    return PersonRead.model_validate(await directory.find_person(session, person_id, actor))
+
+
+@router.patch("/people/{person_id}", response_model=PersonUpdated)
+async def update_person(person_id: IdPath, data: PersonUpdate, session: SessionDep, actor: CurrentActor,
+                        when: WhenDep) -> PersonUpdated:
+    """Change `name`, `email`, `role`, `timezone` or `active`. Admins change anyone; staff the
+    people of their own organisation who are not admins (never making anyone admin, and not a
+    colleague's email); nobody disables themself or changes their own role.
+
+    `active: false` disables the person at once: every token and calendar feed of theirs is
+    revoked, their web sessions end, sign-in links are refused, no reminder goes to them; their
+    name stays in history. `warnings` lists what they leave undone (a party's only focal point
+    or signatory, open deliverables they own); the change is made all the same. `active: true`
+    restores sign-in and reminders, not the old tokens."""
+    person, warnings = await directory.update_person(session, person_id, data, actor, when)
+    return PersonUpdated.model_validate({**PersonRead.model_validate(person).model_dump(), "warnings": warnings})
 
 
 @router.post("/people/{person_id}/tokens", status_code=201, response_model=TokenRead)

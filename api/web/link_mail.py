@@ -1,11 +1,16 @@
-"""The sign-in link mail: rendered from `notifications/templates/sign_in_link.*`, sent after commit.
+"""The sign-in link mail: issued and sent off the request path, from `notifications/templates/sign_in_link.*`.
+
+`dispatch` hands the address to a task of its own, with its own database session, and returns
+at once: the page answers the same, in the same time, for every address, because the request
+itself never looks the address up. The task looks the person up, writes the link (per-person
+limit, `engine.signin.request_link`), commits, and sends the mail with a few quick retries; a
+mail that still cannot be sent is logged, and the person asks for a new link.
 
 The link's token exists only in this mail (the database keeps its hash), so the mail is not an
 outbox row of the `notification` table: that row would have to keep the token readable until the
-worker sends it, and a notification belongs to an agreement. It is sent right after the
-transaction that wrote the link commits, as the response's background task (the page answers
-at once and the same way for every address), with a few quick retries; a mail that still cannot
-be sent is logged, and the person asks for a new link.
+worker sends it, and a notification belongs to an agreement. A process stopped gracefully
+waits for its tasks (`settle`, from the app's lifespan); one killed loses the mails it had not
+sent, and those people ask again.
 """
 
 from __future__ import annotations
@@ -19,10 +24,12 @@ from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from engine import signin
+from engine.db import Database
 from engine.schedule import zone
 from engine.settings import Settings
 from engine.signin import IssuedLink
-from notifications.email import Mailer, Rendered
+from notifications.email import Mailer, Rendered, mailer_for
 
 log = logging.getLogger("accord.web")
 
@@ -71,3 +78,32 @@ async def send(mailer: Mailer, mail: Rendered, *, pause: float = 1.0) -> bool:
             if attempt < ATTEMPTS:
                 await asyncio.sleep(pause * attempt)
     return False
+
+
+# The tasks issuing and sending links in this process: kept so that none is collected mid-way,
+# and so that `settle` can wait for them.
+_running: set[asyncio.Task[None]] = set()
+
+
+def dispatch(database: Database, settings: Settings, email: str, now: datetime) -> None:
+    """Issue and send a link for `email` (if it is a person's), after this returns."""
+    task = asyncio.create_task(_issue_and_send(database, settings, email, now), name="accord-sign-in-link")
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+
+
+async def _issue_and_send(database: Database, settings: Settings, email: str, now: datetime) -> None:
+    try:
+        async with database.transaction() as session:
+            link = await signin.request_link(session, email, now)
+        if link is not None:  # an unknown or disabled address, or over the limit: nothing to send
+            await send(mailer_for(settings), compose(link, settings, now))
+    except Exception:  # the page has answered long ago; the person asks again
+        log.exception("a sign-in link could not be issued")
+
+
+async def settle() -> None:
+    """Once every link this event loop is issuing or sending is done (shutdown, tests)."""
+    loop = asyncio.get_running_loop()
+    while pending := [task for task in _running if task.get_loop() is loop]:
+        await asyncio.gather(*pending, return_exceptions=True)

@@ -1,4 +1,4 @@
-"""The web pages: sign-in, the agreements list, an agreement, the overview.
+"""The web pages: sign-in, the agreements list, an agreement, the overview, people.
 
 Every page goes through the same engine services and scoping as the API (an
 agreement out of reach is a 404 page). Writes are POSTed forms carrying the
@@ -9,6 +9,7 @@ changes nothing and the page is shown again with the problem's detail.
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -25,20 +26,19 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
-from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import problems
-from api.deps import get_database, get_settings, get_when, parse_if_match
+from api.deps import IdPath, get_database, get_settings, get_when, parse_if_match
 from api.observability import loggable_path
 from api.web import link_mail, views
 from api.web import session as web_session
-from engine import agreements, authority, diagrams, events, history_text, reports, signin
+from engine import agreements, authority, diagrams, directory, events, history_text, reports, signin
 from engine.access import in_reach, is_party_staff, load_agreement
 from engine.clock import When
 from engine.context import Actor, EventInput
-from engine.directory import actor_for_token
+from engine.directory import hash_token
 from engine.errors import (
     AccordError,
     Conflict,
@@ -53,8 +53,7 @@ from engine.errors import (
 from engine.history import list_history
 from engine.machine import catalog
 from engine.models import Agreement, Deliverable, Organisation, Party
-from engine.schemas import DeliverableUpdate, EventFire
-from notifications.email import mailer_for
+from engine.schemas import DeliverableUpdate, EventFire, PersonUpdate, PersonWarning
 
 log = logging.getLogger("accord.web")
 
@@ -144,7 +143,8 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 # --- helpers ----------------------------------------------------------------------------------
 
 async def require_actor(request: Request, session: AsyncSession) -> Actor:
-    actor = await web_session.session_actor(session, web_session.read_session(request, get_settings(request)))
+    actor = await web_session.session_actor(session, web_session.read_session(request, get_settings(request)),
+                                            get_when(request).now)
     if actor is None:
         raise web_session.SignInRequired()
     return actor
@@ -251,11 +251,11 @@ async def sign_in(request: Request) -> Response:
     form = await posted(request)
     token = text(form, "token", limit=200)
     target = safe_next(text(form, "next", limit=500))
-    actor = None
+    key = None
     if token:
-        async with get_database(request).transaction(write=False) as session:
-            actor = await actor_for_token(session, token)
-    if actor is None:
+        async with get_database(request).transaction() as session:
+            key = await signin.open_session(session, hash_token(token), get_when(request).now)
+    if key is None:
         return render(request, "sign_in.html", {
             "next": target,
             "error": "That token is not valid (or has been revoked). Paste the whole token you were given, "
@@ -263,13 +263,15 @@ async def sign_in(request: Request) -> Response:
                      "POST /api/v1/people/{id}/tokens.",
         }, status_code=401)
     response = RedirectResponse(target, status_code=303)
-    web_session.start_session(response, request, get_settings(request), token or "")
+    web_session.start_session(response, request, get_settings(request), key)
     return response
 
 
 @router.post("/sign-in/link", response_class=HTMLResponse)
 async def request_sign_in_link(request: Request) -> Response:
-    """The same answer for every address: no one learns from this page who has an account."""
+    """The same answer, in the same time, for every address: the request only counts itself
+    against its client's limit; looking the address up and mailing the link happen after it
+    (`link_mail.dispatch`), so no one learns from this page who has an account."""
     form = await posted(request)
     email = text(form, "email", limit=320)
     if not email or "@" not in email:
@@ -278,13 +280,21 @@ async def request_sign_in_link(request: Request) -> Response:
             "link_error": "Enter the email address Accord knows you by, such as name@example.org.",
         }, status_code=422)
     settings, when = get_settings(request), get_when(request)
+    client = request.client.host if request.client else "unknown"
     async with get_database(request).transaction() as session:
-        link = await signin.request_link(session, email, when.now)
-    response = render(request, "sign_in_link_sent.html", {})
-    if link is not None:  # sent once the page has gone, after the commit
-        response.background = BackgroundTask(link_mail.send, mailer_for(settings),
-                                             link_mail.compose(link, settings, when.now))
-    return response
+        wait = await signin.note_request(session, client, when.now, settings.sign_in_links_per_client_per_hour)
+    if wait is not None:
+        minutes = max(1, math.ceil(wait.total_seconds() / 60))
+        response = render(request, "sign_in.html", {
+            "next": "/agreements", "error": None,
+            "link_error": "Too many sign-in links have been asked for from your network in the last hour. "
+                          f"Try again in {minutes} minute{'' if minutes == 1 else 's'}, or sign in with an "
+                          "access token.",
+        }, status_code=429)
+        response.headers["Retry-After"] = str(math.ceil(wait.total_seconds()))
+        return response
+    link_mail.dispatch(get_database(request), settings, email, when.now)
+    return render(request, "sign_in_link_sent.html", {})
 
 
 def _link_unusable(request: Request) -> Response:
@@ -304,22 +314,25 @@ async def sign_in_link_page(request: Request, token: str) -> Response:
 @router.post("/sign-in/link/{token}", response_class=HTMLResponse)
 async def sign_in_with_link(request: Request, token: str) -> Response:
     await posted(request)
+    now = get_when(request).now
     async with get_database(request).transaction() as session:
-        session_token = await signin.redeem_link(session, token, get_when(request).now)
-    if session_token is None:
+        session_token = await signin.redeem_link(session, token, now)
+        key = await signin.open_session(session, hash_token(session_token), now) if session_token else None
+    if key is None:
         return _link_unusable(request)
     response = RedirectResponse("/agreements", status_code=303)
-    web_session.start_session(response, request, get_settings(request), session_token)
+    web_session.start_session(response, request, get_settings(request), key)
     return response
 
 
 @router.post("/sign-out", response_class=HTMLResponse)
 async def sign_out(request: Request) -> Response:
+    """The session ends on the server: a copy of the cookie kept from before is refused."""
     await posted(request)
     web = web_session.read_session(request, get_settings(request))
-    if web is not None:  # a session a sign-in link opened ends for good: its token is revoked
+    if web is not None:
         async with get_database(request).transaction() as session:
-            await signin.end_link_session(session, web.token_hash, get_when(request).now)
+            await signin.end_session(session, web.key, get_when(request).now)
     response = RedirectResponse("/sign-in", status_code=303)
     web_session.end_session(response)
     return response
@@ -472,3 +485,41 @@ async def overview(request: Request) -> Response:
     by_state = sorted(figures.by_state.items(), key=lambda item: order.index(item[0]) if item[0] in order else 99)
     return render(request, "overview.html", {"person": actor, "overview": figures, "by_state": by_state,
                                              "labels": labels})
+
+
+# --- people -----------------------------------------------------------------------------------
+
+async def _people_page(request: Request, session: AsyncSession, actor: Actor, page: int, *,
+                       changed: str | None = None, warnings: list[PersonWarning] | None = None) -> dict[str, Any]:
+    rows, total = await directory.list_people(session, actor, organisation_id=None, limit=PAGE_SIZE,
+                                              offset=(page - 1) * PAGE_SIZE)
+    return {"person": actor, "people": rows, "total": total, "page": page,
+            "pages": max(1, -(-total // PAGE_SIZE)), "may_change": lambda p: directory.may_change(actor, p)
+            and p.id != actor.person_id, "changed": changed, "warnings": warnings or []}
+
+
+@router.get("/people", response_class=HTMLResponse)
+async def people_list(request: Request, page: int = Query(default=1, ge=1, le=100_000)) -> Response:
+    async with get_database(request).transaction(write=False) as session:
+        actor = await require_actor(request, session)
+        context = await _people_page(request, session, actor, page)
+    return render(request, "people.html", context)
+
+
+@router.post("/people/{person_id}/active", response_class=HTMLResponse)
+async def set_person_active(request: Request, person_id: IdPath) -> Response:
+    """Disable or enable a person (`engine.directory.update_person`); the page then says what
+    they leave undone."""
+    form = await posted(request)
+    active = text(form, "active", limit=5)
+    if active not in ("true", "false"):
+        raise InvalidInput("Say whether to enable (active=true) or disable (active=false) the person.",
+                           field="active")
+    async with get_database(request).transaction() as session:
+        actor = await require_actor(request, session)
+        person, warnings = await directory.update_person(session, person_id, PersonUpdate(active=active == "true"),
+                                                         actor, get_when(request))
+        changed = f"{person.name} is {'enabled' if person.active else 'disabled'}."
+    async with get_database(request).transaction(write=False) as session:
+        context = await _people_page(request, session, actor, 1, changed=changed, warnings=warnings)
+    return render(request, "people.html", context)

@@ -1,11 +1,14 @@
 """Signed-in sessions for the web pages, and the CSRF token every form carries.
 
-Signing in posts a person's bearer token once. The cookie `accord_session` then
-holds, signed with the server's secret (itsdangerous, timestamped), the SHA-256
-hash of that token (never the token itself) and a random CSRF value. Each
-request looks the hash up among the tokens that are not revoked, so revoking a
-token also ends every web session opened with it. The cookie is HttpOnly,
-SameSite=Lax, and Secure when the site is served over https.
+Signing in posts a person's bearer token once (or presses a sign-in link's
+button). That opens a `web_session` row (engine/signin.py) and the cookie
+`accord_session` then holds, signed with the server's secret (itsdangerous,
+timestamped), the session's random key (the database keeps only its hash) and a
+random CSRF value. Each request looks the session up: it counts while it is not
+ended, not run out, its token not revoked and its person active. Signing out ends
+the row, so a kept copy of the cookie is refused; revoking the token or disabling
+the person ends it too. The cookie is HttpOnly, SameSite=Lax, and Secure when the
+site is served over https.
 
 Forms are POSTs carrying `csrf`: with a session it must equal the session's
 value; before sign-in it must equal the `accord_csrf` cookie (double submit).
@@ -19,18 +22,19 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from engine import signin
 from engine.context import Actor
-from engine.directory import actor_for_digest, hash_token
 from engine.settings import Settings
 
 SESSION_COOKIE = "accord_session"
 CSRF_COOKIE = "accord_csrf"
-SESSION_SECONDS = 12 * 3600
+SESSION_SECONDS = int(signin.SESSION_LIFETIME.total_seconds())
 
 log = logging.getLogger("accord.web")
 
@@ -47,7 +51,7 @@ class CsrfRefused(Exception):
 
 @dataclass(frozen=True)
 class WebSession:
-    token_hash: str
+    key: str  # the `web_session` row's key; the row keeps only its hash
     csrf: str
 
 
@@ -75,20 +79,21 @@ def read_session(request: Request, settings: Settings) -> WebSession | None:
         data = _serializer(settings).loads(raw, max_age=SESSION_SECONDS)
     except BadSignature:
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("t"), str) or not isinstance(data.get("c"), str):
+    if not isinstance(data, dict) or not isinstance(data.get("k"), str) or not isinstance(data.get("c"), str):
         return None
-    return WebSession(token_hash=data["t"], csrf=data["c"])
+    return WebSession(key=data["k"], csrf=data["c"])
 
 
-async def session_actor(db: AsyncSession, web: WebSession | None) -> Actor | None:
-    """The person whose (unrevoked) token opened this session, or None."""
+async def session_actor(db: AsyncSession, web: WebSession | None, now: datetime) -> Actor | None:
+    """The person of this open session, or None (see the module docstring)."""
     if web is None:
         return None
-    return await actor_for_digest(db, web.token_hash)
+    return await signin.session_actor(db, web.key, now)
 
 
-def start_session(response: Response, request: Request, settings: Settings, token: str) -> None:
-    value = _serializer(settings).dumps({"t": hash_token(token), "c": secrets.token_urlsafe(24)})
+def start_session(response: Response, request: Request, settings: Settings, key: str) -> None:
+    """The cookie of the session `engine.signin.open_session` opened with `key`."""
+    value = _serializer(settings).dumps({"k": key, "c": secrets.token_urlsafe(24)})
     response.set_cookie(SESSION_COOKIE, value, max_age=SESSION_SECONDS, httponly=True, samesite="lax",
                         secure=_secure(request, settings), path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")

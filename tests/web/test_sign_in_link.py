@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -21,11 +22,12 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from api.app import create_app
+from api.web import link_mail
 from engine.clock import FixedClock
 from engine.db import Database
 from engine.settings import Settings
 from tests.support import World, free_port
-from tests.web.helpers import csrf_of, text_of
+from tests.web.helpers import csrf_of, sign_in, text_of
 
 NEUTRAL = "If that address belongs to someone here, a link is on its way"
 UNUSABLE = "This sign-in link cannot be used any more"
@@ -54,11 +56,17 @@ def link_in(mail: EmailMessage) -> str:
     return found.group(1)
 
 
-async def ask_for_link(client: httpx.AsyncClient, email: str, *, csrf: str | None = None) -> httpx.Response:
+async def ask_for_link(client: httpx.AsyncClient, email: str, *, csrf: str | None = None,
+                       settle: bool = True) -> httpx.Response:
+    """Ask on the sign-in page; with `settle`, also wait until the link (if any) has been mailed:
+    that happens after the answer, off the request path."""
     form = await client.get("/sign-in")
     assert form.status_code == 200
     assert "Email me a sign-in link" in form.text
-    return await client.post("/sign-in/link", data={"email": email, "csrf": csrf or csrf_of(form.text)})
+    answer = await client.post("/sign-in/link", data={"email": email, "csrf": csrf or csrf_of(form.text)})
+    if settle:
+        await link_mail.settle()
+    return answer
 
 
 async def follow(client: httpx.AsyncClient, link: str) -> httpx.Response:
@@ -297,3 +305,113 @@ async def test_the_link_goes_out_over_smtp(database: Database, clock: FixedClock
         assert seen is not None
         assert world.aspac_partner.name in seen
     assert not (tmp_path / "unused").exists()
+
+
+class _HeldSmtp(_Smtp):
+    """Accepts no mail until `release` is set: what arrives meanwhile waits in DATA."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.waiting = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.waiting += 1
+        for _ in range(2000):  # bounded: 20 s
+            if self.release.is_set():
+                break
+            await asyncio.sleep(0.01)
+        self.waiting -= 1
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def test_the_answer_comes_before_the_mail_and_is_the_same_for_every_address(
+        database: Database, clock: FixedClock, tmp_path: Path, world: World) -> None:
+    """The page does not wait for the mail (nor for looking the address up): it answers while
+    the SMTP server still holds the mail, and answers a stranger's address with the same page."""
+    smtp = _HeldSmtp()
+    smtp.controller.start()
+    try:
+        settings = Settings(database_url=database.url, scheduler_enabled=False, outbox_dir=str(tmp_path / "unused"),
+                            smtp_url=f"smtp://127.0.0.1:{smtp.port}")
+        app = create_app(settings, clock=clock, database=database)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://accord.test") as web:
+            known = await asyncio.wait_for(ask_for_link(web, "aspac_partner@aspac.example", settle=False), 5)
+            unknown = await asyncio.wait_for(ask_for_link(web, "nobody@nowhere.example", settle=False), 5)
+            assert (known.status_code, known.text) == (unknown.status_code, unknown.text)
+            assert NEUTRAL in text_of(known.text)
+            for _ in range(500):
+                if smtp.waiting:
+                    break
+                await asyncio.sleep(0.01)
+            assert smtp.waiting == 1  # the known address's mail is on its way, held by the server
+            assert smtp.messages == []
+            smtp.release.set()
+            await link_mail.settle()
+            [mail] = smtp.messages
+            assert mail["To"].addresses[0].addr_spec == "aspac_partner@aspac.example"
+            assert (await follow(web, link_in(mail))).status_code == 303
+    finally:
+        smtp.release.set()
+        smtp.controller.stop()
+
+
+async def test_one_client_may_ask_only_so_often_whatever_the_addresses(
+        database: Database, clock: FixedClock, tmp_path: Path, world: World) -> None:
+    settings = Settings(database_url=database.url, scheduler_enabled=False, outbox_dir=str(tmp_path / "outbox"),
+                        sign_in_links_per_client_per_hour=3)
+    app = create_app(settings, clock=clock, database=database)
+
+    def browser(address: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 40000)),
+                                 base_url="http://accord.test")
+
+    start = clock.now()
+    async with browser("203.0.113.7") as web, browser("198.51.100.2") as other:
+        for n, email in enumerate(("nobody@nowhere.example", "amf_staff@amf.example", "someone@else.example")):
+            clock.set(start + timedelta(minutes=n))
+            assert (await ask_for_link(web, email)).status_code == 200
+        clock.set(start + timedelta(minutes=10))
+        for email in ("metro_partner@metropolis.example", "nobody@nowhere.example"):
+            refused = await ask_for_link(web, email)
+            assert refused.status_code == 429
+            assert "Too many sign-in links" in text_of(refused.text)
+            assert "Try again in 50 minutes" in text_of(refused.text)
+            assert refused.headers["retry-after"] == "3000"
+        assert [m["To"].addresses[0].addr_spec for m in outbox(settings)] == ["amf_staff@amf.example"]
+
+        # Another client is not held back, and the first may ask again once its hour has passed.
+        assert NEUTRAL in text_of((await ask_for_link(other, "metro_partner@metropolis.example")).text)
+        clock.set(start + timedelta(hours=1, seconds=1))
+        assert (await ask_for_link(web, "metro_staff@metropolis.example")).status_code == 200
+        assert len(outbox(settings)) == 3
+
+
+async def test_signing_out_ends_a_token_session_on_the_server(client: httpx.AsyncClient, world: World) -> None:
+    """A session opened by pasting a token: after sign-out a copy of the cookie is refused,
+    while the token itself keeps working for the API."""
+    csrf = await sign_in(client, world.metro_staff.token)
+    cookie = client.cookies.get("accord_session")
+    assert cookie
+    assert (await client.post("/sign-out", data={"csrf": csrf})).status_code == 303
+    assert await signed_in_as(client) is None
+
+    client.cookies.set("accord_session", cookie)  # replayed
+    page = await client.get("/agreements")
+    assert page.status_code == 303
+    assert page.headers["location"].startswith("/sign-in")
+    assert (await world.call("metro_staff", "GET", "/agreements")).status_code == 200
+
+    # Signing in again opens a new session.
+    client.cookies.clear()
+    await sign_in(client, world.metro_staff.token)
+    assert await signed_in_as(client) is not None
+
+
+async def test_each_browser_signs_out_alone(client: httpx.AsyncClient, world: World, app: Any) -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://accord.test") as other:
+        await sign_in(other, world.metro_staff.token)
+        csrf = await sign_in(client, world.metro_staff.token)
+        await client.post("/sign-out", data={"csrf": csrf})
+        assert await signed_in_as(client) is None
+        assert await signed_in_as(other) is not None
