@@ -164,13 +164,17 @@ def _signing_party_has_signatory(ctx: EventContext) -> str | None:
     party = ctx.signing_party
     if party is None or party.role != "party":
         return None  # said by signing_party_named
-    signatories = [c for c in ctx.agreement.contacts
-                   if c.party_id == party.id and c.kind == "signatory"]
+    named = [c for c in ctx.agreement.contacts if c.party_id == party.id and c.kind == "signatory"]
+    signatories = [c for c in named if c.person.active]  # a disabled person signs nothing
     if not signatories:
-        return f"{party.organisation.name} has not named a signatory."
+        disabled = ", ".join(f"{c.person.name}: disabled" for c in named)
+        return f"{party.organisation.name} has not named a signatory" + (f" ({disabled})." if disabled else ".")
     if ctx.data.signatory_id is not None and all(
         c.person_id != ctx.data.signatory_id for c in signatories
     ):
+        if any(c.person_id == ctx.data.signatory_id for c in named):
+            return (f"Person {ctx.data.signatory_id} is disabled and signs nothing; sign as another of "
+                    f"{party.organisation.name}'s signatories.")
         return (f"Person {ctx.data.signatory_id} is not a named signatory of "
                 f"{party.organisation.name}; name them as signatory first.")
     return None
@@ -309,7 +313,8 @@ def _record_signature(ctx: EventContext) -> None:
     assert party is not None  # guaranteed by the guards
     assert party.id is not None
     signatory_id = ctx.data.signatory_id or next(
-        c.person_id for c in ctx.agreement.contacts if c.party_id == party.id and c.kind == "signatory"
+        c.person_id for c in ctx.agreement.contacts
+        if c.party_id == party.id and c.kind == "signatory" and c.person.active
     )
     signed_on = ctx.data.signed_on or ctx.today
     signature = Signature(

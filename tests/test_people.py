@@ -238,3 +238,26 @@ async def test_disabling_warns_of_what_is_left_undone_and_the_guard_shows_it(wor
     # Someone with nothing left undone: no warnings.
     assert (await world.ok("admin", "PATCH", f"/people/{world.amf_partner.id}", json={"active": False})
             )["warnings"] == []
+
+
+async def test_a_disabled_signatory_signs_nothing(world: World) -> None:
+    """Disabled after being named, a signatory is neither the default signer nor one to name:
+    the party signs only once it names an active signatory."""
+    agreement = await world.ready()
+    agreement_id = agreement["id"]
+    assert (await world.fire("metro_staff", agreement_id, "submit_for_signature")).status_code == 200
+    await world.ok("admin", "PATCH", f"/people/{world.aspac_signatory.id}", json={"active": False})
+    version = (await world.ok("aspac_staff", "GET", f"/agreements/{agreement_id}"))["version"]
+
+    refused = await world.fire("aspac_staff", agreement_id, "sign")
+    problem(refused, 422, "UCLG ASPAC has not named a signatory (Secretary General, UCLG ASPAC: disabled)")
+    named = await world.fire("aspac_staff", agreement_id, "sign", signatory_id=world.aspac_signatory.id)
+    problem(named, 422, "Secretary General, UCLG ASPAC: disabled")
+    assert (await world.ok("aspac_staff", "GET", f"/agreements/{agreement_id}"))["version"] == version
+
+    await world.ok("aspac_staff", "POST", f"/agreements/{agreement_id}/focal-points",
+                   json={"person_id": world.aspac_partner.id, "kind": "signatory"})
+    signed = await world.fire("aspac_staff", agreement_id, "sign")
+    assert signed.status_code == 200, signed.text
+    aspac = next(p for p in signed.json()["parties"] if p["organisation"]["id"] == world.orgs["aspac"])
+    assert aspac["signature"]["signatory_id"] == world.aspac_partner.id
