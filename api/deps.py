@@ -116,7 +116,7 @@ def parse_if_match(if_match: str | None) -> int | None:
     if if_match is None or if_match.strip() == "*":
         return None
     value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit() or len(value) > 18:
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:  # not '²', which int() refuses
         raise InvalidInput(f"If-Match must be an ETag this API gave out, like \"3\"; got {if_match!r}.",
                            field="If-Match")
     return int(value)

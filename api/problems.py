@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -39,10 +40,14 @@ _STATUS: list[tuple[type[AccordError], int, str]] = [
 ]
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(status: int, title: str, detail: str, *, headers: Mapping[str, str] | None = None,
+            **extra: Any) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    # nosniff here too: a 500 is answered by Starlette's outermost middleware, past api.guards.
+    sent = {"X-Content-Type-Options": "nosniff", **(headers or {})}
+    if status == 401:
+        sent["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=sent)
 
 
 def status_of(error: AccordError) -> tuple[int, str]:
@@ -70,6 +75,13 @@ def _field(location: tuple[Any, ...]) -> str:
 
 def _validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
+    if isinstance(error.body, bytes) and error.body:
+        # FastAPI reads a body as JSON only when its Content-Type says JSON; these are raw bytes.
+        sent = request.headers.get("content-type")
+        said = f"it was sent as {sent!r}" if sent else "it was sent without a Content-Type"
+        return problem(415, "Unsupported media type",
+                       f"This endpoint takes a JSON body, and {said}. Send the body as JSON with the header "
+                       "'Content-Type: application/json'.")
     for item in error.errors():
         if item.get("type") == "json_invalid":
             reason = item.get("ctx", {}).get("error", "parse error")
@@ -92,7 +104,7 @@ def _http_error(request: Request, error: Exception) -> JSONResponse:
         detail = f"There is no resource at {request.url.path}. See /docs for the API."
     elif error.status_code == 405:
         detail = f"{request.method} is not supported on {request.url.path}. See /docs for the API."
-    return problem(error.status_code, _reason(error.status_code), detail)
+    return problem(error.status_code, _reason(error.status_code), detail, headers=error.headers)
 
 
 def _database_error(request: Request, error: Exception) -> JSONResponse:

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from engine.schemas import HttpUrl, Input, Output
+from engine.schemas import ONE_LINE, HttpUrl, Input, Output
 
 WebhookEvent = Literal["agreement.state_changed", "agreement.signed", "deliverable.updated",
                        "reminder.due"]
@@ -15,7 +15,7 @@ WebhookEvent = Literal["agreement.state_changed", "agreement.signed", "deliverab
 
 class WebhookCreate(Input):
     url: HttpUrl
-    secret: Annotated[str, StringConstraints(min_length=16, max_length=200)] = Field(
+    secret: Annotated[str, StringConstraints(min_length=16, max_length=200), ONE_LINE] = Field(
         description="shared secret for the X-Accord-Signature HMAC; at least 16 characters")
     events: list[WebhookEvent] = Field(min_length=1, max_length=4)
 
