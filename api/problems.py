@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from engine.errors import (
     AccordError,
@@ -104,7 +105,22 @@ def _http_error(request: Request, error: Exception) -> JSONResponse:
         detail = f"There is no resource at {request.url.path}. See /docs for the API."
     elif error.status_code == 405:
         detail = f"{request.method} is not supported on {request.url.path}. See /docs for the API."
-    return problem(error.status_code, _reason(error.status_code), detail, headers=error.headers)
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request)) or headers.get("Allow", "")
+    return problem(error.status_code, _reason(error.status_code), detail, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this path. Starlette's own 405 names only the first
+    route's methods (GET /agreements and POST /agreements are two routes), so each method is
+    tried against every route."""
+    routes = request.app.router.routes
+    return [method for method in _METHODS
+            if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)]
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 def _database_error(request: Request, error: Exception) -> JSONResponse:
