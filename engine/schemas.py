@@ -1,4 +1,4 @@
-"""Request and response shapes, separate from the tables (STYLE.md rule 8).
+"""Request and response shapes, separate from the tables.
 
 Inputs forbid unknown fields and bound every string and list, so a typo or an
 oversized payload is a 422 that names the field, never a silent drop.
