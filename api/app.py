@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from api import observability, problems
-from api.guards import RefuseNul
+from api.guards import NoSniff, RefuseControlCharacters
 from api.limits import BodyLimit
 from api.routers import agreements, directory, feeds, health, metrics, reminders, reports, tokens, webhooks, workflows
 from api.routers import diagrams as workflow_diagrams
@@ -68,8 +69,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.state.clock = clock or SystemClock()
     problems.install(app)
     app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(RefuseNul)
-    observability.install(app, settings)  # outermost: ids, access log and metrics for every answer
+    app.add_middleware(RefuseControlCharacters)
+    observability.install(app, settings)  # ids, access log and metrics for every answer
+    _around_everything(app, NoSniff)  # outermost: every answer, a 500 included
     app.include_router(health.router)
     app.include_router(metrics.router)
     for router in (directory.router, agreements.router, workflows.router):
@@ -82,3 +84,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.include_router(workflow_diagrams.router, prefix=API_PREFIX)
     app.include_router(web_pages)  # the web pages at "/" (api/web)
     return app
+
+
+def _around_everything(app: FastAPI, middleware: Callable[[ASGIApp], ASGIApp]) -> None:
+    """Wrap the app's whole middleware stack, Starlette's error middleware included, which
+    `add_middleware` cannot reach."""
+    build_stack = app.build_middleware_stack
+
+    def build() -> ASGIApp:
+        return middleware(build_stack())
+
+    app.build_middleware_stack = build  # type: ignore[method-assign]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from api.deps import parse_if_match
 from api.observability import loggable_path
@@ -42,10 +44,14 @@ _STATUS: list[tuple[type[AccordError], int, str]] = [
 ]
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(status: int, title: str, detail: str, *, headers: Mapping[str, str] | None = None,
+            **extra: Any) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    # nosniff here too: a 500 is answered by Starlette's outermost middleware, past api.guards.
+    sent = {"X-Content-Type-Options": "nosniff", **(headers or {})}
+    if status == 401:
+        sent["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=sent)
 
 
 def status_of(error: AccordError) -> tuple[int, str]:
@@ -91,6 +97,13 @@ def _field(location: tuple[Any, ...]) -> str:
 
 def _validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
+    if isinstance(error.body, bytes) and error.body:
+        # FastAPI reads a body as JSON only when its Content-Type says JSON; these are raw bytes.
+        sent = request.headers.get("content-type")
+        said = f"it was sent as {sent!r}" if sent else "it was sent without a Content-Type"
+        return problem(415, "Unsupported media type",
+                       f"This endpoint takes a JSON body, and {said}. Send the body as JSON with the header "
+                       "'Content-Type: application/json'.")
     for item in error.errors():
         if item.get("type") == "json_invalid":
             reason = item.get("ctx", {}).get("error", "parse error")
@@ -113,7 +126,22 @@ def _http_error(request: Request, error: Exception) -> JSONResponse:
         detail = f"There is no resource at {request.url.path}. See /docs for the API."
     elif error.status_code == 405:
         detail = f"{request.method} is not supported on {request.url.path}. See /docs for the API."
-    return problem(error.status_code, _reason(error.status_code), detail)
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request)) or headers.get("Allow", "")
+    return problem(error.status_code, _reason(error.status_code), detail, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this path. Starlette's own 405 names only the first
+    route's methods (GET /agreements and POST /agreements are two routes), so each method is
+    tried against every route."""
+    routes = request.app.router.routes
+    return [method for method in _METHODS
+            if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)]
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 def _database_error(request: Request, error: Exception) -> JSONResponse:

@@ -10,6 +10,8 @@ A person's feed holds, for the open agreements they are named on (focal point or
 the next review (`next_review_on`), the expiry (`ends_on`), the last day to give notice
 (`ends_on` - `notice_period_days`), and the open deliverables they own. An agreement's feed
 holds its start, review, notice and expiry dates and all its deliverables that are not cancelled.
+A date outside the range Accord accepts (`engine.days`; stored before the range existed, or by
+hand) is left out rather than breaking the whole feed.
 
 Every event is an all-day event (`VALUE=DATE`): agreement dates are days in Accord's
 calendar, and an all-day event is the same day in every time zone, where a timed event would
@@ -33,11 +35,13 @@ from sqlmodel import col
 
 from engine.access import in_reach, load_agreement, with_parts
 from engine.context import Actor
+from engine.days import usable
 from engine.directory import hash_token
 from engine.errors import NotFound, NotPermitted
 from engine.feed_models import CalendarFeed
 from engine.machine import catalog
 from engine.models import Agreement, CollaborationArea, Contact, Deliverable, Person
+from engine.rules import notice_deadline
 
 FEED_TOKEN_PREFIX = "feed_"
 PRODID = "-//Accord//Agreement calendar//EN"
@@ -158,17 +162,17 @@ def _date_entries(agreement: Agreement, base_url: str) -> list[_Entry]:
                                   description=f"{todo}\n\nAgreement: {title} ({agreement.state})\n{link}",
                                   agreement=agreement))
 
-    add("start", agreement.effective_from, "Agreement takes effect",
+    add("start", usable(agreement.effective_from), "Agreement takes effect",
         "The agreement takes effect today.")
-    add("review", agreement.next_review_on, "Review due",
+    add("review", usable(agreement.next_review_on), "Review due",
         "The agreement is due for review today: meet the other parties' focal points, look at "
         "the deliverables and record the outcome (continue, renew or terminate) in Accord.")
-    if agreement.ends_on is not None and agreement.notice_period_days:
-        add("notice", agreement.ends_on - timedelta(days=agreement.notice_period_days),
-            "Last day to give notice",
+    ends_on = usable(agreement.ends_on)
+    if ends_on is not None:
+        add("notice", notice_deadline(agreement), "Last day to give notice",
             f"Today is the last day to give notice ({agreement.notice_period_days} days before the "
-            f"agreement ends on {agreement.ends_on.isoformat()}): decide whether to renew or let it end.")
-    add("expiry", agreement.ends_on, "Agreement ends",
+            f"agreement ends on {ends_on.isoformat()}): decide whether to renew or let it end.")
+    add("expiry", ends_on, "Agreement ends",
         "The agreement ends today unless it has been renewed.")
     return entries
 
@@ -178,7 +182,8 @@ def _deliverable_entries(agreement: Agreement, deliverables: list[Deliverable]) 
     owners = {c.person_id: c.person for c in agreement.contacts}
     entries = []
     for deliverable in deliverables:
-        if deliverable.due_on is None:
+        due_on = usable(deliverable.due_on)
+        if due_on is None:
             continue
         area = areas.get(deliverable.area_id)
         owner = owners.get(deliverable.owner_id) if deliverable.owner_id else None
@@ -190,7 +195,7 @@ def _deliverable_entries(agreement: Agreement, deliverables: list[Deliverable]) 
             lines.append(f"Area: {area.title}")
         if owner is not None:
             lines.append(f"Owner: {owner.name}")
-        entries.append(_Entry(uid=f"deliverable-{deliverable.id}@{_UID_DOMAIN}", day=deliverable.due_on,
+        entries.append(_Entry(uid=f"deliverable-{deliverable.id}@{_UID_DOMAIN}", day=due_on,
                               summary=f"Deliverable due: {deliverable.title} ({agreement.title})",
                               description="\n".join(lines),
                               agreement=agreement))

@@ -157,6 +157,16 @@ def _instant(value: str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+def _day(value: str) -> date:
+    """A day as JSON gives it; PostgreSQL's `infinity` and `-infinity` as asyncpg reads them (a
+    date outside Accord's range, already stored, must not make the agreement unreadable)."""
+    if value == "infinity":
+        return date.max
+    if value == "-infinity":
+        return date.min
+    return date.fromisoformat(value)
+
+
 @cache
 def _converters(table: Table) -> dict[str, Callable[[Any], Any]]:
     """For each column whose JSON form is not its Python value, how to get the value back."""
@@ -165,7 +175,7 @@ def _converters(table: Table) -> dict[str, Callable[[Any], Any]]:
         if isinstance(column.type, UTCDateTime):
             converters[column.name] = _instant
         elif isinstance(column.type, Date):
-            converters[column.name] = date.fromisoformat
+            converters[column.name] = _day
         elif isinstance(column.type, Boolean):
             converters[column.name] = bool
     return converters

@@ -30,8 +30,10 @@ from sqlmodel import col
 from engine.access import in_reach, with_parts
 from engine.agreements import AgreementFilters, list_agreements
 from engine.context import Actor
+from engine.days import usable
 from engine.machine import catalog
 from engine.models import Agreement, CollaborationArea, Contact, Deliverable, Person
+from engine.rules import notice_deadline
 
 OPEN_DELIVERABLE = ("planned", "in_progress")
 
@@ -121,14 +123,13 @@ def _due_soon(agreement: Agreement, today: date, horizon: date) -> DueAgreement 
         if day is not None and today <= day <= horizon:
             items.append(DueItem(kind=kind, due_on=day, what=what, deliverable_id=deliverable_id))
 
-    add("review", agreement.next_review_on, "review the agreement")
-    if agreement.ends_on is not None and agreement.notice_period_days:
-        add("notice", agreement.ends_on - timedelta(days=agreement.notice_period_days),
-            "last day to give notice")
-    add("expiry", agreement.ends_on, "the agreement ends")
+    add("review", usable(agreement.next_review_on), "review the agreement")
+    add("notice", notice_deadline(agreement), "last day to give notice")
+    add("expiry", usable(agreement.ends_on), "the agreement ends")
     for deliverable in agreement.deliverables:
         if deliverable.status in OPEN_DELIVERABLE:
-            add("deliverable", deliverable.due_on, f"deliverable due: {deliverable.title}", deliverable.id)
+            add("deliverable", usable(deliverable.due_on), f"deliverable due: {deliverable.title}",
+                deliverable.id)
     if not items:
         return None
     items.sort(key=lambda i: (i.due_on, i.kind))

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from dateutil.relativedelta import relativedelta
 
 from engine import authority
 from engine.context import EventContext
+from engine.days import plus, usable
 from engine.models import Agreement, Deliverable, Signature
 from workflows.loader import Vocabulary
 
@@ -375,7 +376,7 @@ def _schedule_next_review(ctx: EventContext) -> None:
     agreement = ctx.agreement
     months = agreement.review_every_months
     if months:
-        base = agreement.next_review_on or ctx.today
+        base = usable(agreement.next_review_on) or ctx.today
         agreement.next_review_on = first_review_after(base, months, ctx.today) if base <= ctx.today \
             else base + relativedelta(months=months)
     else:
@@ -406,13 +407,15 @@ DATES["effective_from"] = lambda agreement: agreement.effective_from
 DATES["submitted_on"] = lambda agreement: agreement.submitted_on
 
 
-def _notice_deadline(agreement: Agreement) -> date | None:
-    if agreement.ends_on is None or not agreement.notice_period_days:
+def notice_deadline(agreement: Agreement) -> date | None:
+    """The last day to give notice; None without one, or when `ends_on` is not usable."""
+    ends_on = usable(agreement.ends_on)
+    if ends_on is None or not agreement.notice_period_days:
         return None
-    return agreement.ends_on - timedelta(days=agreement.notice_period_days)
+    return plus(ends_on, -agreement.notice_period_days)
 
 
-DATES["notice_deadline"] = _notice_deadline
+DATES["notice_deadline"] = notice_deadline
 
 
 DELIVERABLE_DATES["due_on"] = lambda deliverable: deliverable.due_on

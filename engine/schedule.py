@@ -62,6 +62,7 @@ from sqlmodel import Field, SQLModel, col
 
 from engine import rules
 from engine.clock import When
+from engine.days import usable
 from engine.graph import REMINDER_COLUMNS, TIMER_COLUMNS, ScheduleRows, take_schedule_rows
 from engine.machine import catalog
 from engine.models import Agreement, Deliverable, HistoryEvent, Organisation, Person, instant, long_text
@@ -262,7 +263,7 @@ async def _sync_timers(session: AsyncSession, agreement: Agreement, when: When,
     workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
     wanted: set[tuple[str, date]] = set()
     for spec in workflow.spec.timers:
-        day = rules.DATES[spec.date_name](agreement)
+        day = usable(rules.DATES[spec.date_name](agreement))
         if agreement.state in spec.states and day is not None:
             wanted.add((spec.event, day + timedelta(days=spec.offset_days)))
     by_key = {(t["event"], t["due_on"]): t for t in rows}
@@ -308,12 +309,12 @@ def _subjects(agreement: Agreement, rule: ReminderSpec
               ) -> Iterable[tuple[str, int, date | None, Deliverable | None]]:
     if rule.subject == "agreement":
         assert agreement.id is not None
-        yield "agreement", agreement.id, rules.DATES[rule.date_name](agreement), None
+        yield "agreement", agreement.id, usable(rules.DATES[rule.date_name](agreement)), None
         return
     date_of = rules.DELIVERABLE_DATES[rule.date_name]
     for deliverable in agreement.deliverables:
         if deliverable.status in OPEN_DELIVERABLE and deliverable.id is not None:
-            yield "deliverable", deliverable.id, date_of(deliverable), deliverable
+            yield "deliverable", deliverable.id, usable(date_of(deliverable)), deliverable
 
 
 def recipients(name: str, agreement: Agreement, deliverable: Deliverable | None = None) -> set[int]:

@@ -1,19 +1,37 @@
-"""Request and response shapes, separate from the tables (STYLE.md rule 8).
+"""Request and response shapes, separate from the tables.
 
 Inputs forbid unknown fields and bound every string and list, so a typo or an
 oversized payload is a 422 that names the field, never a silent drop.
+
+Every text field of an input is one of two kinds, and every date one kind:
+
+    one line    (`SingleLine`, and `Name`, `Title`, `ShortText`, ...): no control character at
+                all: C0 (U+0000-U+001F, tab and line breaks included), DEL, C1 (U+0080-U+009F)
+                and the Unicode line and paragraph separators. Titles and names end up in mail
+                headers, calendar lines and CSV cells, where a line break starts a new header.
+    multi-line  (`MultiLine`, `LongText`): line feeds and tabs are kept (CR LF and a lone CR
+                become LF), no other control character. These are exactly the fields typed
+                `LongText`: summaries, backgrounds, descriptions, comments, progress notes,
+                review summaries and reasons.
+    a day       (`Day`): written YYYY-MM-DD, from 1900-01-01 to 2199-12-31 (`engine.days`).
+
+`Input` refuses, when a class is defined, any field typed as a plain `str` or `date`, so no
+field can slip past these rules; the web pages and the import validate through these same
+classes. A refusal is a 422 that names the field and the character or the date.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+import re
+from datetime import date, datetime, time
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
     AnyHttpUrl,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -27,6 +45,7 @@ from pydantic import (
 )
 
 from engine import history_text
+from engine.days import FIRST_DAY, LAST_DAY, RANGE
 
 Role = Literal["admin", "staff", "partner"]
 PartyRole = Literal["party", "supporter"]
@@ -34,10 +53,87 @@ ContactKind = Literal["focal_point", "signatory"]
 DeliverableStatus = Literal["planned", "in_progress", "done", "cancelled"]
 ReviewOutcome = Literal["continue", "renew", "terminate"]
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-LongText = Annotated[str, StringConstraints(max_length=20_000)]
+
+# --- text ----------------------------------------------------------------------------------------
+
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")  # tab and LF allowed
+_CHARACTER_NAMES = {"\x00": "the NUL character", "\t": "a tab", "\n": "a line feed",
+                    "\r": "a carriage return", "\x1b": "an escape character",
+                    "\u2028": "a line separator", "\u2029": "a paragraph separator"}
+
+
+def control_character(text: str, *, multi_line: bool = False) -> str | None:
+    """The first character of `text` that its kind of field may not hold, described with its
+    position ("a line feed (U+000A) at position 6"); None when there is none."""
+    found = (_CONTROL_BUT_LINES if multi_line else CONTROL_CHARACTERS).search(text)
+    if found is None:
+        return None
+    character = found.group()
+    name = _CHARACTER_NAMES.get(character, "the control character")
+    return f"{name} (U+{ord(character):04X}) at position {found.start() + 1}"
+
+
+def _one_line(value: str) -> str:
+    found = control_character(value)
+    if found:
+        raise ValueError(f"must be one line of text without control characters; remove {found}")
+    return value
+
+
+def _lines(value: str) -> str:
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    found = control_character(value, multi_line=True)
+    if found:
+        raise ValueError(f"may hold line breaks and tabs but no other control character; remove {found}")
+    return value
+
+
+ONE_LINE = AfterValidator(_one_line)
+LINES = AfterValidator(_lines)
+
+SingleLine = Annotated[str, ONE_LINE]
+MultiLine = Annotated[str, LINES]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), ONE_LINE]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), ONE_LINE]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), ONE_LINE]
+LongText = Annotated[str, StringConstraints(max_length=20_000), LINES]
+
+
+# --- days ------------------------------------------------------------------------------------------
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DAY_FORMAT = "use YYYY-MM-DD, such as 2026-12-01"
+
+
+def _parse_day(value: Any) -> Any:
+    """A day from its ISO form only: not a number, not 20261201, not a week date."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None and value.time() == time(0):
+            return value.date()
+    elif isinstance(value, date):
+        return value
+    elif isinstance(value, str) and _ISO_DAY.fullmatch(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"{value.strip()} is not a day of the calendar; {_DAY_FORMAT}") from None
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "..."
+    raise ValueError(f"{shown} is not a date; {_DAY_FORMAT}")
+
+
+def _bounded_day(value: date) -> date:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValueError(f"{value.isoformat()} is outside the dates Accord accepts: use a day {RANGE}")
+    return value
+
+
+BOUNDED_DAY = AfterValidator(_bounded_day)
+Day = Annotated[date, BeforeValidator(_parse_day), BOUNDED_DAY]
+
+
+# --- ids, zones, links -----------------------------------------------------------------------------
+
 # Ids are INTEGER columns (32-bit on PostgreSQL); anything larger cannot name a row.
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -53,28 +149,54 @@ def _valid_timezone(value: str) -> str:
     return value
 
 
-TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_valid_timezone)]
+TimeZone = Annotated[str, StringConstraints(max_length=64), ONE_LINE, AfterValidator(_valid_timezone)]
+
+
+def _url_text(value: Any) -> Any:
+    # Before parsing: a URL parser drops tabs and line breaks silently, and we refuse them.
+    return _one_line(value) if isinstance(value, str) else value
 
 
 def _http_url(value: AnyHttpUrl) -> str:
     return str(value)
 
 
-# Validated as a URL, kept (and dumped) as the string it was normalised to.
-HttpUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2000), AfterValidator(_http_url),
-                    PlainSerializer(str, return_type=str)]
+# Only http and https (AnyHttpUrl); validated as a URL, kept (and dumped) as the string it was
+# normalised to.
+HttpUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2000), BeforeValidator(_url_text),
+                    AfterValidator(_http_url), PlainSerializer(str, return_type=str)]
+
+
+def _unchecked(annotation: Any, metadata: tuple[Any, ...] = ()) -> str | None:
+    """What in `annotation` (with `metadata`, the Annotated extras around it) is a `str` that is
+    not declared one line or multi-line, or a `date` that is not a `Day`; None if nothing is."""
+    if get_origin(annotation) is Annotated:
+        inner, *extras = get_args(annotation)
+        return _unchecked(inner, (*metadata, *extras))
+    if annotation is str and not any(m is ONE_LINE or m is LINES for m in metadata):
+        return "a str that is neither SingleLine nor MultiLine"
+    if annotation is date and not any(m is BOUNDED_DAY for m in metadata):
+        return "a date that is not a Day"
+    if get_origin(annotation) is Literal:
+        return None
+    for argument in get_args(annotation):
+        found = _unchecked(argument)
+        if found:
+            return found
+    return None
 
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    @field_validator("*", mode="after")
     @classmethod
-    def _no_nul_character(cls, value: Any) -> Any:
-        # PostgreSQL cannot store U+0000 in text; refuse it on every database alike.
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("must not contain the NUL character (\\u0000)")
-        return value
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        for name, field in cls.model_fields.items():
+            found = _unchecked(field.annotation, tuple(field.metadata))
+            if found:
+                raise TypeError(f"{cls.__name__}.{name} is {found}: type every text field of an input "
+                                "with engine.schemas' one-line or multi-line types, and every date as Day")
 
 
 class Output(BaseModel):
@@ -95,10 +217,10 @@ class Page(Output, Generic[T]):
 
 class OrganisationCreate(Input):
     name: Name
-    short_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
+    short_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40), ONE_LINE] | None = None
     kind: Literal["network", "association", "local_government", "secretariat", "other"] = "network"
-    city: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
-    country: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
+    city: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120), ONE_LINE] | None = None
+    country: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120), ONE_LINE] | None = None
     timezone: TimeZone = "UTC"
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
@@ -179,7 +301,7 @@ class PersonUpdated(PersonRead):
 
 
 class TokenCreate(Input):
-    label: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    label: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), ONE_LINE] | None = None
 
 
 class TokenRead(BaseModel):
@@ -203,10 +325,10 @@ class AreaCreate(Input):
 class _AgreementTerms(Input):
     summary: LongText | None = None
     background: LongText | None = None
-    effective_from: date | None = None
-    ends_on: date | None = None
+    effective_from: Day | None = None
+    ends_on: Day | None = None
     review_every_months: Annotated[int, Field(ge=1, le=120)] | None = None
-    next_review_on: date | None = None
+    next_review_on: Day | None = None
     notice_period_days: Annotated[int, Field(ge=1, le=3650)] | None = None
     signing_place: ShortText | None = None
     predecessor_id: Id | None = None
@@ -227,7 +349,7 @@ class _AgreementTerms(Input):
 
 class AgreementCreate(_AgreementTerms):
     title: Title
-    workflow: Annotated[str, StringConstraints(max_length=64)] = "collaboration_agreement"
+    workflow: Annotated[str, StringConstraints(max_length=64), ONE_LINE] = "collaboration_agreement"
     parties: Annotated[list[PartyInput], Field(min_length=1, max_length=50)]
     areas: Annotated[list[AreaCreate], Field(max_length=50)] = []
 
@@ -284,7 +406,7 @@ class DeliverableCreate(Input):
     title: Title
     description: LongText | None = None
     owner_id: Id | None = Field(default=None, description="a person named as focal point")
-    due_on: date | None = None
+    due_on: Day | None = None
     status: DeliverableStatus = "planned"
 
 
@@ -292,7 +414,7 @@ class DeliverableUpdate(Input):
     title: Title | None = None
     description: LongText | None = None
     owner_id: Id | None = None
-    due_on: date | None = None
+    due_on: Day | None = None
     status: DeliverableStatus | None = None
     progress_note: LongText | None = None
     evidence_url: HttpUrl | None = None
@@ -307,16 +429,16 @@ class EventFire(Input):
     events of the agreement's workflow (`GET /workflows/{name}` lists each event's `fields`), and
     a field the event does not take is refused with 422 naming it (`engine.events.fire`)."""
 
-    event: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    event: Annotated[str, StringConstraints(min_length=1, max_length=64), ONE_LINE]
     comment: LongText | None = None
     organisation_id: Id | None = None
     signatory_id: Id | None = None
-    signed_on: date | None = None
+    signed_on: Day | None = None
     place: ShortText | None = None
     outcome: ReviewOutcome | None = None
     summary: LongText | None = None
-    ends_on: date | None = None
-    starts_on: date | None = None
+    ends_on: Day | None = None
+    starts_on: Day | None = None
     reason: LongText | None = None
 
     model_config = ConfigDict(json_schema_extra={"examples": [

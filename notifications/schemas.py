@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
-from engine.schemas import HttpUrl, Input, Output
+from engine.schemas import ONE_LINE, HttpUrl, Input, Output
 from notifications.webhooks import secret_problem
 
 WebhookEvent = Literal["agreement.state_changed", "agreement.signed", "deliverable.updated",
@@ -16,7 +16,7 @@ WebhookEvent = Literal["agreement.state_changed", "agreement.signed", "deliverab
 
 class WebhookCreate(Input):
     url: HttpUrl = Field(description="a public http:// or https:// address")
-    secret: Annotated[str, StringConstraints(min_length=16, max_length=200)] = Field(
+    secret: Annotated[str, StringConstraints(min_length=16, max_length=200), ONE_LINE] = Field(
         description="shared secret for the signatures; at least 16 characters. A Standard Webhooks "
                     "secret (`whsec_` + base64) keys `webhook-signature` with the bytes it decodes to; "
                     "any other secret with its UTF-8 bytes")

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import asyncpg
 import httpx
@@ -236,8 +237,24 @@ async def test_a_nul_character_in_a_filter_is_refused_on_every_database(titled: 
     assert response.status_code == 422
 
 
+@pytest.mark.parametrize("text", ["\x01\x02\x1b[31m", "draft\r\nX-Injected: 1", "\t", "\x7f", "\x85", "\u2028"])
+async def test_a_control_character_in_a_filter_or_a_path_is_refused(titled: World, text: str) -> None:
+    for name in ("q", "state", "workflow"):
+        response = await titled.call("admin", "GET", "/agreements", params={name: text})
+        assert response.status_code == 422, (name, response.status_code, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        detail = response.json()["detail"]
+        assert f"query parameter '{name}'" in detail, detail
+        assert "U+" in detail, detail
+    encoded = quote(text, safe="")
+    for path in (f"/workflows/collaboration_agreement{encoded}", f"/agreements?q=a{encoded}b"):
+        response = await titled.call("admin", "GET", path)
+        assert response.status_code == 422, (path, response.text)
+    assert (await titled.client.get(f"/agreements?q={encoded}")).status_code == 422  # a page too
+
+
 async def test_odd_characters_in_filters_are_just_text(titled: World) -> None:
-    for text in ("\u202e\u200b", "é" * 50, "\U0001f600", "\x01\x02\x1b[31m", "\ufffd"):
+    for text in ("\u202e\u200b", "é" * 50, "\U0001f600", "\ufffd", "tab\\t and newline\\n, written out"):
         for name in ("q", "state", "workflow"):
             assert await _titles(titled, **{name: text}) == []
 

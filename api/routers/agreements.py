@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -23,6 +22,7 @@ from engine.schemas import (
     AreaRead,
     ContactCreate,
     ContactRead,
+    Day,
     DeliverableCreate,
     DeliverableRead,
     DeliverableUpdate,
@@ -85,7 +85,7 @@ async def list_agreements(
     session: SessionDep, actor: CurrentActor, page: PageDep,
     state: Annotated[list[str] | None, Query(max_length=20, description="repeat for several")] = None,
     party: Annotated[int | None, Query(ge=1, le=MAX_ID, description="an organisation id")] = None,
-    review_due_before: Annotated[date | None, Query()] = None,
+    review_due_before: Annotated[Day | None, Query(description="a day, YYYY-MM-DD")] = None,
     q: Annotated[str | None, Query(max_length=200, description="words in title or summary")] = None,
     workflow: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Page[AgreementSummary]:

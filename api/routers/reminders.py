@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from api.deps import MAX_ID, CurrentActor, IdPath, PageDep, SessionDep, WhenDep
-from engine.schemas import Page
+from engine.schemas import Day, Page
 from notifications import service
 from notifications.schemas import NotificationRead, PreferenceRead, PreferenceUpdate, ReminderRead
 
@@ -22,7 +21,7 @@ async def list_reminders(
     session: SessionDep, actor: CurrentActor, page: PageDep,
     agreement_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     person_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    before: Annotated[date | None, Query(description="only reminders due before this day")] = None,
+    before: Annotated[Day | None, Query(description="only reminders due before this day, YYYY-MM-DD")] = None,
 ) -> Page[ReminderRead]:
     """Upcoming reminders (pending), soonest first, for the agreements you can see."""
     filters = service.NotificationFilters(agreement_id=agreement_id, person_id=person_id,

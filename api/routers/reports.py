@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import CurrentActor, SessionDep, WhenDep, get_database
+from api.deps import MAX_ID, CurrentActor, SessionDep, WhenDep, get_database
 from engine import reports
 from engine.agreements import AgreementFilters
 from engine.db import Database
+from engine.schemas import Day
 
 router = APIRouter(tags=["reports"])
 
@@ -30,8 +30,8 @@ async def summary(session: SessionDep, actor: CurrentActor, when: WhenDep,
 
 def agreement_filters(
     state: Annotated[list[str] | None, Query(max_length=20, description="repeat for several")] = None,
-    party: Annotated[int | None, Query(ge=1, description="an organisation id")] = None,
-    review_due_before: Annotated[date | None, Query()] = None,
+    party: Annotated[int | None, Query(ge=1, le=MAX_ID, description="an organisation id")] = None,
+    review_due_before: Annotated[Day | None, Query(description="a day, YYYY-MM-DD")] = None,
     q: Annotated[str | None, Query(max_length=200, description="words in title or summary")] = None,
     workflow: Annotated[str | None, Query(max_length=64)] = None,
 ) -> AgreementFilters:

@@ -18,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from email.utils import make_msgid, parseaddr
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -29,7 +30,7 @@ from engine.db import Database
 from engine.schedule import zone
 from engine.settings import Settings
 from engine.signin import IssuedLink
-from notifications.email import Mailer, Rendered, mailer_for
+from notifications.email import Mailer, Rendered, mailer_for, one_line
 
 log = logging.getLogger("accord.web")
 
@@ -51,19 +52,21 @@ def compose(link: IssuedLink, settings: Settings, now: datetime) -> Rendered:
     expires = link.expires_at.astimezone(zone(link.zone))
     context = {"person_name": link.name, "link": link_url(settings, link.token),
                "expires": f"{expires:%H:%M} on {expires:%Y-%m-%d} ({link.zone})"}
-    message = EmailMessage()
-    message["From"] = formataddr(parseaddr(settings.mail_from))
-    message["To"] = formataddr((link.name, link.email))
+    # Headers from the email policy's own types; names made one line, whatever the database holds.
+    sender_name, sender = parseaddr(settings.mail_from)
+    recipient = Address(display_name=one_line(link.name), addr_spec=link.email)
+    message = EmailMessage(policy=SMTP)
+    message["From"] = Address(display_name=one_line(sender_name), addr_spec=sender or settings.mail_from)
+    message["To"] = recipient
     message["Subject"] = SUBJECT
-    message["Date"] = format_datetime(now)
+    message["Date"] = now
     message["Message-ID"] = make_msgid(f"accord-sign-in-{link.id}", domain="accord")
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(_templates.get_template("sign_in_link.txt").render(context), cte="quoted-printable")
     message.add_alternative(_templates.get_template("sign_in_link.html").render(context), subtype="html",
                             cte="quoted-printable")
-    _, sender = parseaddr(settings.mail_from)
     return Rendered(key=f"accord-sign-in-{link.id}", sender=sender or settings.mail_from,
-                    recipient=link.email, data=message.as_bytes(policy=SMTP))
+                    recipient=recipient.addr_spec, data=message.as_bytes())
 
 
 async def send(mailer: Mailer, mail: Rendered, *, pause: float = 1.0) -> bool:

@@ -53,7 +53,7 @@ from engine.errors import (
 from engine.history import list_history
 from engine.machine import catalog
 from engine.models import Agreement, Deliverable, Organisation, Party
-from engine.schemas import DeliverableUpdate, EventFire, PersonUpdate, PersonWarning
+from engine.schemas import MAX_ID, DeliverableUpdate, EventFire, PersonUpdate, PersonWarning, control_character
 
 log = logging.getLogger("accord.web")
 
@@ -118,7 +118,8 @@ class WebRoute(APIRoute):
                 unmet = error.unmet if isinstance(error, GuardFailed) else None
                 return error_page(request, status_of(error), error.detail, unmet=unmet)
             except RequestValidationError as error:
-                fields = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg')}"
+                fields = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: "
+                                   f"{str(e.get('msg')).removeprefix('Value error, ')}"
                                    for e in error.errors())
                 return error_page(request, 422, f"Some of what was sent is not valid: {fields}.",
                                   title="Invalid input")
@@ -168,6 +169,15 @@ def text(form: FormData, name: str, limit: int = 20_000) -> str | None:
     return value or None
 
 
+def whole_number(text: str | None, largest: int) -> int | None:
+    """The number a form or query field holds, or None: ASCII digits only (`str.isdigit` also
+    accepts '²', which `int` refuses), and no larger than `largest`."""
+    if not text or not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    number = int(text)
+    return number if number <= largest else None
+
+
 def _validation_detail(error: ValidationError) -> str:
     parts = []
     for item in error.errors():
@@ -177,7 +187,8 @@ def _validation_detail(error: ValidationError) -> str:
 
 
 def safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and control_character(target) is None):
         return target
     return "/agreements"
 
@@ -356,7 +367,7 @@ async def agreements_list(
     q: str | None = Query(default=None, max_length=200),
     page: int = Query(default=1, ge=1, le=100_000),
 ) -> Response:
-    party_id = int(party) if party and party.isdigit() else None
+    party_id = whole_number(party, MAX_ID)
     filters = agreements.AgreementFilters(state=[state] if state else None, party=party_id, q=q or None)
     async with get_database(request).transaction(write=False) as session:
         actor = await require_actor(request, session)
@@ -390,7 +401,7 @@ async def agreements_list(
 
 
 @router.get("/agreements/{agreement_id}", response_class=HTMLResponse)
-async def agreement_view(request: Request, agreement_id: int) -> Response:
+async def agreement_view(request: Request, agreement_id: IdPath) -> Response:
     async with get_database(request).transaction(write=False) as session:
         actor = await require_actor(request, session)
         context = await agreement_page(session, request, agreement_id, actor, get_when(request))
@@ -407,7 +418,7 @@ async def _page_with_problem(request: Request, agreement_id: int, problem: Accor
 
 
 @router.post("/agreements/{agreement_id}/events", response_class=HTMLResponse)
-async def fire_event(request: Request, agreement_id: int) -> Response:
+async def fire_event(request: Request, agreement_id: IdPath) -> Response:
     form = await posted(request)
     event = text(form, "event", limit=64) or ""
     version = text(form, "version", limit=18)
@@ -438,7 +449,7 @@ async def fire_event(request: Request, agreement_id: int) -> Response:
 
 
 @router.post("/deliverables/{deliverable_id}", response_class=HTMLResponse)
-async def update_deliverable(request: Request, deliverable_id: int) -> Response:
+async def update_deliverable(request: Request, deliverable_id: IdPath) -> Response:
     form = await posted(request)
     when = get_when(request)
     async with get_database(request).transaction(write=False) as session:

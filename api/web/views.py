@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 
+from engine.days import usable
 from engine.schemas import AgreementRead
 
 # --- the timeline picture ----------------------------------------------------------------------
@@ -53,30 +54,37 @@ class Timeline:
         return "; ".join(parts) + "."
 
 
-def _review_dates(agreement: AgreementRead, until: date) -> list[date]:
-    if agreement.next_review_on is None:
+def _review_dates(first: date | None, every_months: int | None, until: date) -> list[date]:
+    if first is None:
         return []
-    dates = [agreement.next_review_on]
-    if agreement.review_every_months:
-        step = relativedelta(months=agreement.review_every_months)
+    dates = [first]
+    if every_months:
+        step = relativedelta(months=every_months)
         while len(dates) < 12 and dates[-1] + step <= until:
             dates.append(dates[-1] + step)
     return dates
 
 
 def timeline(agreement: AgreementRead, today: date) -> Timeline | None:
-    """Term from effective_from to ends_on, review dates, deliverables due, today; None without any date."""
-    term_start = agreement.term_starts_on or agreement.effective_from
-    dues = [(d.due_on, d) for a in agreement.areas for d in a.deliverables if d.due_on is not None]
-    known = [d for d in (term_start, agreement.ends_on, agreement.next_review_on) if d] + [d for d, _ in dues]
+    """Term from effective_from to ends_on, review dates, deliverables due, today; None without any date.
+
+    Only dates in the range Accord accepts are drawn (`engine.days.usable`): one stored outside
+    it (`9999-12-31`, PostgreSQL's `infinity`) would stretch the picture past the calendar."""
+    term_start = usable(agreement.term_starts_on) or usable(agreement.effective_from)
+    ends_on = usable(agreement.ends_on)
+    next_review_on = usable(agreement.next_review_on)
+    dues = [(due_on, d) for a in agreement.areas for d in a.deliverables
+            if (due_on := usable(d.due_on)) is not None]
+    known = [d for d in (term_start, ends_on, next_review_on) if d] + [d for d, _ in dues]
     if not known:
         return None
     start = min([*known, today])
     end = max([*known, today])
-    horizon = agreement.ends_on or max(end, today) + relativedelta(years=1)
-    reviews = _review_dates(agreement, horizon if agreement.ends_on else end + relativedelta(months=1))
+    horizon = ends_on or max(end, today) + relativedelta(years=1)
+    reviews = _review_dates(next_review_on, agreement.review_every_months,
+                            horizon if ends_on else end + relativedelta(months=1))
     end = max([end, *reviews])
-    if agreement.ends_on is None:
+    if ends_on is None:
         end = end + timedelta(days=max(30, (end - start).days // 8))
     span = max((end - start).days, 1)
     pad = span * 0.03
@@ -89,8 +97,8 @@ def timeline(agreement: AgreementRead, today: date) -> Timeline | None:
     term = None
     term_label = ""
     if term_start:
-        term = (x(term_start), x(agreement.ends_on or end))
-        term_label = (f"term from {term_start.isoformat()} to {agreement.ends_on.isoformat()}" if agreement.ends_on
+        term = (x(term_start), x(ends_on or end))
+        term_label = (f"term from {term_start.isoformat()} to {ends_on.isoformat()}" if ends_on
                       else f"term from {term_start.isoformat()}, no end date")
     marks = []
     for due_on, deliverable in sorted(dues, key=lambda pair: pair[0]):
@@ -105,7 +113,7 @@ def timeline(agreement: AgreementRead, today: date) -> Timeline | None:
     if len(ticks) > 12:
         ticks = ticks[:: len(ticks) // 10 + 1]
     return Timeline(
-        start=lo, end=hi, term=term, open_ended=agreement.ends_on is None, today=x(today) if lo <= today <= hi
+        start=lo, end=hi, term=term, open_ended=ends_on is None, today=x(today) if lo <= today <= hi
         else None, today_label=today.isoformat(),
         reviews=[Mark(x(d), d, f"Review on {d}", "review") for d in reviews], deliverables=marks, ticks=ticks,
         term_label=term_label,
