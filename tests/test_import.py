@@ -551,13 +551,18 @@ async def test_a_nul_in_a_cell_is_a_bad_row(world: World, database: Database, cl
         reasons = {(p.source, p.line): p.reason for p in report.problems}
         assert set(reasons) == {("nul.csv", 2), ("nul.csv", 3), ("nul.csv", 4), ("nul.csv", 5),
                                 ("nul-deliverables.csv", 2), ("nul-deliverables.csv", 3)}, report.lines()
-        assert reasons[("nul.csv", 2)].startswith("title: must not contain the NUL character")
-        assert reasons[("nul.csv", 3)].startswith("summary: must not contain the NUL character")
+        assert reasons[("nul.csv", 2)].startswith("title: must be one line of text without control characters; "
+                                                  "remove the NUL character (U+0000)")
+        assert reasons[("nul.csv", 3)].startswith("summary: may hold line breaks and tabs but no other control "
+                                                  "character; remove the NUL character (U+0000)")
         assert reasons[("nul.csv", 4)] == ("there is no person with the email 'metro_staff@metropolis.example\\x00' "
                                            "(in focal_points).")
-        assert reasons[("nul.csv", 5)].startswith("areas: must not contain the NUL character")
-        assert reasons[("nul-deliverables.csv", 2)].startswith("title: must not contain the NUL character")
-        assert reasons[("nul-deliverables.csv", 3)].startswith("progress_note: must not contain the NUL")
+        assert reasons[("nul.csv", 5)].startswith("areas: must be one line of text without control characters; "
+                                                  "remove the NUL character (U+0000)")
+        assert reasons[("nul-deliverables.csv", 2)].startswith("title: must be one line of text without control "
+                                                               "characters; remove the NUL character (U+0000)")
+        assert reasons[("nul-deliverables.csv", 3)].startswith("progress_note: may hold line breaks and tabs but no "
+                                                               "other control character; remove the NUL character")
         assert report.created == ([(6, AMF, None)] if dry_run else [])
     assert (await world.ok("admin", "GET", "/agreements"))["total"] == 0
 
@@ -670,11 +675,11 @@ async def test_control_characters_in_one_line_text_are_bad_rows(world: World, da
     # Needs the control-character refusal of engine/schemas.py's Input base; summaries keep newlines.
     path = _csv(tmp_path / "agreements.csv", [*AGREEMENT_HEADER, "signing_place"], [
         [*_row(title="Reminder\r\nBcc: everyone@example.org"), ""],           # line 2
-        [*_row(title="Escape"), "Montevideo\x1b[2J"],                          # line 3
-        [*_row(title="Two paragraphs", summary="First.\nSecond."), ""],        # line 4
+        [*_row(title="Escape"), "Montevideo\x1b[2J"],                          # line 4: the row above takes two
+        [*_row(title="Two paragraphs", summary="First.\nSecond."), ""],        # lines 5-6
     ])
 
     dry = await _import(database, clock, path, dry_run=True)
 
-    assert {p.line for p in dry.problems} == {2, 3}, dry.lines()
+    assert {p.line for p in dry.problems} == {2, 4}, dry.lines()
     assert [title for _, title, _ in dry.created] == ["Two paragraphs"]

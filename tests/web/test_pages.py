@@ -135,6 +135,7 @@ async def test_staff_walk_an_agreement_through_signature_with_forms(client: http
     page = await client.get(answer.headers["location"])
     assert "Done: Submit for signature. The agreement is now pending signature." in text_of(page.text)
     clock.set(datetime(2026, 11, 25, 9, 0, tzinfo=UTC))  # submitted on 2026-11-23, signed since
+    csrf = await sign_in(client, world.metro_staff.token)  # a web session lasts 12 hours
     answer = await client.post(f"{path}/events", data={"csrf": csrf, "event": "sign", "signed_on": "2026-11-24",
                                                        "place": "Barcelona"})
     assert answer.status_code == 303
