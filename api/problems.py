@@ -1,4 +1,10 @@
-"""The one map from engine errors (and request validation) to RFC 9457 problem+json."""
+"""Engine errors (and request validation, and database errors) as RFC 9457 problem+json.
+
+An engine error's status, title and problem `type` are attributes of its class
+(`engine.errors`); this module renders them and adds each error's own members (`unmet`,
+`state` and `allowed_events`, `errors`). Answers that are not about the engine's errors
+(415, 400, a route that does not exist, 405, 401, 503, 500) have `type` `about:blank`: their
+HTTP status says all there is."""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -22,8 +28,6 @@ from engine.errors import (
     Conflict,
     GuardFailed,
     InvalidInput,
-    NotFound,
-    NotPermitted,
     PreconditionFailed,
     StaleVersion,
     TransitionNotAllowed,
@@ -33,20 +37,12 @@ PROBLEM = "application/problem+json"
 
 log = logging.getLogger("accord.api")
 
-_STATUS: list[tuple[type[AccordError], int, str]] = [
-    (NotFound, 404, "Not found"),
-    (NotPermitted, 403, "Not permitted"),
-    (TransitionNotAllowed, 409, "Event not allowed in this state"),
-    (Conflict, 409, "Conflict"),
-    (PreconditionFailed, 412, "Precondition failed"),
-    (GuardFailed, 422, "Conditions not met"),
-    (InvalidInput, 422, "Invalid input"),
-]
+ABOUT_BLANK = "about:blank"
 
 
 def problem(status: int, title: str, detail: str, *, headers: Mapping[str, str] | None = None,
-            **extra: Any) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+            problem_type: str = ABOUT_BLANK, **extra: Any) -> JSONResponse:
+    body = {"type": problem_type, "title": title, "status": status, "detail": detail, **extra}
     # nosniff here too: a 500 is answered by Starlette's outermost middleware, past api.guards.
     sent = {"X-Content-Type-Options": "nosniff", **(headers or {})}
     if status == 401:
@@ -54,9 +50,9 @@ def problem(status: int, title: str, detail: str, *, headers: Mapping[str, str] 
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=sent)
 
 
-def status_of(error: AccordError) -> tuple[int, str]:
-    """The HTTP status and title of an engine error: the one map, used by the API and the pages."""
-    return next((status, title) for cls, status, title in _STATUS if isinstance(error, cls))
+def problem_of(kind: type[AccordError], detail: str, **extra: Any) -> JSONResponse:
+    """An answer of the kind of engine error `kind`: its status, title and type."""
+    return problem(kind.status, kind.title, detail, problem_type=kind.type, **extra)
 
 
 def _accord_error(request: Request, error: Exception) -> JSONResponse:
@@ -65,7 +61,6 @@ def _accord_error(request: Request, error: Exception) -> JSONResponse:
         lost = _lost_precondition(request, error)
         if lost is not None:
             return lost
-    status, title = status_of(error)
     extra: dict[str, Any] = {}
     if isinstance(error, GuardFailed):
         extra["unmet"] = error.unmet
@@ -73,7 +68,7 @@ def _accord_error(request: Request, error: Exception) -> JSONResponse:
         extra.update(state=error.state, allowed_events=error.allowed)
     elif isinstance(error, InvalidInput) and error.field:
         extra["errors"] = [{"field": error.field, "message": error.detail}]
-    return problem(status, title, error.detail, **extra)
+    return problem_of(type(error), error.detail, **extra)
 
 
 def _lost_precondition(request: Request, error: StaleVersion) -> JSONResponse | None:
@@ -84,10 +79,10 @@ def _lost_precondition(request: Request, error: StaleVersion) -> JSONResponse | 
     condition = parse_if_match(request.headers.get("if-match"))
     if condition is None or condition.versions is None:
         return None
-    return problem(412, "Precondition failed",
-                   f"If-Match {condition.given[:40]} no longer matches: another change to the agreement was "
-                   f"made while this request was being handled (it is no longer at version {error.expected}), "
-                   "so nothing was changed. Reload the agreement (its ETag is the new version) and decide again.")
+    return problem_of(PreconditionFailed,
+                      f"If-Match {condition.given[:40]} no longer matches: another change to the agreement was "
+                      f"made while this request was being handled (it is no longer at version {error.expected}), "
+                      "so nothing was changed. Reload the agreement (its ETag is the new version) and decide again.")
 
 
 def _field(location: tuple[Any, ...]) -> str:
@@ -116,7 +111,7 @@ def _validation_error(request: Request, error: Exception) -> JSONResponse:
             message = "unknown field; remove it or check its spelling"
         errors.append({"field": _field(tuple(item.get("loc", ()))), "message": message})
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-    return problem(422, "Invalid input", f"Fix these fields and send again: {detail}.", errors=errors)
+    return problem_of(InvalidInput, f"Fix these fields and send again: {detail}.", errors=errors)
 
 
 def _http_error(request: Request, error: Exception) -> JSONResponse:
@@ -148,17 +143,17 @@ def _database_error(request: Request, error: Exception) -> JSONResponse:
     """Database errors the engine did not turn into domain errors; the transaction was rolled back."""
     assert isinstance(error, DBAPIError)
     if isinstance(error, OperationalError) and "locked" in str(error).lower():
-        return problem(409, "Conflict", "The database was busy with another change; nothing was changed. Try again.")
+        return problem_of(Conflict, "The database was busy with another change; nothing was changed. Try again.")
     if isinstance(error, IntegrityError) or _sqlstate(error).startswith("23"):
-        return problem(409, "Conflict", "This change collides with data that already exists (a duplicate, or a "
-                       "reference to something removed meanwhile); nothing was changed. Reload and try again.")
+        return problem_of(Conflict, "This change collides with data that already exists (a duplicate, or a "
+                          "reference to something removed meanwhile); nothing was changed. Reload and try again.")
     # asyncpg's errors reach us as plain DBAPIError: go by SQLSTATE (class 22: data exception, 23: integrity).
     if isinstance(error, DataError) or _sqlstate(error).startswith("22"):
-        return problem(422, "Invalid input", "A value is out of the range the database can store; nothing was "
-                       "changed. Check numbers and text lengths.")
+        return problem_of(InvalidInput, "A value is out of the range the database can store; nothing was "
+                          "changed. Check numbers and text lengths.")
     if _sqlstate(error) in ("40001", "40P01"):  # serialization failure, deadlock: the change was undone
-        return problem(409, "Conflict", "Another change to the same data ran at the same moment; nothing was "
-                       "changed. Try again.")
+        return problem_of(Conflict, "Another change to the same data ran at the same moment; nothing was "
+                          "changed. Try again.")
     if isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated or _unreachable(error):
         return problem(503, "Service unavailable",
                        "The database is not reachable right now; nothing was changed. Try again shortly.")
@@ -208,12 +203,28 @@ class FieldError(BaseModel):
     message: str
 
 
+def _problem_types() -> list[str]:
+    """Every problem type an engine error answers with, for the OpenAPI (one per error class)."""
+    kinds: list[type[AccordError]] = []
+    waiting = list(AccordError.__subclasses__())
+    while waiting:
+        kind = waiting.pop(0)
+        kinds.append(kind)
+        waiting += kind.__subclasses__()
+    return [ABOUT_BLANK] + sorted({kind.type for kind in kinds})
+
+
 class ProblemDetail(BaseModel):
     """RFC 9457 problem details: the body of every error this API sends, as application/problem+json."""
 
     model_config = ConfigDict(extra="allow")
 
-    type: str = "about:blank"
+    type: str = Field(
+        default=ABOUT_BLANK, examples=_problem_types(),
+        description="What kind of problem this is: a stable URI to switch on (an identifier, not a page to "
+                    "fetch). Each kind of engine error has its own, `https://accord.example/problems/<slug>` "
+                    "(the examples list them); `about:blank` when the HTTP status says all there is (400, 401, "
+                    "405, 413, 415, 503, 500, a path that does not exist).")
     title: str
     status: int
     detail: str

@@ -1,22 +1,56 @@
-"""The engine's errors; `api.problems` alone maps them to HTTP.
+"""The engine's errors. Each class carries what an answer about it says: its HTTP `status`, its
+`title` and its problem `type` (RFC 9457), so `api.problems` (problem+json) and the pages
+(`api.web.pages`) render every error from the class alone, with no table of their own.
+
+A problem `type` is an absolute URI, `https://accord.example/problems/<slug>`: a stable
+identifier a client may switch on, not a page to fetch. A subclass keeps its parent's status
+and title unless it says otherwise; its own type says what is different about it.
 
     AccordError
-    ├── NotFound               -> 404  the thing does not exist, or is outside the caller's reach
-    ├── NotPermitted           -> 403  the caller may see it but may not do this
-    ├── TransitionNotAllowed   -> 409  the event is not allowed in the current state
-    ├── Conflict               -> 409  a concurrent writer got there first, or a duplicate
-    │   └── StaleVersion       -> 409  compare-and-set on `version` failed: another write won
-    │                                  (412 when the request's If-Match named a version: see api.problems)
-    ├── PreconditionFailed     -> 412  If-Match names no current version (stale, or cannot match)
-    ├── GuardFailed            -> 422  one or more guards are unmet; `unmet` lists each sentence
-    └── InvalidInput           -> 422  a field is invalid in a way the schema cannot say
+    ├── NotFound               -> 404  not-found               the thing does not exist, or is outside
+    │                                                          the caller's reach
+    ├── NotPermitted           -> 403  not-permitted           the caller may see it but may not do this
+    ├── TransitionNotAllowed   -> 409  transition-not-allowed  the event is not allowed in the current state
+    ├── Conflict               -> 409  conflict                a concurrent writer got there first, or a
+    │   │                                                      duplicate
+    │   └── StaleVersion       -> 409  stale-version           compare-and-set on `version` failed: another
+    │                                                          write won (412 precondition-failed when the
+    │                                                          request's If-Match named a version: see
+    │                                                          api.problems)
+    ├── PreconditionFailed     -> 412  precondition-failed     If-Match names no current version (stale, or
+    │                                                          cannot match)
+    ├── GuardFailed            -> 422  guard-failed            one or more guards are unmet; `unmet` lists
+    │                                                          each sentence
+    └── InvalidInput           -> 422  invalid-input           a field is invalid in a way the schema cannot say
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+PROBLEM_TYPES = "https://accord.example/problems/"
+
+
+def problem_type(slug: str) -> str:
+    """The problem `type` URI of `slug`."""
+    return PROBLEM_TYPES + slug
+
 
 class AccordError(Exception):
-    """Base of every error the engine raises on purpose."""
+    """Base of every error the engine raises on purpose; never raised itself.
+
+    Every class that derives from it directly sets `status`, `title` and `type`
+    (checked when the class is defined)."""
+
+    status: ClassVar[int]
+    title: ClassVar[str]
+    type: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        missing = [name for name in ("status", "title", "type") if not hasattr(cls, name)]
+        if missing:
+            raise TypeError(f"{cls.__name__} must set {', '.join(missing)}")
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -24,14 +58,16 @@ class AccordError(Exception):
 
 
 class NotFound(AccordError):
-    pass
+    status, title, type = 404, "Not found", problem_type("not-found")
 
 
 class NotPermitted(AccordError):
-    pass
+    status, title, type = 403, "Not permitted", problem_type("not-permitted")
 
 
 class TransitionNotAllowed(AccordError):
+    status, title, type = 409, "Event not allowed in this state", problem_type("transition-not-allowed")
+
     def __init__(self, event: str, state: str, allowed: list[str]) -> None:
         allowed_text = ", ".join(allowed) if allowed else "none"
         super().__init__(
@@ -44,10 +80,12 @@ class TransitionNotAllowed(AccordError):
 
 
 class Conflict(AccordError):
-    pass
+    status, title, type = 409, "Conflict", problem_type("conflict")
 
 
 class StaleVersion(Conflict):
+    type = problem_type("stale-version")
+
     def __init__(self, expected: int) -> None:
         super().__init__(
             f"The agreement changed while this request was being handled (it is no longer at "
@@ -59,6 +97,8 @@ class StaleVersion(Conflict):
 class PreconditionFailed(AccordError):
     """`given` is the If-Match as sent; `cannot_match`: it names no version at all (malformed,
     or tags this API never gives out), rather than a version that is no longer current."""
+
+    status, title, type = 412, "Precondition failed", problem_type("precondition-failed")
 
     def __init__(self, given: str, current: int, *, cannot_match: bool = False) -> None:
         shown = given if len(given) <= 40 else given[:40] + "…"
@@ -74,6 +114,8 @@ class PreconditionFailed(AccordError):
 
 
 class GuardFailed(AccordError):
+    status, title, type = 422, "Conditions not met", problem_type("guard-failed")
+
     def __init__(self, event: str, unmet: list[str]) -> None:
         super().__init__(f"Cannot {event.replace('_', ' ')}: " + " ".join(unmet))
         self.event = event
@@ -81,6 +123,8 @@ class GuardFailed(AccordError):
 
 
 class InvalidInput(AccordError):
+    status, title, type = 422, "Invalid input", problem_type("invalid-input")
+
     def __init__(self, detail: str, field: str | None = None) -> None:
         super().__init__(detail)
         self.field = field

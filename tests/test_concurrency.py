@@ -40,6 +40,10 @@ async def test_concurrent_start_review_has_one_winner(world: World) -> None:
     for loser in (r for r in responses if r.status_code == 409):
         assert loser.headers["content-type"].startswith("application/problem+json")
         assert loser.json()["detail"]
+        # Overtaken after its read (stale-version), or read after the winner (the event is no
+        # longer allowed), or queued behind it by the database (conflict).
+        assert loser.json()["type"].removeprefix("https://accord.example/problems/") in (
+            "stale-version", "transition-not-allowed", "conflict"), loser.text
     after, rows = await snapshot(world, agreement["id"])
     assert after["state"] == "under_review"
     assert after["version"] == agreement["version"] + 1
@@ -64,6 +68,7 @@ async def test_concurrent_patches_with_the_same_if_match(world: World) -> None:
     for loser in (r for r in responses if r.status_code == 412):
         assert loser.headers["content-type"].startswith("application/problem+json")
         assert f"If-Match {etag}" in loser.json()["detail"]
+        assert loser.json()["type"] == "https://accord.example/problems/precondition-failed"
     after, rows = await snapshot(world, agreement["id"])
     winner = next(i for i, r in enumerate(responses) if r.status_code == 200)
     assert after["summary"] == f"Version by writer {winner}"

@@ -233,3 +233,44 @@ async def test_problem_type_and_content_type_on_every_kind(client: httpx.AsyncCl
     response = await client.get(f"{API}/agreements")
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["type"] == "about:blank"
+
+
+# --- problem types -------------------------------------------------------------------------
+
+TYPES = "https://accord.example/problems/"
+
+
+async def test_each_kind_of_engine_error_has_its_own_problem_type(world: World) -> None:
+    """A client tells the kinds of problem apart by `type`, not by parsing `detail`; a plain
+    HTTP answer (no such route, a method not supported) stays about:blank."""
+    agreement = await world.ready()
+    path = f"/agreements/{agreement['id']}"
+    answers = {
+        "not-found": await world.call("amf_staff", "GET", path),
+        "not-permitted": await world.fire("metro_partner", agreement["id"], "submit_for_signature"),
+        "transition-not-allowed": await world.fire("metro_staff", agreement["id"], "activate"),
+        "conflict": await world.call("metro_staff", "POST", f"{path}/areas",
+                                     json={"title": "capacity building and GENDER mainstreaming"}),
+        "precondition-failed": await world.call("metro_staff", "PATCH", path, json={"summary": "Late."},
+                                                headers={"If-Match": '"1"'}),
+        "invalid-input": await world.fire("metro_staff", agreement["id"], "complete_review", outcome="maybe"),
+    }
+    unready = await world.draft(effective_from=None, areas=[])
+    answers["guard-failed"] = await world.fire("metro_staff", unready["id"], "submit_for_signature")
+    for slug, response in answers.items():
+        body = problem(response, response.status_code)
+        assert body["type"] == TYPES + slug, (slug, body)
+    assert [answers[s].status_code for s in ("not-found", "not-permitted", "transition-not-allowed", "conflict",
+                                             "precondition-failed", "invalid-input", "guard-failed")] == \
+        [404, 403, 409, 409, 412, 422, 422]
+    for plain in (await world.call("admin", "GET", "/no-such-thing"),
+                  await world.call("admin", "DELETE", "/agreements")):
+        assert problem(plain, plain.status_code)["type"] == "about:blank"
+
+
+async def test_the_openapi_documents_the_problem_types(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    problem_type = schema["components"]["schemas"]["ProblemDetail"]["properties"]["type"]
+    assert "an identifier, not a page to fetch" in problem_type["description"]
+    assert {"about:blank", TYPES + "guard-failed", TYPES + "stale-version",
+            TYPES + "precondition-failed"} <= set(problem_type["examples"])

@@ -29,7 +29,6 @@ from sqlmodel import col
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import problems
 from api.deps import IdPath, get_database, get_settings, get_when, parse_if_match
 from api.observability import loggable_path
 from api.web import link_mail, views
@@ -66,13 +65,10 @@ _CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action
         "frame-ancestors 'none'; base-uri 'none'")
 OVERVIEW_DAYS = 90
 
-_STATUS_TITLES = {400: "Bad request", 403: "Not permitted", 404: "Not found", 409: "Conflict",
-                  412: "Changed meanwhile", 422: "Cannot do that yet", 500: "Something went wrong",
-                  503: "Service unavailable"}
-
-
-def status_of(error: AccordError) -> int:
-    return problems.status_of(error)[0]
+# Titles of the pages for answers that are not an engine error (an engine error's page takes
+# its title and status from the error's class, like the API's problem+json: engine.errors).
+_STATUS_TITLES = {400: "Bad request", 403: "Not permitted", 404: "Not found", 422: "Invalid input",
+                  500: "Something went wrong", 503: "Service unavailable"}
 
 
 def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
@@ -116,7 +112,7 @@ class WebRoute(APIRoute):
                                   title="Form refused")
             except AccordError as error:
                 unmet = error.unmet if isinstance(error, GuardFailed) else None
-                return error_page(request, status_of(error), error.detail, unmet=unmet)
+                return error_page(request, error.status, error.detail, title=error.title, unmet=unmet)
             except RequestValidationError as error:
                 fields = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: "
                                    f"{str(e.get('msg')).removeprefix('Value error, ')}"
@@ -235,7 +231,7 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
         "sign_for": sign_for, "person": actor, "problem": problem,
         "history_words": lambda h: history_text.words(h.event, h.from_state, h.to_state, h.actor, h.data,
                                                       labels.get(h.event)),
-        "problem_status": status_of(problem) if problem else None,
+        "problem_status": problem.status if problem else None,
         "unmet": problem.unmet if isinstance(problem, GuardFailed) else [],
         "form": form, "fired": request.query_params.get("done"),
         "updated": request.query_params.get("updated"),
@@ -414,7 +410,7 @@ async def _page_with_problem(request: Request, agreement_id: int, problem: Accor
         actor = await require_actor(request, session)
         context = await agreement_page(session, request, agreement_id, actor, get_when(request),
                                        problem=problem, form=form)
-    return render(request, "agreement.html", context, status_code=status_of(problem))
+    return render(request, "agreement.html", context, status_code=problem.status)
 
 
 @router.post("/agreements/{agreement_id}/events", response_class=HTMLResponse)

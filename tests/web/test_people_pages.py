@@ -55,6 +55,8 @@ async def test_the_form_needs_the_session_csrf_and_a_clear_answer(client: httpx.
     assert "Form refused" in forged.text
     vague = await client.post(f"/people/{world.metro_partner.id}/active", data={"csrf": csrf, "active": "maybe"})
     assert vague.status_code == 422
+    # The page is titled as the API's problem is: by the engine error's class.
+    assert "Invalid input (422)" in text_of(vague.text)
     assert (await world.ok("admin", "GET", f"/people/{world.metro_partner.id}"))["active"] is True
 
 
