@@ -26,6 +26,7 @@ from engine.clock import When
 from engine.context import Actor
 from engine.errors import NotFound, NotPermitted, PreconditionFailed
 from engine.models import Agreement, Party
+from engine.statuses import Role
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ async def load_agreement(
 
 
 def is_party_staff(actor: Actor, agreement: Agreement) -> bool:
-    return actor.role == "staff" and any(
+    return actor.role == Role.STAFF and any(
         p.organisation_id == actor.organisation_id for p in agreement.parties
     )
 

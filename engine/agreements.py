@@ -44,6 +44,7 @@ from engine.schemas import (
     SignatureRead,
     WorkflowRef,
 )
+from engine.statuses import ContactKind, DeliverableStatus, HistoryKind, PartyRole, Role
 
 # What a partner may change on a deliverable they own.
 _OWNER_FIELDS = frozenset({"status", "progress_note", "evidence_url"})
@@ -103,7 +104,7 @@ async def _check_predecessor(session: AsyncSession, predecessor_id: int | None, 
 # --- creating and editing --------------------------------------------------------------------
 
 async def create_agreement(session: AsyncSession, data: AgreementCreate, actor: Actor, when: When) -> Agreement:
-    if actor.role == "partner":
+    if actor.role == Role.PARTNER:
         raise NotPermitted("Partners cannot create agreements; the staff of a party do.")
     try:
         workflow = catalog().latest(data.workflow)
@@ -132,7 +133,7 @@ async def create_agreement(session: AsyncSession, data: AgreementCreate, actor: 
     agreement.contacts, agreement.signatures, agreement.deliverables = [], [], []
     session.add(agreement)
     await session.flush()
-    await record_change(session, agreement, actor, when, kind="created", event="create",
+    await record_change(session, agreement, actor, when, kind=HistoryKind.CREATED, event="create",
                         to_state=agreement.state,
                         data={"workflow": workflow.spec.name, "workflow_version": workflow.spec.version})
     return await load_agreement(session, agreement.id or 0, actor)
@@ -163,7 +164,7 @@ async def update_agreement(session: AsyncSession, agreement_id: int, data: Agree
         return agreement
     for name, value in changes.items():
         setattr(agreement, name, value)
-    await record_change(session, agreement, actor, when, kind="edited", event="edit",
+    await record_change(session, agreement, actor, when, kind=HistoryKind.EDITED, event="edit",
                         data={"changes": diff})
     return agreement
 
@@ -179,7 +180,7 @@ async def add_party(session: AsyncSession, agreement_id: int, data: PartyCreate,
     if any(p.organisation_id == data.organisation_id for p in agreement.parties):
         raise Conflict(f"{organisation.name} is already a party to this agreement.")
     agreement.parties.append(Party(organisation_id=data.organisation_id, role=data.role))
-    await record_change(session, agreement, actor, when, kind="edited", event="party_added",
+    await record_change(session, agreement, actor, when, kind=HistoryKind.EDITED, event="party_added",
                         data={"organisation_id": data.organisation_id, "role": data.role})
     return await load_agreement(session, agreement_id, actor)
 
@@ -205,7 +206,7 @@ async def name_contact(session: AsyncSession, agreement_id: int, data: ContactCr
         raise InvalidInput(f"{person.name} belongs to {person.organisation.name}, not to "
                            f"{party.organisation.name}: each party names its own people.",
                            field="person_id")
-    if data.kind == "signatory" and party.role != "party":
+    if data.kind == ContactKind.SIGNATORY and party.role != PartyRole.PARTY:
         raise InvalidInput(f"{party.organisation.name} supports this agreement and does not sign "
                            "it, so it names no signatory.", field="kind")
     if any(c.party_id == party.id and c.person_id == person.id and c.kind == data.kind
@@ -222,7 +223,7 @@ async def name_contact(session: AsyncSession, agreement_id: int, data: ContactCr
     behalf = authority.on_behalf_of(actor, party)
     if behalf is not None:
         facts["on_behalf_of"] = behalf
-    await record_change(session, agreement, actor, when, kind="edited", event=f"{data.kind}_named",
+    await record_change(session, agreement, actor, when, kind=HistoryKind.EDITED, event=f"{data.kind}_named",
                         data=facts)
     return contact
 
@@ -237,7 +238,7 @@ async def remove_contact(session: AsyncSession, agreement_id: int, contact_id: i
         raise NotFound(f"Agreement {agreement_id} has no focal point or signatory {contact_id}.")
     party = next(p for p in agreement.parties if p.id == contact.party_id)
     authority.require(authority.contact_refusal(actor, agreement, party))
-    signature = next((s for s in agreement.signatures if contact.kind == "signatory"
+    signature = next((s for s in agreement.signatures if contact.kind == ContactKind.SIGNATORY
                       and s.party_id == contact.party_id and s.signatory_id == contact.person_id), None)
     if signature is not None:
         hint = (" To change the signatory, withdraw the agreement from signature first (that "
@@ -247,8 +248,8 @@ async def remove_contact(session: AsyncSession, agreement_id: int, contact_id: i
                        f"{signature.signed_on.isoformat()}, so they stay named as its signatory: "
                        f"a recorded signature keeps its signatory.{hint}")
     owned = [d.title for d in agreement.deliverables
-             if d.owner_id == contact.person_id and contact.kind == "focal_point"
-             and not any(c.person_id == contact.person_id and c.kind == "focal_point" and c.id != contact.id
+             if d.owner_id == contact.person_id and contact.kind == ContactKind.FOCAL_POINT
+             and not any(c.person_id == contact.person_id and c.kind == ContactKind.FOCAL_POINT and c.id != contact.id
                          for c in agreement.contacts)]
     if owned:
         raise Conflict(f"{contact.person.name} owns deliverables ({'; '.join(owned)}); give them "
@@ -258,7 +259,7 @@ async def remove_contact(session: AsyncSession, agreement_id: int, contact_id: i
     behalf = authority.on_behalf_of(actor, party)
     if behalf is not None:
         facts["on_behalf_of"] = behalf
-    await record_change(session, agreement, actor, when, kind="edited", event=f"{contact.kind}_removed",
+    await record_change(session, agreement, actor, when, kind=HistoryKind.EDITED, event=f"{contact.kind}_removed",
                         data=facts)
 
 
@@ -272,7 +273,7 @@ async def add_area(session: AsyncSession, agreement_id: int, data: AreaCreate, a
     area = CollaborationArea(agreement_id=agreement_id, title=data.title, description=data.description,
                              position=len(agreement.areas))
     agreement.areas.append(area)
-    await record_change(session, agreement, actor, when, kind="edited", event="area_added",
+    await record_change(session, agreement, actor, when, kind=HistoryKind.EDITED, event="area_added",
                         data={"title": data.title})
     return area
 
@@ -286,10 +287,10 @@ async def add_deliverable(session: AsyncSession, agreement_id: int, area_id: int
         raise NotFound(f"Agreement {agreement_id} has no area of collaboration {area_id}.")
     _check_owner(agreement, data.owner_id)
     deliverable = Deliverable(agreement_id=agreement_id, area_id=area_id, **data.model_dump(),
-                              completed_on=when.today if data.status == "done" else None,
+                              completed_on=when.today if data.status == DeliverableStatus.DONE else None,
                               created_at=when.now, updated_at=when.now)
     agreement.deliverables.append(deliverable)
-    await record_change(session, agreement, actor, when, kind="edited", event="deliverable_added",
+    await record_change(session, agreement, actor, when, kind=HistoryKind.EDITED, event="deliverable_added",
                         data={"title": data.title, "area_id": area_id, "owner_id": data.owner_id,
                               "due_on": _jsonable(data.due_on)})
     return deliverable
@@ -298,7 +299,7 @@ async def add_deliverable(session: AsyncSession, agreement_id: int, area_id: int
 def _check_owner(agreement: Agreement, owner_id: int | None) -> None:
     if owner_id is None:
         return
-    focal = [c for c in agreement.contacts if c.person_id == owner_id and c.kind == "focal_point"]
+    focal = [c for c in agreement.contacts if c.person_id == owner_id and c.kind == ContactKind.FOCAL_POINT]
     if not focal:
         raise InvalidInput(f"Person {owner_id} is not a focal point of this agreement; a deliverable "
                            "is owned by one of its focal points.", field="owner_id")
@@ -321,7 +322,7 @@ async def update_deliverable(session: AsyncSession, deliverable_id: int, data: D
     changes = data.model_dump(exclude_unset=True)
     if not changes:
         raise InvalidInput("Nothing to change: send at least one field to update.")
-    if actor.role == "partner":
+    if actor.role == Role.PARTNER:
         if deliverable.owner_id != actor.person_id:
             raise NotPermitted("You can update only the deliverables you own.")
         beyond = sorted(set(changes) - _OWNER_FIELDS)
@@ -343,9 +344,9 @@ async def update_deliverable(session: AsyncSession, deliverable_id: int, data: D
     for name, value in changes.items():
         setattr(deliverable, name, value)
     if "status" in diff:
-        deliverable.completed_on = when.today if deliverable.status == "done" else None
+        deliverable.completed_on = when.today if deliverable.status == DeliverableStatus.DONE else None
     deliverable.updated_at = when.now
-    await record_change(session, agreement, actor, when, kind="edited", event="deliverable_updated",
+    await record_change(session, agreement, actor, when, kind=HistoryKind.EDITED, event="deliverable_updated",
                         comment=changes.get("progress_note"),
                         data={"deliverable_id": deliverable_id, "changes": diff})
     return deliverable
@@ -398,7 +399,7 @@ def summarise(agreement: Agreement) -> AgreementSummary:
 
 
 def read_deliverable(deliverable: Deliverable, today: date) -> DeliverableRead:
-    overdue = (deliverable.status in ("planned", "in_progress") and deliverable.due_on is not None
+    overdue = (deliverable.status in DeliverableStatus.OPEN and deliverable.due_on is not None
                and deliverable.due_on < today)
     return DeliverableRead.model_validate({**deliverable.model_dump(), "overdue": overdue})
 
@@ -413,8 +414,8 @@ def read_agreement(agreement: Agreement, actor: Actor, when: When) -> AgreementR
         parties.append(PartyRead(
             id=party.id or 0, organisation=OrganisationRef.model_validate(party.organisation),
             role=party.role,
-            focal_points=[_contact(c) for c in contacts if c.kind == "focal_point"],
-            signatories=[_contact(c) for c in contacts if c.kind == "signatory"],
+            focal_points=[_contact(c) for c in contacts if c.kind == ContactKind.FOCAL_POINT],
+            signatories=[_contact(c) for c in contacts if c.kind == ContactKind.SIGNATORY],
             signature=SignatureRead.model_validate(signature) if signature else None,
         ))
     areas = [AreaRead(id=a.id or 0, title=a.title, description=a.description, position=a.position,

@@ -18,6 +18,7 @@ from typing import Any
 from engine.context import Actor
 from engine.errors import NotPermitted
 from engine.models import Agreement, Party
+from engine.statuses import PartyRole
 
 
 def acts_for_anyone(actor: Actor) -> bool:
@@ -43,8 +44,8 @@ def signing_refusal(actor: Actor, agreement: Agreement, organisation_id: int | N
         return (f"You act for {own}, and you record a signature only for your own organisation: "
                 f"{other}'s signature is recorded by its own staff or by an administrator.")
     party = party_of(agreement, actor.organisation_id)
-    if party is not None and party.role != "party":
-        signers = ", ".join(p.organisation.name for p in agreement.parties if p.role == "party")
+    if party is not None and party.role != PartyRole.PARTY:
+        signers = ", ".join(p.organisation.name for p in agreement.parties if p.role == PartyRole.PARTY)
         return (f"{own} supports this agreement and does not sign it; its signing parties "
                 f"({signers}) sign.")
     return None
@@ -69,7 +70,7 @@ def parties_to_sign_for(actor: Actor, agreement: Agreement) -> list[Party]:
     """The signing parties that have not signed yet and whose signature `actor` may record."""
     signed = {s.party_id for s in agreement.signatures}
     return [p for p in agreement.parties
-            if p.role == "party" and p.id not in signed
+            if p.role == PartyRole.PARTY and p.id not in signed
             and signing_refusal(actor, agreement, p.organisation_id) is None]
 
 

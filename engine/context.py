@@ -9,8 +9,9 @@ from typing import Any
 from sqlmodel import SQLModel
 
 from engine.models import Agreement, Party, Person, Signature
+from engine.statuses import PartyRole, Role
 
-SCHEDULER = "scheduler"
+SCHEDULER = Role.SCHEDULER
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,7 @@ class Actor:
     """Who fires an event or makes a change: a person, or the scheduler."""
 
     label: str
-    role: str  # admin, staff, partner, scheduler
+    role: str  # a Role: a person's, or the scheduler's
     person_id: int | None = None
     organisation_id: int | None = None
 
@@ -33,7 +34,7 @@ class Actor:
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == Role.ADMIN
 
     @property
     def is_scheduler(self) -> bool:
@@ -91,4 +92,4 @@ class EventContext:
         return next((s for s in self.agreement.signatures if s.party_id == party.id), None)
 
     def signing_parties(self) -> list[Party]:
-        return [p for p in self.agreement.parties if p.role == "party"]
+        return [p for p in self.agreement.parties if p.role == PartyRole.PARTY]

@@ -41,6 +41,7 @@ from engine.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from engine.feed_models import CalendarFeed
 from engine.models import Agreement, ApiToken, Contact, Deliverable, Organisation, Party, Person
 from engine.schemas import OrganisationCreate, PersonCreate, PersonUpdate, PersonWarning
+from engine.statuses import ContactKind, DeliverableStatus, DeliveryStatus, Role
 
 TOKEN_PREFIX = "acc_"
 
@@ -107,7 +108,7 @@ def people_in_reach(query: Select[Any], actor: Actor) -> Select[Any]:
     if actor.is_admin or actor.is_scheduler:
         return query
     own = col(Person.organisation_id) == actor.organisation_id
-    if actor.role != "staff":
+    if actor.role != Role.STAFF:
         return query.where(own)
     ours = select(col(Party.agreement_id)).where(col(Party.organisation_id) == actor.organisation_id)
     sharing = select(col(Party.organisation_id)).where(col(Party.agreement_id).in_(ours))
@@ -138,14 +139,14 @@ def may_change(actor: Actor, person: Person) -> bool:
     """Whether `actor` may change anything of `person` (what exactly: `_check_change`)."""
     if actor.is_admin:
         return True
-    return (actor.role == "staff" and person.organisation_id == actor.organisation_id
-            and person.role != "admin")
+    return (actor.role == Role.STAFF and person.organisation_id == actor.organisation_id
+            and person.role != Role.ADMIN)
 
 
 def _check_change(actor: Actor, person: Person, changes: dict[str, Any]) -> None:
     organisation = person.organisation.name
     if not may_change(actor, person):
-        if actor.role == "staff" and person.organisation_id == actor.organisation_id:
+        if actor.role == Role.STAFF and person.organisation_id == actor.organisation_id:
             raise NotPermitted(f"{person.name} is an administrator; only an administrator can change them.")
         raise NotPermitted(f"Only an administrator, or staff of {organisation}, can change {person.name}.")
     own = person.id == actor.person_id
@@ -155,7 +156,7 @@ def _check_change(actor: Actor, person: Person, changes: dict[str, Any]) -> None
         raise NotPermitted("You cannot change your own role; ask an administrator.")
     if actor.is_admin:
         return
-    if changes.get("role") == "admin":
+    if changes.get("role") == Role.ADMIN:
         raise NotPermitted("Only an administrator can make someone an administrator.")
     if not own and changes.get("email", person.email) != person.email:
         raise NotPermitted(f"Only an administrator can change {person.name}'s email: whoever holds the "
@@ -196,7 +197,7 @@ async def update_person(session: AsyncSession, person_id: int, data: PersonUpdat
 
 async def _cut_off(session: AsyncSession, person_id: int, now: datetime) -> None:
     """Everything a disabled person could still do or receive stops now."""
-    from engine.schedule import CANCELLED, PENDING, Notification
+    from engine.schedule import Notification
     from engine.signin import SignInLink, end_sessions_of
 
     for model in (ApiToken, CalendarFeed):
@@ -209,9 +210,10 @@ async def _cut_off(session: AsyncSession, person_id: int, now: datetime) -> None
         .values(expires_at=now).execution_options(synchronize_session=False))
     await end_sessions_of(session, person_id, now)
     await session.execute(
-        update(Notification).where(col(Notification.person_id) == person_id, col(Notification.status) == PENDING)
-        .values(status=CANCELLED, note="the person is disabled", lease_owner=None, lease_expires_at=None,
-                updated_at=now).execution_options(synchronize_session=False))
+        update(Notification).where(col(Notification.person_id) == person_id,
+                                   col(Notification.status) == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.CANCELLED, note="the person is disabled", lease_owner=None,
+                lease_expires_at=None, updated_at=now).execution_options(synchronize_session=False))
 
 
 async def _open_agreements(session: AsyncSession, ids: set[int]) -> dict[int, Agreement]:
@@ -230,7 +232,7 @@ async def _left_undone(session: AsyncSession, person: Person) -> list[PersonWarn
 
     named = list(await session.scalars(select(Contact).where(col(Contact.person_id) == person.id)))
     owned = list(await session.scalars(select(Deliverable).where(
-        col(Deliverable.owner_id) == person.id, col(Deliverable.status).in_(("planned", "in_progress")))))
+        col(Deliverable.owner_id) == person.id, col(Deliverable.status).in_(sorted(DeliverableStatus.OPEN)))))
     agreements = await _open_agreements(session, {c.agreement_id for c in named} | {d.agreement_id for d in owned})
     others = {(party_id, kind) for party_id, kind in (await session.execute(
         select(col(Contact.party_id), col(Contact.kind)).join(Person, col(Person.id) == col(Contact.person_id))
@@ -245,12 +247,12 @@ async def _left_undone(session: AsyncSession, person: Person) -> list[PersonWarn
         agreement = agreements.get(contact.agreement_id)
         if agreement is None or (contact.party_id, contact.kind) in others:
             continue
-        if contact.kind == "signatory" and contact.party_id in signed:
+        if contact.kind == ContactKind.SIGNATORY and contact.party_id in signed:
             continue
         organisation = parties[contact.party_id].organisation.name
         what = contact.kind.replace("_", " ")
         warnings.append(PersonWarning(
-            kind="only_focal_point" if contact.kind == "focal_point" else "only_signatory",
+            kind="only_focal_point" if contact.kind == ContactKind.FOCAL_POINT else "only_signatory",
             agreement_id=contact.agreement_id, agreement_title=agreement.title,
             detail=f"{person.name} was the only active {what} of {organisation} for “{agreement.title}” "
                    f"(agreement {agreement.id}); {organisation} should name another {what}."))

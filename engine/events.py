@@ -21,6 +21,7 @@ from engine.history import record_change
 from engine.machine import CompiledWorkflow, catalog
 from engine.metrics import count_transition, transition_workflow
 from engine.models import Agreement
+from engine.statuses import HistoryKind
 
 # Event fields that are worth keeping in the history beside what effects record.
 _KEPT_FIELDS = ("reason", "outcome", "summary", "ends_on", "starts_on", "signed_on", "place")
@@ -73,7 +74,7 @@ async def fire(
     facts: dict[str, Any] = {k: v for k, v in asdict(data).items() if k in _KEPT_FIELDS and v is not None}
     facts = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in facts.items()}
     facts.update(ctx.facts)
-    await record_change(session, agreement, actor, when, kind="transition", event=event,
+    await record_change(session, agreement, actor, when, kind=HistoryKind.TRANSITION, event=event,
                         from_state=from_state, to_state=to_state,
                         comment=data.comment or data.reason, data=facts or None)
     return agreement

@@ -42,6 +42,7 @@ from engine.feed_models import CalendarFeed
 from engine.machine import catalog
 from engine.models import Agreement, CollaborationArea, Contact, Deliverable, Person
 from engine.rules import notice_deadline
+from engine.statuses import DeliverableStatus
 
 FEED_TOKEN_PREFIX = "feed_"
 PRODID = "-//Accord//Agreement calendar//EN"
@@ -138,12 +139,12 @@ async def _person_entries(session: AsyncSession, actor: Actor, person: Person,
             entries += [e for e in _date_entries(agreement, base_url) if not e.uid.startswith("start-")]
         entries += _deliverable_entries(
             agreement, [d for d in agreement.deliverables
-                        if d.owner_id == person.id and d.status in ("planned", "in_progress")])
+                        if d.owner_id == person.id and d.status in DeliverableStatus.OPEN])
     return entries
 
 
 def _agreement_entries(agreement: Agreement, base_url: str) -> list[_Entry]:
-    deliverables = [d for d in agreement.deliverables if d.status != "cancelled"]
+    deliverables = [d for d in agreement.deliverables if d.status != DeliverableStatus.CANCELLED]
     return _date_entries(agreement, base_url) + _deliverable_entries(agreement, deliverables)
 
 

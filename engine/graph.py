@@ -45,6 +45,7 @@ from engine.models import (
     Person,
     Signature,
 )
+from engine.statuses import DeliveryStatus, NotificationKind
 from engine.types import UTCDateTime
 
 # The few columns `engine.schedule.sync` compares a change against.
@@ -129,13 +130,14 @@ def _statement(dialect: str, for_change: bool, scoped: bool) -> TextClause:
                                "FROM deliverable d WHERE d.agreement_id = a.id"),
     }
     if for_change:
-        from engine.schedule import PENDING, REMINDER, Notification, Timer, WebhookSubscription
+        from engine.schedule import Notification, Timer, WebhookSubscription
 
         parts["timers"] = _array(dialect, _object(dialect, "t", _table(Timer), TIMER_COLUMNS),
                                  "FROM timer t WHERE t.agreement_id = a.id")
         parts["reminders"] = _array(dialect, _object(dialect, "n", _table(Notification), REMINDER_COLUMNS),
-                                    f"FROM notification n WHERE n.agreement_id = a.id AND n.kind = '{REMINDER}' "
-                                    f"AND (n.status = '{PENDING}' OR n.due_on >= :reminders_since)")
+                                    "FROM notification n WHERE n.agreement_id = a.id "
+                                    f"AND n.kind = '{NotificationKind.REMINDER}' "
+                                    f"AND (n.status = '{DeliveryStatus.PENDING}' OR n.due_on >= :reminders_since)")
         active = "1" if dialect == "sqlite" else "true"
         parts["subscriptions"] = _array(
             dialect, _object(dialect, "w", _table(WebhookSubscription), ("id", "events")),

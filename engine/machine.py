@@ -19,7 +19,8 @@ from transitions import EventData, Machine
 from engine import rules
 from engine.context import Actor, EventContext
 from engine.errors import NotFound
-from workflows.definition import EventSpec, WorkflowSpec
+from engine.statuses import Role
+from workflows.definition import EventActor, EventSpec, WorkflowSpec
 from workflows.loader import WORKFLOW_DIR, load_workflows
 
 
@@ -136,8 +137,8 @@ class CompiledWorkflow:
     def may_fire(self, actor: Actor, event: str) -> bool:
         spec = self.spec.events[event]
         if actor.is_scheduler:
-            return "scheduler" in spec.actors
-        return actor.role in ("admin", "staff") and "staff" in spec.actors
+            return EventActor.SCHEDULER in spec.actors
+        return actor.role in (Role.ADMIN, Role.STAFF) and EventActor.STAFF in spec.actors
 
     def step(self, state: str, ctx: EventContext) -> str | None:
         """Run the event's transition from `state`: effects, then the new state; None if no branch fits."""

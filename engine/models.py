@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, true
 from sqlmodel import Field, Relationship, SQLModel
 
+from engine.statuses import DeliverableStatus, PartyRole
 from engine.types import UTCDateTime
 
 
@@ -45,7 +46,7 @@ class Person(SQLModel, table=True):
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
     name: str = Field(max_length=200)
     email: str = Field(max_length=320, unique=True)
-    role: str = Field(max_length=16)
+    role: str = Field(max_length=16)  # a Role (of Role.PEOPLE)
     job_title: str | None = Field(default=None, max_length=200)
     timezone: str | None = Field(default=None, max_length=64)
     # False: disabled (engine.directory.update_person). The row stays, so history keeps the name.
@@ -109,8 +110,7 @@ class Party(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     agreement_id: int | None = Field(default=None, foreign_key="agreement.id", index=True, nullable=False)
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
-    # "party" signs; a "supporter" is a third party that supports a C2C cooperation and does not sign.
-    role: str = Field(default="party", max_length=16)
+    role: str = Field(default=PartyRole.PARTY, max_length=16)  # a PartyRole: a supporter never signs
 
     agreement: Agreement = Relationship(back_populates="parties", sa_relationship_kwargs={"lazy": "raise"})
     organisation: Organisation = Relationship(sa_relationship_kwargs={"lazy": "joined"})
@@ -126,7 +126,7 @@ class Contact(SQLModel, table=True):
     agreement_id: int = Field(foreign_key="agreement.id", index=True)
     party_id: int = Field(foreign_key="party.id", index=True)
     person_id: int = Field(foreign_key="person.id", index=True)
-    kind: str = Field(max_length=16)
+    kind: str = Field(max_length=16)  # a ContactKind
     capacity: str | None = Field(default=None, max_length=200)
 
     person: Person = Relationship(sa_relationship_kwargs={"lazy": "joined"})
@@ -166,7 +166,7 @@ class Deliverable(SQLModel, table=True):
     description: str | None = long_text()
     owner_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     due_on: date | None = None
-    status: str = Field(default="planned", max_length=16)
+    status: str = Field(default=DeliverableStatus.PLANNED, max_length=16)
     progress_note: str | None = long_text()
     evidence_url: str | None = Field(default=None, max_length=2000)
     completed_on: date | None = None
@@ -186,7 +186,7 @@ class HistoryEvent(SQLModel, table=True):
     at: datetime = instant()
     actor_id: int | None = Field(default=None, foreign_key="person.id")
     actor: str = Field(max_length=200)
-    kind: str = Field(max_length=16)  # created, transition, edited
+    kind: str = Field(max_length=16)  # a HistoryKind
     event: str = Field(max_length=64)
     from_state: str | None = Field(default=None, max_length=32)
     to_state: str | None = Field(default=None, max_length=32)

@@ -34,9 +34,7 @@ from engine.days import usable
 from engine.machine import catalog
 from engine.models import Agreement, CollaborationArea, Contact, Deliverable, Person
 from engine.rules import notice_deadline
-
-OPEN_DELIVERABLE = ("planned", "in_progress")
-
+from engine.statuses import ContactKind, DeliverableStatus, PartyRole
 
 # --- the summary -------------------------------------------------------------------------------
 
@@ -127,7 +125,7 @@ def _due_soon(agreement: Agreement, today: date, horizon: date) -> DueAgreement 
     add("notice", notice_deadline(agreement), "last day to give notice")
     add("expiry", usable(agreement.ends_on), "the agreement ends")
     for deliverable in agreement.deliverables:
-        if deliverable.status in OPEN_DELIVERABLE:
+        if deliverable.status in DeliverableStatus.OPEN:
             add("deliverable", usable(deliverable.due_on), f"deliverable due: {deliverable.title}",
                 deliverable.id)
     if not items:
@@ -142,7 +140,7 @@ def _overdue(agreements: list[Agreement], owners: dict[int, Person], today: date
     for agreement in agreements:
         areas = {a.id: a.title for a in agreement.areas}
         for d in agreement.deliverables:
-            if d.status in OPEN_DELIVERABLE and d.due_on is not None and d.due_on < today:
+            if d.status in DeliverableStatus.OPEN and d.due_on is not None and d.due_on < today:
                 owner = owners.get(d.owner_id) if d.owner_id else None
                 rows.append((OverdueDeliverable(
                     id=d.id or 0, title=d.title, status=d.status, due_on=d.due_on,
@@ -235,11 +233,11 @@ async def agreement_csv_rows(session: AsyncSession, actor: Actor,
 
             yield csv_line([
                 a.id, a.title, a.workflow_name, a.workflow_version, a.state, a.version,
-                "; ".join(p.organisation.name for p in a.parties if p.role == "party"),
-                "; ".join(p.organisation.name for p in a.parties if p.role == "supporter"),
+                "; ".join(p.organisation.name for p in a.parties if p.role == PartyRole.PARTY),
+                "; ".join(p.organisation.name for p in a.parties if p.role == PartyRole.SUPPORTER),
                 a.effective_from, a.ends_on, a.review_every_months, a.next_review_on,
                 a.notice_period_days, a.signed_on, a.signing_place,
-                named("focal_point"), named("signatory"),
+                named(ContactKind.FOCAL_POINT), named(ContactKind.SIGNATORY),
                 "; ".join(r.title for r in areas if r.agreement_id == a.id),
                 a.updated_at.isoformat(),
             ])
@@ -257,7 +255,7 @@ async def deliverable_csv_rows(session: AsyncSession, actor: Actor, filters: Agr
             .where(col(Deliverable.agreement_id).in_(list(titles)))
             .order_by(col(Deliverable.agreement_id), col(CollaborationArea.position), col(Deliverable.id)))
         for d, area, owner in rows:
-            overdue = d.status in OPEN_DELIVERABLE and d.due_on is not None and d.due_on < today
+            overdue = d.status in DeliverableStatus.OPEN and d.due_on is not None and d.due_on < today
             yield csv_line([
                 d.id, d.agreement_id, titles[d.agreement_id], area, d.title,
                 owner.email if owner else None, owner.name if owner else None, d.due_on, d.status,

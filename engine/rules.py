@@ -26,6 +26,7 @@ from engine import authority
 from engine.context import EventContext
 from engine.days import plus, usable
 from engine.models import Agreement, Deliverable, Signature
+from engine.statuses import ContactKind, PartyRole
 from workflows.loader import Vocabulary
 
 GuardFn = Callable[[EventContext], str | None]
@@ -108,7 +109,7 @@ def _parties_named_people(ctx: EventContext) -> str | None:
     for party in ctx.agreement.parties:
         named = [c for c in ctx.agreement.contacts if c.party_id == party.id]
         kinds = {c.kind for c in named if c.person.active}  # a disabled person counts for nothing
-        needed = ["focal_point"] + (["signatory"] if party.role == "party" else [])
+        needed = [ContactKind.FOCAL_POINT] + ([ContactKind.SIGNATORY] if party.role == PartyRole.PARTY else [])
         for kind in needed:
             if kind not in kinds:
                 disabled = [c.person.name for c in named if c.kind == kind and not c.person.active]
@@ -143,7 +144,7 @@ def _signing_party_named(ctx: EventContext) -> str | None:
         return ("Say which party signs: give organisation_id, one of "
                 f"{_signing_parties_listed(ctx) or 'the signing parties'}.")
     party = ctx.signing_party
-    if party is None or party.role != "party":
+    if party is None or party.role != PartyRole.PARTY:
         return (f"{_org_name(ctx, ctx.signing_organisation_id)} is not a signing party to this "
                 "agreement; only its parties sign.")
     return None
@@ -152,7 +153,7 @@ def _signing_party_named(ctx: EventContext) -> str | None:
 @guard("signing_party_has_not_signed", reads=("organisation_id",))
 def _signing_party_has_not_signed(ctx: EventContext) -> str | None:
     party = ctx.signing_party
-    if party is None or party.role != "party":
+    if party is None or party.role != PartyRole.PARTY:
         return None  # said by signing_party_named
     signature = ctx.signature_of(party)
     if signature is not None:
@@ -163,9 +164,9 @@ def _signing_party_has_not_signed(ctx: EventContext) -> str | None:
 @guard("signing_party_has_signatory", reads=("signatory_id",))
 def _signing_party_has_signatory(ctx: EventContext) -> str | None:
     party = ctx.signing_party
-    if party is None or party.role != "party":
+    if party is None or party.role != PartyRole.PARTY:
         return None  # said by signing_party_named
-    named = [c for c in ctx.agreement.contacts if c.party_id == party.id and c.kind == "signatory"]
+    named = [c for c in ctx.agreement.contacts if c.party_id == party.id and c.kind == ContactKind.SIGNATORY]
     signatories = [c for c in named if c.person.active]  # a disabled person signs nothing
     if not signatories:
         disabled = ", ".join(f"{c.person.name}: disabled" for c in named)
@@ -315,7 +316,7 @@ def _record_signature(ctx: EventContext) -> None:
     assert party.id is not None
     signatory_id = ctx.data.signatory_id or next(
         c.person_id for c in ctx.agreement.contacts
-        if c.party_id == party.id and c.kind == "signatory" and c.person.active
+        if c.party_id == party.id and c.kind == ContactKind.SIGNATORY and c.person.active
     )
     signed_on = ctx.data.signed_on or ctx.today
     signature = Signature(

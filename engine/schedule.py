@@ -66,16 +66,27 @@ from engine.days import usable
 from engine.graph import REMINDER_COLUMNS, TIMER_COLUMNS, ScheduleRows, take_schedule_rows
 from engine.machine import catalog
 from engine.models import Agreement, Deliverable, HistoryEvent, Organisation, Person, instant, long_text
+from engine.statuses import (
+    ContactKind,
+    DeliverableStatus,
+    DeliveryStatus,
+    HistoryKind,
+    NotificationKind,
+    PartyRole,
+    TimerStatus,
+)
 from workflows.definition import ReminderSpec
 
-PENDING, SENT, CANCELLED, DEAD = "pending", "sent", "cancelled", "dead"
-FIRED, FAILED = "fired", "failed"
-REMINDER, ALERT = "reminder", "alert"
+# The short names notifications/worker.py imports; the families are engine.statuses'.
+PENDING, SENT, CANCELLED, DEAD = (DeliveryStatus.PENDING, DeliveryStatus.SENT, DeliveryStatus.CANCELLED,
+                                  DeliveryStatus.DEAD)
+FIRED, FAILED = TimerStatus.FIRED, TimerStatus.FAILED
+REMINDER, ALERT = NotificationKind.REMINDER, NotificationKind.ALERT
+# The note of a reminder cancelled because a later one of its rule went out (never revived).
 SUPERSEDED = "superseded"
 
 SEND_HOUR = time(9, 0)
 CATCH_UP = timedelta(days=7)
-OPEN_DELIVERABLE = frozenset({"planned", "in_progress"})
 WEBHOOK_EVENTS = ("agreement.state_changed", "agreement.signed", "deliverable.updated",
                   "reminder.due")
 _PARTS = ("parties", "contacts", "signatures", "deliverables")
@@ -91,7 +102,7 @@ class Timer(SQLModel, table=True):
     agreement_id: int = Field(foreign_key="agreement.id", index=True)
     event: str = Field(max_length=64)
     due_on: date
-    status: str = Field(default=PENDING, max_length=16)
+    status: str = Field(default=TimerStatus.PENDING, max_length=16)
     attempts: int = 0
     last_error: str | None = long_text()
     fired_at: datetime | None = instant(nullable=True)
@@ -109,7 +120,7 @@ class Notification(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(default=REMINDER, max_length=16)
+    kind: str = Field(default=NotificationKind.REMINDER, max_length=16)
     agreement_id: int = Field(foreign_key="agreement.id", index=True)
     subject_type: str = Field(max_length=16)
     subject_id: int
@@ -118,7 +129,7 @@ class Notification(SQLModel, table=True):
     offset_days: int = 0
     person_id: int = Field(foreign_key="person.id", index=True)
     send_at: datetime = instant()
-    status: str = Field(default=PENDING, max_length=16)
+    status: str = Field(default=DeliveryStatus.PENDING, max_length=16)
     attempts: int = 0
     next_attempt_at: datetime = instant()
     lease_owner: str | None = Field(default=None, max_length=100)
@@ -161,7 +172,7 @@ class WebhookDelivery(SQLModel, table=True):
     event: str = Field(max_length=64)
     agreement_id: int | None = Field(default=None, foreign_key="agreement.id", index=True)
     body: str = Field(sa_column=Column(Text, nullable=False))
-    status: str = Field(default=PENDING, max_length=16)
+    status: str = Field(default=DeliveryStatus.PENDING, max_length=16)
     attempts: int = 0
     next_attempt_at: datetime = instant()
     lease_owner: str | None = Field(default=None, max_length=100)
@@ -217,8 +228,8 @@ async def _read_schedule_rows(session: AsyncSession, agreement_id: int, when: Wh
                                    .where(timer.c.agreement_id == agreement_id))
     reminders = await session.execute(select(*(notification.c[n] for n in REMINDER_COLUMNS))
                                       .where(notification.c.agreement_id == agreement_id,
-                                             notification.c.kind == REMINDER,
-                                             (notification.c.status == PENDING)
+                                             notification.c.kind == NotificationKind.REMINDER,
+                                             (notification.c.status == DeliveryStatus.PENDING)
                                              | (notification.c.due_on >= reminders_relevant_since(when))))
     return ScheduleRows(timers=[dict(r._mapping) for r in timers],
                         reminders=[dict(r._mapping) for r in reminders],
@@ -268,14 +279,14 @@ async def _sync_timers(session: AsyncSession, agreement: Agreement, when: When,
             wanted.add((spec.event, day + timedelta(days=spec.offset_days)))
     by_key = {(t["event"], t["due_on"]): t for t in rows}
     table: Table = Timer.__table__  # type: ignore[attr-defined]
-    await _update_by_id(session, table, PENDING, [
-        {"id": t["id"], "status": CANCELLED, "updated_at": when.now,
+    await _update_by_id(session, table, TimerStatus.PENDING, [
+        {"id": t["id"], "status": TimerStatus.CANCELLED, "updated_at": when.now,
          "last_error": f"no longer due: the agreement is {agreement.state}"}
-        for key, t in by_key.items() if t["status"] == PENDING and key not in wanted])
-    await _update_by_id(session, table, CANCELLED, [
-        {"id": t["id"], "status": PENDING, "last_error": None, "updated_at": when.now}
-        for key, t in by_key.items() if t["status"] == CANCELLED and key in wanted])
-    new = [{"agreement_id": agreement.id, "event": event, "due_on": due_on, "status": PENDING,
+        for key, t in by_key.items() if t["status"] == TimerStatus.PENDING and key not in wanted])
+    await _update_by_id(session, table, TimerStatus.CANCELLED, [
+        {"id": t["id"], "status": TimerStatus.PENDING, "last_error": None, "updated_at": when.now}
+        for key, t in by_key.items() if t["status"] == TimerStatus.CANCELLED and key in wanted])
+    new = [{"agreement_id": agreement.id, "event": event, "due_on": due_on, "status": TimerStatus.PENDING,
             "attempts": 0, "created_at": when.now, "updated_at": when.now}
            for event, due_on in sorted(wanted - by_key.keys())]
     if new:
@@ -313,7 +324,7 @@ def _subjects(agreement: Agreement, rule: ReminderSpec
         return
     date_of = rules.DELIVERABLE_DATES[rule.date_name]
     for deliverable in agreement.deliverables:
-        if deliverable.status in OPEN_DELIVERABLE and deliverable.id is not None:
+        if deliverable.status in DeliverableStatus.OPEN and deliverable.id is not None:
             yield "deliverable", deliverable.id, usable(date_of(deliverable)), deliverable
 
 
@@ -324,18 +335,18 @@ def recipients(name: str, agreement: Agreement, deliverable: Deliverable | None 
 
 
 def _recipients(name: str, agreement: Agreement, deliverable: Deliverable | None) -> set[int]:
-    focal = [c for c in agreement.contacts if c.kind == "focal_point"]
+    focal = [c for c in agreement.contacts if c.kind == ContactKind.FOCAL_POINT]
     owner = deliverable.owner_id if deliverable is not None else None
     owner_parties = {c.party_id for c in focal if c.person_id == owner}
     if name == "focal_points":
         return {c.person_id for c in focal}
     if name == "signatories":
-        return {c.person_id for c in agreement.contacts if c.kind == "signatory"}
+        return {c.person_id for c in agreement.contacts if c.kind == ContactKind.SIGNATORY}
     if name == "unsigned_signatories":
         signed = {s.party_id for s in agreement.signatures}
-        waiting = {p.id for p in agreement.parties if p.role == "party" and p.id not in signed}
+        waiting = {p.id for p in agreement.parties if p.role == PartyRole.PARTY and p.id not in signed}
         return {c.person_id for c in agreement.contacts
-                if c.kind == "signatory" and c.party_id in waiting}
+                if c.kind == ContactKind.SIGNATORY and c.party_id in waiting}
     if name == "owner":
         return {owner} if owner is not None else set()
     if name == "party_focal_points":
@@ -355,15 +366,16 @@ async def _sync_reminders(session: AsyncSession, agreement: Agreement, when: Whe
     by_key: dict[NotificationKey, dict[str, Any]] = {
         (n["subject_type"], n["subject_id"], n["rule"], n["due_on"], n["person_id"]): n for n in rows}
     table: Table = Notification.__table__  # type: ignore[attr-defined]
-    await _update_by_id(session, table, PENDING, [
-        {"id": row["id"], "status": CANCELLED, "note": _moot_reason(agreement, key, moot),
+    await _update_by_id(session, table, DeliveryStatus.PENDING, [
+        {"id": row["id"], "status": DeliveryStatus.CANCELLED, "note": _moot_reason(agreement, key, moot),
          "updated_at": when.now}
-        for key, row in by_key.items() if row["status"] == PENDING and key not in wanted])
+        for key, row in by_key.items() if row["status"] == DeliveryStatus.PENDING and key not in wanted])
     new_keys = [key for key in wanted if key not in by_key]
     revived = [by_key[key] for key in wanted
-               if key in by_key and by_key[key]["status"] == CANCELLED and by_key[key]["note"] != SUPERSEDED]
-    await _update_by_id(session, table, CANCELLED, [
-        {"id": row["id"], "status": PENDING, "note": None,
+               if key in by_key and by_key[key]["status"] == DeliveryStatus.CANCELLED
+               and by_key[key]["note"] != SUPERSEDED]
+    await _update_by_id(session, table, DeliveryStatus.CANCELLED, [
+        {"id": row["id"], "status": DeliveryStatus.PENDING, "note": None,
          "next_attempt_at": max(row["send_at"], when.now), "updated_at": when.now}
         for row in revived if row["send_at"] >= when.now - CATCH_UP])
     if not new_keys:
@@ -376,10 +388,10 @@ async def _sync_reminders(session: AsyncSession, agreement: Agreement, when: Whe
         if send_at < when.now - CATCH_UP:
             continue
         new.append({
-            "kind": REMINDER, "agreement_id": agreement.id, "subject_type": subject_type,
+            "kind": NotificationKind.REMINDER, "agreement_id": agreement.id, "subject_type": subject_type,
             "subject_id": subject_id, "rule": rule, "due_on": due_on,
             "offset_days": wanted[key].offset_days, "person_id": person_id, "send_at": send_at,
-            "status": PENDING, "attempts": 0, "next_attempt_at": send_at,
+            "status": DeliveryStatus.PENDING, "attempts": 0, "next_attempt_at": send_at,
             "data": {"escalated": True} if wanted[key].escalated else None,
             "created_at": when.now, "updated_at": when.now})
     if new:
@@ -394,7 +406,7 @@ def _moot_reason(agreement: Agreement, key: NotificationKey, moot: dict[str, str
         deliverable = next((d for d in agreement.deliverables if d.id == subject_id), None)
         if deliverable is None:
             return "the deliverable was removed"
-        if deliverable.status not in OPEN_DELIVERABLE:
+        if deliverable.status not in DeliverableStatus.OPEN:
             return f"the deliverable is {deliverable.status}"
     return "no longer due: its date or its recipients changed"
 
@@ -429,7 +441,7 @@ def local_send_time(day: date, zone_name: str) -> datetime:
 
 def change_webhook_events(change: HistoryEvent) -> list[str]:
     events: list[str] = []
-    if change.kind == "transition" and change.from_state != change.to_state:
+    if change.kind == HistoryKind.TRANSITION and change.from_state != change.to_state:
         events.append("agreement.state_changed")
         if change.to_state == "signed":
             events.append("agreement.signed")

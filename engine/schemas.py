@@ -23,6 +23,7 @@ classes. A refusal is a 422 that names the field and the character or the date.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date, datetime, time
 from typing import Annotated, Any, Generic, Literal, TypeVar, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -44,14 +45,41 @@ from pydantic import (
     model_validator,
 )
 
-from engine import history_text
+from engine import history_text, statuses
 from engine.days import FIRST_DAY, LAST_DAY, RANGE
 
+# What an input may say, made of the members of engine.statuses' families: the OpenAPI lists
+# their values, a refusal quotes them, and the field holds the member.
+PersonRoleValue = Literal[statuses.Role.ADMIN, statuses.Role.STAFF, statuses.Role.PARTNER]
+PartyRoleValue = Literal[statuses.PartyRole.PARTY, statuses.PartyRole.SUPPORTER]
+ContactKindValue = Literal[statuses.ContactKind.FOCAL_POINT, statuses.ContactKind.SIGNATORY]
+DeliverableStatusValue = Literal[statuses.DeliverableStatus.PLANNED, statuses.DeliverableStatus.IN_PROGRESS,
+                                 statuses.DeliverableStatus.DONE, statuses.DeliverableStatus.CANCELLED]
+DeliveryStatusValue = Literal[statuses.DeliveryStatus.PENDING, statuses.DeliveryStatus.SENT,
+                              statuses.DeliveryStatus.CANCELLED, statuses.DeliveryStatus.DEAD]
+# The same values as plain strings, under the names engine/demo.py annotates its data with (it
+# writes string literals).
 Role = Literal["admin", "staff", "partner"]
 PartyRole = Literal["party", "supporter"]
 ContactKind = Literal["focal_point", "signatory"]
 DeliverableStatus = Literal["planned", "in_progress", "done", "cancelled"]
 ReviewOutcome = Literal["continue", "renew", "terminate"]
+
+
+def _spells(value: Any, members: Iterable[str]) -> None:
+    """Refuse, at import, a value type that is not exactly `members` (a member added to a family
+    and forgotten here)."""
+    if set(get_args(value)) != set(members):
+        raise TypeError(f"{value} does not list exactly {sorted(members)}")
+
+
+for _value, _family in ((PersonRoleValue, statuses.Role.PEOPLE), (Role, statuses.Role.PEOPLE),
+                        (PartyRoleValue, statuses.PartyRole), (PartyRole, statuses.PartyRole),
+                        (ContactKindValue, statuses.ContactKind), (ContactKind, statuses.ContactKind),
+                        (DeliverableStatusValue, statuses.DeliverableStatus),
+                        (DeliverableStatus, statuses.DeliverableStatus),
+                        (DeliveryStatusValue, statuses.DeliveryStatus)):
+    _spells(_value, _family)
 
 
 # --- text ----------------------------------------------------------------------------------------
@@ -242,7 +270,7 @@ class PersonCreate(Input):
     name: Name
     email: EmailStr
     organisation_id: Id
-    role: Role = "partner"
+    role: PersonRoleValue = statuses.Role.PARTNER
     job_title: ShortText | None = None
     timezone: TimeZone | None = None
 
@@ -269,7 +297,7 @@ class PersonUpdate(Input):
 
     name: Name | None = None
     email: EmailStr | None = None
-    role: Role | None = None
+    role: PersonRoleValue | None = None
     timezone: TimeZone | None = None
     active: StrictBool | None = None
 
@@ -314,7 +342,7 @@ class TokenRead(BaseModel):
 
 class PartyInput(Input):
     organisation_id: Id
-    role: PartyRole = "party"
+    role: PartyRoleValue = statuses.PartyRole.PARTY
 
 
 class AreaCreate(Input):
@@ -394,7 +422,7 @@ class ContactCreate(Input):
     organisation_id: Id | None = Field(default=None, description="the party's organisation; "
                                        "default: the person's own organisation")
     person_id: Id
-    kind: ContactKind = "focal_point"
+    kind: ContactKindValue = statuses.ContactKind.FOCAL_POINT
     capacity: ShortText | None = None
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
@@ -407,7 +435,7 @@ class DeliverableCreate(Input):
     description: LongText | None = None
     owner_id: Id | None = Field(default=None, description="a person named as focal point")
     due_on: Day | None = None
-    status: DeliverableStatus = "planned"
+    status: DeliverableStatusValue = statuses.DeliverableStatus.PLANNED
 
 
 class DeliverableUpdate(Input):
@@ -415,7 +443,7 @@ class DeliverableUpdate(Input):
     description: LongText | None = None
     owner_id: Id | None = None
     due_on: Day | None = None
-    status: DeliverableStatus | None = None
+    status: DeliverableStatusValue | None = None
     progress_note: LongText | None = None
     evidence_url: HttpUrl | None = None
 

@@ -14,14 +14,8 @@ from engine.access import in_reach
 from engine.context import Actor
 from engine.directory import require_admin
 from engine.errors import Conflict, NotFound
-from engine.schedule import (
-    DEAD,
-    PENDING,
-    Notification,
-    NotificationPreference,
-    WebhookDelivery,
-    WebhookSubscription,
-)
+from engine.schedule import Notification, NotificationPreference, WebhookDelivery, WebhookSubscription
+from engine.statuses import DeliveryStatus
 from notifications import addresses
 from notifications.schemas import PreferenceUpdate, WebhookCreate
 
@@ -90,12 +84,12 @@ async def retry_delivery(session: AsyncSession, subscription_id: int, delivery_i
     delivery = await session.get(WebhookDelivery, delivery_id)
     if delivery is None or delivery.subscription_id != subscription_id:
         raise NotFound(f"Webhook {subscription_id} has no delivery {delivery_id}.")
-    if delivery.status != DEAD:
+    if delivery.status != DeliveryStatus.DEAD:
         raise Conflict(f"Delivery {delivery_id} is {delivery.status}; only a dead delivery is "
                        "retried by hand.")
     if not subscription.active:
         raise Conflict(f"Webhook {subscription_id} is disabled ({subscription.disabled_reason}).")
-    delivery.status, delivery.attempts, delivery.next_attempt_at = PENDING, 0, now
+    delivery.status, delivery.attempts, delivery.next_attempt_at = DeliveryStatus.PENDING, 0, now
     await session.flush()
     return delivery
 
@@ -135,10 +129,10 @@ async def retry_notification(session: AsyncSession, notification_id: int, actor:
     notification = await session.get(Notification, notification_id)
     if notification is None:
         raise NotFound(f"There is no notification {notification_id}.")
-    if notification.status != DEAD:
+    if notification.status != DeliveryStatus.DEAD:
         raise Conflict(f"Notification {notification_id} is {notification.status}; only a dead "
                        "notification is retried by hand.")
-    notification.status, notification.attempts = PENDING, 0
+    notification.status, notification.attempts = DeliveryStatus.PENDING, 0
     notification.next_attempt_at, notification.updated_at = now, now
     notification.note = f"retried by {actor.label}"
     await session.flush()

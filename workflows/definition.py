@@ -8,11 +8,20 @@ checks them against the names it is given.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
-Actor = Literal["staff", "scheduler"]
+
+class EventActor(StrEnum):
+    """Who may fire an event: `staff` (a person: the staff of a party, or an administrator) or the
+    `scheduler` (the worker, on a timer's day)."""
+
+    STAFF = "staff"
+    SCHEDULER = "scheduler"
+
+
 Identifier = str
 _ONE_OR_MANY = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
 
@@ -29,7 +38,7 @@ class StateSpec(_Strict):
 
 class EventSpec(_Strict):
     label: str
-    actors: tuple[Actor, ...] = ("staff",)
+    actors: tuple[EventActor, ...] = (EventActor.STAFF,)
     guards: tuple[Identifier, ...] = ()
     effects: tuple[Identifier, ...] = ()
 

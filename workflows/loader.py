@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from workflows.definition import WorkflowSpec
+from workflows.definition import EventActor, WorkflowSpec
 
 WORKFLOW_DIR = Path(__file__).parent
 
@@ -116,7 +116,7 @@ def _problems(spec: WorkflowSpec, vocabulary: Vocabulary) -> Iterable[str]:
         where = f"timer {index + 1} ({timer.event})"
         if timer.event not in spec.events:
             yield f"{where}: unknown event {timer.event!r}"
-        elif "scheduler" not in spec.events[timer.event].actors:
+        elif EventActor.SCHEDULER not in spec.events[timer.event].actors:
             yield f"{where}: event {timer.event!r} does not list 'scheduler' among its actors"
         yield from _unknown(where, "state", timer.states, states)
         if timer.date_name not in vocabulary.dates:

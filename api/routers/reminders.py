@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from api.deps import MAX_ID, CurrentActor, IdPath, PageDep, SessionDep, WhenDep
-from engine.schemas import Day, Page
+from engine.schemas import Day, DeliveryStatusValue, Page
+from engine.statuses import DeliveryStatus, NotificationKind
 from notifications import service
 from notifications.schemas import NotificationRead, PreferenceRead, PreferenceUpdate, ReminderRead
 
 router = APIRouter(tags=["reminders"])
-
-Status = Literal["pending", "sent", "cancelled", "dead"]
 
 
 @router.get("/reminders", response_model=Page[ReminderRead])
@@ -25,7 +24,8 @@ async def list_reminders(
 ) -> Page[ReminderRead]:
     """Upcoming reminders (pending), soonest first, for the agreements you can see."""
     filters = service.NotificationFilters(agreement_id=agreement_id, person_id=person_id,
-                                          before=before, status="pending", kind="reminder")
+                                          before=before, status=DeliveryStatus.PENDING,
+                                          kind=NotificationKind.REMINDER)
     rows, total = await service.list_notifications(session, actor, filters, limit=page.limit,
                                                    offset=page.offset)
     return Page(items=[ReminderRead.model_validate(r) for r in rows], total=total,
@@ -35,7 +35,7 @@ async def list_reminders(
 @router.get("/notifications", response_model=Page[NotificationRead])
 async def list_notifications(
     session: SessionDep, actor: CurrentActor, page: PageDep,
-    status: Annotated[Status | None, Query()] = None,
+    status: Annotated[DeliveryStatusValue | None, Query()] = None,
     agreement_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     person_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Page[NotificationRead]:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from api.deps import CurrentActor, IdPath, PageDep, SessionDep, SettingsDep, WhenDep
-from engine.schemas import Page
+from engine.schemas import DeliveryStatusValue, Page
 from notifications import service
 from notifications.schemas import WebhookCreate, WebhookDeliveryRead, WebhookRead
 
 router = APIRouter(tags=["webhooks"])
-
-DeliveryStatus = Literal["pending", "sent", "cancelled", "dead"]
 
 
 @router.post("/webhooks", status_code=201, response_model=WebhookRead)
@@ -44,7 +42,7 @@ async def delete_webhook(webhook_id: IdPath, session: SessionDep, actor: Current
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=Page[WebhookDeliveryRead])
 async def list_deliveries(
     webhook_id: IdPath, session: SessionDep, actor: CurrentActor, page: PageDep,
-    status: Annotated[DeliveryStatus | None, Query()] = None,
+    status: Annotated[DeliveryStatusValue | None, Query()] = None,
 ) -> Page[WebhookDeliveryRead]:
     """The delivery log, newest first: status, attempts, and for a failure the receiver's HTTP
     status (`response_status`) and a short reason (`last_error`; never the receiver's answer)."""

@@ -53,6 +53,7 @@ from engine.history import list_history
 from engine.machine import catalog
 from engine.models import Agreement, Deliverable, Organisation, Party
 from engine.schemas import MAX_ID, DeliverableUpdate, EventFire, PersonUpdate, PersonWarning, control_character
+from engine.statuses import DeliverableStatus, Role
 
 log = logging.getLogger("accord.web")
 
@@ -208,8 +209,8 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
     editor = actor.is_admin or is_party_staff(actor, agreement)
     open_ = not read.final
     deliverables = [d for a in read.areas for d in a.deliverables]
-    done = sum(1 for d in deliverables if d.status == "done")
-    counted = sum(1 for d in deliverables if d.status != "cancelled")
+    done = sum(1 for d in deliverables if d.status == DeliverableStatus.DONE)
+    counted = sum(1 for d in deliverables if d.status != DeliverableStatus.CANCELLED)
     # Whom the person may sign for (engine.authority): an administrator chooses among the
     # parties that have not signed; staff sign for their own organisation and choose nothing.
     sign_for = ([(p.organisation_id, p.organisation.name) for p in authority.parties_to_sign_for(actor, agreement)]
@@ -224,10 +225,10 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
         "agreement": read, "history": list(reversed(history)), "diagram": diagram,
         "steps": diagrams.states_in_order(workflow, agreement.state), "people": people,
         "timeline": views.timeline(read, when.today), "today": when.today, "event_forms": event_forms,
-        "can_update": lambda d: open_ and (editor or (actor.role == "partner" and d.owner_id == actor.person_id)),
+        "can_update": lambda d: open_ and (editor or (actor.role == Role.PARTNER and d.owner_id == actor.person_id)),
         "progress": {"done": done, "total": counted}, "area_progress": {
-            a.id: (sum(1 for d in a.deliverables if d.status == "done"),
-                   sum(1 for d in a.deliverables if d.status != "cancelled")) for a in read.areas},
+            a.id: (sum(1 for d in a.deliverables if d.status == DeliverableStatus.DONE),
+                   sum(1 for d in a.deliverables if d.status != DeliverableStatus.CANCELLED)) for a in read.areas},
         "sign_for": sign_for, "person": actor, "problem": problem,
         "history_words": lambda h: history_text.words(h.event, h.from_state, h.to_state, h.actor, h.data,
                                                       labels.get(h.event)),
@@ -235,7 +236,7 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
         "unmet": problem.unmet if isinstance(problem, GuardFailed) else [],
         "form": form, "fired": request.query_params.get("done"),
         "updated": request.query_params.get("updated"),
-        "statuses": ["planned", "in_progress", "done", "cancelled"],
+        "statuses": list(DeliverableStatus),
         "workflow": workflow.spec,
     }
 
@@ -479,7 +480,7 @@ async def update_deliverable(request: Request, deliverable_id: IdPath) -> Respon
 async def overview(request: Request) -> Response:
     async with get_database(request).transaction(write=False) as session:
         actor = await require_actor(request, session)
-        if actor.role == "partner":
+        if actor.role == Role.PARTNER:
             raise NotPermitted("The overview is for staff and administrators. Your agreements are listed "
                                "under Agreements.")
         when = get_when(request)
