@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 
 from engine.models import Agreement, Party, Person, Signature
 from engine.statuses import PartyRole, Role
+from workflows.definition import StateSpec
 
 SCHEDULER = Role.SCHEDULER
 
@@ -69,6 +70,8 @@ class EventContext:
     today: date
     now: datetime
     dest: str | None = None
+    # The state the event leaves, as its workflow declares it (its flags); set by the machine's step.
+    leaving: StateSpec | None = None
     # Accord's time zone, in which `today` is a day (and so are other instants, e.g. `created_at`).
     zone: tzinfo = UTC
     # Rows effects create; the service adds them to the session.

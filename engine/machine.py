@@ -108,6 +108,15 @@ class CompiledWorkflow:
     def is_editable(self, state: str) -> bool:
         return self.spec.states[state].editable
 
+    def is_signed(self, state: str | None) -> bool:
+        """Whether the agreement is signed in `state` (the workflow flags such states `signed`)."""
+        spec = self.spec.states.get(state) if state is not None else None
+        return spec is not None and spec.signed
+
+    def signs(self, from_state: str | None, to_state: str | None) -> bool:
+        """Whether moving from `from_state` to `to_state` is the signing: unsigned, then signed."""
+        return self.is_signed(to_state) and not self.is_signed(from_state)
+
     def fields(self, event: str) -> tuple[str, ...]:
         """The fields `event` takes: `comment` and what its guards and effects read."""
         return self.fields_by_event[event]
@@ -143,6 +152,7 @@ class CompiledWorkflow:
     def step(self, state: str, ctx: EventContext) -> str | None:
         """Run the event's transition from `state`: effects, then the new state; None if no branch fits."""
         cursor = _Cursor(state)
+        ctx.leaving = self.spec.states[state]
         fired = self.machine.events[ctx.event].trigger(cursor, ctx=ctx)
         return cursor.state if fired else None
 

@@ -360,7 +360,10 @@ def _start_term(ctx: EventContext) -> None:
     agreement.term_starts_on = start
     if agreement.review_every_months:
         review_on = agreement.next_review_on
-        if review_on is None or review_on <= ctx.today or ctx.agreement.state == "renewed":
+        # A term that starts afresh (from a state flagged term_restarts: a renewal) counts its
+        # reviews from its own start, whatever the old term's next review was.
+        afresh = ctx.leaving is not None and ctx.leaving.term_restarts
+        if review_on is None or review_on <= ctx.today or afresh:
             agreement.next_review_on = first_review_after(start, agreement.review_every_months, ctx.today)
     ctx.facts["next_review_on"] = _iso(agreement.next_review_on)
 

@@ -64,7 +64,7 @@ from engine import rules
 from engine.clock import When
 from engine.days import usable
 from engine.graph import REMINDER_COLUMNS, TIMER_COLUMNS, ScheduleRows, take_schedule_rows
-from engine.machine import catalog
+from engine.machine import CompiledWorkflow, catalog
 from engine.models import Agreement, Deliverable, HistoryEvent, Organisation, Person, instant, long_text
 from engine.statuses import (
     ContactKind,
@@ -439,11 +439,13 @@ def local_send_time(day: date, zone_name: str) -> datetime:
 
 # --- webhooks ---------------------------------------------------------------------------------
 
-def change_webhook_events(change: HistoryEvent) -> list[str]:
+def change_webhook_events(change: HistoryEvent, workflow: CompiledWorkflow) -> list[str]:
+    """The webhook events a change causes; `agreement.signed` when it enters a state its
+    workflow flags `signed` from one it does not (the last party's signature)."""
     events: list[str] = []
     if change.kind == HistoryKind.TRANSITION and change.from_state != change.to_state:
         events.append("agreement.state_changed")
-        if change.to_state == "signed":
+        if workflow.signs(change.from_state, change.to_state):
             events.append("agreement.signed")
     if change.event in ("deliverable_added", "deliverable_updated"):
         events.append("deliverable.updated")
@@ -452,7 +454,7 @@ def change_webhook_events(change: HistoryEvent) -> list[str]:
 
 async def _enqueue_change_webhooks(session: AsyncSession, agreement: Agreement,
                                    change: HistoryEvent, when: When, active: _Subscribers) -> None:
-    events = change_webhook_events(change)
+    events = change_webhook_events(change, catalog().get(agreement.workflow_name, agreement.workflow_version))
     if not events:
         return
     extra: dict[str, Any] = {"change": {

@@ -615,6 +615,9 @@ class WorkflowStateRead(BaseModel):
     label: str
     final: bool
     editable: bool
+    signed: bool = Field(description="every signing party has signed by the time the agreement is here")
+    term_restarts: bool = Field(description="a renewal waits here: its term starts afresh, reviews counted "
+                                "from the new term's start")
     events: list[str]
 
 

@@ -76,6 +76,9 @@ async def test_workflow_read_matches_the_lifecycle_table(world: World) -> None:
     assert states["reviewed"]["events"] == ["continue", "renew", "terminate", "expire"]
     assert [n for n, s in states.items() if s["final"]] == ["terminated", "expired", "cancelled"]
     assert all(states[n]["events"] == [] for n in ("terminated", "expired", "cancelled"))
+    # What the engine knows of a state, the workflow file says (README, "The lifecycle").
+    assert [n for n, s in states.items() if not s["signed"]] == ["draft", "pending_signature", "cancelled"]
+    assert [n for n, s in states.items() if s["term_restarts"]] == ["renewed"]
     events = {e["name"]: e for e in body["events"]}
     assert events["submit_for_signature"]["guards"] == [
         "two_or_more_parties", "parties_named_focal_points_and_signatories",

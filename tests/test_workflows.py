@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from engine.context import Actor, EventContext, EventInput
+from engine.machine import CompiledWorkflow, catalog
+from engine.models import Agreement, HistoryEvent
 from engine.rules import vocabulary
+from engine.schedule import change_webhook_events
+from engine.statuses import HistoryKind
+from workflows.definition import WorkflowSpec
 from workflows.loader import WORKFLOW_DIR, WorkflowError, load_workflow, load_workflows
 
 MINIMAL: dict[str, Any] = {
@@ -238,3 +245,87 @@ def test_the_published_json_schema_matches_the_loader() -> None:
     schema = json.loads((WORKFLOW_DIR / "workflow.schema.json").read_text())
     for path in WORKFLOW_DIR.glob("*.yaml"):
         jsonschema.validate(yaml.safe_load(path.read_text()), schema)
+
+
+# --- state flags: what the engine knows of a state, it reads from the workflow ---------------
+
+def _flagged(states: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return variant(lambda spec: spec["states"].update(states))
+
+
+@pytest.mark.parametrize(("states", "words"), [
+    ({"draft": {"label": "Draft", "signed": True}}, "initial state 'draft' is signed"),
+    ({"active": {"label": "Active", "signed": True}},  # close leads from active to closed
+     "leads from signed state 'active' to 'closed', which is not signed"),
+    ({"active": {"label": "Active", "term_restarts": True}}, "state 'active' has term_restarts but is not signed"),
+    ({"closed": {"label": "Closed", "final": True, "signed": True, "term_restarts": True}},
+     "state 'closed' has term_restarts but is final"),
+    ({"active": {"label": "Active", "signs": True}}, "states.active.signs: Extra inputs are not permitted"),
+])
+def test_state_flags_that_contradict_the_workflow_are_refused(tmp_path: Path, states: dict[str, Any],
+                                                              words: str) -> None:
+    assert words in problems_of(write(tmp_path, _flagged(states)))
+
+
+def test_consistent_state_flags_load(tmp_path: Path) -> None:
+    spec = load_workflow(write(tmp_path, _flagged({
+        "active": {"label": "Active", "signed": True, "term_restarts": True},
+        "closed": {"label": "Closed", "final": True, "signed": True}})), vocabulary())
+    assert [n for n, s in spec.states.items() if s.signed] == ["active", "closed"]
+
+
+def _renamed() -> CompiledWorkflow:
+    """The collaboration agreement with its signed state called `concluded` and its renewal
+    state `extended`: the engine must not know the shipped names."""
+    raw = yaml.safe_load((WORKFLOW_DIR / "collaboration_agreement.v1.yaml").read_text())
+    names = {"signed": "concluded", "renewed": "extended"}
+
+    def rename(states: Any) -> Any:
+        return names.get(states, states) if isinstance(states, str) else [names.get(s, s) for s in states]
+
+    raw["name"] = "renamed"
+    raw["states"] = {names.get(name, name): state for name, state in raw["states"].items()}
+    for transition in raw["transitions"]:
+        transition["from"], transition["to"] = rename(transition["from"]), rename(transition["to"])
+    for rule in raw["timers"] + raw["reminders"]:
+        rule["states"] = rename(rule["states"])
+    spec = WorkflowSpec.model_validate(raw)
+    assert "signed" not in spec.states
+    assert spec.states["concluded"].signed
+    assert spec.states["extended"].term_restarts
+    return CompiledWorkflow.build(spec)
+
+
+def test_the_signing_is_entering_a_state_flagged_signed_whatever_its_name() -> None:
+    workflow = _renamed()
+
+    def webhooks(from_state: str, to_state: str) -> list[str]:
+        change = HistoryEvent(agreement_id=1, version=2, actor="x", kind=HistoryKind.TRANSITION, event="sign",
+                              from_state=from_state, to_state=to_state)
+        return change_webhook_events(change, workflow)
+
+    assert webhooks("pending_signature", "concluded") == ["agreement.state_changed", "agreement.signed"]
+    assert webhooks("pending_signature", "pending_signature") == []
+    assert webhooks("concluded", "active") == ["agreement.state_changed"]
+    assert webhooks("extended", "active") == ["agreement.state_changed"]
+    city = catalog().get("city_to_city", 1)
+    assert change_webhook_events(HistoryEvent(agreement_id=1, version=2, actor="x", kind=HistoryKind.TRANSITION,
+                                              event="sign", from_state="draft", to_state="signed"), city) == [
+        "agreement.state_changed", "agreement.signed"]
+
+
+@pytest.mark.parametrize(("state", "next_review"), [
+    ("extended", date(2027, 11, 23)),  # term_restarts: a year into the new term
+    ("concluded", date(2027, 3, 1)),  # the first term: the review already set stands
+])
+def test_a_term_restarts_from_a_state_flagged_so_whatever_its_name(state: str, next_review: date) -> None:
+    workflow = _renamed()
+    now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    agreement = Agreement(id=1, title="T", workflow_name="renamed", workflow_version=1, state=state, version=5,
+                          effective_from=date(2019, 4, 6), term_starts_on=now.date(), review_every_months=12,
+                          next_review_on=date(2027, 3, 1), created_at=now, updated_at=now)
+    ctx = EventContext(agreement=agreement, event="activate", actor=Actor.scheduler(), data=EventInput(),
+                       today=now.date(), now=now)
+    assert workflow.unmet(ctx) == []
+    assert workflow.step(state, ctx) == "active"
+    assert agreement.next_review_on == next_review

@@ -31,9 +31,20 @@ class _Strict(BaseModel):
 
 
 class StateSpec(_Strict):
+    """A state, and what the engine must know of it (it never names a workflow's states).
+
+    `final`: nothing leaves it. `editable`: the terms may change (parties, dates, text).
+    `signed`: every signing party has signed by the time the agreement is here: entering a signed
+    state from an unsigned one is the signing (the `agreement.signed` webhook), and no transition
+    leads from a signed state back to an unsigned one. `term_restarts`: the agreement waits here
+    for a new term (a renewal): when its term starts from this state, reviews are counted afresh
+    from the new term's start (the `start_term` effect)."""
+
     label: str
     final: bool = False
     editable: bool = False
+    signed: bool = False
+    term_restarts: bool = False
 
 
 class EventSpec(_Strict):

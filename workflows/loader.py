@@ -2,8 +2,10 @@
 
 `load_workflows(directory, registry)` reads every `*.yaml` file, checks its shape
 (`WorkflowSpec`) and its meaning — unknown states, events, guards, effects,
-conditions or dates; unreachable states; states with no path to a final state —
-and raises `WorkflowError` naming the file and every problem found.
+conditions or dates; unreachable states; states with no path to a final state;
+state flags that contradict each other or the transitions (a signed initial state,
+a transition from a signed state to an unsigned one, `term_restarts` on an unsigned
+or final state) — and raises `WorkflowError` naming the file and every problem found.
 """
 
 from __future__ import annotations
@@ -87,6 +89,13 @@ def _problems(spec: WorkflowSpec, vocabulary: Vocabulary) -> Iterable[str]:
         yield f"initial state {spec.initial!r} is not one of the states"
     if not any(state.final for state in spec.states.values()):
         yield "no state is final"
+    if spec.initial in states and spec.states[spec.initial].signed:
+        yield f"initial state {spec.initial!r} is signed: an agreement starts unsigned"
+    for name, state in spec.states.items():
+        if state.term_restarts and not state.signed:
+            yield f"state {name!r} has term_restarts but is not signed: only a signed agreement has a term"
+        if state.term_restarts and state.final:
+            yield f"state {name!r} has term_restarts but is final: no term starts from it"
 
     for name, event in spec.events.items():
         for guard in event.guards:
@@ -107,6 +116,10 @@ def _problems(spec: WorkflowSpec, vocabulary: Vocabulary) -> Iterable[str]:
                 yield f"{where}: comes from unknown state {source!r}"
             elif spec.states[source].final:
                 yield f"{where}: leaves final state {source!r}"
+            elif (spec.states[source].signed and transition.dest in states
+                  and not spec.states[transition.dest].signed):
+                yield (f"{where}: leads from signed state {source!r} to {transition.dest!r}, which is not "
+                       "signed; mark it signed (a signature is never undone by a transition)")
         if transition.dest not in states:
             yield f"{where}: goes to unknown state {transition.dest!r}"
         if transition.when is not None and transition.when not in vocabulary.conditions:
