@@ -614,7 +614,10 @@ def _people(cells: dict[str, Any], kind: str, column: str, parties: list[tuple[O
                            f"parties (in {column}: {_quoted(entry)}).")
             continue
         org, role = party
-        if person.organisation_id != org.id:
+        if not person.active:
+            reasons.append(f"{person.name} ({email}) is disabled and cannot be named (in {column}); enable "
+                           "them or name someone else.")
+        elif person.organisation_id != org.id:
             reasons.append(f"{person.name} ({email}) belongs to {person.organisation.name}, not to "
                            f"{org.name}: each party names its own people (in {column}).")
         elif kind == "signatory" and role != "party":
