@@ -1,6 +1,7 @@
 """Claiming rows with a lease, and writing their outcomes only while the lease is still held.
 
-What the mail and webhook pollers share. A claim is one short transaction (`claiming`): it picks
+What the mail and webhook pollers share (the timer poller uses `claiming` and `skip_locked`
+too). A claim is one short transaction (`claiming`): it picks
 due rows (PostgreSQL with `FOR UPDATE SKIP LOCKED`; SQLite serialises claims with `BEGIN
 IMMEDIATE`), sets `lease_owner` and `lease_expires_at`, and moves `next_attempt_at` to the
 lease's end, so a worker that dies leaves its rows to be claimed again once the lease ran out.
