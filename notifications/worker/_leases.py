@@ -1,10 +1,10 @@
 """Claiming rows with a lease, and writing their outcomes only while the lease is still held.
 
 What the mail and webhook pollers share (the timer poller uses `claiming` and `skip_locked`
-too). A claim is one short transaction (`claiming`): it picks
-due rows (PostgreSQL with `FOR UPDATE SKIP LOCKED`; SQLite serialises claims with `BEGIN
-IMMEDIATE`), sets `lease_owner` and `lease_expires_at`, and moves `next_attempt_at` to the
-lease's end, so a worker that dies leaves its rows to be claimed again once the lease ran out.
+too). A claim is one short transaction (`claiming`): it picks due rows (PostgreSQL with `FOR
+UPDATE SKIP LOCKED`; SQLite serialises claims with `BEGIN IMMEDIATE`), sets `lease_owner` and
+`lease_expires_at`, and moves `next_attempt_at` to the lease's end, so a worker that dies
+leaves its rows to be claimed again once the lease ran out.
 An outcome write applies only while `lease_owner` is still this worker; one that finds a row
 taken over by another worker leaves its outcome to that worker (`Leases.lost`).
 
