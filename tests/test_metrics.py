@@ -98,9 +98,13 @@ async def test_transitions_are_counted_by_workflow_event_and_outcome(world: Worl
 
 
 async def test_reminder_and_claim_metrics_are_published(client: httpx.AsyncClient) -> None:
+    """Listed before anything is counted, so dashboards and alerts find them. That worker passes
+    move them: tests/notifications/test_worker_metrics.py."""
     text = (await client.get("/metrics")).text
     for name, kind in [("accord_reminders_due_total", "counter"), ("accord_reminders_sent_total", "counter"),
-                       ("accord_reminders_dead_total", "counter"), ("accord_claim_duration_seconds", "histogram"),
+                       ("accord_reminders_failed_total", "counter"), ("accord_reminders_dead_total", "counter"),
+                       ("accord_lease_lost_total", "counter"), ("accord_timers_total", "counter"),
+                       ("accord_claim_duration_seconds", "histogram"),
                        ("accord_transitions_total", "counter"), ("accord_http_requests_total", "counter"),
                        ("accord_http_request_duration_seconds", "histogram")]:
         assert f"# TYPE {name} {kind}" in text
