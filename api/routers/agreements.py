@@ -19,7 +19,6 @@ from api.deps import (
 )
 from engine import agreements, events
 from engine.access import load_agreement
-from engine.context import EventInput
 from engine.history import list_history
 from engine.models import Agreement
 from engine.schemas import (
@@ -123,9 +122,7 @@ async def update_agreement(agreement_id: IdPath, data: AgreementUpdate, session:
 async def fire_event(agreement_id: IdPath, data: EventFire, session: SessionDep, actor: CurrentActor,
                      when: WhenDep, if_match: IfMatchDep) -> Response:
     """Fire a lifecycle event; answers with the agreement as `GET` does."""
-    fields = EventInput(**data.model_dump(exclude={"event"}))
-    agreement = await events.fire(session, agreement_id, data.event, actor, when, fields,
-                                  if_match=if_match)
+    agreement = await events.fire(session, agreement_id, data.event, actor, when, data, if_match=if_match)
     return _agreement(agreements.read_agreement(agreement, actor, when))
 
 
