@@ -18,10 +18,10 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
-from engine.cli import app as cli
+from api.cli import app as cli
 from engine.clock import FixedClock
 from engine.db import Database
-from engine.importer import ImportFileError, ImportLimits, ImportReport, import_file
+from engine.importing import ImportFileError, ImportLimits, ImportReport, import_file
 from tests.support import World
 
 AGREEMENT_HEADER = ["title", "workflow", "parties", "supporters", "summary", "effective_from", "ends_on",
