@@ -21,7 +21,7 @@ PG_ANSWERS = if command -v pg_isready >/dev/null 2>&1; then \
 	  $(PYTHON) -c "import socket; socket.create_connection(('$(PG_HOST)', $(PG_PORT)), 3).close()" 2>/dev/null; \
 	fi
 
-.PHONY: install run test lint bench soak
+.PHONY: install run test lint bench soak fuzz
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -96,3 +96,19 @@ soak: install
 	else \
 	  echo "PostgreSQL does not answer at $(PG_HOST):$(PG_PORT): the PostgreSQL soak was NOT run." >&2; \
 	fi
+
+# Schemathesis over a live server (every phase, stateful included) as an administrator, on a fresh
+# SQLite file with the demo loaded; `make test` runs the same checks in process (tests/test_hostile.py).
+# The token's own revocation and person edits are left out so the run keeps its administrator.
+FUZZ_PORT ?= 8765
+FUZZ_EXAMPLES ?= 30
+fuzz: install
+	@dir=$$(mktemp -d) && export ACCORD_DATABASE_URL=sqlite+aiosqlite:///$$dir/accord.db ACCORD_SCHEDULER_ENABLED=false \
+	  && $(ACCORD) migrate >/dev/null && $(ACCORD) demo >/dev/null \
+	  && token=$$($(ACCORD) admin create --name Fuzz --email fuzz@accord.example | tail -n 1) \
+	  && { $(ACCORD) serve --port $(FUZZ_PORT) >$$dir/serve.log 2>&1 & pid=$$!; } \
+	  && trap "kill $$pid" EXIT && sleep 5 \
+	  && $(VENV)/bin/st run http://127.0.0.1:$(FUZZ_PORT)/openapi.json -H "Authorization: Bearer $$token" \
+	       --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+	       --phases examples,coverage,fuzzing,stateful --max-examples $(FUZZ_EXAMPLES) \
+	       --exclude-path-regex '^/api/v1/(tokens/.*|people/\{person_id\})$$'

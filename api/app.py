@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from api import observability, problems
+from api import links, observability, problems
 from api.guards import NoSniff, RefuseControlCharacters
 from api.limits import BodyLimit
 from api.routers import agreements, directory, feeds, health, metrics, reminders, reports, tokens, webhooks, workflows
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.state.database = database
     app.state.clock = clock or SystemClock()
     problems.install(app)
+    links.install(app)  # what a created resource's id leads to, in the OpenAPI document
     app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RefuseControlCharacters)
     observability.install(app, settings)  # ids, access log and metrics for every answer

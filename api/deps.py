@@ -17,11 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.observability import note_person
 from engine.access import IfMatch
+from engine.agreements import AgreementFilters
 from engine.clock import Clock, When
 from engine.context import Actor
 from engine.db import Database
 from engine.directory import actor_for_token
 from engine.errors import InvalidInput
+from engine.schemas import Day
 from engine.settings import Settings
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -111,6 +113,21 @@ async def page_params(
 
 
 PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+async def agreement_filters(
+    state: Annotated[list[str] | None, Query(max_length=20, description="repeat for several")] = None,
+    party: Annotated[int | None, Query(ge=1, le=MAX_ID, description="an organisation id")] = None,
+    review_due_before: Annotated[Day | None, Query(description="a day, YYYY-MM-DD")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="words in title or summary")] = None,
+    workflow: Annotated[str | None, Query(max_length=64)] = None,
+) -> AgreementFilters:
+    """The agreement list's filters, the same for `GET /agreements` and the CSV exports."""
+    return AgreementFilters(state=state, party=party, review_due_before=review_due_before, q=q,
+                            workflow=workflow)
+
+
+AgreementFiltersDep = Annotated[AgreementFilters, Depends(agreement_filters)]
 
 
 # RFC 9110 §8.8.3 and §13.1.1: `If-Match = "*" / #entity-tag`, entity-tag = [ W/ ] DQUOTE *etagc DQUOTE.

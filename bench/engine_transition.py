@@ -18,9 +18,10 @@ from datetime import UTC, date, datetime
 
 import transitions
 
-from engine.context import Actor, EventContext, EventInput
+from engine.context import Actor, EventContext
 from engine.machine import catalog
 from engine.models import Agreement, CollaborationArea, Contact, Organisation, Party, Person
+from engine.schemas import EventInput
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 TODAY = NOW.date()

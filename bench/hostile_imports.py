@@ -1,6 +1,6 @@
 """What a hostile file costs `accord import` to read: time and peak memory, per file.
 
-Builds each file in a temporary directory, then reads it with `engine.importer.read_tables`
+Builds each file in a temporary directory, then reads it with `engine.importing.read_tables`
 (the part of an import that sees the file; the database comes after) in a fresh process, and
 prints whether it was read or refused, the wall time and the process's peak resident memory.
 The default limits apply (ACCORD_IMPORT_MAX_*, engine/settings.py).
@@ -139,7 +139,7 @@ def cases(folder: Path) -> list[tuple[str, Path]]:
 
 
 def read(path: str) -> None:
-    from engine.importer import ImportFileError, ImportLimits, read_tables
+    from engine.importing import ImportFileError, ImportLimits, read_tables
     from engine.settings import Settings
 
     started = time.perf_counter()

@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import SQLModel
 
 from engine.models import Agreement, Party, Person, Signature
+from engine.schemas import EventInput
 from engine.statuses import PartyRole, Role
 from workflows.definition import StateSpec
 
@@ -40,23 +41,6 @@ class Actor:
     @property
     def is_scheduler(self) -> bool:
         return self.role == SCHEDULER
-
-
-@dataclass(frozen=True)
-class EventInput:
-    """The fields an event may carry. Which of them one event takes is declared next to the guards
-    and effects that read them (`engine.rules`, `reads=`); `engine.events.fire` refuses the rest."""
-
-    comment: str | None = None
-    organisation_id: int | None = None
-    signatory_id: int | None = None
-    signed_on: date | None = None
-    place: str | None = None
-    outcome: str | None = None
-    summary: str | None = None
-    ends_on: date | None = None
-    starts_on: date | None = None
-    reason: str | None = None
 
 
 @dataclass

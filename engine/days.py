@@ -7,6 +7,7 @@ version, by hand, or as `infinity` on PostgreSQL (asyncpg reads `infinity` as `d
 reading code takes dates through `usable` before counting with them: an unusable date schedules
 no timer or reminder and appears in no feed, report or timeline. `plus` is for the sums that
 remain; it answers None where Python's calendar ends instead of raising `OverflowError`.
+`iso` writes a day that may be unset as it goes into JSON (history facts, webhook payloads).
 """
 
 from __future__ import annotations
@@ -33,3 +34,8 @@ def plus(day: date | None, days: int) -> date | None:
         return day + timedelta(days=days)
     except OverflowError:
         return None
+
+
+def iso(day: date | None) -> str | None:
+    """`day` as YYYY-MM-DD, or None when it is not set."""
+    return day.isoformat() if day is not None else None

@@ -8,23 +8,25 @@ every guard met -> machine step (effects, new state) -> compare-and-set on
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.access import IfMatch, is_party_staff, load_agreement, require_editor, require_version
 from engine.clock import When
-from engine.context import Actor, EventContext, EventInput
+from engine.context import Actor, EventContext
 from engine.errors import GuardFailed, InvalidInput, NotPermitted, TransitionNotAllowed
 from engine.history import record_change
 from engine.machine import CompiledWorkflow, catalog
 from engine.metrics import count_transition, transition_workflow
 from engine.models import Agreement
+from engine.schemas import EventInput
 from engine.statuses import HistoryKind
 
 # Event fields that are worth keeping in the history beside what effects record.
 _KEPT_FIELDS = ("reason", "outcome", "summary", "ends_on", "starts_on", "signed_on", "place")
+# An event with no fields (immutable, so one will do).
+NO_FIELDS = EventInput()
 
 
 @count_transition
@@ -38,7 +40,7 @@ async def fire(
     *,
     if_match: IfMatch | None = None,
 ) -> Agreement:
-    data = data or EventInput()
+    data = data or NO_FIELDS
     agreement = await load_agreement(session, agreement_id, actor, change_at=when)
     transition_workflow(agreement.workflow_name)  # first, so that a stale If-Match is counted too
     require_version(agreement, if_match)
@@ -71,7 +73,7 @@ async def fire(
     agreement.state = to_state
     session.add_all(ctx.added)
 
-    facts: dict[str, Any] = {k: v for k, v in asdict(data).items() if k in _KEPT_FIELDS and v is not None}
+    facts: dict[str, Any] = {k: v for k, v in _given(data).items() if k in _KEPT_FIELDS}
     facts = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in facts.items()}
     facts.update(ctx.facts)
     await record_change(session, agreement, actor, when, kind=HistoryKind.TRANSITION, event=event,
@@ -80,9 +82,14 @@ async def fire(
     return agreement
 
 
+def _given(data: EventInput) -> dict[str, Any]:
+    """The event fields `data` sets, in their declared order (an `EventFire` is read for its fields only)."""
+    return {name: value for name in EventInput.model_fields if (value := getattr(data, name)) is not None}
+
+
 def _only_fields_of(workflow: CompiledWorkflow, event: str, data: EventInput) -> None:
     """Refuse a field the event does not take: it would be ignored, and the caller would not know."""
-    given = [name for name, value in asdict(data).items() if value is not None]
+    given = list(_given(data))
     takes = workflow.fields(event)
     extra = [name for name in given if name not in takes]
     if extra:
@@ -102,7 +109,7 @@ def available_events(workflow: CompiledWorkflow, agreement: Agreement, actor: Ac
     for event in workflow.allowed_events(agreement.state):
         if not workflow.may_fire(actor, event):
             continue
-        ctx = EventContext(agreement=agreement, event=event, actor=actor, data=EventInput(),
+        ctx = EventContext(agreement=agreement, event=event, actor=actor, data=NO_FIELDS,
                            today=when.today, now=when.now, zone=when.zone)
         if workflow.refusal(ctx):
             continue

@@ -4,9 +4,19 @@
                      outcome: fired | guard_failed | not_allowed | conflict
     REMINDERS_DUE    accord_reminders_due_total{channel}     claimed by a worker because they fell due
     REMINDERS_SENT   accord_reminders_sent_total{channel}    delivered (SMTP accepted, webhook 2xx)
+    REMINDERS_FAILED accord_reminders_failed_total{channel}  an attempt failed; retried after a back-off
     REMINDERS_DEAD   accord_reminders_dead_total{channel}    given up after the last attempt
-    CLAIM_SECONDS    accord_claim_duration_seconds{kind}     one claim transaction, start to commit
-    channel: email | webhook;  kind: timer | notification | webhook
+    LEASE_LOST       accord_lease_lost_total{kind}           an outcome not written: the worker's lease
+                                                             ran out and another worker claimed the row
+    TIMERS           accord_timers_total{outcome}            due timers a worker took up, by outcome:
+                                                             fired | retrying | failed
+    CLAIM_SECONDS    accord_claim_duration_seconds{kind}     one claim transaction, start to commit (a
+                                                             timer's also fires its event)
+    channel: email (one per notification row; a daily digest carries several) | webhook (one per
+    delivery);  kind: timer | notification | webhook
+
+The worker counts in notifications/worker/: `_leases.py` the claims as it makes them and the
+lost leases, `_mail.py`, `_webhooks.py` and `_timers.py` each outcome once its write committed.
 
 `count_transition` wraps `engine.events.fire`, so every path that changes state (API and
 scheduler) is counted in one place. With several processes, set PROMETHEUS_MULTIPROC_DIR
@@ -31,8 +41,14 @@ TRANSITIONS = Counter(
 REMINDERS_DUE = Counter("accord_reminders_due", "Reminders and deliveries claimed because they fell due.",
                         ["channel"])
 REMINDERS_SENT = Counter("accord_reminders_sent", "Reminders and deliveries delivered.", ["channel"])
+REMINDERS_FAILED = Counter("accord_reminders_failed",
+                           "Attempts to send a reminder or delivery that failed and will be retried.",
+                           ["channel"])
 REMINDERS_DEAD = Counter("accord_reminders_dead", "Reminders and deliveries given up after the last attempt.",
                          ["channel"])
+LEASE_LOST = Counter("accord_lease_lost", "Outcomes a worker could not write because its lease ran out "
+                     "and another worker claimed the row.", ["kind"])
+TIMERS = Counter("accord_timers", "Due timers a worker took up, by outcome.", ["outcome"])
 CLAIM_SECONDS = Histogram(
     "accord_claim_duration_seconds", "Time a worker's claim transaction takes, start to commit.", ["kind"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),

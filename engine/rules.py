@@ -24,7 +24,7 @@ from dateutil.relativedelta import relativedelta
 
 from engine import authority
 from engine.context import EventContext
-from engine.days import plus, usable
+from engine.days import iso, plus, usable
 from engine.models import Agreement, Deliverable, Signature
 from engine.statuses import ContactKind, PartyRole
 from workflows.loader import Vocabulary
@@ -365,7 +365,7 @@ def _start_term(ctx: EventContext) -> None:
         afresh = ctx.leaving is not None and ctx.leaving.term_restarts
         if review_on is None or review_on <= ctx.today or afresh:
             agreement.next_review_on = first_review_after(start, agreement.review_every_months, ctx.today)
-    ctx.facts["next_review_on"] = _iso(agreement.next_review_on)
+    ctx.facts["next_review_on"] = iso(agreement.next_review_on)
 
 
 @effect("record_review", reads=("outcome", "summary"))
@@ -385,21 +385,17 @@ def _schedule_next_review(ctx: EventContext) -> None:
             else base + relativedelta(months=months)
     else:
         agreement.next_review_on = None
-    ctx.facts["next_review_on"] = _iso(agreement.next_review_on)
+    ctx.facts["next_review_on"] = iso(agreement.next_review_on)
 
 
 @effect("record_renewal", reads=("ends_on", "starts_on"))
 def _record_renewal(ctx: EventContext) -> None:
     agreement = ctx.agreement
     assert ctx.data.ends_on is not None  # guaranteed by new_end_date_later
-    ctx.facts.update(previous_ends_on=_iso(agreement.ends_on), ends_on=ctx.data.ends_on.isoformat())
+    ctx.facts.update(previous_ends_on=iso(agreement.ends_on), ends_on=ctx.data.ends_on.isoformat())
     agreement.ends_on = ctx.data.ends_on
     agreement.term_starts_on = ctx.data.starts_on or ctx.today
     ctx.facts["term_starts_on"] = agreement.term_starts_on.isoformat()
-
-
-def _iso(day: date | None) -> str | None:
-    return day.isoformat() if day else None
 
 
 # --- dates that timers and reminders count from ---------------------------------------------

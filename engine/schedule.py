@@ -62,7 +62,7 @@ from sqlmodel import Field, SQLModel, col
 
 from engine import rules
 from engine.clock import When
-from engine.days import usable
+from engine.days import iso, usable
 from engine.graph import REMINDER_COLUMNS, TIMER_COLUMNS, ScheduleRows, take_schedule_rows
 from engine.machine import CompiledWorkflow, catalog
 from engine.models import Agreement, Deliverable, HistoryEvent, Organisation, Person, instant, long_text
@@ -510,18 +510,14 @@ async def enqueue_webhook(session: AsyncSession, event: str, agreement: Agreemen
     return len(subscriptions)
 
 
-def _iso(day: date | None) -> str | None:
-    return day.isoformat() if day is not None else None
-
-
 def agreement_snapshot(agreement: Agreement) -> dict[str, Any]:
     """The agreement as a webhook receiver sees it (only columns and loaded parts)."""
     snapshot: dict[str, Any] = {
         "id": agreement.id, "title": agreement.title, "state": agreement.state,
         "version": agreement.version, "workflow": agreement.workflow_name,
         "workflow_version": agreement.workflow_version,
-        "effective_from": _iso(agreement.effective_from), "ends_on": _iso(agreement.ends_on),
-        "next_review_on": _iso(agreement.next_review_on), "signed_on": _iso(agreement.signed_on),
+        "effective_from": iso(agreement.effective_from), "ends_on": iso(agreement.ends_on),
+        "next_review_on": iso(agreement.next_review_on), "signed_on": iso(agreement.signed_on),
     }
     if "parties" not in sa_inspect(agreement).unloaded:
         snapshot["parties"] = [{"organisation_id": p.organisation_id, "role": p.role}
@@ -531,5 +527,5 @@ def agreement_snapshot(agreement: Agreement) -> dict[str, Any]:
 
 def deliverable_snapshot(deliverable: Deliverable) -> dict[str, Any]:
     return {"id": deliverable.id, "title": deliverable.title, "status": deliverable.status,
-            "due_on": _iso(deliverable.due_on), "owner_id": deliverable.owner_id,
+            "due_on": iso(deliverable.due_on), "owner_id": deliverable.owner_id,
             "area_id": deliverable.area_id, "evidence_url": deliverable.evidence_url}

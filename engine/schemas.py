@@ -452,12 +452,16 @@ class DeliverableUpdate(Input):
         "evidence_url": "https://www.metropolis.org/"}]})
 
 
-class EventFire(Input):
-    """An event and its fields. Every event takes `comment`; the other fields belong to particular
-    events of the agreement's workflow (`GET /workflows/{name}` lists each event's `fields`), and
-    a field the event does not take is refused with 422 naming it (`engine.events.fire`)."""
+class EventInput(Input):
+    """The fields an event may carry, validated, as the engine takes them (`engine.events.fire`).
 
-    event: Annotated[str, StringConstraints(min_length=1, max_length=64), ONE_LINE]
+    Which of them one event takes is declared next to the guards and effects that read them
+    (`engine.rules`, `reads=`); `fire` refuses the rest. `EventFire`, the API's body, is these
+    fields and the event's name.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
     comment: LongText | None = None
     organisation_id: Id | None = None
     signatory_id: Id | None = None
@@ -468,6 +472,16 @@ class EventFire(Input):
     ends_on: Day | None = None
     starts_on: Day | None = None
     reason: LongText | None = None
+
+
+class EventName(Input):
+    event: Annotated[str, StringConstraints(min_length=1, max_length=64), ONE_LINE]
+
+
+class EventFire(EventInput, EventName):  # EventName last, so that `event` is the first field
+    """An event and its fields. Every event takes `comment`; the other fields belong to particular
+    events of the agreement's workflow (`GET /workflows/{name}` lists each event's `fields`), and
+    a field the event does not take is refused with 422 naming it (`engine.events.fire`)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"event": "submit_for_signature", "comment": "Ready for the Secretaries-general."},

@@ -116,6 +116,16 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     return found
 
 
+def _refused(host: str, addresses: list[IPAddress]) -> str | None:
+    """Why no webhook may go to `host`, whose addresses are `addresses`: the first that is not
+    public (None: all of them are)."""
+    for address in addresses:
+        reason = refusal(address)
+        if reason is not None:
+            return reason if _literal(host) is not None else f"{host} resolves to {reason}"
+    return None
+
+
 def _port(url: httpx.URL) -> int:
     return url.port or (443 if url.scheme == "https" else 80)
 
@@ -136,12 +146,10 @@ async def check_url(url: str, *, allow_private: bool) -> None:
         addresses = await resolve(parsed.raw_host.decode("ascii"), _port(parsed))
     except (OSError, TimeoutError, UnicodeError):
         return
-    for address in addresses:
-        reason = refusal(address)
-        if reason is not None:
-            via = "" if _literal(host) is not None else f"{host} resolves to "
-            raise InvalidInput(f"{via}{reason}; webhooks go to public addresses only (set "
-                               f"{ALLOW_SETTING}=true to allow private ones, for development).", field="url")
+    reason = _refused(host, addresses)
+    if reason is not None:
+        raise InvalidInput(f"{reason}; webhooks go to public addresses only (set "
+                           f"{ALLOW_SETTING}=true to allow private ones, for development).", field="url")
 
 
 class PublicOnlyTransport(httpx.AsyncBaseTransport):
@@ -173,11 +181,9 @@ class PublicOnlyTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(f"{host} could not be resolved ({error})", request=request) from error
         if not addresses:
             raise httpx.ConnectError(f"{host} has no address", request=request)
-        for address in addresses if not self.allow_private else ():
-            reason = refusal(address)
-            if reason is not None:
-                via = "" if _literal(host) is not None else f"{host} resolves to "
-                raise AddressRefused(f"{via}{reason}", request=request)
+        reason = None if self.allow_private else _refused(host, addresses)
+        if reason is not None:
+            raise AddressRefused(reason, request=request)
         pool = self._pool(url)
         failure: httpx.ConnectError | None = None
         for address in addresses:

@@ -226,6 +226,11 @@ class SmtpMailer:
         if idle:
             await asyncio.gather(*(self._quit(client) for client in idle))
 
+    @property
+    def idle(self) -> int:
+        """The connections kept open for the next mail."""
+        return len(self._idle)
+
     def _take_idle(self) -> aiosmtplib.SMTP | None:
         while self._idle:
             client = self._idle.pop()

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from engine.clock import FixedClock
 from engine.db import Database
@@ -22,6 +27,38 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def wait_until_answering(process: subprocess.Popen[bytes], url: str, log: Path, *, seconds: float = 30) -> None:
+    """Until the server `process` started answers `url` with 200; fail with its log if it exits or
+    stays silent for `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"the server did not answer within {seconds:.0f} s:\n{log.read_text()}")
+        time.sleep(0.1)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server a test started: politely, then for good."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """The JSON log lines in `text` (a server's or a captured stream), as objects."""
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
 @dataclass

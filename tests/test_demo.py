@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import SQLModel, col
 
-from engine import demo, migrate
+from engine import migrate
 from engine.access import load_agreement
 from engine.clock import FixedClock
 from engine.context import Actor
 from engine.db import Database
+from engine.demo import seed as demo
 from engine.models import (
     Agreement,
     ApiToken,

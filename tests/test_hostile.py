@@ -298,6 +298,34 @@ async def test_a_body_over_the_size_limit_is_refused_before_it_is_read(world: Wo
     assert "at most" in response.json()["detail"]
 
 
+# Fields that name an organisation or a person: a random whole number almost never names one that
+# exists, so a generated agreement would never be created and nothing would follow from it.
+_ORGANISATION_FIELDS = ("organisation_id",)
+_PERSON_FIELDS = ("person_id", "owner_id", "signatory_id")
+
+
+def _aim_at_the_world(body: Any, world: World) -> None:
+    """Point the whole numbers a generated body gives for organisations and people at ones the
+    seeded world has (the same number always to the same one), leaving everything else as
+    generated — wrong types, missing fields and the rest of the fuzz stay."""
+    organisations = sorted(world.orgs.values())
+    people = sorted(member.id for member in world.people.values())
+    if isinstance(body, list):
+        for item in body:
+            _aim_at_the_world(item, world)
+        return
+    if not isinstance(body, dict):
+        return
+    for name, value in body.items():
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            if name in _ORGANISATION_FIELDS:
+                body[name] = organisations[value % len(organisations)]
+            elif name in _PERSON_FIELDS:
+                body[name] = people[value % len(people)]
+        elif isinstance(value, list | dict):
+            _aim_at_the_world(value, world)
+
+
 # --- stateful: chains of calls that follow the links between operations ---------------------------
 
 APIWorkflow = schema.as_state_machine()
@@ -311,6 +339,9 @@ def test_stateful_sequences_never_fail_and_match_the_schema(target: Target) -> N
     class AccordWorkflow(APIWorkflow):  # type: ignore[misc, valid-type]
         def setup(self) -> None:
             target.reset()
+
+        def before_call(self, case: schemathesis.Case[Any]) -> None:
+            _aim_at_the_world(case.body, target.world)
 
         def call(self, case: schemathesis.Case[Any], **kwargs: Any) -> schemathesis.Response:
             return schemathesis.Response.from_any(target.send(**_httpx_kwargs(case, target.headers)))

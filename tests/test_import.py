@@ -18,10 +18,10 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
-from engine.cli import app as cli
+from api.cli import app as cli
 from engine.clock import FixedClock
 from engine.db import Database
-from engine.importer import ImportFileError, ImportLimits, ImportReport, import_file
+from engine.importing import ImportFileError, ImportLimits, ImportReport, import_file
 from tests.support import World
 
 AGREEMENT_HEADER = ["title", "workflow", "parties", "supporters", "summary", "effective_from", "ends_on",
@@ -683,3 +683,16 @@ async def test_control_characters_in_one_line_text_are_bad_rows(world: World, da
 
     assert {p.line for p in dry.problems} == {2, 4}, dry.lines()
     assert [title for _, title, _ in dry.created] == ["Two paragraphs"]
+
+
+async def test_a_disabled_person_is_not_named_by_an_import(world: World, database: Database, clock: FixedClock,
+                                                           tmp_path: Path) -> None:
+    await world.ok("admin", "PATCH", f"/people/{world.metro_staff.id}", json={"active": False})
+    path = _csv(tmp_path / "agreements.csv", AGREEMENT_HEADER, [_row(title="Named while disabled")])
+
+    for dry_run in (True, False):
+        report = await _import(database, clock, path, dry_run=dry_run)
+        assert [(p.line, p.reason) for p in report.problems] == [
+            (2, "Agnès Bickart (metro_staff@metropolis.example) is disabled and cannot be named (in focal_points); "
+                "enable them or name someone else.")], report.lines()
+    assert (await world.ok("admin", "GET", "/agreements"))["total"] == 0

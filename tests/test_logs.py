@@ -9,19 +9,16 @@ ACCORD_DATABASE_URL, so the per-test schema of the other tests cannot be handed 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -36,7 +33,7 @@ from engine.clock import FixedClock
 from engine.db import Database
 from engine.settings import Settings
 from tests.conftest import PG_ADMIN_DSN, PG_URL, database_kind
-from tests.support import free_port
+from tests.support import free_port, json_lines, stop, wait_until_answering
 from tests.web.helpers import csrf_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,26 +96,10 @@ def served(server_database: str, tmp_path: Path) -> Iterator[Served]:
                                     "--port", str(port)], cwd=ROOT, env=env, stdout=output,
                                    stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited with {process.returncode}:\n{log.read_text()}")
-            try:
-                if httpx.get(f"{url}/health/live", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer within 30 s:\n{log.read_text()}")
-            time.sleep(0.1)
+        wait_until_answering(process, f"{url}/health/live", log)
         yield Served(url=url, log=log, outbox=tmp_path / "outbox", token=token)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 async def _link_from_outbox(outbox: Path) -> str:
@@ -171,7 +152,7 @@ async def test_feed_and_sign_in_link_tokens_never_reach_the_logs_or_the_metrics(
         assert secret not in log, f"the {what} is in the server's log"
         assert secret not in metrics, f"the {what} is in the metrics"
     # The lines are there, with the route and a redacted path: the test looked where they are.
-    access = [line for line in _json_lines(log) if line.get("logger") == "accord.access"]
+    access = [line for line in json_lines(log) if line.get("logger") == "accord.access"]
     seen = {(line["method"], line["route"], line["path"], line["status"]) for line in access}
     assert ("GET", "/feeds/{token}.ics", "/feeds/[redacted].ics", 200) in seen
     assert ("GET", "/feeds/{token}.ics", "/feeds/[redacted].ics", 404) in seen
@@ -179,14 +160,6 @@ async def test_feed_and_sign_in_link_tokens_never_reach_the_logs_or_the_metrics(
     assert ("POST", "/sign-in/link/{token}", "/sign-in/link/[redacted]", 303) in seen
     assert ("GET", "unmatched", "/sign-in/link/[redacted]/again", 404) in seen
     assert 'route="/feeds/{token}.ics"' in metrics
-
-
-def _json_lines(text: str) -> list[dict[str, Any]]:
-    lines = []
-    for line in text.splitlines():
-        if line.startswith("{"):
-            lines.append(json.loads(line))
-    return lines
 
 
 # --- error reports ----------------------------------------------------------------------------
@@ -212,7 +185,7 @@ async def test_an_error_report_names_the_path_without_its_secret(
         page = await http.get(f"/sign-in/link/{secret}/crash-for-test")
     assert (api.status_code, page.status_code) == (500, 500)
     output = capsys.readouterr().err
-    reports = [line for line in _json_lines(output) if "unexpected error" in line["message"]]
+    reports = [line for line in json_lines(output) if "unexpected error" in line["message"]]
     assert len(reports) == 2
     assert "/feeds/[redacted]/crash-for-test" in reports[0]["message"]
     assert "/sign-in/link/[redacted]/crash-for-test" in reports[1]["message"]

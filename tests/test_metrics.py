@@ -5,13 +5,11 @@ Counters are process-wide, so each test compares a value before and after what i
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -22,7 +20,7 @@ from api.app import create_app
 from engine.clock import FixedClock
 from engine.db import Database
 from engine.settings import Settings
-from tests.support import API, World
+from tests.support import API, World, json_lines
 
 
 async def sample(client: httpx.AsyncClient, name: str, **labels: str) -> float:
@@ -100,9 +98,13 @@ async def test_transitions_are_counted_by_workflow_event_and_outcome(world: Worl
 
 
 async def test_reminder_and_claim_metrics_are_published(client: httpx.AsyncClient) -> None:
+    """Listed before anything is counted, so dashboards and alerts find them. That worker passes
+    move them: tests/notifications/test_worker_metrics.py."""
     text = (await client.get("/metrics")).text
     for name, kind in [("accord_reminders_due_total", "counter"), ("accord_reminders_sent_total", "counter"),
-                       ("accord_reminders_dead_total", "counter"), ("accord_claim_duration_seconds", "histogram"),
+                       ("accord_reminders_failed_total", "counter"), ("accord_reminders_dead_total", "counter"),
+                       ("accord_lease_lost_total", "counter"), ("accord_timers_total", "counter"),
+                       ("accord_claim_duration_seconds", "histogram"),
                        ("accord_transitions_total", "counter"), ("accord_http_requests_total", "counter"),
                        ("accord_http_request_duration_seconds", "histogram")]:
         assert f"# TYPE {name} {kind}" in text
@@ -133,14 +135,6 @@ async def test_errors_carry_the_request_id_too(world: World) -> None:
     assert too_big.headers["X-Request-ID"] == "req-413"
 
 
-def _json_lines(captured: str) -> list[dict[str, Any]]:
-    lines = []
-    for line in captured.splitlines():
-        if line.startswith("{"):
-            lines.append(json.loads(line))
-    return lines
-
-
 @pytest.fixture
 def json_app(settings: Settings, clock: FixedClock, database: Database) -> FastAPI:
     return create_app(settings.model_copy(update={"log_format": "json"}), clock=clock, database=database)
@@ -156,7 +150,7 @@ async def test_access_log_is_one_json_line_per_request_with_id_route_and_person(
                                   headers={**world.metro_staff.headers, "X-Request-ID": "trace-1"})
         assert response.status_code == 200
         await http.get(f"{API}/agreements", headers={"Authorization": "Bearer nope", "X-Request-ID": "trace-2"})
-    lines = [line for line in _json_lines(capsys.readouterr().err) if line.get("logger") == "accord.access"]
+    lines = [line for line in json_lines(capsys.readouterr().err) if line.get("logger") == "accord.access"]
     assert len(lines) == 2
     served, refused = lines
     assert served["request_id"] == "trace-1"
@@ -187,7 +181,7 @@ async def test_every_line_written_during_a_request_carries_its_id(
     assert response.status_code == 500
     assert response.headers["X-Request-ID"] == "trace-500"
     reference = response.json()["reference"]
-    lines = _json_lines(capsys.readouterr().err)
+    lines = json_lines(capsys.readouterr().err)
     error = next(line for line in lines if line.get("logger") == "accord.api")
     assert error["request_id"] == "trace-500"
     assert reference in error["message"]

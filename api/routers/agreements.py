@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import MAX_ID, CurrentActor, IdPath, IfMatchDep, IfNoneMatchDep, PageDep, SessionDep, WhenDep
+from api.deps import (
+    AgreementFiltersDep,
+    CurrentActor,
+    IdPath,
+    IfMatchDep,
+    IfNoneMatchDep,
+    PageDep,
+    SessionDep,
+    WhenDep,
+)
 from engine import agreements, events
 from engine.access import load_agreement
-from engine.context import EventInput
 from engine.history import list_history
 from engine.models import Agreement
 from engine.schemas import (
@@ -22,7 +30,6 @@ from engine.schemas import (
     AreaRead,
     ContactCreate,
     ContactRead,
-    Day,
     DeliverableCreate,
     DeliverableRead,
     DeliverableUpdate,
@@ -82,15 +89,8 @@ async def create_agreement(data: AgreementCreate, session: SessionDep, actor: Cu
 
 @router.get("/agreements", response_model=Page[AgreementSummary])
 async def list_agreements(
-    session: SessionDep, actor: CurrentActor, page: PageDep,
-    state: Annotated[list[str] | None, Query(max_length=20, description="repeat for several")] = None,
-    party: Annotated[int | None, Query(ge=1, le=MAX_ID, description="an organisation id")] = None,
-    review_due_before: Annotated[Day | None, Query(description="a day, YYYY-MM-DD")] = None,
-    q: Annotated[str | None, Query(max_length=200, description="words in title or summary")] = None,
-    workflow: Annotated[str | None, Query(max_length=64)] = None,
+    session: SessionDep, actor: CurrentActor, filters: AgreementFiltersDep, page: PageDep,
 ) -> Page[AgreementSummary]:
-    filters = agreements.AgreementFilters(state=state, party=party, review_due_before=review_due_before,
-                                          q=q, workflow=workflow)
     rows, total = await agreements.list_agreements(session, actor, filters, limit=page.limit,
                                                    offset=page.offset)
     return Page(items=[agreements.summarise(a) for a in rows], total=total, limit=page.limit,
@@ -122,9 +122,7 @@ async def update_agreement(agreement_id: IdPath, data: AgreementUpdate, session:
 async def fire_event(agreement_id: IdPath, data: EventFire, session: SessionDep, actor: CurrentActor,
                      when: WhenDep, if_match: IfMatchDep) -> Response:
     """Fire a lifecycle event; answers with the agreement as `GET` does."""
-    fields = EventInput(**data.model_dump(exclude={"event"}))
-    agreement = await events.fire(session, agreement_id, data.event, actor, when, fields,
-                                  if_match=if_match)
+    agreement = await events.fire(session, agreement_id, data.event, actor, when, data, if_match=if_match)
     return _agreement(agreements.read_agreement(agreement, actor, when))
 
 

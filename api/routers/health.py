@@ -3,7 +3,7 @@
     GET /health/live    the process answers (no database): restart the process when this fails
     GET /health/ready   the database answers within a few seconds and its schema is the one this
                         code expects: send traffic only while this is 200
-    GET /health         the same as /health/ready (DESIGN.md: liveness and database reachability)
+    GET /health         the same as /health/ready (docs/deploy.md, "Health checks"; README.md, API table)
 
 A check that fails answers 503 as problem+json whose `detail` says what to do; the fields
 `database` and `migrations` say which part failed.

@@ -9,11 +9,9 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import MAX_ID, CurrentActor, SessionDep, WhenDep, get_database
+from api.deps import AgreementFiltersDep, CurrentActor, SessionDep, WhenDep, get_database
 from engine import reports
-from engine.agreements import AgreementFilters
 from engine.db import Database
-from engine.schemas import Day
 
 router = APIRouter(tags=["reports"])
 
@@ -26,20 +24,6 @@ async def summary(session: SessionDep, actor: CurrentActor, when: WhenDep,
                   ) -> reports.Summary:
     """Counts by state, what falls due in the next `days` days, overdue deliverables by partner and area."""
     return await reports.summary(session, actor, when.today, days)
-
-
-def agreement_filters(
-    state: Annotated[list[str] | None, Query(max_length=20, description="repeat for several")] = None,
-    party: Annotated[int | None, Query(ge=1, le=MAX_ID, description="an organisation id")] = None,
-    review_due_before: Annotated[Day | None, Query(description="a day, YYYY-MM-DD")] = None,
-    q: Annotated[str | None, Query(max_length=200, description="words in title or summary")] = None,
-    workflow: Annotated[str | None, Query(max_length=64)] = None,
-) -> AgreementFilters:
-    return AgreementFilters(state=state, party=party, review_due_before=review_due_before, q=q,
-                            workflow=workflow)
-
-
-FiltersDep = Annotated[AgreementFilters, Depends(agreement_filters)]
 
 
 def _csv(database: Database, name: str,
@@ -57,7 +41,8 @@ def _csv(database: Database, name: str,
 
 @router.get("/exports/agreements.csv", response_class=StreamingResponse,
             responses={200: {"content": {"text/csv": {}}}})
-async def export_agreements(actor: CurrentActor, database: DatabaseDep, filters: FiltersDep) -> StreamingResponse:
+async def export_agreements(actor: CurrentActor, database: DatabaseDep,
+                            filters: AgreementFiltersDep) -> StreamingResponse:
     """The agreements `GET /agreements` would list with the same filters, one row each.
 
     Columns: id, title, workflow, workflow_version, state, version, parties, supporters,
@@ -70,7 +55,7 @@ async def export_agreements(actor: CurrentActor, database: DatabaseDep, filters:
 
 @router.get("/exports/deliverables.csv", response_class=StreamingResponse,
             responses={200: {"content": {"text/csv": {}}}})
-async def export_deliverables(actor: CurrentActor, database: DatabaseDep, filters: FiltersDep,
+async def export_deliverables(actor: CurrentActor, database: DatabaseDep, filters: AgreementFiltersDep,
                               when: WhenDep) -> StreamingResponse:
     """The deliverables of the agreements `GET /agreements` would list with the same filters.
 

@@ -36,7 +36,7 @@ from api.web import session as web_session
 from engine import agreements, authority, diagrams, directory, events, history_text, reports, signin
 from engine.access import in_reach, is_party_staff, load_agreement
 from engine.clock import When
-from engine.context import Actor, EventInput
+from engine.context import Actor
 from engine.directory import hash_token
 from engine.errors import (
     AccordError,
@@ -429,8 +429,7 @@ async def fire_event(request: Request, agreement_id: IdPath) -> Response:
             raise InvalidInput(_validation_detail(invalid)) from None
         async with get_database(request).transaction() as session:
             actor = await require_actor(request, session)
-            await events.fire(session, agreement_id, data.event, actor, when,
-                              EventInput(**data.model_dump(exclude={"event"})),
+            await events.fire(session, agreement_id, data.event, actor, when, data,
                               if_match=parse_if_match(f'"{version}"') if version else None)
     except PreconditionFailed as stale:
         changed = Conflict("Someone changed this agreement after you opened the page, so nothing was done. "

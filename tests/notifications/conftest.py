@@ -159,7 +159,10 @@ class Receiver:
 
     With a `secret`, it verifies each request as a Standard Webhooks receiver does, with the
     `standardwebhooks` library's own `Webhook.verify` (signature, and a timestamp within five
-    minutes of its clock), and answers 401 to a request that fails, noting why in `refused`."""
+    minutes of its clock), and answers 401 to a request that fails, noting why in `refused`.
+
+    With `release`, the first request is held unanswered (`holding` is then 1) until `release`
+    is set; the others are answered at once."""
 
     port: int = field(default_factory=free_port)
     status: int = 200
@@ -168,6 +171,9 @@ class Receiver:
     host: str = "127.0.0.1"  # the host its `url` names; it listens on 127.0.0.1 whatever it is
     tls: ssl.SSLContext | None = None  # serve HTTPS with this context
     requests: list[Received] = field(default_factory=list)
+    release: asyncio.Event | None = None
+    holding: int = 0
+    _held: bool = False
     _server: asyncio.Server | None = None
 
     @property
@@ -193,6 +199,11 @@ class Receiver:
                 name, value = line.split(": ", 1)
                 headers[name.lower()] = value
         body = await reader.readexactly(int(headers.get("content-length", "0")))
+        if self.release is not None and not self._held:
+            self._held = True
+            self.holding += 1
+            await self.release.wait()
+            self.holding -= 1
         refused = None
         if self.secret is not None:
             try:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from engine.clock import FixedClock
 from engine.db import Database
-from engine.schedule import Notification, WebhookDelivery
+from engine.schedule import WebhookDelivery
 from tests.notifications.conftest import MakeWorker, Receiver, SmtpServer
 from tests.notifications.helpers import at, notifications, subject
 from tests.support import World
@@ -116,7 +116,7 @@ async def test_a_worker_killed_between_claim_and_send_leaves_it_to_another_after
 
     # The doomed worker claims, then dies before sending anything.
     async with doomed.database.transaction() as session:
-        claimed = await doomed._claim(session, Notification, due)
+        claimed = await doomed.mail.claim(session, due)
     assert len(claimed) == 2
 
     assert (await survivor.run_pass(due + timedelta(minutes=1))).notifications_sent == 0

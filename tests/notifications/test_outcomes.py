@@ -125,7 +125,7 @@ def test_outcome_writes_find_their_rows_by_id_not_by_scanning_pending_ones() -> 
 
     import engine.models  # noqa: F401
     from engine.schedule import Notification, status_is
-    from notifications.worker import _MARK_SENT
+    from notifications.worker._mail import MARK_SENT
 
     connection = sqlite3.connect(":memory:")
     SQLModel.metadata.create_all(create_engine("sqlite://", creator=lambda: connection))
@@ -135,7 +135,7 @@ def test_outcome_writes_find_their_rows_by_id_not_by_scanning_pending_ones() -> 
     plan = " ".join(row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + sql))
     assert "PRIMARY KEY" in plan, plan
     # The prepared statement each wave's sent mail is recorded with, too (any values do for a plan).
-    sql = str(_MARK_SENT.compile(dialect=sqlite.dialect())).replace("__[POSTCOMPILE_ids]", "?, ?, ?")
+    sql = str(MARK_SENT.compile(dialect=sqlite.dialect())).replace("__[POSTCOMPILE_ids]", "?, ?, ?")
     sql = re.sub(r"__\[POSTCOMPILE_\w+\]", "?", sql)
     plan = " ".join(row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + sql, [None] * sql.count("?")))
     assert "PRIMARY KEY" in plan, plan

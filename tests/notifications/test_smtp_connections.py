@@ -284,6 +284,11 @@ async def test_a_pass_cancelled_mid_wave_leaves_no_connection_open(
         await until(lambda: server.holding == 2)  # the first wave's two mails, at the server
         server.let_one_through()
         await until(lambda: len(server.messages) == 1 and server.holding == 1)
+        # The server (in its own thread) has the first mail; once the worker has read its 250,
+        # that connection waits idle for the next mail.
+        mailer = worker.mailer
+        assert isinstance(mailer, SmtpMailer)
+        await until(lambda: mailer.idle == 1)
         passing.cancel()
         with pytest.raises(asyncio.CancelledError):
             await passing

@@ -27,7 +27,7 @@ from engine.agreements import (
     update_deliverable,
 )
 from engine.clock import Clock, FixedClock, When
-from engine.context import Actor, EventInput
+from engine.context import Actor
 from engine.db import Database
 from engine.directory import create_organisation, create_person
 from engine.events import fire
@@ -42,6 +42,7 @@ from engine.schemas import (
     DeliverableCreate,
     DeliverableStatus,
     DeliverableUpdate,
+    EventInput,
     OrganisationCreate,
     PartyInput,
     PersonCreate,

@@ -1,22 +1,24 @@
-"""The `accord` command line (DESIGN.md, "Command line").
+"""The `accord` command line (README.md, "Command line"; its room: docs/architecture.md, "Rooms").
 
     accord migrate                       bring the database to the current schema
     accord demo                          load the seed agreement, organisations and people
     accord admin create --name --email   create an administrator; the last line is a token
     accord serve [--host] [--port] [--demo]
     accord worker [--once] [--now ISO-8601]
-    accord import FILE [--deliverables CSV] [--dry-run] [--as EMAIL]   (engine/importer.py)
+    accord import FILE [--deliverables CSV] [--dry-run] [--as EMAIL]   (engine/importing/)
 
 Settings come from the environment (`ACCORD_*`, engine/settings.py). A mistake the
 user can fix (a bad `--now`, an unreachable database, an unmigrated schema) is one line
 on stderr and exit status 1, never a traceback.
+
+The CLI sits on top of everything (engine, notifications, the API) and nothing imports it but
+the `accord` entry point. `accord serve` and `accord worker` import the API and the worker
+inside the command, so `accord migrate` does not pay for loading them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
-import inspect
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -38,7 +40,7 @@ from engine.db import Database
 from engine.demo import load_demo
 from engine.directory import create_organisation, create_person, issue_token
 from engine.errors import AccordError, Conflict
-from engine.importer import ImportFileError, ImportLimits, import_tables, progress_bar, read_tables
+from engine.importing import ImportFileError, ImportLimits, Progress, import_tables, read_tables
 from engine.models import Organisation, Person
 from engine.schemas import OrganisationCreate, PersonCreate
 from engine.settings import Settings
@@ -210,7 +212,11 @@ def serve(
                             "schema; run `accord migrate` first")
     import uvicorn
 
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port)
+    from api.app import create_app
+
+    # The factory itself, not an import string: uvicorn calls it in its own event loop. (A string
+    # is needed only for uvicorn's `reload` and `workers`, which `accord serve` does not use.)
+    uvicorn.run(create_app, factory=True, host=host, port=port)
 
 
 # --- worker ------------------------------------------------------------------------------------
@@ -227,21 +233,6 @@ def parse_now(value: str, settings: Settings) -> datetime:
     return instant
 
 
-def _scheduler() -> Any:
-    try:
-        return importlib.import_module("notifications.worker")
-    except ImportError as error:
-        raise UserError(f"the scheduler is not available: cannot import notifications.worker "
-                        f"({error})") from None
-
-
-def _call(function: Callable[..., Any], *args: Any) -> Any:
-    result = function(*args)
-    if inspect.iscoroutine(result):
-        return asyncio.run(result)
-    return result
-
-
 @app.command()
 def worker(
     once: Annotated[bool, typer.Option("--once", help="run one pass and exit")] = False,
@@ -254,22 +245,42 @@ def worker(
         if now is not None and not once:
             raise UserError("--now goes with --once: a worker that runs on keeps the real time")
         instant = parse_now(now, settings) if now is not None else None
-        scheduler = _scheduler()
+        from notifications.worker import run_forever, run_once
+
         if not migrations.is_current(settings.database_url):
             raise UserError(f"the database {_safe_url(settings.database_url)} is not at the current "
                             "schema; run `accord migrate` first")
         if once:
-            outcome = _call(scheduler.run_once, settings, instant or SystemClock().now())
-            if outcome is not None:
-                typer.echo(str(outcome))
+            outcome = asyncio.run(run_once(settings, instant or SystemClock().now()))
+            typer.echo(str(outcome))
             return
         try:
-            _call(scheduler.run_forever, settings)
+            asyncio.run(run_forever(settings))
         except KeyboardInterrupt:
             typer.echo("Worker stopped.")
 
 
 # --- import ------------------------------------------------------------------------------------
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[Progress | None]:
+    """A progress bar on the terminal (rich, through typer) for `import_tables`' progress calls."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+    from rich.progress import Progress as Bar
+
+    with Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(what: str, done: int, total: int) -> None:
+            if what not in tasks:
+                tasks[what] = bar.add_task(what, total=total)
+            bar.update(tasks[what], completed=done)
+
+        yield update
+
 
 @app.command("import")
 def import_(

@@ -1,14 +1,9 @@
 """`accord import FILE`: existing agreements from a CSV or XLSX file (format: docs/feeds-reports-import.md).
 
-    read_tables    read a file within `ImportLimits` (size, rows, columns, characters in a cell;
-                   for XLSX the archive is inspected before any of it is unpacked)
+    read_tables    read a file within `ImportLimits` (engine/importing/files.py)
     import_tables  check every row by the API's own schemas, then (unless a dry run, and only
                    when no row is bad) write every new agreement in one transaction
     import_file    both; returns an `ImportReport`
-
-Reading is bounded before and while parsing: nothing a file declares about itself (an XLSX
-sheet's dimension, an archive's sizes) is trusted beyond what `zipfile` enforces, and a file
-that breaks a limit or cannot be read is one `ImportFileError` that says what to do.
 
 Checking comes first and writes nothing: every bad row is reported with its line and reason,
 and a dry run stops there. Each row passes through the schemas the API validates the same data
@@ -23,22 +18,13 @@ reminders follow as for any change) that names the file and the line.
 
 from __future__ import annotations
 
-import csv
-import warnings
-import zipfile
-import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Any, TypeVar
-from xml.sax import SAXParseException
-from xml.sax.handler import ContentHandler
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-import defusedxml.sax as defused_sax
-from defusedxml import DefusedXmlException
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,6 +37,16 @@ from engine.context import Actor
 from engine.db import Database
 from engine.errors import NotFound
 from engine.history import record_change
+from engine.importing.files import (
+    UNNAMED,
+    ImportFileError,
+    ImportLimits,
+    ImportTables,
+    Table,
+    quoted,
+    read_tables,
+    shown,
+)
 from engine.machine import CompiledWorkflow, catalog
 from engine.models import Agreement, CollaborationArea, Contact, Deliverable, Organisation, Party, Person
 from engine.schemas import AgreementCreate, DeliverableCreate, DeliverableUpdate, EventFire
@@ -70,38 +66,10 @@ DELIVERABLE_COLUMNS = {"agreement", "area", "title", "owner", "due_on", "status"
 _EXPORT_ONLY = {"id", "workflow_version", "version", "updated_at", "agreement_id", "owner_name",
                 "overdue", "completed_on"}
 
-# An XLSX workbook is a zip archive of a few dozen XML parts that deflate 5 to 20 times; a
-# part that deflates more than 100 times (and unpacks to more than 1 MiB) is a zip bomb.
-MAX_PARTS = 1000
-EXCEL_COLUMNS = 16_384  # XFD, the last column of a sheet
-MAX_RATIO = 100
-RATIO_FROM_BYTES = 1024 * 1024
-_UNNAMED = "#unnamed"  # a row's key for the columns of its values under no name
 _LOOKUP_CHUNK = 1000  # values per `IN (...)`, well under SQLite's and asyncpg's parameter limits
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 M = TypeVar("M", bound=BaseModel)
-
-
-class ImportFileError(Exception):
-    """The file cannot be read at all (missing, not CSV or XLSX, no header, beyond a limit)."""
-
-
-@dataclass(frozen=True)
-class ImportLimits:
-    """How much of a file `accord import` reads: `ACCORD_IMPORT_MAX_*` (engine/settings.py)."""
-
-    max_bytes: int
-    max_unpacked_bytes: int
-    max_rows: int
-    max_columns: int
-    max_cell_chars: int
-
-    @classmethod
-    def of(cls, settings: Settings) -> ImportLimits:
-        return cls(max_bytes=settings.import_max_bytes, max_unpacked_bytes=settings.import_max_unpacked_bytes,
-                   max_rows=settings.import_max_rows, max_columns=settings.import_max_columns,
-                   max_cell_chars=settings.import_max_cell_chars)
 
 
 @dataclass(frozen=True)
@@ -152,259 +120,6 @@ class ImportReport:
         return out
 
 
-# --- reading files, within limits --------------------------------------------------------------
-
-@dataclass(frozen=True)
-class _Table:
-    source: str
-    columns: list[str]
-    rows: list[tuple[int, dict[str, Any]]]  # (line, cells by column)
-
-
-@dataclass(frozen=True)
-class ImportTables:
-    """The agreements (and deliverables) of one import, read and within limits."""
-
-    source: str
-    agreements: _Table
-    deliverables: _Table | None
-
-
-def _column(name: Any) -> str:
-    return str(name or "").strip().lower().replace(" ", "_")
-
-
-def _quoted(text: str, limit: int = 80) -> str:
-    """`text` quoted for a message, control characters escaped, cut when long."""
-    return repr(text[:limit]) + ("…" if len(text) > limit else "")
-
-
-def _shown(text: str, limit: int = 80) -> str:
-    """`text` for a message: as it is when short and printable, else quoted."""
-    return text if text.isprintable() and len(text) <= limit else _quoted(text, limit)
-
-
-def _check_cells(source: str, line: int, cells: Sequence[Any], limits: ImportLimits) -> None:
-    for i, cell in enumerate(cells):
-        if cell is None:
-            continue
-        if isinstance(cell, str) and len(cell) > limits.max_cell_chars:
-            raise ImportFileError(f"{source} line {line} has a cell of more than {limits.max_cell_chars} "
-                                  "characters (ACCORD_IMPORT_MAX_CELL_CHARS).")
-        if i >= limits.max_columns and (not isinstance(cell, str) or cell.strip()):
-            raise ImportFileError(f"{source} line {line} has a value in column {i + 1}; a file has at most "
-                                  f"{limits.max_columns} columns (ACCORD_IMPORT_MAX_COLUMNS).")
-
-
-def _table(source: str, rows: Iterable[tuple[int, Sequence[Any]]], limits: ImportLimits, empty: str) -> _Table:
-    """The header and the non-blank rows, refusing as soon as a limit is passed.
-
-    Every row after the header counts toward `max_rows`, blank ones too: that bounds the work
-    whatever the rows hold, and no row is left unread past the limit.
-    """
-    columns: list[str] | None = None
-    body: list[tuple[int, dict[str, Any]]] = []
-    for after_header, (line, cells) in enumerate(rows):
-        if after_header > limits.max_rows:
-            raise ImportFileError(f"{source} has more than {limits.max_rows} rows after its header "
-                                  "(ACCORD_IMPORT_MAX_ROWS; blank rows count): delete the rows below your "
-                                  "data, or split it into several files.")
-        if cells.count(None) == len(cells):  # a blank row, or a sheet's padding: the fast way past
-            columns = [] if columns is None else columns
-            continue
-        _check_cells(source, line, cells, limits)
-        if columns is None:
-            columns = [_column(c) for c in cells[:limits.max_columns]]
-            continue
-        if all(c is None or str(c).strip() == "" for c in cells):
-            continue
-        row = {name: cells[i] if i < len(cells) else None for i, name in enumerate(columns) if name}
-        unnamed = [i + 1 for i, c in enumerate(cells)
-                   if (i >= len(columns) or not columns[i]) and c is not None and str(c).strip()]
-        if unnamed:
-            row[_UNNAMED] = unnamed  # reported as a bad row: a value is never dropped unseen
-        body.append((line, row))
-    if columns is None:
-        raise ImportFileError(empty)
-    return _Table(source, columns, body)
-
-
-def _read_csv(path: Path, limits: ImportLimits) -> _Table:
-    line = 1
-    previous = csv.field_size_limit(limits.max_cell_chars)  # the csv module's bound while parsing
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-
-            def records() -> Iterator[tuple[int, list[str]]]:
-                nonlocal line
-                for cells in reader:
-                    yield line, cells  # the line the record starts on
-                    line = reader.line_num + 1
-
-            return _table(path.name, records(), limits, f"{path.name} is empty; the first line names the columns.")
-    except UnicodeDecodeError:
-        raise ImportFileError(f"{path.name} is not UTF-8 text; save it as CSV UTF-8.") from None
-    except csv.Error as error:
-        if "field limit" in str(error):
-            raise ImportFileError(f"{path.name} line {line} has a cell of more than {limits.max_cell_chars} "
-                                  "characters (ACCORD_IMPORT_MAX_CELL_CHARS).") from None
-        raise ImportFileError(f"{path.name} is not a readable CSV file: {error}") from None
-    finally:
-        csv.field_size_limit(previous)
-
-
-def _inspect_archive(path: Path, limits: ImportLimits) -> None:
-    """Refuse a workbook that would cost too much to read, before openpyxl touches it.
-
-    First from the archive's directory alone (parts, sizes, compression ratios: `zipfile` holds
-    each part to the size its directory gives), then by counting the cells of its sheets as
-    they stream past: openpyxl builds every cell of a row, even the ones past the column limit.
-    """
-    try:
-        with zipfile.ZipFile(path) as archive:
-            parts = archive.infolist()
-            _check_directory(path, parts, limits)
-            counter = _CellCounter(path.name, limits)
-            for part in parts:
-                with archive.open(part) as stream:
-                    counter.scan(stream)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, NotImplementedError) as error:
-        raise ImportFileError(f"{path.name} is not an XLSX workbook ({_reason(error)}); save it from the "
-                              "spreadsheet as .xlsx, or as CSV UTF-8.") from None
-    except DefusedXmlException as error:
-        raise ImportFileError(_unreadable(path, error)) from None
-
-
-def _check_directory(path: Path, parts: list[zipfile.ZipInfo], limits: ImportLimits) -> None:
-    if len(parts) > MAX_PARTS:
-        raise ImportFileError(f"{path.name} holds {len(parts)} parts, more than the {MAX_PARTS} of any "
-                              "spreadsheet; it is not unpacked.")
-    unpacked = sum(part.file_size for part in parts)
-    if unpacked > limits.max_unpacked_bytes:
-        raise ImportFileError(f"{path.name} unpacks to {unpacked:,} bytes, more than the "
-                              f"{limits.max_unpacked_bytes:,} allowed (ACCORD_IMPORT_MAX_UNPACKED_BYTES).")
-    for part in parts:
-        if part.file_size > RATIO_FROM_BYTES and part.file_size > MAX_RATIO * part.compress_size:
-            ratio = part.file_size // max(part.compress_size, 1)
-            raise ImportFileError(f"{path.name}: its part {_shown(part.filename)} is compressed {ratio} times; "
-                                  f"a spreadsheet never is more than {MAX_RATIO} times, so it is not unpacked.")
-
-
-class _CellCounter(ContentHandler):
-    """Counts the cells (`<c>` in a `<row>`) of every XML part, refusing past the limits as it goes.
-
-    A row holds at most Excel's 16384 cells; a workbook no more cells than the rows and columns
-    openpyxl is asked for (`_read_sheet`), formatted empty cells included.
-    """
-
-    def __init__(self, name: str, limits: ImportLimits) -> None:
-        super().__init__()
-        self.name = name
-        self.most = (limits.max_rows + 2) * (limits.max_columns + 1)
-        self.cells = 0
-        self.row_cells: int | None = None  # None outside a row
-
-    def scan(self, stream: IO[bytes]) -> None:
-        self.row_cells = None
-        try:
-            defused_sax.parse(stream, self)
-        except SAXParseException:
-            pass  # not XML (an image, say): openpyxl parses no cell from it either
-
-    def startElement(self, name: str, attrs: Any) -> None:  # noqa: N802 (the SAX interface)
-        local = name.rpartition(":")[2]
-        if local == "row":
-            self.row_cells = 0
-        elif local == "c" and self.row_cells is not None:
-            self.row_cells += 1
-            self.cells += 1
-            if self.row_cells > EXCEL_COLUMNS:
-                raise ImportFileError(f"{self.name} has a row of more than {EXCEL_COLUMNS} cells, which no "
-                                      "spreadsheet has; it is not read.")
-            if self.cells > self.most:
-                raise ImportFileError(f"{self.name} holds more than {self.most:,} cells, formatted empty ones "
-                                      "included, more than its rows and columns may have (ACCORD_IMPORT_MAX_ROWS, "
-                                      "ACCORD_IMPORT_MAX_COLUMNS): clear the formatting below and right of your "
-                                      "data, or split the file.")
-
-    def endElement(self, name: str) -> None:  # noqa: N802 (the SAX interface)
-        if name.rpartition(":")[2] == "row":
-            self.row_cells = None
-
-
-def _reason(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return _shown(text[0], 200) if text else type(error).__name__
-
-
-def _read_sheet(path: Path, sheet: Any, limits: ImportLimits) -> _Table:
-    # Explicit bounds, never the sheet's declared dimension (a 5 KB file may claim A1:XFD1048576):
-    # one row and one column past the limits, so that anything there is seen and refused. (When
-    # the sheet goes on further, openpyxl stops reading and pads the rows up to the bound.)
-    rows = sheet.iter_rows(min_row=1, max_row=limits.max_rows + 2, min_col=1, max_col=limits.max_columns + 1,
-                           values_only=True)
-    return _table(f"{path.name} sheet {_shown(sheet.title)}", enumerate(rows, start=1), limits,
-                  f"sheet {_shown(sheet.title)} of {path.name} is empty; its first row names the columns.")
-
-
-def _read_xlsx(path: Path, limits: ImportLimits) -> tuple[_Table, _Table | None]:
-    _inspect_archive(path, limits)
-    import openpyxl
-
-    # Whatever a broken or hostile workbook makes openpyxl raise, the answer is the same: it
-    # cannot be read. (openpyxl parses XML with defusedxml, a dependency, against entity bombs.)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # openpyxl warns of styles and extensions it leaves out
-        try:
-            workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except Exception as error:
-            raise ImportFileError(_unreadable(path, error)) from None
-        try:
-            names = {name.lower(): name for name in workbook.sheetnames}
-            agreements = workbook[names.get("agreements", workbook.sheetnames[0])]
-            deliverables = workbook[names["deliverables"]] if "deliverables" in names else None
-            return (_read_sheet(path, agreements, limits),
-                    _read_sheet(path, deliverables, limits) if deliverables is not None else None)
-        except ImportFileError:
-            raise
-        except Exception as error:
-            raise ImportFileError(_unreadable(path, error)) from None
-        finally:
-            workbook.close()
-
-
-def _unreadable(path: Path, error: BaseException) -> str:
-    return (f"{path.name} is not a readable XLSX workbook ({_reason(error)}); open it in a spreadsheet and "
-            "save it again as .xlsx, or as CSV UTF-8.")
-
-
-def _read(path: Path, limits: ImportLimits) -> tuple[_Table, _Table | None]:
-    if not path.is_file():
-        raise ImportFileError(f"there is no file {path}")
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".xlsx", ".xlsm"):
-        raise ImportFileError(f"{path.name}: import reads .csv and .xlsx files, not {suffix or 'this file'}.")
-    size = path.stat().st_size
-    if size > limits.max_bytes:
-        raise ImportFileError(f"{path.name} is {size:,} bytes, more than the {limits.max_bytes:,} allowed "
-                              "(ACCORD_IMPORT_MAX_BYTES); split it into several files.")
-    try:
-        return (_read_csv(path, limits), None) if suffix == ".csv" else _read_xlsx(path, limits)
-    except OSError as error:
-        raise ImportFileError(f"cannot read {path}: {error.strerror or error}") from None
-
-
-def read_tables(path: Path, deliverables_path: Path | None, limits: ImportLimits) -> ImportTables:
-    """The agreements of `path` and the deliverables of its sheet or of `deliverables_path`."""
-    agreements, deliverables = _read(path, limits)
-    if deliverables_path is not None:
-        if deliverables is not None:
-            raise ImportFileError(f"{path.name} already has a deliverables sheet; leave out --deliverables.")
-        deliverables, _ = _read(deliverables_path, limits)
-    return ImportTables(path.name, agreements, deliverables)
-
-
 # --- cells -------------------------------------------------------------------------------------
 
 class _Bad(Exception):
@@ -433,7 +148,7 @@ def _date(cells: dict[str, Any], name: str) -> str | None:
     try:
         return date.fromisoformat(text).isoformat()
     except ValueError:
-        raise _Bad(f"{name} {_quoted(text)} is not a date; write it as YYYY-MM-DD.") from None
+        raise _Bad(f"{name} {quoted(text)} is not a date; write it as YYYY-MM-DD.") from None
 
 
 def _whole(cells: dict[str, Any], name: str) -> int | None:
@@ -443,7 +158,7 @@ def _whole(cells: dict[str, Any], name: str) -> int | None:
     try:
         return int(text)
     except ValueError:
-        raise _Bad(f"{name} {_quoted(text)} must be a whole number.") from None
+        raise _Bad(f"{name} {quoted(text)} must be a whole number.") from None
 
 
 def _list(cells: dict[str, Any], name: str) -> list[str]:
@@ -476,7 +191,7 @@ def _validated(schema: type[M], values: dict[str, Any], reasons: list[str], *, a
 # --- checking ----------------------------------------------------------------------------------
 
 def _unnamed(cells: dict[str, Any]) -> list[str]:
-    numbers = cells.get(_UNNAMED)
+    numbers = cells.get(UNNAMED)
     if not numbers:
         return []
     return [f"a value in column {', '.join(str(n) for n in numbers)}, which has no name in the first row; "
@@ -533,7 +248,7 @@ def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
         yield ordered[start:start + _LOOKUP_CHUNK]
 
 
-async def _directory(session: AsyncSession, tables: list[_Table]) -> _Directory:
+async def _directory(session: AsyncSession, tables: list[Table]) -> _Directory:
     organisations: dict[str, Organisation] = {}
     for org in await session.scalars(select(Organisation)):
         organisations[org.name.lower()] = org
@@ -562,14 +277,14 @@ async def _existing(session: AsyncSession, titles: set[str]) -> dict[tuple[str, 
     return existing
 
 
-def _check_columns(table: _Table, known: set[str], required: set[str]) -> list[RowProblem]:
+def _check_columns(table: Table, known: set[str], required: set[str]) -> list[RowProblem]:
     problems = []
-    unknown = [_shown(c) for c in table.columns if c and c not in known | _EXPORT_ONLY]
+    unknown = [shown(c) for c in table.columns if c and c not in known | _EXPORT_ONLY]
     if unknown:
         problems.append(RowProblem(table.source, 1, f"unknown column(s) {', '.join(unknown)}; the "
                                    f"columns are {', '.join(sorted(known))}."))
     named = [c for c in table.columns if c]
-    twice = sorted({_shown(c) for c in named if named.count(c) > 1})
+    twice = sorted({shown(c) for c in named if named.count(c) > 1})
     if twice:
         problems.append(RowProblem(table.source, 1, f"column(s) {', '.join(twice)} named more than once; "
                                    "keep one of each."))
@@ -585,7 +300,7 @@ def _organisations(cells: dict[str, Any], name: str, directory: _Directory,
     for org_name in _list(cells, name):
         org = directory.organisations.get(org_name.lower())
         if org is None:
-            reasons.append(f"there is no organisation {_quoted(org_name)} (in {name}); create it first "
+            reasons.append(f"there is no organisation {quoted(org_name)} (in {name}); create it first "
                            "(POST /api/v1/organisations) or correct the name.")
         elif org in found:
             reasons.append(f"{org.name} is listed twice in {name}.")
@@ -602,7 +317,7 @@ def _people(cells: dict[str, Any], kind: str, column: str, parties: list[tuple[O
         email = email.strip().lower()
         person = directory.people.get(email)
         if person is None:
-            reasons.append(f"there is no person with the email {_quoted(email)} (in {column}).")
+            reasons.append(f"there is no person with the email {quoted(email)} (in {column}).")
             continue
         org_name = org_name.strip()
         wanted = org_name.lower()
@@ -610,11 +325,14 @@ def _people(cells: dict[str, Any], kind: str, column: str, parties: list[tuple[O
                       if (o.id == person.organisation_id if not wanted
                           else wanted in (o.name.lower(), (o.short_name or "").lower()))), None)
         if party is None:
-            reasons.append(f"{_quoted(org_name or person.organisation.name)} is not one of this agreement's "
-                           f"parties (in {column}: {_quoted(entry)}).")
+            reasons.append(f"{quoted(org_name or person.organisation.name)} is not one of this agreement's "
+                           f"parties (in {column}: {quoted(entry)}).")
             continue
         org, role = party
-        if person.organisation_id != org.id:
+        if not person.active:
+            reasons.append(f"{person.name} ({email}) is disabled and cannot be named (in {column}); enable "
+                           "them or name someone else.")
+        elif person.organisation_id != org.id:
             reasons.append(f"{person.name} ({email}) belongs to {person.organisation.name}, not to "
                            f"{org.name}: each party names its own people (in {column}).")
         elif kind == "signatory" and role != "party":
@@ -644,13 +362,13 @@ def _check_agreement(line: int, cells: dict[str, Any], directory: _Directory, ac
         workflow = catalog().latest(workflow_name)
     except NotFound:
         workflow = None
-        reasons.append(f"there is no workflow {_quoted(workflow_name)}; known: "
+        reasons.append(f"there is no workflow {quoted(workflow_name)}; known: "
                        f"{', '.join(sorted(catalog().names()))}.")
     state = _text(cells.get("state"))
     if workflow is not None:
         state = state or workflow.spec.initial
         if state not in workflow.spec.states:
-            reasons.append(f"state {_quoted(state)} is not a state of {workflow_name} (its states: "
+            reasons.append(f"state {quoted(state)} is not a state of {workflow_name} (its states: "
                            f"{', '.join(workflow.spec.states)}).")
     for name in _AGREEMENT_DATES + _AGREEMENT_NUMBERS + ("signed_on",):
         try:
@@ -705,14 +423,14 @@ def _check_deliverable(cells: dict[str, Any], agreement: _AgreementRow, director
     if area is None:
         reasons.append("area is missing.")
     elif area.casefold() not in {a.casefold() for a in agreement.areas}:
-        reasons.append(f"{_quoted(area)} is not one of the areas of {agreement.title!r} (line "
+        reasons.append(f"{quoted(area)} is not one of the areas of {agreement.title!r} (line "
                        f"{agreement.line}): {'; '.join(agreement.areas) or 'it has none'}.")
     owner_email = (_text(cells.get("owner")) or "").lower()
     owner = None
     if owner_email:
         owner = directory.people.get(owner_email)
         if owner is None:
-            reasons.append(f"there is no person with the email {_quoted(owner_email)} (owner).")
+            reasons.append(f"there is no person with the email {quoted(owner_email)} (owner).")
         elif not any(p.id == owner.id and kind == "focal_point" for _, p, kind in agreement.people):
             reasons.append(f"{owner_email} is not a focal point of {agreement.title!r}; a deliverable "
                            "is owned by one of its focal points.")
@@ -734,7 +452,7 @@ def _check_deliverable(cells: dict[str, Any], agreement: _AgreementRow, director
     return _DeliverableRow(line=0, area=area, data=data, notes=notes)
 
 
-def _check(agreements: _Table, deliverables: _Table | None, directory: _Directory, actor: Actor,
+def _check(agreements: Table, deliverables: Table | None, directory: _Directory, actor: Actor,
            report: ImportReport, progress: Progress | None) -> list[_AgreementRow]:
     report.problems += _check_columns(agreements, AGREEMENT_COLUMNS, {"title", "parties"})
     if deliverables is not None:
@@ -764,7 +482,7 @@ def _check(agreements: _Table, deliverables: _Table | None, directory: _Director
     return good
 
 
-def _attach_deliverables(table: _Table, good: list[_AgreementRow], bad_titles: dict[str, int],
+def _attach_deliverables(table: Table, good: list[_AgreementRow], bad_titles: dict[str, int],
                          directory: _Directory, report: ImportReport) -> None:
     report.deliverable_rows = len(table.rows)
     by_title: dict[str, list[_AgreementRow]] = {}
@@ -780,10 +498,10 @@ def _attach_deliverables(table: _Table, good: list[_AgreementRow], bad_titles: d
             reasons.append("agreement is missing: give the title of an agreement in the agreements file.")
         elif not matches:
             bad = bad_titles.get(title.casefold())
-            reasons.append(f"its agreement {_quoted(title)} is on bad line {bad}, so it is not imported either."
-                           if bad else f"there is no agreement titled {_quoted(title)} in the agreements file.")
+            reasons.append(f"its agreement {quoted(title)} is on bad line {bad}, so it is not imported either."
+                           if bad else f"there is no agreement titled {quoted(title)} in the agreements file.")
         elif len(matches) > 1:
-            reasons.append(f"several agreements are titled {_quoted(title)} (lines "
+            reasons.append(f"several agreements are titled {quoted(title)} (lines "
                            f"{', '.join(str(m.line) for m in matches)}); give them distinct titles.")
         else:
             deliverable = _check_deliverable(cells, matches[0], directory, reasons)
@@ -839,7 +557,7 @@ async def _actor(session: AsyncSession, email: str | None) -> Actor:
     wanted = email.strip().lower()
     person = await session.scalar(select(Person).where(col(Person.email) == wanted)) if _storable(wanted) else None
     if person is None:
-        raise ImportFileError(f"there is no person with the email {_quoted(email)} to import as.")
+        raise ImportFileError(f"there is no person with the email {quoted(email)} to import as.")
     if person.role not in ("admin", "staff"):
         raise ImportFileError(f"{person.name} is a partner; agreements are imported by staff or an "
                               "administrator.")
@@ -896,23 +614,3 @@ async def import_file(database: Database, path: Path, *, dry_run: bool, clock: C
     return await import_tables(database, tables, dry_run=dry_run, clock=clock, actor_email=actor_email,
                                zone=zone, progress=progress)
 
-
-# --- the progress bar of the command (engine/cli.py) -------------------------------------------
-
-@contextmanager
-def progress_bar(enabled: bool) -> Iterator[Progress | None]:
-    if not enabled:
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
-    from rich.progress import Progress as Bar
-
-    with Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True) as bar:
-        tasks: dict[str, Any] = {}
-
-        def update(what: str, done: int, total: int) -> None:
-            if what not in tasks:
-                tasks[what] = bar.add_task(what, total=total)
-            bar.update(tasks[what], completed=done)
-
-        yield update
