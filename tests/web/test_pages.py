@@ -283,3 +283,20 @@ async def test_errors_are_friendly_pages_not_problem_json(client: httpx.AsyncCli
     assert css.status_code == 200
     assert css.headers["content-type"].startswith("text/css")
     assert (await client.get("/static/secret.py")).status_code == 404
+
+
+async def test_a_long_list_pages_and_keeps_its_filter(client: httpx.AsyncClient, world: World) -> None:
+    for n in range(51):
+        await world.draft(title=f"Cooperation {n:02d}")
+    await sign_in(client, world.metro_staff.token)
+
+    first = await client.get("/agreements", params={"state": "draft"})
+    assert first.status_code == 200
+    assert "Page 1 of 2" in text_of(first.text)
+    assert 'href="/agreements?state=draft&amp;page=2" rel="next"' in first.text
+    assert 'rel="prev"' not in first.text
+
+    second = await client.get("/agreements", params={"state": "draft", "page": "2"})
+    assert "Page 2 of 2" in text_of(second.text)
+    assert 'href="/agreements?state=draft&amp;page=1" rel="prev"' in second.text
+    assert 'rel="next"' not in second.text
