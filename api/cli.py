@@ -44,6 +44,7 @@ from engine.importing import ImportFileError, ImportLimits, Progress, import_tab
 from engine.models import Organisation, Person
 from engine.schemas import OrganisationCreate, PersonCreate
 from engine.settings import Settings
+from engine.statuses import Role
 
 DEFAULT_ADMIN_ORGANISATION = "Accord administrators"
 
@@ -146,7 +147,7 @@ def demo() -> None:
 # --- admin -------------------------------------------------------------------------------------
 
 # The CLI is the operator at the machine: it acts as an administrator with no person behind it.
-OPERATOR = Actor(label="accord admin create", role="admin")
+OPERATOR = Actor(label="accord admin create", role=Role.ADMIN)
 
 
 async def create_admin(database: Database, clock: Clock, settings: Settings, *, name: str,
@@ -164,8 +165,8 @@ async def create_admin(database: Database, clock: Clock, settings: Settings, *, 
                     session, OrganisationCreate(name=organisation, kind="other"), OPERATOR, when.now)
             assert org.id is not None
             person = await create_person(session, PersonCreate(
-                name=name, email=email, organisation_id=org.id, role="admin"), OPERATOR, when.now)
-        elif person.role != "admin":
+                name=name, email=email, organisation_id=org.id, role=Role.ADMIN), OPERATOR, when.now)
+        elif person.role != Role.ADMIN:
             raise Conflict(f"{person.email} belongs to {person.name}, who is {person.role}, not an "
                            "administrator; use another email.")
         assert person.id is not None

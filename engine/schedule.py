@@ -77,11 +77,6 @@ from engine.statuses import (
 )
 from workflows.definition import ReminderSpec
 
-# The short names notifications/worker.py imports; the families are engine.statuses'.
-PENDING, SENT, CANCELLED, DEAD = (DeliveryStatus.PENDING, DeliveryStatus.SENT, DeliveryStatus.CANCELLED,
-                                  DeliveryStatus.DEAD)
-FIRED, FAILED = TimerStatus.FIRED, TimerStatus.FAILED
-REMINDER, ALERT = NotificationKind.REMINDER, NotificationKind.ALERT
 # The note of a reminder cancelled because a later one of its rule went out (never revived).
 SUPERSEDED = "superseded"
 

@@ -29,8 +29,13 @@ from sqlmodel import col
 
 from engine.db import Database
 from engine.metrics import CLAIM_SECONDS, LEASE_LOST, REMINDERS_DEAD, REMINDERS_DUE
-from engine.schedule import DEAD, PENDING, Notification, WebhookDelivery, status_is
+from engine.schedule import Notification, WebhookDelivery, status_is
+from engine.statuses import DeliveryStatus
 from notifications.worker._config import WorkerConfig
+
+# The statuses of a row that some worker holds or has recorded: anything but cancelled. A row in
+# one of them that this worker no longer leases was taken over by another.
+HELD = (DeliveryStatus.PENDING, DeliveryStatus.SENT, DeliveryStatus.DEAD)
 
 log = logging.getLogger("accord.worker")
 
@@ -74,7 +79,7 @@ class Leases:
     async def claim(self, session: AsyncSession, model: type[Leased], now: datetime) -> list[Leased]:
         """Up to `batch_size` rows of `model` due at `now`, leased to this worker, oldest first.
         A row whose leases ran out `max_attempts` times is dead, not claimed again."""
-        due: ColumnElement[bool] = and_(col(model.status) == PENDING, col(model.next_attempt_at) <= now)
+        due: ColumnElement[bool] = and_(col(model.status) == DeliveryStatus.PENDING, col(model.next_attempt_at) <= now)
         ids = list(await session.scalars(skip_locked(self.database,
             select(col(model.id)).where(due).order_by(col(model.next_attempt_at), col(model.id))
             .limit(self.config.batch_size))))
@@ -83,16 +88,16 @@ class Leases:
         lease_end = now + self.config.lease
         given_up = list(await session.scalars(
             update(model).where(col(model.id).in_(ids), col(model.attempts) >= self.config.max_attempts)
-            .values(status=DEAD, last_error="claimed too often without an outcome; the workers "
+            .values(status=DeliveryStatus.DEAD, last_error="claimed too often without an outcome; the workers "
                     "that claimed it stopped before sending")
             .returning(col(model.id)).execution_options(synchronize_session=False)))
         await session.execute(
-            update(model).where(col(model.id).in_(ids), status_is(col(model.status), PENDING))
+            update(model).where(col(model.id).in_(ids), status_is(col(model.status), DeliveryStatus.PENDING))
             .values(lease_owner=self.owner, lease_expires_at=lease_end, next_attempt_at=lease_end,
                     attempts=col(model.attempts) + 1).execution_options(synchronize_session=False))
         rows = list(await session.scalars(select(model).where(
             col(model.id).in_(ids), col(model.lease_owner) == self.owner,
-            status_is(col(model.status), PENDING)).execution_options(populate_existing=True)))
+            status_is(col(model.status), DeliveryStatus.PENDING)).execution_options(populate_existing=True)))
         REMINDERS_DUE.labels(CHANNEL[model]).inc(len(rows))
         if given_up:
             REMINDERS_DEAD.labels(CHANNEL[model]).inc(len(given_up))

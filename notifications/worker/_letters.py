@@ -18,8 +18,9 @@ from sqlmodel import col
 
 from engine.machine import catalog
 from engine.models import Agreement, Deliverable, Person
-from engine.schedule import ALERT, Notification, NotificationPreference
+from engine.schedule import Notification, NotificationPreference
 from engine.settings import Settings
+from engine.statuses import NotificationKind
 from notifications.email import Mail, MailItem, when_phrase
 from workflows.definition import ReminderSpec
 
@@ -83,7 +84,7 @@ def _item(n: Notification, agreement: Any, deliverable_title: str | None, settin
     """One reminder or alert as a mail shows it. `agreement` has the agreement's id, title,
     workflow_name and workflow_version; `specs` caches the reminder rules looked up."""
     link = f"{settings.base_url.rstrip('/')}/api/v1/agreements/{agreement.id}"
-    if n.kind == ALERT:
+    if n.kind == NotificationKind.ALERT:
         reason = (n.data or {}).get("reason", "")
         event = (n.data or {}).get("event", "")
         return MailItem(

@@ -33,11 +33,12 @@ from sqlmodel import col
 from engine import schedule
 from engine.metrics import REMINDERS_DEAD, REMINDERS_FAILED, REMINDERS_SENT
 from engine.models import Agreement, Person
-from engine.schedule import CANCELLED, DEAD, PENDING, SENT, SUPERSEDED, Notification, status_is
+from engine.schedule import SUPERSEDED, Notification, status_is
 from engine.settings import Settings
+from engine.statuses import DeliveryStatus, NotificationKind
 from notifications.email import Mailer, render
 from notifications.worker._config import PassReport
-from notifications.worker._leases import Leases, Outcomes, claiming, locked
+from notifications.worker._leases import HELD, Leases, Outcomes, claiming, locked
 from notifications.worker._letters import Letter, compose
 
 log = logging.getLogger("accord.worker")
@@ -52,8 +53,8 @@ def _mark_sent() -> Update:
     now = bindparam("now", type_=c.sent_at.type)
     return (update(table)
             .where(c.id.in_(bindparam("ids", expanding=True)), c.lease_owner == bindparam("owner"),
-                   status_is(c.status, PENDING))
-            .values(status=SENT, sent_at=now, last_error=None, lease_owner=None, lease_expires_at=None,
+                   status_is(c.status, DeliveryStatus.PENDING))
+            .values(status=DeliveryStatus.SENT, sent_at=now, last_error=None, lease_owner=None, lease_expires_at=None,
                     updated_at=now)
             .returning(c.id, c.kind, c.agreement_id, c.rule, c.subject_type, c.subject_id, c.due_on,
                        c.offset_days, c.person_id))
@@ -98,8 +99,8 @@ class MailPoller:
         await session.execute(
             update(Notification).where(col(Notification.id).in_([n.id for n in claimed if n.person_id in disabled]),
                                        col(Notification.lease_owner) == self.leases.owner)
-            .values(status=CANCELLED, note="the person is disabled", lease_owner=None, lease_expires_at=None,
-                    updated_at=now).execution_options(synchronize_session=False))
+            .values(status=DeliveryStatus.CANCELLED, note="the person is disabled", lease_owner=None,
+                    lease_expires_at=None, updated_at=now).execution_options(synchronize_session=False))
         return [n for n in claimed if n.person_id not in disabled]
 
     async def _send(self, letters: list[Letter], now: datetime, report: PassReport,
@@ -159,13 +160,13 @@ class MailPoller:
             sent = list(await session.execute(MARK_SENT, {"ids": ids, "owner": self.leases.owner, "now": now}))
             report.notifications_sent += len(sent)
             if webhooks_wanted:
-                await _reminder_webhooks(session, [r for r in sent if r.kind == schedule.REMINDER], now)
+                await _reminder_webhooks(session, [r for r in sent if r.kind == NotificationKind.REMINDER], now)
             if len(sent) < len(ids):
                 missing = set(ids) - {r.id for r in sent}
                 taken = list(await session.scalars(
                     select(col(Notification.id)).where(col(Notification.id).in_(missing),
                                                        col(Notification.lease_owner).is_distinct_from(self.leases.owner),
-                                                       status_is(col(Notification.status), PENDING, SENT, DEAD))))
+                                                       status_is(col(Notification.status), *HELD))))
         REMINDERS_SENT.labels("email").inc(len(sent))
         if taken:
             self.leases.lost(Notification, taken, "mail rows")
@@ -181,14 +182,14 @@ class MailPoller:
             rows = list(await session.scalars(locked(self.leases.database, select(Notification)
                 .where(col(Notification.id).in_(letter.notification_ids)))
                 .execution_options(populate_existing=True)))
-            taken = [r.id for r in rows if r.lease_owner != self.leases.owner and r.status in (PENDING, SENT, DEAD)]
+            taken = [r.id for r in rows if r.lease_owner != self.leases.owner and r.status in HELD]
             for row in rows:
-                if row.lease_owner != self.leases.owner or row.status != PENDING:
+                if row.lease_owner != self.leases.owner or row.status != DeliveryStatus.PENDING:
                     continue
                 row.lease_owner, row.lease_expires_at, row.updated_at = None, None, now
                 row.last_error = error
                 if row.attempts >= self.leases.config.max_attempts:
-                    row.status = DEAD
+                    row.status = DeliveryStatus.DEAD
                     dead += 1
                 else:
                     row.next_attempt_at = now + self.leases.config.backoff(row.attempts)
@@ -208,7 +209,7 @@ async def _supersede(session: AsyncSession, now: datetime) -> int:
     later = aliased(Notification)
     result = await session.execute(
         update(Notification)
-        .where(col(Notification.status) == PENDING, col(Notification.kind) == schedule.REMINDER,
+        .where(col(Notification.status) == DeliveryStatus.PENDING, col(Notification.kind) == NotificationKind.REMINDER,
                col(Notification.next_attempt_at) <= now, col(Notification.send_at) <= now,
                exists().where(
                    col(later.subject_type) == col(Notification.subject_type),
@@ -217,8 +218,8 @@ async def _supersede(session: AsyncSession, now: datetime) -> int:
                    col(later.person_id) == col(Notification.person_id),
                    col(later.due_on) > col(Notification.due_on),
                    col(later.send_at) <= now,
-                   col(later.status).in_((PENDING, SENT))))
-        .values(status=CANCELLED, note=SUPERSEDED, updated_at=now)
+                   col(later.status).in_((DeliveryStatus.PENDING, DeliveryStatus.SENT))))
+        .values(status=DeliveryStatus.CANCELLED, note=SUPERSEDED, updated_at=now)
         .execution_options(synchronize_session=False))
     return int(getattr(result, "rowcount", 0) or 0)
 

@@ -27,7 +27,8 @@ from engine.errors import AccordError, Conflict
 from engine.events import fire
 from engine.metrics import TIMERS
 from engine.models import Agreement, Contact, Person
-from engine.schedule import ALERT, FAILED, FIRED, PENDING, Notification, Timer, status_is
+from engine.schedule import Notification, Timer, status_is
+from engine.statuses import ContactKind, NotificationKind, TimerStatus
 from notifications.worker._config import PassReport, WorkerConfig
 from notifications.worker._leases import claiming, skip_locked
 
@@ -42,8 +43,8 @@ def _claim_timer() -> Update:
     c = table.c
     now = bindparam("now", type_=c.fired_at.type)
     return (update(table)
-            .where(c.id == bindparam("timer_id"), status_is(c.status, PENDING))
-            .values(status=FIRED, fired_at=now, updated_at=now, attempts=c.attempts + 1)
+            .where(c.id == bindparam("timer_id"), status_is(c.status, TimerStatus.PENDING))
+            .values(status=TimerStatus.FIRED, fired_at=now, updated_at=now, attempts=c.attempts + 1)
             .returning(c.agreement_id, c.event))
 
 
@@ -72,7 +73,8 @@ class TimerPoller:
             async with self.database.transaction(write=False) as session:
                 rows = (await session.execute(
                     select(col(Timer.id), col(Timer.agreement_id))
-                    .where(col(Timer.status) == PENDING, col(Timer.due_on) <= when.today, col(Timer.id) > last_id)
+                    .where(col(Timer.status) == TimerStatus.PENDING, col(Timer.due_on) <= when.today,
+                           col(Timer.id) > last_id)
                     .order_by(col(Timer.id)).limit(self.config.batch_size))).all()
             by_agreement: dict[int, list[int]] = defaultdict(list)
             for timer_id, agreement_id in rows:
@@ -114,7 +116,7 @@ class TimerPoller:
     async def _retry(self, timer_id: int, reason: str, when: When, report: PassReport) -> None:
         async with self.database.transaction() as session:
             timer = await session.get(Timer, timer_id)
-            if timer is None or timer.status != PENDING:
+            if timer is None or timer.status != TimerStatus.PENDING:
                 return
             timer.attempts += 1
             timer.last_error, timer.updated_at = reason, when.now
@@ -130,17 +132,17 @@ class TimerPoller:
         """The timer `failed`, and a mail to each active focal point of its agreement."""
         async with self.database.transaction() as session:
             timer = await session.scalar(skip_locked(self.database,
-                select(Timer).where(col(Timer.id) == timer_id, col(Timer.status) == PENDING)))
+                select(Timer).where(col(Timer.id) == timer_id, col(Timer.status) == TimerStatus.PENDING)))
             if timer is None:
                 return
-            timer.status, timer.last_error, timer.updated_at = FAILED, reason, when.now
+            timer.status, timer.last_error, timer.updated_at = TimerStatus.FAILED, reason, when.now
             focal_points = set(await session.scalars(
                 select(col(Contact.person_id)).join(Person, col(Person.id) == col(Contact.person_id))
-                .where(col(Contact.agreement_id) == timer.agreement_id, col(Contact.kind) == "focal_point",
+                .where(col(Contact.agreement_id) == timer.agreement_id, col(Contact.kind) == ContactKind.FOCAL_POINT,
                        col(Person.active).is_(True))))
             for person_id in sorted(focal_points):
                 session.add(Notification(
-                    kind=ALERT, agreement_id=timer.agreement_id, subject_type="agreement",
+                    kind=NotificationKind.ALERT, agreement_id=timer.agreement_id, subject_type="agreement",
                     subject_id=timer.agreement_id, rule=f"timer_failed:{timer.event}",
                     due_on=timer.due_on, person_id=person_id, send_at=when.now,
                     next_attempt_at=when.now, data={"event": timer.event, "reason": reason},

@@ -20,11 +20,12 @@ from sqlmodel import col
 
 from engine.clock import Clock
 from engine.metrics import REMINDERS_DEAD, REMINDERS_FAILED, REMINDERS_SENT
-from engine.schedule import CANCELLED, DEAD, PENDING, SENT, WebhookDelivery, WebhookSubscription
+from engine.schedule import WebhookDelivery, WebhookSubscription
 from engine.settings import Settings
+from engine.statuses import DeliveryStatus
 from notifications import webhooks
 from notifications.worker._config import PassReport
-from notifications.worker._leases import Leases, claiming, locked
+from notifications.worker._leases import HELD, Leases, claiming, locked
 
 
 class WebhookPoller:
@@ -85,34 +86,34 @@ class WebhookPoller:
             row = await session.scalar(locked(self.leases.database, select(WebhookDelivery)
                 .where(col(WebhookDelivery.id) == delivery.id)).execution_options(populate_existing=True))
             if row is None or row.lease_owner != self.leases.owner:
-                taken = row is not None and row.status in (PENDING, SENT, DEAD)
+                taken = row is not None and row.status in HELD
                 if taken:
                     self.leases.lost(WebhookDelivery, [delivery.id], "webhook delivery")
                 return not taken
             row.lease_owner, row.lease_expires_at = None, None
             if outcome is None:
-                row.status, row.last_error = CANCELLED, "the subscription is disabled"
+                row.status, row.last_error = DeliveryStatus.CANCELLED, "the subscription is disabled"
                 report.webhooks_cancelled += 1
                 return True
             row.response_status = outcome.status
             if outcome.delivered:
-                row.status, row.delivered_at, row.last_error = SENT, now, None
+                row.status, row.delivered_at, row.last_error = DeliveryStatus.SENT, now, None
                 report.webhooks_delivered += 1
                 counter = REMINDERS_SENT
             elif outcome.gone:
-                row.status, row.last_error = CANCELLED, outcome.error
+                row.status, row.last_error = DeliveryStatus.CANCELLED, outcome.error
                 report.webhooks_cancelled += 1
                 await session.execute(
                     update(WebhookSubscription).where(col(WebhookSubscription.id) == row.subscription_id)
                     .values(active=False, disabled_at=now, disabled_reason=outcome.error))
                 await session.execute(
                     update(WebhookDelivery).where(col(WebhookDelivery.subscription_id) == row.subscription_id,
-                                                  col(WebhookDelivery.status) == PENDING,
+                                                  col(WebhookDelivery.status) == DeliveryStatus.PENDING,
                                                   col(WebhookDelivery.id) != row.id)
-                    .values(status=CANCELLED, last_error="the subscription is disabled")
+                    .values(status=DeliveryStatus.CANCELLED, last_error="the subscription is disabled")
                     .execution_options(synchronize_session=False))
             elif outcome.refused or row.attempts >= self.leases.config.max_attempts:
-                row.status, row.last_error = DEAD, outcome.error
+                row.status, row.last_error = DeliveryStatus.DEAD, outcome.error
                 report.webhooks_dead += 1
                 counter = REMINDERS_DEAD
             else:

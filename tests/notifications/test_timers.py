@@ -10,7 +10,8 @@ from sqlmodel import col
 
 from engine.clock import FixedClock
 from engine.db import Database
-from engine.schedule import FAILED, Timer
+from engine.schedule import Timer
+from engine.statuses import TimerStatus
 from tests.notifications.conftest import MakeWorker, SmtpServer
 from tests.notifications.helpers import at, notifications, subject
 from tests.support import World
@@ -69,7 +70,7 @@ async def test_a_timer_whose_guard_fails_alerts_the_focal_points(
     async with database.transaction(write=False) as session:
         timer = await session.scalar(select(Timer).where(col(Timer.event) == "expire"))
     assert timer is not None
-    assert timer.status == FAILED
+    assert timer.status == TimerStatus.FAILED
     assert "no end date" in (timer.last_error or "")
     alerts = await notifications(database, kind="alert")
     assert sorted(a.person_id for a in alerts) == sorted([world.metro_staff.id, world.aspac_staff.id])
