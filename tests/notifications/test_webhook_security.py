@@ -26,6 +26,7 @@ from engine.clock import FixedClock
 from engine.db import Database
 from engine.schedule import WebhookDelivery, WebhookSubscription
 from notifications import webhooks
+from notifications.worker import PassReport
 from tests.notifications.conftest import MakeWorker, Receiver, SmtpServer
 from tests.notifications.helpers import at
 from tests.support import World
@@ -153,17 +154,24 @@ async def test_a_non_admin_is_refused_before_the_address_is_looked_at(world: Wor
 
 # --- at connection time -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "::ffff:127.0.0.1", "hostname"])
-async def test_a_receiver_on_loopback_is_refused_at_delivery_and_the_delivery_fails_with_the_reason(
-        world: World, database: Database, make_worker: MakeWorker, smtp: SmtpServer, host: str) -> None:
-    receiver = Receiver(host=_hostname_on_loopback() if host == "hostname" else host)
+async def _one_pass_to(receiver: Receiver, world: World, database: Database, make_worker: MakeWorker,
+                       smtp: SmtpServer) -> tuple[int, PassReport]:
+    """Subscribe `receiver` (stored as it is, past the subscription check), change an agreement's
+    state and run one worker pass while the receiver listens: the subscription and the pass."""
     await receiver.start()
     try:
         webhook_id = await _stored_subscription(database, receiver.url)
         await _state_change(world)
-        report = await make_worker(smtp).run_pass(at("2026-11-23T10:00"))
+        return webhook_id, await make_worker(smtp).run_pass(at("2026-11-23T10:00"))
     finally:
         await receiver.stop()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::ffff:127.0.0.1", "hostname"])
+async def test_a_receiver_on_loopback_is_refused_at_delivery_and_the_delivery_fails_with_the_reason(
+        world: World, database: Database, make_worker: MakeWorker, smtp: SmtpServer, host: str) -> None:
+    receiver = Receiver(host=_hostname_on_loopback() if host == "hostname" else host)
+    webhook_id, report = await _one_pass_to(receiver, world, database, make_worker, smtp)
 
     assert receiver.requests == []  # nothing reached it
     assert (report.webhooks_dead, report.webhooks_delivered, report.webhooks_retrying) == (1, 0, 0)
@@ -181,13 +189,7 @@ async def test_a_receiver_on_loopback_is_refused_at_delivery_and_the_delivery_fa
 async def test_with_the_setting_the_same_receiver_is_reached_by_its_name(
         world: World, database: Database, make_worker: MakeWorker, smtp: SmtpServer, allow_private: bool) -> None:
     receiver = Receiver(host=_hostname_on_loopback(), secret=SECRET)
-    await receiver.start()
-    try:
-        webhook_id = await _stored_subscription(database, receiver.url)
-        await _state_change(world)
-        report = await make_worker(smtp).run_pass(at("2026-11-23T10:00"))
-    finally:
-        await receiver.stop()
+    webhook_id, report = await _one_pass_to(receiver, world, database, make_worker, smtp)
     assert report.webhooks_delivered == 1
     [request] = receiver.requests
     assert request.headers["host"] == f"{receiver.host}:{receiver.port}"  # the name, not the address
