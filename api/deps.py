@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.observability import note_person
 from engine.access import IfMatch
-from engine.agreements import AgreementFilters
+from engine.agreements.reading import AgreementFilters
 from engine.clock import Clock, When
 from engine.context import Actor
 from engine.db import Database

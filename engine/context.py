@@ -1,4 +1,4 @@
-"""What guards, effects and conditions see when an event is fired."""
+"""Who acts (`Actor`), and what guards, effects and conditions see when an event is fired."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
-from sqlmodel import SQLModel
-
-from engine.models import Agreement, Party, Person, Signature
+from engine.agreements.changes import Draft
+from engine.agreements.values import AgreementSnapshot, PartyValue, SignatureValue
+from engine.models import Person
 from engine.schemas import EventInput
 from engine.statuses import PartyRole, Role
 from workflows.definition import StateSpec
@@ -45,9 +45,11 @@ class Actor:
 
 @dataclass
 class EventContext:
-    """One firing of one event on one agreement, loaded with its parties, contacts and signatures."""
+    """One firing of one event on one agreement (a snapshot). Guards read `agreement`; effects
+    change it through `draft` (`set`, `add`, `remove`) and record `facts` for the history, and
+    then read `agreement` as their changes left it."""
 
-    agreement: Agreement
+    snapshot: AgreementSnapshot
     event: str
     actor: Actor
     data: EventInput
@@ -58,25 +60,34 @@ class EventContext:
     leaving: StateSpec | None = None
     # Accord's time zone, in which `today` is a day (and so are other instants, e.g. `created_at`).
     zone: tzinfo = UTC
-    # Rows effects create; the service adds them to the session.
-    added: list[SQLModel] = field(default_factory=list)
-    # Facts effects record, kept in the history event's `data`.
-    facts: dict[str, Any] = field(default_factory=dict)
+    draft: Draft = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.draft = Draft(self.snapshot)
+
+    @property
+    def agreement(self) -> AgreementSnapshot:
+        """The agreement as the effects run so far left it (before them: the snapshot)."""
+        return self.snapshot if not (self.draft.fields or self.draft.parts) else self.draft.view
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        """Facts effects record, kept in the history event's `data`."""
+        return self.draft.facts
 
     @property
     def signing_organisation_id(self) -> int | None:
         return self.data.organisation_id or self.actor.organisation_id
 
     @property
-    def signing_party(self) -> Party | None:
-        org = self.signing_organisation_id
-        return next((p for p in self.agreement.parties if p.organisation_id == org), None)
+    def signing_party(self) -> PartyValue | None:
+        return self.agreement.party_of(self.signing_organisation_id)
 
     def day_of(self, instant: datetime) -> date:
         return instant.astimezone(self.zone).date()
 
-    def signature_of(self, party: Party) -> Signature | None:
-        return next((s for s in self.agreement.signatures if s.party_id == party.id), None)
+    def signature_of(self, party: PartyValue) -> SignatureValue | None:
+        return self.agreement.signature_of(party.id)
 
-    def signing_parties(self) -> list[Party]:
+    def signing_parties(self) -> list[PartyValue]:
         return [p for p in self.agreement.parties if p.role == PartyRole.PARTY]

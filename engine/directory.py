@@ -35,6 +35,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from engine import schedule
+from engine.agreements import snapshot
 from engine.clock import When
 from engine.context import Actor
 from engine.errors import Conflict, InvalidInput, NotFound, NotPermitted
@@ -270,13 +272,11 @@ async def _left_undone(session: AsyncSession, person: Person) -> list[PersonWarn
 
 async def _resume_reminders(session: AsyncSession, person_id: int, when: When) -> None:
     """A person enabled again: the reminders of their open agreements are derived afresh."""
-    from engine import schedule
-    from engine.access import load_agreement
-
     ids = set(await session.scalars(select(col(Contact.agreement_id)).where(col(Contact.person_id) == person_id)))
+    await session.flush()  # the person's own change first: the snapshot reads it
     for agreement_id in sorted(await _open_agreements(session, ids)):
-        agreement = await load_agreement(session, agreement_id, Actor.scheduler(), change_at=when)
-        await schedule.sync(session, agreement, when)
+        agreement, rows = await snapshot.load_for_change(session, agreement_id, Actor.scheduler(), when)
+        await schedule.reschedule(session, agreement, when, rows)
 
 
 def hash_token(token: str) -> str:

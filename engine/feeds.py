@@ -25,6 +25,7 @@ rather than duplicate them.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -33,7 +34,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from engine.access import in_reach, load_agreement, with_parts
+from engine.access import in_reach, reachable, with_parts
+from engine.agreements import snapshot
+from engine.agreements.values import AgreementSnapshot, AreaValue, DeliverableValue
 from engine.context import Actor
 from engine.days import usable
 from engine.directory import hash_token
@@ -60,7 +63,7 @@ async def create_feed(session: AsyncSession, actor: Actor, agreement_id: int | N
     if actor.person_id is None:
         raise NotPermitted("A calendar feed belongs to a person; sign in as one to create it.")
     if agreement_id is not None:
-        await load_agreement(session, agreement_id, actor, parts=False)  # NotFound when out of reach
+        await reachable(session, agreement_id, actor)  # NotFound when out of reach
     token = FEED_TOKEN_PREFIX + secrets.token_urlsafe(32)
     feed = CalendarFeed(person_id=actor.person_id, agreement_id=agreement_id,
                         token_hash=hash_token(token), created_at=now)
@@ -92,7 +95,7 @@ class _Entry:
     day: date
     summary: str
     description: str
-    agreement: Agreement
+    agreement: Agreement | AgreementSnapshot
 
 
 async def render_feed(session: AsyncSession, token: str, base_url: str, default_zone: str) -> bytes:
@@ -111,7 +114,7 @@ async def render_feed(session: AsyncSession, token: str, base_url: str, default_
     actor = Actor.of(person)
     if feed.agreement_id is not None:
         try:
-            agreement = await load_agreement(session, feed.agreement_id, actor)
+            agreement = await snapshot.load(session, feed.agreement_id, actor)
         except NotFound:
             raise missing from None  # the person no longer reaches it
         entries = _agreement_entries(agreement, base_url)
@@ -143,16 +146,16 @@ async def _person_entries(session: AsyncSession, actor: Actor, person: Person,
     return entries
 
 
-def _agreement_entries(agreement: Agreement, base_url: str) -> list[_Entry]:
+def _agreement_entries(agreement: Agreement | AgreementSnapshot, base_url: str) -> list[_Entry]:
     deliverables = [d for d in agreement.deliverables if d.status != DeliverableStatus.CANCELLED]
     return _date_entries(agreement, base_url) + _deliverable_entries(agreement, deliverables)
 
 
-def _is_final(agreement: Agreement) -> bool:
+def _is_final(agreement: Agreement | AgreementSnapshot) -> bool:
     return catalog().get(agreement.workflow_name, agreement.workflow_version).is_final(agreement.state)
 
 
-def _date_entries(agreement: Agreement, base_url: str) -> list[_Entry]:
+def _date_entries(agreement: Agreement | AgreementSnapshot, base_url: str) -> list[_Entry]:
     title, link = agreement.title, _link(base_url, agreement)
     entries: list[_Entry] = []
 
@@ -178,8 +181,9 @@ def _date_entries(agreement: Agreement, base_url: str) -> list[_Entry]:
     return entries
 
 
-def _deliverable_entries(agreement: Agreement, deliverables: list[Deliverable]) -> list[_Entry]:
-    areas: dict[int | None, CollaborationArea] = {a.id: a for a in agreement.areas}
+def _deliverable_entries(agreement: Agreement | AgreementSnapshot,
+                         deliverables: Sequence[Deliverable | DeliverableValue]) -> list[_Entry]:
+    areas: dict[int | None, CollaborationArea | AreaValue] = {a.id: a for a in agreement.areas}
     owners = {c.person_id: c.person for c in agreement.contacts}
     entries = []
     for deliverable in deliverables:
@@ -203,7 +207,7 @@ def _deliverable_entries(agreement: Agreement, deliverables: list[Deliverable]) 
     return entries
 
 
-def _link(base_url: str, agreement: Agreement) -> str:
+def _link(base_url: str, agreement: Agreement | AgreementSnapshot) -> str:
     return f"{base_url.rstrip('/')}/agreements/{agreement.id}"
 
 

@@ -17,10 +17,9 @@ from typing import Any
 from transitions import EventData, Machine
 
 from engine import rules
-from engine.context import Actor, EventContext
+from engine.context import EventContext
 from engine.errors import NotFound
-from engine.statuses import Role
-from workflows.definition import EventActor, EventSpec, WorkflowSpec
+from workflows.definition import EventSpec, WorkflowSpec
 from workflows.loader import WORKFLOW_DIR, load_workflows
 
 
@@ -142,12 +141,6 @@ class CompiledWorkflow:
             if sentence and sentence not in sentences:
                 sentences.append(sentence)
         return sentences
-
-    def may_fire(self, actor: Actor, event: str) -> bool:
-        spec = self.spec.events[event]
-        if actor.is_scheduler:
-            return EventActor.SCHEDULER in spec.actors
-        return actor.role in (Role.ADMIN, Role.STAFF) and EventActor.STAFF in spec.actors
 
     def step(self, state: str, ctx: EventContext) -> str | None:
         """Run the event's transition from `state`: effects, then the new state; None if no branch fits."""

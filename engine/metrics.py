@@ -18,7 +18,7 @@
 The worker counts in notifications/worker/: `_leases.py` the claims as it makes them and the
 lost leases, `_mail.py`, `_webhooks.py` and `_timers.py` each outcome once its write committed.
 
-`count_transition` wraps `engine.events.fire`, so every path that changes state (API and
+`count_transition` wraps `engine.agreements.service.fire`, so every path that changes state (API and
 scheduler) is counted in one place. With several processes, set PROMETHEUS_MULTIPROC_DIR
 (docs/deploy.md) and the counts of every process are added up when `/metrics` is read.
 """

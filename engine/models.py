@@ -192,6 +192,8 @@ class HistoryEvent(SQLModel, table=True):
     to_state: str | None = Field(default=None, max_length=32)
     comment: str | None = long_text()
     data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # The change's field-level diff (engine/agreements/changes.py, `ChangeSet.diff`); None before 0005.
+    diff: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 from engine.feed_models import CalendarFeed  # noqa: E402,F401
 from engine.signin import SignInLink  # noqa: E402,F401

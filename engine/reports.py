@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from engine.access import in_reach, with_parts
-from engine.agreements import AgreementFilters, list_agreements
+from engine.agreements.reading import AgreementFilters, list_agreements
 from engine.context import Actor
 from engine.days import usable
 from engine.machine import catalog

@@ -3,13 +3,14 @@
 A guard is pure: it reads an `EventContext` and returns `None` when met, or a
 sentence that tells a person what to do when unmet. Guards marked `needs_input`
 depend on the event's fields, so they are not evaluated when listing what an
-agreement could do next. An effect changes the loaded agreement (and may add
-rows to `ctx.added`); it does no I/O.
+agreement could do next. An effect changes nothing itself: it writes what the event changes into
+the context's draft (`ctx.draft.set`, `add`, `remove`; facts into `ctx.facts`), which becomes the
+event's change set (`engine.agreements.changes.ChangeSet`); it does no I/O.
 
 `reads=` names the event fields (`EventInput`) a guard or effect reads: an event
 takes exactly the fields its guards and effects read, plus `comment`, and no
 other (`engine.machine.CompiledWorkflow.fields`). An effect that acts for a
-party names its `authority=`, a check from `engine.authority` that refuses
+party names its `authority=`, a check from `engine.agreements.policy` that refuses
 (403) a person who may not act for that party; it applies to every event that
 has the effect, in every workflow.
 """
@@ -22,10 +23,11 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 
-from engine import authority
+from engine.agreements import policy
+from engine.agreements.values import AgreementSnapshot, DeliverableValue, SignatureValue
 from engine.context import EventContext
 from engine.days import iso, plus, usable
-from engine.models import Agreement, Deliverable, Signature
+from engine.models import Agreement
 from engine.statuses import ContactKind, PartyRole
 from workflows.loader import Vocabulary
 
@@ -33,8 +35,8 @@ GuardFn = Callable[[EventContext], str | None]
 RefusalFn = Callable[[EventContext], str | None]
 EffectFn = Callable[[EventContext], None]
 ConditionFn = Callable[[EventContext], bool]
-DateFn = Callable[[Agreement], date | None]
-DeliverableDateFn = Callable[[Deliverable], date | None]
+DateFn = Callable[[AgreementSnapshot], date | None]
+DeliverableDateFn = Callable[[DeliverableValue], date | None]
 
 
 @dataclass(frozen=True)
@@ -87,10 +89,8 @@ def vocabulary() -> Vocabulary:
 
 
 def _org_name(ctx: EventContext, organisation_id: int | None) -> str:
-    for party in ctx.agreement.parties:
-        if party.organisation_id == organisation_id:
-            return party.organisation.name
-    return f"organisation {organisation_id}"
+    party = ctx.agreement.party_of(organisation_id)
+    return party.organisation.name if party is not None else f"organisation {organisation_id}"
 
 
 # --- guards ---------------------------------------------------------------------------------
@@ -205,7 +205,7 @@ def _signed_on_in_signing_period(ctx: EventContext) -> str | None:
     return None
 
 
-def term_start(agreement: Agreement) -> date | None:
+def term_start(agreement: AgreementSnapshot) -> date | None:
     return agreement.term_starts_on or agreement.effective_from
 
 
@@ -298,11 +298,11 @@ CONDITIONS["signature_completes"] = _signature_completes
 
 @effect("record_submission")
 def _record_submission(ctx: EventContext) -> None:
-    ctx.agreement.submitted_on = ctx.today
+    ctx.draft.set("submitted_on", ctx.today)
 
 
 def _signer_authority(ctx: EventContext) -> str | None:
-    return authority.signing_refusal(ctx.actor, ctx.agreement, ctx.data.organisation_id)
+    return policy.signing_refusal(ctx.actor, ctx.agreement, ctx.data.organisation_id)
 
 
 @effect("record_signature", reads=("organisation_id", "signatory_id", "signed_on", "place"),
@@ -311,37 +311,37 @@ def _record_signature(ctx: EventContext) -> None:
     """One party's signature, with its own day and place. The last signature signs the agreement;
     its place becomes the agreement's `signing_place` only if none was set before (recorded as
     `signing_place` in the history data), so a place agreed at creation is never overwritten."""
+    agreement = ctx.agreement
     party = ctx.signing_party
     assert party is not None  # guaranteed by the guards
-    assert party.id is not None
     signatory_id = ctx.data.signatory_id or next(
-        c.person_id for c in ctx.agreement.contacts
+        c.person_id for c in agreement.contacts
         if c.party_id == party.id and c.kind == ContactKind.SIGNATORY and c.person.active
     )
     signed_on = ctx.data.signed_on or ctx.today
-    signature = Signature(
-        agreement_id=ctx.agreement.id, party_id=party.id, signatory_id=signatory_id,
+    ctx.draft.add(SignatureValue(
+        id=ctx.draft.ids.next(), agreement_id=agreement.id, party_id=party.id, signatory_id=signatory_id,
         signed_on=signed_on, place=ctx.data.place, recorded_by_id=ctx.actor.person_id,
         recorded_at=ctx.now,
-    )
-    ctx.agreement.signatures.append(signature)
+    ))
     ctx.facts.update(organisation_id=party.organisation_id, signatory_id=signatory_id,
                      signed_on=signed_on.isoformat(), place=ctx.data.place)
-    behalf = authority.on_behalf_of(ctx.actor, party)
+    behalf = policy.on_behalf_of(ctx.actor, party)
     if behalf is not None:
         ctx.facts["on_behalf_of"] = behalf
-    if ctx.dest != ctx.agreement.state:  # the last signature: the agreement is signed
-        ctx.agreement.signed_on = max(s.signed_on for s in ctx.agreement.signatures)
-        if ctx.data.place and not ctx.agreement.signing_place:
-            ctx.agreement.signing_place = ctx.data.place
+    if ctx.dest != agreement.state:  # the last signature: the agreement is signed
+        ctx.draft.set("signed_on", max(s.signed_on for s in ctx.agreement.signatures))
+        if ctx.data.place and not agreement.signing_place:
+            ctx.draft.set("signing_place", ctx.data.place)
             ctx.facts["signing_place"] = ctx.data.place
 
 
 @effect("clear_signatures")
 def _clear_signatures(ctx: EventContext) -> None:
-    ctx.facts["cleared_signatures"] = [s.party_id for s in ctx.agreement.signatures]
-    ctx.agreement.signatures.clear()
-    ctx.agreement.submitted_on = None
+    signatures = ctx.agreement.signatures
+    ctx.facts["cleared_signatures"] = [s.party_id for s in signatures]
+    ctx.draft.remove_all(signatures)
+    ctx.draft.set("submitted_on", None)
 
 
 def first_review_after(start: date, months: int, today: date) -> date:
@@ -357,45 +357,46 @@ def _start_term(ctx: EventContext) -> None:
     agreement = ctx.agreement
     start = term_start(agreement)
     assert start is not None  # guaranteed by term_has_started
-    agreement.term_starts_on = start
+    ctx.draft.set("term_starts_on", start)
+    next_review_on = agreement.next_review_on
     if agreement.review_every_months:
-        review_on = agreement.next_review_on
         # A term that starts afresh (from a state flagged term_restarts: a renewal) counts its
         # reviews from its own start, whatever the old term's next review was.
         afresh = ctx.leaving is not None and ctx.leaving.term_restarts
-        if review_on is None or review_on <= ctx.today or afresh:
-            agreement.next_review_on = first_review_after(start, agreement.review_every_months, ctx.today)
-    ctx.facts["next_review_on"] = iso(agreement.next_review_on)
+        if next_review_on is None or next_review_on <= ctx.today or afresh:
+            next_review_on = first_review_after(start, agreement.review_every_months, ctx.today)
+            ctx.draft.set("next_review_on", next_review_on)
+    ctx.facts["next_review_on"] = iso(next_review_on)
 
 
 @effect("record_review", reads=("outcome", "summary"))
 def _record_review(ctx: EventContext) -> None:
-    ctx.agreement.review_outcome = ctx.data.outcome or "continue"
-    ctx.agreement.review_summary = ctx.data.summary
-    ctx.facts.update(outcome=ctx.agreement.review_outcome, summary=ctx.data.summary)
+    outcome = ctx.data.outcome or "continue"
+    ctx.draft.update({"review_outcome": outcome, "review_summary": ctx.data.summary})
+    ctx.facts.update(outcome=outcome, summary=ctx.data.summary)
 
 
 @effect("schedule_next_review")
 def _schedule_next_review(ctx: EventContext) -> None:
     agreement = ctx.agreement
     months = agreement.review_every_months
+    next_review_on: date | None = None
     if months:
         base = usable(agreement.next_review_on) or ctx.today
-        agreement.next_review_on = first_review_after(base, months, ctx.today) if base <= ctx.today \
+        next_review_on = first_review_after(base, months, ctx.today) if base <= ctx.today \
             else base + relativedelta(months=months)
-    else:
-        agreement.next_review_on = None
-    ctx.facts["next_review_on"] = iso(agreement.next_review_on)
+    ctx.draft.set("next_review_on", next_review_on)
+    ctx.facts["next_review_on"] = iso(next_review_on)
 
 
 @effect("record_renewal", reads=("ends_on", "starts_on"))
 def _record_renewal(ctx: EventContext) -> None:
     agreement = ctx.agreement
     assert ctx.data.ends_on is not None  # guaranteed by new_end_date_later
+    term_starts_on = ctx.data.starts_on or ctx.today
     ctx.facts.update(previous_ends_on=iso(agreement.ends_on), ends_on=ctx.data.ends_on.isoformat())
-    agreement.ends_on = ctx.data.ends_on
-    agreement.term_starts_on = ctx.data.starts_on or ctx.today
-    ctx.facts["term_starts_on"] = agreement.term_starts_on.isoformat()
+    ctx.draft.update({"ends_on": ctx.data.ends_on, "term_starts_on": term_starts_on})
+    ctx.facts["term_starts_on"] = term_starts_on.isoformat()
 
 
 # --- dates that timers and reminders count from ---------------------------------------------
@@ -407,7 +408,7 @@ DATES["effective_from"] = lambda agreement: agreement.effective_from
 DATES["submitted_on"] = lambda agreement: agreement.submitted_on
 
 
-def notice_deadline(agreement: Agreement) -> date | None:
+def notice_deadline(agreement: AgreementSnapshot | Agreement) -> date | None:
     """The last day to give notice; None without one, or when `ends_on` is not usable."""
     ends_on = usable(agreement.ends_on)
     if ends_on is None or not agreement.notice_period_days:

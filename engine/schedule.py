@@ -9,11 +9,15 @@
     webhook_delivery         one POST of one event to one subscription; its id is the stable
                              `webhook-id` (and `X-Accord-Delivery`) header
 
-`sync(session, agreement, when, change)` is called by `engine.history.record_change`, so every
-change of an agreement re-derives that agreement's pending timers and reminders from its
-workflow's `timers:` and `reminders:` in the same transaction: missing rows are inserted, rows
-that became moot (state left, date moved, deliverable done, person no longer named) are
-cancelled, and the change's webhook deliveries are enqueued. It touches one agreement's rows.
+`follow(session, agreement, change, when, rows)` is called by the one way in
+(`engine.agreements.service.apply`) after it wrote a change, in the same transaction: from the
+agreement as the change left it (a snapshot) it re-derives that agreement's pending timers and
+reminders from its workflow's `timers:` and `reminders:` — only those the change can move (a new
+title moves none; a new state, date, person or deliverable does) — inserting missing rows and
+cancelling rows that became moot (state left, date moved, deliverable done, person no longer
+named), and enqueues the change's webhook deliveries. It touches one agreement's rows, compared
+against `rows`, read with the agreement (`engine.agreements.snapshot.load_for_change`).
+`reschedule` re-derives without a change (a person disabled or enabled again).
 
 Recipients, by the names workflow files use:
     focal_points          every party's focal points
@@ -40,7 +44,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import (
@@ -56,16 +60,16 @@ from sqlalchemy import (
     bindparam,
     select,
 )
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
 from engine import rules
+from engine.agreements.changes import ChangeSet
+from engine.agreements.values import AgreementSnapshot, DeliverableValue
 from engine.clock import When
 from engine.days import iso, usable
-from engine.graph import REMINDER_COLUMNS, TIMER_COLUMNS, ScheduleRows, take_schedule_rows
 from engine.machine import CompiledWorkflow, catalog
-from engine.models import Agreement, Deliverable, HistoryEvent, Organisation, Person, instant, long_text
+from engine.models import Agreement, Organisation, Person, instant, long_text
 from engine.statuses import (
     ContactKind,
     DeliverableStatus,
@@ -84,7 +88,27 @@ SEND_HOUR = time(9, 0)
 CATCH_UP = timedelta(days=7)
 WEBHOOK_EVENTS = ("agreement.state_changed", "agreement.signed", "deliverable.updated",
                   "reminder.due")
-_PARTS = ("parties", "contacts", "signatures", "deliverables")
+# The few columns `follow` compares a change against.
+TIMER_COLUMNS = ("id", "event", "due_on", "status")
+REMINDER_COLUMNS = ("id", "subject_type", "subject_id", "rule", "due_on", "person_id", "status",
+                    "note", "send_at")
+# The agreement's fields its timers and reminders count from, or whose value picks them.
+SCHEDULE_FIELDS = frozenset({"state", "effective_from", "term_starts_on", "next_review_on", "ends_on",
+                             "submitted_on", "notice_period_days", "review_every_months"})
+# The deliverable's columns its reminders depend on.
+DELIVERABLE_SCHEDULE_COLUMNS = frozenset({"status", "due_on", "owner_id"})
+
+
+@dataclass
+class ScheduleRows:
+    """An agreement's timers and reminders as plain rows, and the active webhook subscriptions,
+    read with the agreement for the change about to be made. Of the reminders, those pending
+    and those due lately or later: older ones can no longer be written or revived
+    (`reminders_relevant_since`), and years of them would otherwise be read with every change."""
+
+    timers: list[dict[str, Any]]
+    reminders: list[dict[str, Any]]
+    subscriptions: list[tuple[int, list[str]]]
 
 
 class Timer(SQLModel, table=True):
@@ -189,23 +213,35 @@ class _Wanted:
     escalated: bool
 
 
-async def sync(session: AsyncSession, agreement: Agreement, when: When,
-               change: HistoryEvent | None = None) -> None:
-    """Re-derive `agreement`'s timers and reminders; enqueue the webhooks `change` causes."""
-    await _load_parts(session, agreement)
-    assert agreement.id is not None
-    rows = take_schedule_rows(session, agreement.id) or await _read_schedule_rows(session, agreement.id, when)
+def moves(change: ChangeSet) -> tuple[bool, bool]:
+    """Whether `change` can move the agreement's timers, and its reminders: timers follow the
+    state and the dates; reminders also who is named, who signed, and the open deliverables."""
+    timers = bool(change.field_names & SCHEDULE_FIELDS)
+    reminders = timers or any(
+        p.part in ("party", "contact", "signature")
+        or (p.part == "deliverable"
+            and (p.op != "changed" or bool(p.changed_columns().keys() & DELIVERABLE_SCHEDULE_COLUMNS)))
+        for p in change.parts)
+    return timers, reminders
+
+
+async def follow(session: AsyncSession, agreement: AgreementSnapshot, change: ChangeSet, actor: str,
+                 when: When, rows: ScheduleRows) -> None:
+    """After `change` (made by `actor`, a label) left `agreement`: its timers and reminders
+    re-derived where the change can move them, and the webhook deliveries it causes enqueued."""
+    timers, reminders = moves(change)
+    if timers:
+        await _sync_timers(session, agreement, when, rows.timers)
+    if reminders:
+        await _sync_reminders(session, agreement, when, rows.reminders)
+    await _enqueue_change_webhooks(session, agreement, change, actor, when, rows.subscriptions)
+
+
+async def reschedule(session: AsyncSession, agreement: AgreementSnapshot, when: When,
+                     rows: ScheduleRows) -> None:
+    """Re-derive `agreement`'s timers and reminders with no change of its own (its people changed)."""
     await _sync_timers(session, agreement, when, rows.timers)
     await _sync_reminders(session, agreement, when, rows.reminders)
-    if change is not None:
-        await _enqueue_change_webhooks(session, agreement, change, when, rows.subscriptions)
-
-
-async def _load_parts(session: AsyncSession, agreement: Agreement) -> None:
-    unloaded = sa_inspect(agreement).unloaded
-    missing = [name for name in _PARTS if name in unloaded]
-    if missing:
-        await session.refresh(agreement, missing)
 
 
 def reminders_relevant_since(when: When) -> date:
@@ -213,22 +249,6 @@ def reminders_relevant_since(when: When) -> date:
     pending one: a wanted reminder whose send time is more than `CATCH_UP` ago is not written
     (nor revived), and a reminder's send time is within a day of its due day in any zone."""
     return (when.now - CATCH_UP).date() - timedelta(days=2)
-
-
-async def _read_schedule_rows(session: AsyncSession, agreement_id: int, when: When) -> ScheduleRows:
-    """What `engine.graph.load_graph(..., change_at=when)` reads with the agreement, read apart."""
-    await session.flush()
-    timer, notification = Timer.__table__, Notification.__table__  # type: ignore[attr-defined]
-    timers = await session.execute(select(*(timer.c[n] for n in TIMER_COLUMNS))
-                                   .where(timer.c.agreement_id == agreement_id))
-    reminders = await session.execute(select(*(notification.c[n] for n in REMINDER_COLUMNS))
-                                      .where(notification.c.agreement_id == agreement_id,
-                                             notification.c.kind == NotificationKind.REMINDER,
-                                             (notification.c.status == DeliveryStatus.PENDING)
-                                             | (notification.c.due_on >= reminders_relevant_since(when))))
-    return ScheduleRows(timers=[dict(r._mapping) for r in timers],
-                        reminders=[dict(r._mapping) for r in reminders],
-                        subscriptions=await _active_subscriptions(session))
 
 
 def status_is(column: Any, *statuses: str) -> ColumnElement[bool]:
@@ -264,7 +284,7 @@ async def _update_by_id(session: AsyncSession, table: Table, only_if: str,
         for change in changes])
 
 
-async def _sync_timers(session: AsyncSession, agreement: Agreement, when: When,
+async def _sync_timers(session: AsyncSession, agreement: AgreementSnapshot, when: When,
                        rows: list[dict[str, Any]]) -> None:
     workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
     wanted: set[tuple[str, date]] = set()
@@ -288,7 +308,7 @@ async def _sync_timers(session: AsyncSession, agreement: Agreement, when: When,
         await session.execute(_insert(table), new)
 
 
-def _wanted_reminders(agreement: Agreement) -> tuple[dict[NotificationKey, _Wanted], dict[str, str]]:
+def _wanted_reminders(agreement: AgreementSnapshot) -> tuple[dict[NotificationKey, _Wanted], dict[str, str]]:
     """Every reminder row the agreement calls for now, and why the others of a rule are moot."""
     workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
     wanted: dict[NotificationKey, _Wanted] = {}
@@ -311,8 +331,8 @@ def _wanted_reminders(agreement: Agreement) -> tuple[dict[NotificationKey, _Want
     return wanted, moot
 
 
-def _subjects(agreement: Agreement, rule: ReminderSpec
-              ) -> Iterable[tuple[str, int, date | None, Deliverable | None]]:
+def _subjects(agreement: AgreementSnapshot, rule: ReminderSpec
+              ) -> Iterable[tuple[str, int, date | None, DeliverableValue | None]]:
     if rule.subject == "agreement":
         assert agreement.id is not None
         yield "agreement", agreement.id, usable(rules.DATES[rule.date_name](agreement)), None
@@ -323,13 +343,13 @@ def _subjects(agreement: Agreement, rule: ReminderSpec
             yield "deliverable", deliverable.id, usable(date_of(deliverable)), deliverable
 
 
-def recipients(name: str, agreement: Agreement, deliverable: Deliverable | None = None) -> set[int]:
+def recipients(name: str, agreement: AgreementSnapshot, deliverable: DeliverableValue | None = None) -> set[int]:
     """The people a recipient name stands for (see the module docstring); disabled people never."""
     return _recipients(name, agreement, deliverable) - {
         c.person_id for c in agreement.contacts if not c.person.active}
 
 
-def _recipients(name: str, agreement: Agreement, deliverable: Deliverable | None) -> set[int]:
+def _recipients(name: str, agreement: AgreementSnapshot, deliverable: DeliverableValue | None) -> set[int]:
     focal = [c for c in agreement.contacts if c.kind == ContactKind.FOCAL_POINT]
     owner = deliverable.owner_id if deliverable is not None else None
     owner_parties = {c.party_id for c in focal if c.person_id == owner}
@@ -355,7 +375,7 @@ def _recipients(name: str, agreement: Agreement, deliverable: Deliverable | None
     raise ValueError(f"unknown recipient {name!r}")
 
 
-async def _sync_reminders(session: AsyncSession, agreement: Agreement, when: When,
+async def _sync_reminders(session: AsyncSession, agreement: AgreementSnapshot, when: When,
                           rows: list[dict[str, Any]]) -> None:
     wanted, moot = _wanted_reminders(agreement)
     by_key: dict[NotificationKey, dict[str, Any]] = {
@@ -393,7 +413,7 @@ async def _sync_reminders(session: AsyncSession, agreement: Agreement, when: Whe
         await session.execute(_insert(table), new)
 
 
-def _moot_reason(agreement: Agreement, key: NotificationKey, moot: dict[str, str]) -> str:
+def _moot_reason(agreement: AgreementSnapshot, key: NotificationKey, moot: dict[str, str]) -> str:
     subject_type, subject_id, rule, _, _ = key
     if rule in moot:
         return moot[rule]
@@ -434,9 +454,21 @@ def local_send_time(day: date, zone_name: str) -> datetime:
 
 # --- webhooks ---------------------------------------------------------------------------------
 
-def change_webhook_events(change: HistoryEvent, workflow: CompiledWorkflow) -> list[str]:
-    """The webhook events a change causes; `agreement.signed` when it enters a state its
-    workflow flags `signed` from one it does not (the last party's signature)."""
+class _Move(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def event(self) -> str: ...
+    @property
+    def from_state(self) -> str | None: ...
+    @property
+    def to_state(self) -> str | None: ...
+
+
+def change_webhook_events(change: _Move, workflow: CompiledWorkflow) -> list[str]:
+    """The webhook events a change (a `ChangeSet`, or the history row it left) causes;
+    `agreement.signed` when it enters a state its workflow flags `signed` from one it does not
+    (the last party's signature)."""
     events: list[str] = []
     if change.kind == HistoryKind.TRANSITION and change.from_state != change.to_state:
         events.append("agreement.state_changed")
@@ -447,20 +479,19 @@ def change_webhook_events(change: HistoryEvent, workflow: CompiledWorkflow) -> l
     return events
 
 
-async def _enqueue_change_webhooks(session: AsyncSession, agreement: Agreement,
-                                   change: HistoryEvent, when: When, active: _Subscribers) -> None:
+async def _enqueue_change_webhooks(session: AsyncSession, agreement: AgreementSnapshot, change: ChangeSet,
+                                   actor: str, when: When, active: _Subscribers) -> None:
     events = change_webhook_events(change, catalog().get(agreement.workflow_name, agreement.workflow_version))
-    if not events:
+    if not events or not any(event in wanted for event in events for _, wanted in active):
         return
     extra: dict[str, Any] = {"change": {
-        "version": change.version, "kind": change.kind, "event": change.event,
-        "from_state": change.from_state, "to_state": change.to_state, "actor": change.actor,
-        "comment": change.comment, "data": change.data,
+        "version": agreement.version, "kind": change.kind, "event": change.event,
+        "from_state": change.from_state, "to_state": change.to_state, "actor": actor,
+        "comment": change.comment, "data": dict(change.facts) if change.facts else None,
+        "diff": change.diff(),
     }}
-    deliverable_id = (change.data or {}).get("deliverable_id")
-    deliverable = next((d for d in agreement.deliverables if d.id == deliverable_id), None)
-    if deliverable is None and change.event == "deliverable_added":
-        deliverable = agreement.deliverables[-1] if agreement.deliverables else None
+    touched = change.of("deliverable")
+    deliverable = agreement.deliverable(touched[0].id) if touched else None
     if deliverable is not None:
         extra["deliverable"] = deliverable_snapshot(deliverable)
     for event in events:
@@ -488,25 +519,28 @@ async def wants_webhook(session: AsyncSession, event: str) -> bool:
     return bool(await _subscribers(session, event))
 
 
-async def enqueue_webhook(session: AsyncSession, event: str, agreement: Agreement, now: datetime,
+async def enqueue_webhook(session: AsyncSession, event: str, agreement: AgreementSnapshot | Agreement, now: datetime,
                           extra: dict[str, Any] | None = None, *, active: _Subscribers | None = None) -> int:
     """One delivery row per active subscription that wants `event`; returns how many.
 
     `active` is what `_active_subscriptions` read earlier in the same transaction, if it did."""
     subscriptions = await _subscribers(session, event, active)
+    rows = []
     for subscription_id in subscriptions:
         delivery_id = str(uuid.uuid4())
         body = {"id": delivery_id, "event": event, "occurred_at": now.isoformat(),
                 "agreement": agreement_snapshot(agreement), **(extra or {})}
-        session.add(WebhookDelivery(
-            id=delivery_id, subscription_id=subscription_id, event=event,
-            agreement_id=agreement.id, body=json.dumps(body, sort_keys=True, default=str),
-            next_attempt_at=now, created_at=now))
+        rows.append({"id": delivery_id, "subscription_id": subscription_id, "event": event,
+                     "agreement_id": agreement.id, "body": json.dumps(body, sort_keys=True, default=str),
+                     "status": DeliveryStatus.PENDING, "attempts": 0, "next_attempt_at": now,
+                     "created_at": now})
+    if rows:
+        await session.execute(_insert(WebhookDelivery.__table__), rows)  # type: ignore[attr-defined]
     return len(subscriptions)
 
 
-def agreement_snapshot(agreement: Agreement) -> dict[str, Any]:
-    """The agreement as a webhook receiver sees it (only columns and loaded parts)."""
+def agreement_snapshot(agreement: AgreementSnapshot | Agreement) -> dict[str, Any]:
+    """The agreement as a webhook receiver sees it (with its parties loaded, if a row)."""
     snapshot: dict[str, Any] = {
         "id": agreement.id, "title": agreement.title, "state": agreement.state,
         "version": agreement.version, "workflow": agreement.workflow_name,
@@ -514,13 +548,11 @@ def agreement_snapshot(agreement: Agreement) -> dict[str, Any]:
         "effective_from": iso(agreement.effective_from), "ends_on": iso(agreement.ends_on),
         "next_review_on": iso(agreement.next_review_on), "signed_on": iso(agreement.signed_on),
     }
-    if "parties" not in sa_inspect(agreement).unloaded:
-        snapshot["parties"] = [{"organisation_id": p.organisation_id, "role": p.role}
-                               for p in agreement.parties]
+    snapshot["parties"] = [{"organisation_id": p.organisation_id, "role": p.role} for p in agreement.parties]
     return snapshot
 
 
-def deliverable_snapshot(deliverable: Deliverable) -> dict[str, Any]:
+def deliverable_snapshot(deliverable: DeliverableValue) -> dict[str, Any]:
     return {"id": deliverable.id, "title": deliverable.title, "status": deliverable.status,
             "due_on": iso(deliverable.due_on), "owner_id": deliverable.owner_id,
             "area_id": deliverable.area_id, "evidence_url": deliverable.evidence_url}

@@ -453,7 +453,7 @@ class DeliverableUpdate(Input):
 
 
 class EventInput(Input):
-    """The fields an event may carry, validated, as the engine takes them (`engine.events.fire`).
+    """The fields an event may carry, validated, as the engine takes them (`engine.agreements.service.fire`).
 
     Which of them one event takes is declared next to the guards and effects that read them
     (`engine.rules`, `reads=`); `fire` refuses the rest. `EventFire`, the API's body, is these
@@ -481,7 +481,7 @@ class EventName(Input):
 class EventFire(EventInput, EventName):  # EventName last, so that `event` is the first field
     """An event and its fields. Every event takes `comment`; the other fields belong to particular
     events of the agreement's workflow (`GET /workflows/{name}` lists each event's `fields`), and
-    a field the event does not take is refused with 422 naming it (`engine.events.fire`)."""
+    a field the event does not take is refused with 422 naming it (`engine.agreements.service.fire`)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"event": "submit_for_signature", "comment": "Ready for the Secretaries-general."},
@@ -614,6 +614,10 @@ class HistoryRead(Output):
     to_state: str | None
     comment: str | None
     data: dict[str, Any] | None
+    diff: dict[str, Any] | None = Field(
+        default=None, description='what the change changed: `{"fields": {name: [old, new]}, "parts": '
+                                  '[{"part", "op": added|changed|removed, "id", "values" or "changes"}]}`; '
+                                  "null for changes recorded before Accord kept diffs")
 
     @computed_field(  # type: ignore[prop-decorator]
         description='the entry in words, e.g. "Sign (pending signature → signed) for UCLG ASPAC by '

@@ -65,11 +65,13 @@ class ContactKind(Choice):
 
 
 class HistoryKind(Choice):
-    """What a history row records: the agreement's creation, a workflow event, or an edit."""
+    """What a history row records: the agreement's creation, a workflow event, an edit, or its
+    import from a file (engine/importing)."""
 
     CREATED = "created"
     TRANSITION = "transition"
     EDITED = "edited"
+    IMPORTED = "imported"
 
 
 class TimerStatus(Choice):

@@ -12,8 +12,6 @@ import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("workflows", "engine", "notifications", "api")
 # What each package may import of the project (docs/architecture.md, "Rooms"):
@@ -121,9 +119,6 @@ def own_names(trees: list[ast.Module]) -> set[str]:
     return names
 
 
-@pytest.mark.xfail(strict=True, reason="engine/graph.py (Session._update_impl, instance_state, __dict__.update) "
-                   "and engine/history.py (InstanceState._commit_all) use SQLAlchemy internals until the "
-                   "snapshot and change set of issue 10 replace them")
 def test_no_underscore_attribute_of_a_dependency() -> None:
     """`grep -rnE "\\._[a-z]+\\(|_sa_|__dict__\\.update|instance_state\\(" engine api notifications workflows`,
     read by `ast`, without the project's own underscore names."""

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlmodel import SQLModel, col
 
 from engine import migrate
-from engine.access import load_agreement
+from engine.agreements import snapshot
 from engine.clock import FixedClock
 from engine.context import Actor
 from engine.db import Database
@@ -75,7 +75,7 @@ async def test_the_seed_agreement_is_active_signed_in_montevideo(migrated: Datab
         agreement_id = await session.scalar(
             select(col(Agreement.id)).where(col(Agreement.title) == demo.COLLABORATION_TITLE))
         assert agreement_id is not None
-        agreement = await load_agreement(session, agreement_id, Actor.scheduler())
+        agreement = await snapshot.load(session, agreement_id, Actor.scheduler())
         history = list(await session.scalars(
             select(HistoryEvent).where(col(HistoryEvent.agreement_id) == agreement_id)
             .order_by(col(HistoryEvent.version))))

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
+from engine.agreements.values import AgreementSnapshot
 from engine.context import Actor, EventContext, EventInput
 from engine.machine import CompiledWorkflow, catalog
-from engine.models import Agreement, HistoryEvent
+from engine.models import HistoryEvent
 from engine.rules import vocabulary
 from engine.schedule import change_webhook_events
 from engine.statuses import HistoryKind
@@ -321,11 +322,15 @@ def test_the_signing_is_entering_a_state_flagged_signed_whatever_its_name() -> N
 def test_a_term_restarts_from_a_state_flagged_so_whatever_its_name(state: str, next_review: date) -> None:
     workflow = _renamed()
     now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-    agreement = Agreement(id=1, title="T", workflow_name="renamed", workflow_version=1, state=state, version=5,
-                          effective_from=date(2019, 4, 6), term_starts_on=now.date(), review_every_months=12,
-                          next_review_on=date(2027, 3, 1), created_at=now, updated_at=now)
-    ctx = EventContext(agreement=agreement, event="activate", actor=Actor.scheduler(), data=EventInput(),
+    agreement = AgreementSnapshot(
+        id=1, title="T", summary=None, background=None, workflow_name="renamed", workflow_version=1, state=state,
+        version=5, effective_from=date(2019, 4, 6), ends_on=None, term_starts_on=now.date(), review_every_months=12,
+        next_review_on=date(2027, 3, 1), notice_period_days=None, signing_place=None, signed_on=None,
+        submitted_on=None, review_outcome=None, review_summary=None, predecessor_id=None, created_by_id=None,
+        created_at=now, updated_at=now)
+    ctx = EventContext(snapshot=agreement, event="activate", actor=Actor.scheduler(), data=EventInput(),
                        today=now.date(), now=now)
     assert workflow.unmet(ctx) == []
     assert workflow.step(state, ctx) == "active"
-    assert agreement.next_review_on == next_review
+    assert ctx.agreement.next_review_on == next_review  # as the change leaves it
+    assert agreement.next_review_on == date(2027, 3, 1)  # the snapshot itself is never changed

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import (
     AgreementFiltersDep,
@@ -17,10 +16,9 @@ from api.deps import (
     SessionDep,
     WhenDep,
 )
-from engine import agreements, events
-from engine.access import load_agreement
-from engine.history import list_history
-from engine.models import Agreement
+from engine.access import reachable
+from engine.agreements import actions, reading, service, snapshot
+from engine.agreements.values import AgreementSnapshot, AreaValue, ContactValue, DeliverableValue
 from engine.schemas import (
     AgreementCreate,
     AgreementRead,
@@ -37,7 +35,6 @@ from engine.schemas import (
     HistoryRead,
     Page,
     PartyCreate,
-    PersonRef,
 )
 
 router = APIRouter(tags=["agreements"])
@@ -58,11 +55,9 @@ def _write(status: int = 200, found: dict[int | str, dict[str, Any]] = _FOUND) -
     return {status: {"description": "done", "headers": _ETAG}, **found, **_STALE}
 
 
-async def _etag_after(session: AsyncSession, agreement_id: int, response: Response) -> None:
+def _etag(agreement: AgreementSnapshot, response: Response) -> None:
     """Give a part's answer the agreement's new version as ETag, so the client can chain writes
-    with If-Match without reading the agreement again (the write left it in the session)."""
-    agreement = await session.get(Agreement, agreement_id)
-    assert agreement is not None
+    with If-Match without reading the agreement again."""
     response.headers["ETag"] = f'"{agreement.version}"'
 
 
@@ -82,8 +77,8 @@ def _agreement(body: AgreementRead, *, status_code: int = 200, location: str | N
 async def create_agreement(data: AgreementCreate, session: SessionDep, actor: CurrentActor,
                            when: WhenDep) -> Response:
     """Create an agreement in its workflow's first state (`draft`)."""
-    agreement = await agreements.create_agreement(session, data, actor, when)
-    return _agreement(agreements.read_agreement(agreement, actor, when), status_code=201,
+    agreement = (await service.apply(session, None, actor, when, actions.Create(data))).agreement
+    return _agreement(reading.read_agreement(agreement, actor, when), status_code=201,
                       location=f"/api/v1/agreements/{agreement.id}")
 
 
@@ -91,9 +86,9 @@ async def create_agreement(data: AgreementCreate, session: SessionDep, actor: Cu
 async def list_agreements(
     session: SessionDep, actor: CurrentActor, filters: AgreementFiltersDep, page: PageDep,
 ) -> Page[AgreementSummary]:
-    rows, total = await agreements.list_agreements(session, actor, filters, limit=page.limit,
-                                                   offset=page.offset)
-    return Page(items=[agreements.summarise(a) for a in rows], total=total, limit=page.limit,
+    rows, total = await reading.list_agreements(session, actor, filters, limit=page.limit,
+                                                offset=page.offset)
+    return Page(items=[reading.summarise(a) for a in rows], total=total, limit=page.limit,
                 offset=page.offset)
 
 
@@ -103,34 +98,33 @@ async def list_agreements(
     **_FOUND})
 async def get_agreement(agreement_id: IdPath, session: SessionDep, actor: CurrentActor,
                         when: WhenDep, if_none_match: IfNoneMatchDep) -> Response:
-    agreement = await load_agreement(session, agreement_id, actor)
+    agreement = await snapshot.load(session, agreement_id, actor)
     if if_none_match is not None and if_none_match.matches(agreement.version):
         return Response(status_code=304, headers={"ETag": f'"{agreement.version}"'})
-    return _agreement(agreements.read_agreement(agreement, actor, when))
+    return _agreement(reading.read_agreement(agreement, actor, when))
 
 
 @router.patch("/agreements/{agreement_id}", response_model=AgreementRead, responses=_write())
 async def update_agreement(agreement_id: IdPath, data: AgreementUpdate, session: SessionDep,
                            actor: CurrentActor, when: WhenDep, if_match: IfMatchDep) -> Response:
     """Edit the terms while the agreement is editable (draft, unsigned); `next_review_on` any time."""
-    agreement = await agreements.update_agreement(session, agreement_id, data, actor, when,
-                                                  if_match=if_match)
-    return _agreement(agreements.read_agreement(agreement, actor, when))
+    outcome = await service.apply(session, agreement_id, actor, when, actions.Edit(data), if_match=if_match)
+    return _agreement(reading.read_agreement(outcome.agreement, actor, when))
 
 
 @router.post("/agreements/{agreement_id}/events", response_model=AgreementRead, responses=_write())
 async def fire_event(agreement_id: IdPath, data: EventFire, session: SessionDep, actor: CurrentActor,
                      when: WhenDep, if_match: IfMatchDep) -> Response:
     """Fire a lifecycle event; answers with the agreement as `GET` does."""
-    agreement = await events.fire(session, agreement_id, data.event, actor, when, data, if_match=if_match)
-    return _agreement(agreements.read_agreement(agreement, actor, when))
+    agreement = await service.fire(session, agreement_id, data.event, actor, when, data, if_match=if_match)
+    return _agreement(reading.read_agreement(agreement, actor, when))
 
 
 @router.get("/agreements/{agreement_id}/history", response_model=Page[HistoryRead], responses=_FOUND)
 async def get_history(agreement_id: IdPath, session: SessionDep, actor: CurrentActor,
                       page: PageDep) -> Page[HistoryRead]:
-    await load_agreement(session, agreement_id, actor, parts=False)
-    rows, total = await list_history(session, agreement_id, limit=page.limit, offset=page.offset)
+    await reachable(session, agreement_id, actor)
+    rows, total = await reading.list_history(session, agreement_id, limit=page.limit, offset=page.offset)
     return Page(items=[HistoryRead.model_validate(r) for r in rows], total=total, limit=page.limit,
                 offset=page.offset)
 
@@ -139,8 +133,8 @@ async def get_history(agreement_id: IdPath, session: SessionDep, actor: CurrentA
              responses=_write(201))
 async def add_party(agreement_id: IdPath, data: PartyCreate, session: SessionDep, actor: CurrentActor,
                     when: WhenDep, if_match: IfMatchDep) -> Response:
-    agreement = await agreements.add_party(session, agreement_id, data, actor, when, if_match=if_match)
-    return _agreement(agreements.read_agreement(agreement, actor, when), status_code=201)
+    outcome = await service.apply(session, agreement_id, actor, when, actions.AddParty(data), if_match=if_match)
+    return _agreement(reading.read_agreement(outcome.agreement, actor, when), status_code=201)
 
 
 @router.post("/agreements/{agreement_id}/focal-points", status_code=201, response_model=ContactRead,
@@ -148,10 +142,12 @@ async def add_party(agreement_id: IdPath, data: PartyCreate, session: SessionDep
 async def name_contact(agreement_id: IdPath, data: ContactCreate, session: SessionDep, actor: CurrentActor,
                        when: WhenDep, if_match: IfMatchDep, response: Response) -> ContactRead:
     """Name a person of a party as its focal point or signatory (`kind`)."""
-    contact = await agreements.name_contact(session, agreement_id, data, actor, when, if_match=if_match)
-    await _etag_after(session, agreement_id, response)
-    return ContactRead(id=contact.id or 0, person=PersonRef.model_validate(contact.person),
-                       kind=contact.kind, capacity=contact.capacity)
+    outcome = await service.apply(session, agreement_id, actor, when, actions.NameContact(data),
+                                  if_match=if_match)
+    _etag(outcome.agreement, response)
+    contact = outcome.added()
+    assert isinstance(contact, ContactValue)
+    return reading.read_contact(contact)
 
 
 @router.delete("/agreements/{agreement_id}/focal-points/{contact_id}", status_code=204,
@@ -159,17 +155,20 @@ async def name_contact(agreement_id: IdPath, data: ContactCreate, session: Sessi
 async def remove_contact(agreement_id: IdPath, contact_id: IdPath, session: SessionDep, actor: CurrentActor,
                          when: WhenDep, if_match: IfMatchDep, response: Response) -> None:
     """Withdraw a focal point or signatory; the answer has no body, only the agreement's new ETag."""
-    await agreements.remove_contact(session, agreement_id, contact_id, actor, when, if_match=if_match)
-    await _etag_after(session, agreement_id, response)
+    outcome = await service.apply(session, agreement_id, actor, when, actions.RemoveContact(contact_id),
+                                  if_match=if_match)
+    _etag(outcome.agreement, response)
 
 
 @router.post("/agreements/{agreement_id}/areas", status_code=201, response_model=AreaRead,
              responses=_write(201))
 async def add_area(agreement_id: IdPath, data: AreaCreate, session: SessionDep, actor: CurrentActor,
                    when: WhenDep, if_match: IfMatchDep, response: Response) -> AreaRead:
-    area = await agreements.add_area(session, agreement_id, data, actor, when, if_match=if_match)
-    await _etag_after(session, agreement_id, response)
-    return AreaRead(id=area.id or 0, title=area.title, description=area.description,
+    outcome = await service.apply(session, agreement_id, actor, when, actions.AddArea(data), if_match=if_match)
+    _etag(outcome.agreement, response)
+    area = outcome.added()
+    assert isinstance(area, AreaValue)
+    return AreaRead(id=area.id, title=area.title, description=area.description,
                     position=area.position, deliverables=[])
 
 
@@ -178,10 +177,12 @@ async def add_area(agreement_id: IdPath, data: AreaCreate, session: SessionDep, 
 async def add_deliverable(agreement_id: IdPath, area_id: IdPath, data: DeliverableCreate, session: SessionDep,
                           actor: CurrentActor, when: WhenDep, if_match: IfMatchDep,
                           response: Response) -> DeliverableRead:
-    deliverable = await agreements.add_deliverable(session, agreement_id, area_id, data, actor, when,
-                                                   if_match=if_match)
-    await _etag_after(session, agreement_id, response)
-    return agreements.read_deliverable(deliverable, when.today)
+    outcome = await service.apply(session, agreement_id, actor, when, actions.AddDeliverable(area_id, data),
+                                  if_match=if_match)
+    _etag(outcome.agreement, response)
+    deliverable = outcome.added()
+    assert isinstance(deliverable, DeliverableValue)
+    return reading.read_deliverable(deliverable, when.today)
 
 
 @router.patch("/deliverables/{deliverable_id}", response_model=DeliverableRead,
@@ -191,7 +192,9 @@ async def update_deliverable(deliverable_id: IdPath, data: DeliverableUpdate, se
                              response: Response) -> DeliverableRead:
     """Status, progress note, evidence link; partners may update the deliverables they own.
     If-Match and the answer's ETag are the version of the deliverable's agreement."""
-    deliverable = await agreements.update_deliverable(session, deliverable_id, data, actor, when,
-                                                      if_match=if_match)
-    await _etag_after(session, deliverable.agreement_id, response)
-    return agreements.read_deliverable(deliverable, when.today)
+    outcome = await service.apply(session, await reading.agreement_of_deliverable(session, deliverable_id, actor),
+                                  actor, when, actions.UpdateDeliverable(deliverable_id, data), if_match=if_match)
+    _etag(outcome.agreement, response)
+    deliverable = outcome.agreement.deliverable(deliverable_id)
+    assert deliverable is not None
+    return reading.read_deliverable(deliverable, when.today)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from api.deps import MAX_ID, CurrentActor, SessionDep
 from api.problems import problem
 from engine import diagrams
-from engine.access import load_agreement
+from engine.access import reachable
 from engine.errors import InvalidInput, NotFound
 from engine.machine import CompiledWorkflow, catalog
 
@@ -38,7 +38,7 @@ async def get_diagram(
     """The lifecycle diagram; with `agreement_id`, that agreement's workflow version and current state."""
     highlight: str | None = None
     if agreement_id is not None:
-        agreement = await load_agreement(session, agreement_id, actor, parts=False)
+        agreement = await reachable(session, agreement_id, actor)
         if agreement.workflow_name != name:
             raise InvalidInput(f"Agreement {agreement_id} follows workflow {agreement.workflow_name!r}, not "
                                f"{name!r}; ask for /workflows/{agreement.workflow_name}/diagram.",

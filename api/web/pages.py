@@ -33,8 +33,9 @@ from api.deps import IdPath, get_database, get_settings, get_when, parse_if_matc
 from api.observability import loggable_path
 from api.web import link_mail, views
 from api.web import session as web_session
-from engine import agreements, authority, diagrams, directory, events, history_text, reports, signin
-from engine.access import in_reach, is_party_staff, load_agreement
+from engine import diagrams, directory, history_text, reports, signin
+from engine.access import in_reach
+from engine.agreements import actions, policy, reading, service, snapshot
 from engine.clock import When
 from engine.context import Actor
 from engine.directory import hash_token
@@ -49,7 +50,6 @@ from engine.errors import (
     StaleVersion,
     TransitionNotAllowed,
 )
-from engine.history import list_history
 from engine.machine import catalog
 from engine.models import Agreement, Deliverable, Organisation, Party
 from engine.schemas import MAX_ID, DeliverableUpdate, EventFire, PersonUpdate, PersonWarning, control_character
@@ -197,24 +197,24 @@ def event_fields(workflow_name: str, version: int, event: str) -> list[str]:
 
 async def agreement_page(session: AsyncSession, request: Request, agreement_id: int, actor: Actor, when: When,
                          *, problem: AccordError | None = None, form: FormData | None = None) -> dict[str, Any]:
-    agreement = await load_agreement(session, agreement_id, actor)
-    read = agreements.read_agreement(agreement, actor, when)
+    agreement = await snapshot.load(session, agreement_id, actor)
+    read = reading.read_agreement(agreement, actor, when)
     workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
-    history, _ = await list_history(session, agreement_id, limit=500, offset=0)
+    history, _ = await reading.list_history(session, agreement_id, limit=500, offset=0)
     try:
         diagram: str | None = diagrams.svg(workflow, agreement.state)
     except diagrams.DiagramUnavailable:
         diagram = None
     people = {c.person.id: c.person.name for p in read.parties for c in (*p.focal_points, *p.signatories)}
-    editor = actor.is_admin or is_party_staff(actor, agreement)
+    editor = policy.may_edit(actor, agreement)
     open_ = not read.final
     deliverables = [d for a in read.areas for d in a.deliverables]
     done = sum(1 for d in deliverables if d.status == DeliverableStatus.DONE)
     counted = sum(1 for d in deliverables if d.status != DeliverableStatus.CANCELLED)
-    # Whom the person may sign for (engine.authority): an administrator chooses among the
-    # parties that have not signed; staff sign for their own organisation and choose nothing.
-    sign_for = ([(p.organisation_id, p.organisation.name) for p in authority.parties_to_sign_for(actor, agreement)]
-                if authority.acts_for_anyone(actor) else [])
+    # Whom the person may sign for (engine.agreements.policy): an administrator chooses among
+    # the parties that have not signed; staff sign for their own organisation and choose nothing.
+    sign_for = ([(p.organisation_id, p.organisation.name) for p in policy.parties_to_sign_for(actor, agreement)]
+                if policy.acts_for_anyone(actor) else [])
     labels = {name: event.label for name, event in workflow.spec.events.items()}
     event_forms = [{
         "name": name, "label": workflow.spec.events[name].label,
@@ -365,11 +365,11 @@ async def agreements_list(
     page: int = Query(default=1, ge=1, le=100_000),
 ) -> Response:
     party_id = whole_number(party, MAX_ID)
-    filters = agreements.AgreementFilters(state=[state] if state else None, party=party_id, q=q or None)
+    filters = reading.AgreementFilters(state=[state] if state else None, party=party_id, q=q or None)
     async with get_database(request).transaction(write=False) as session:
         actor = await require_actor(request, session)
         when = get_when(request)
-        rows, total = await agreements.list_agreements(session, actor, filters, limit=PAGE_SIZE,
+        rows, total = await reading.list_agreements(session, actor, filters, limit=PAGE_SIZE,
                                                        offset=(page - 1) * PAGE_SIZE)
         reachable = select(col(Party.organisation_id)).where(
             col(Party.agreement_id).in_(in_reach(select(col(Agreement.id)), actor)))
@@ -385,7 +385,7 @@ async def agreements_list(
         upcoming = sorted((d, what) for d, what in ((agreement.next_review_on, "review"),
                                                     (agreement.ends_on, "ends"))
                           if d is not None and d >= when.today)
-        items.append({"summary": agreements.summarise(agreement),
+        items.append({"summary": reading.summarise(agreement),
                       "state_label": workflow.spec.states[agreement.state].label,
                       "next": upcoming[0] if upcoming else None})
     query = {k: v for k, v in (("state", state), ("party", party), ("q", q)) if v}
@@ -429,7 +429,7 @@ async def fire_event(request: Request, agreement_id: IdPath) -> Response:
             raise InvalidInput(_validation_detail(invalid)) from None
         async with get_database(request).transaction() as session:
             actor = await require_actor(request, session)
-            await events.fire(session, agreement_id, data.event, actor, when, data,
+            await service.fire(session, agreement_id, data.event, actor, when, data,
                               if_match=parse_if_match(f'"{version}"') if version else None)
     except PreconditionFailed as stale:
         changed = Conflict("Someone changed this agreement after you opened the page, so nothing was done. "
@@ -466,7 +466,7 @@ async def update_deliverable(request: Request, deliverable_id: IdPath) -> Respon
             raise InvalidInput(_validation_detail(invalid)) from None
         async with get_database(request).transaction() as session:
             actor = await require_actor(request, session)
-            await agreements.update_deliverable(session, deliverable_id, data, actor, when)
+            await service.apply(session, agreement_id, actor, when, actions.UpdateDeliverable(deliverable_id, data))
     except (InvalidInput, NotPermitted, Conflict) as refused:
         return await _page_with_problem(request, agreement_id, refused, form)
     return RedirectResponse(f"/agreements/{agreement_id}?updated={deliverable_id}#deliverable-{deliverable_id}",

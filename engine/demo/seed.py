@@ -18,20 +18,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from engine.agreements import (
-    add_area,
-    add_deliverable,
-    create_agreement,
-    name_contact,
-    update_agreement,
-    update_deliverable,
-)
+from engine.agreements import actions
+from engine.agreements.service import apply, fire
+from engine.agreements.values import AgreementSnapshot
 from engine.clock import Clock, FixedClock, When
 from engine.context import Actor
 from engine.db import Database
 from engine.directory import create_organisation, create_person
-from engine.events import fire
-from engine.models import Agreement, Deliverable, Organisation, Person
+from engine.models import Agreement, Organisation, Person
 from engine.rules import first_review_after
 from engine.schemas import (
     AgreementCreate,
@@ -346,7 +340,7 @@ async def _ensure_collaboration_agreement(session: AsyncSession, clock: Clock, z
     agnes, aspac_focal = Actor.of(people[AGNES]), Actor.of(people[ASPAC_FOCAL])
     timeline = _Timeline(datetime(2019, 4, 6, 9, 0, tzinfo=MONTEVIDEO), zone)
 
-    agreement = await create_agreement(session, AgreementCreate(
+    agreement = await _create(session, AgreementCreate(
         title=COLLABORATION_TITLE, summary=COLLABORATION_SUMMARY,
         background=COLLABORATION_BACKGROUND, effective_from=COLLABORATION_SIGNED_ON,
         review_every_months=12,
@@ -363,13 +357,12 @@ async def _ensure_collaboration_agreement(session: AsyncSession, clock: Clock, z
         (aspac_focal, ASPAC_SG, "signatory", "Secretary General, UCLG ASPAC"),
     ]
     for actor, email, kind, capacity in contacts:
-        await name_contact(session, agreement_id, ContactCreate(
-            person_id=_id(people[email]), kind=kind,
-            capacity=capacity), actor, timeline.step())
+        await apply(session, agreement_id, actor, timeline.step(), actions.NameContact(ContactCreate(
+            person_id=_id(people[email]), kind=kind, capacity=capacity)))
     area_ids = []
     for title in COLLABORATION_AREAS:
-        area = await add_area(session, agreement_id, AreaCreate(title=title), agnes, timeline.step())
-        area_ids.append(area.id or 0)
+        added = await apply(session, agreement_id, agnes, timeline.step(), actions.AddArea(AreaCreate(title=title)))
+        area_ids.append(added.added().id)
     deliverable_ids = await _add_deliverables(session, agreement_id, area_ids,
                                               COLLABORATION_DELIVERABLES, people, agnes, timeline)
 
@@ -383,7 +376,7 @@ async def _ensure_collaboration_agreement(session: AsyncSession, clock: Clock, z
     await fire(session, agreement_id, "activate", Actor.scheduler(),
                timeline.at(COLLABORATION_SIGNED_ON, MONTEVIDEO, 18))
 
-    await _record_progress(session, COLLABORATION_DELIVERABLES, deliverable_ids, people, timeline)
+    await _record_progress(session, agreement_id, COLLABORATION_DELIVERABLES, deliverable_ids, people, timeline)
     agreement = await _review_after_today(session, agreement_id, COLLABORATION_SIGNED_ON, agnes,
                                           clock, zone)
     report.created.append(f"agreement {agreement_id} {COLLABORATION_TITLE!r}: {agreement.state}, "
@@ -398,7 +391,7 @@ async def _ensure_city_to_city(session: AsyncSession, clock: Clock, zone: ZoneIn
     tabriz, bishkek, amf = (Actor.of(people[e]) for e in (TABRIZ_FOCAL, BISHKEK_FOCAL, AMF_FOCAL))
     timeline = _Timeline(datetime(2026, 1, 20, 9, 0, tzinfo=TEHRAN), zone)
 
-    agreement = await create_agreement(session, AgreementCreate(
+    agreement = await _create(session, AgreementCreate(
         title=C2C_TITLE, workflow="city_to_city", summary=C2C_SUMMARY, background=C2C_BACKGROUND,
         effective_from=C2C_EFFECTIVE_FROM, review_every_months=12,
         parties=[PartyInput(organisation_id=orgs[TABRIZ]), PartyInput(organisation_id=orgs[BISHKEK]),
@@ -412,13 +405,12 @@ async def _ensure_city_to_city(session: AsyncSession, clock: Clock, zone: ZoneIn
         (amf, AMF_FOCAL, "focal_point"),
     ]
     for actor, email, kind in contacts:
-        await name_contact(session, agreement_id, ContactCreate(
-            person_id=_id(people[email]), kind=kind,
-            capacity=people[email].name), actor, timeline.step())
+        await apply(session, agreement_id, actor, timeline.step(), actions.NameContact(ContactCreate(
+            person_id=_id(people[email]), kind=kind, capacity=people[email].name)))
     area_ids = []
     for title in C2C_AREAS:
-        area = await add_area(session, agreement_id, AreaCreate(title=title), tabriz, timeline.step())
-        area_ids.append(area.id or 0)
+        added = await apply(session, agreement_id, tabriz, timeline.step(), actions.AddArea(AreaCreate(title=title)))
+        area_ids.append(added.added().id)
     deliverable_ids = await _add_deliverables(session, agreement_id, area_ids, C2C_DELIVERABLES,
                                               people, tabriz, timeline)
     for organisation, mayor, hour in ((TABRIZ, TABRIZ_MAYOR, 11), (BISHKEK, BISHKEK_MAYOR, 12)):
@@ -428,7 +420,7 @@ async def _ensure_city_to_city(session: AsyncSession, clock: Clock, zone: ZoneIn
                               signed_on=C2C_SIGNED_ON, place=C2C_PLACE))
     await fire(session, agreement_id, "activate", Actor.scheduler(),
                timeline.at(C2C_EFFECTIVE_FROM, TEHRAN, 6))
-    await _record_progress(session, C2C_DELIVERABLES, deliverable_ids, people, timeline)
+    await _record_progress(session, agreement_id, C2C_DELIVERABLES, deliverable_ids, people, timeline)
     agreement = await _review_after_today(session, agreement_id, C2C_EFFECTIVE_FROM, tabriz,
                                           clock, zone)
     report.created.append(f"agreement {agreement_id} {C2C_TITLE!r}: {agreement.state}, "
@@ -440,31 +432,34 @@ async def _add_deliverables(session: AsyncSession, agreement_id: int, area_ids: 
                             timeline: _Timeline) -> list[int]:
     ids = []
     for spec in specs:
-        deliverable: Deliverable = await add_deliverable(
-            session, agreement_id, area_ids[spec.area],
-            DeliverableCreate(title=spec.title, owner_id=_id(people[spec.owner]), due_on=spec.due_on),
-            actor, timeline.step())
-        ids.append(deliverable.id or 0)
+        added = await apply(session, agreement_id, actor, timeline.step(), actions.AddDeliverable(
+            area_ids[spec.area],
+            DeliverableCreate(title=spec.title, owner_id=_id(people[spec.owner]), due_on=spec.due_on)))
+        ids.append(added.added().id)
     return ids
 
 
-async def _record_progress(session: AsyncSession, specs: list[DeliverableSpec], ids: list[int],
+async def _record_progress(session: AsyncSession, agreement_id: int, specs: list[DeliverableSpec], ids: list[int],
                            people: dict[str, Person], timeline: _Timeline) -> None:
     """Each deliverable's progress, recorded by its owner, in the order it happened."""
     updates = sorted(((p, spec, deliverable_id) for spec, deliverable_id in zip(specs, ids, strict=True)
                       for p in spec.progress), key=lambda item: item[0].on)
     for progress, spec, deliverable_id in updates:
         owner = people[spec.owner]
-        await update_deliverable(
-            session, deliverable_id,
-            DeliverableUpdate(status=progress.status, progress_note=progress.note),
-            Actor.of(owner), timeline.at(progress.on, ZoneInfo(owner.timezone or "UTC")))
+        await apply(session, agreement_id, Actor.of(owner), timeline.at(progress.on, ZoneInfo(owner.timezone or "UTC")),
+                    actions.UpdateDeliverable(deliverable_id, DeliverableUpdate(status=progress.status,
+                                                                                progress_note=progress.note)))
 
 
 async def _review_after_today(session: AsyncSession, agreement_id: int, start: date, actor: Actor,
-                              clock: Clock, zone: ZoneInfo) -> Agreement:
+                              clock: Clock, zone: ZoneInfo) -> AgreementSnapshot:
     """Move the next review to the first anniversary after today, as a focal point would."""
     now = When.of(clock, zone)
     next_review_on = first_review_after(start, 12, now.today)
-    return await update_agreement(session, agreement_id, AgreementUpdate(next_review_on=next_review_on),
-                                  actor, now)
+    outcome = await apply(session, agreement_id, actor, now,
+                          actions.Edit(AgreementUpdate(next_review_on=next_review_on)))
+    return outcome.agreement
+
+
+async def _create(session: AsyncSession, data: AgreementCreate, actor: Actor, when: When) -> AgreementSnapshot:
+    return (await apply(session, None, actor, when, actions.Create(data))).agreement

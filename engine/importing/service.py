@@ -12,14 +12,14 @@ a dry run without bad rows is an import that writes every row; a real import wit
 writes none. An agreement already in the database (same title, same set of organisations) is
 left as it is, so importing a file twice changes nothing. An imported agreement enters the
 state its row names: the one place where `state` is set other than by `fire`, recorded as a
-history event of kind `imported` (through `record_change`, so the version, timers and
+history event of kind `imported` (through `engine.agreements.service.apply`, so the version, timers and
 reminders follow as for any change) that names the file and the line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,12 +31,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlmodel import col
 
-from engine.access import load_agreement
+from engine.agreements import actions
+from engine.agreements.changes import ChangeSet, Draft
+from engine.agreements.service import apply
+from engine.agreements.snapshot import organisation_value, person_value_of
+from engine.agreements.values import AgreementSnapshot, AreaValue, ContactValue, DeliverableValue, PartyValue
 from engine.clock import Clock, When
 from engine.context import Actor
 from engine.db import Database
 from engine.errors import NotFound
-from engine.history import record_change
 from engine.importing.files import (
     UNNAMED,
     ImportFileError,
@@ -48,9 +51,10 @@ from engine.importing.files import (
     shown,
 )
 from engine.machine import CompiledWorkflow, catalog
-from engine.models import Agreement, CollaborationArea, Contact, Deliverable, Organisation, Party, Person
+from engine.models import Agreement, Organisation, Person
 from engine.schemas import AgreementCreate, DeliverableCreate, DeliverableUpdate, EventFire
 from engine.settings import Settings
+from engine.statuses import HistoryKind
 
 DEFAULT_WORKFLOW = "collaboration_agreement"
 IMPORTER = Actor(label="accord import", role="admin")
@@ -518,37 +522,59 @@ def _attach_deliverables(table: Table, good: list[_AgreementRow], bad_titles: di
 
 # --- writing -----------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class _Import:
+    """One checked row as a new agreement, through the one way in (`engine.agreements.service.apply`):
+    its parties, areas, people and deliverables, in the row's state, recorded as `imported`."""
+
+    row: _AgreementRow
+    source: str
+
+    async def blank(self, session: AsyncSession, actor: Actor, when: When) -> AgreementSnapshot:
+        blank = await actions.Create(self.row.data).blank(session, actor, when)
+        return replace(blank, workflow_name=self.row.workflow.spec.name,
+                       workflow_version=self.row.workflow.spec.version, state=self.row.state)
+
+    async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
+                     workflow: CompiledWorkflow) -> ChangeSet:
+        row = self.row
+        draft = Draft(agreement)
+        draft.update(row.data.model_dump(exclude={"workflow", "parties", "areas", "title"}))
+        draft.set("signed_on", row.signed_on)
+        parties: dict[int, int] = {}
+        for p in row.data.parties:
+            organisation = next(o for o, _ in row.parties if o.id == p.organisation_id)
+            party = draft.add(PartyValue(id=draft.ids.next(), agreement_id=agreement.id,
+                                         organisation_id=p.organisation_id, role=p.role,
+                                         organisation=organisation_value(organisation)))
+            parties[p.organisation_id] = party.id
+        areas: dict[str, int] = {}
+        for i, a in enumerate(row.data.areas):
+            area = draft.add(AreaValue(id=draft.ids.next(), agreement_id=agreement.id, title=a.title,
+                                       description=a.description, position=i))
+            areas[a.title.casefold()] = area.id
+        for org, person, kind in row.people:
+            draft.add(ContactValue(id=draft.ids.next(), agreement_id=agreement.id, party_id=parties[org.id or 0],
+                                   person_id=person.id or 0, kind=kind, capacity=None,
+                                   person=person_value_of(person)))
+        for d in row.deliverables:
+            data, notes = d.data, d.notes.model_dump(include={"progress_note", "evidence_url"})
+            draft.add(DeliverableValue(
+                id=draft.ids.next(), agreement_id=agreement.id, area_id=areas[d.area.casefold()], title=data.title,
+                description=data.description, owner_id=data.owner_id, due_on=data.due_on, status=data.status,
+                # as the API stores them
+                progress_note=notes.get("progress_note"), evidence_url=notes.get("evidence_url"),
+                completed_on=None, created_at=when.now, updated_at=when.now))
+        lines = [row.line] + [d.line for d in row.deliverables]
+        return draft.finish(
+            HistoryKind.IMPORTED, "import", to_state=row.state,
+            comment=f"Imported from {self.source} line {row.line}, in state {row.state}.",
+            facts={"file": self.source, "line": row.line, "state": row.state, "deliverable_lines": lines[1:]})
+
+
 async def _write(session: AsyncSession, row: _AgreementRow, source: str, actor: Actor, when: When) -> int:
-    spec = row.workflow.spec
-    agreement = Agreement(
-        **row.data.model_dump(exclude={"workflow", "parties", "areas"}), signed_on=row.signed_on,
-        workflow_name=spec.name, workflow_version=spec.version, state=row.state,
-        version=0, created_by_id=actor.person_id, created_at=when.now, updated_at=when.now)
-    agreement.parties = [Party(organisation_id=p.organisation_id, role=p.role) for p in row.data.parties]
-    agreement.areas = [CollaborationArea(title=a.title, description=a.description, position=i)
-                       for i, a in enumerate(row.data.areas)]
-    agreement.contacts, agreement.signatures, agreement.deliverables = [], [], []
-    session.add(agreement)
-    await session.flush()
-    assert agreement.id is not None
-    party_ids = {p.organisation_id: p.id or 0 for p in agreement.parties}
-    area_ids = {a.title.casefold(): a.id or 0 for a in agreement.areas}
-    for org, person, kind in row.people:
-        session.add(Contact(agreement_id=agreement.id, party_id=party_ids[org.id or 0],
-                            person_id=person.id or 0, kind=kind))
-    for d in row.deliverables:
-        session.add(Deliverable(
-            agreement_id=agreement.id, area_id=area_ids[d.area.casefold()], **d.data.model_dump(),
-            **d.notes.model_dump(include={"progress_note", "evidence_url"}),  # as the API stores them
-            created_at=when.now, updated_at=when.now))
-    await session.flush()
-    loaded = await load_agreement(session, agreement.id, actor)
-    lines = [row.line] + [d.line for d in row.deliverables]
-    await record_change(
-        session, loaded, actor, when, kind="imported", event="import", to_state=row.state,
-        comment=f"Imported from {source} line {row.line}, in state {row.state}.",
-        data={"file": source, "line": row.line, "state": row.state, "deliverable_lines": lines[1:]})
-    return agreement.id
+    outcome = await apply(session, None, actor, when, _Import(row, source))
+    return outcome.agreement.id
 
 
 async def _actor(session: AsyncSession, email: str | None) -> Actor:

@@ -1,6 +1,6 @@
 """Due timers fired through the engine as the scheduler, each in its own transaction.
 
-A timer is marked `fired` and its event fired through `engine.events.fire` as
+A timer is marked `fired` and its event fired through `engine.agreements.service.fire` as
 `Actor.scheduler()` in one transaction: if the event fails, the mark rolls back with it. A
 person's change at the same moment (a conflict) or an unexpected error leaves the timer pending
 for the next pass, `max_attempts` times at most; a guard that fails, the wrong state or a missing
@@ -20,11 +20,11 @@ from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from engine.agreements.service import fire
 from engine.clock import When
 from engine.context import Actor
 from engine.db import Database
 from engine.errors import AccordError, Conflict
-from engine.events import fire
 from engine.metrics import TIMERS
 from engine.models import Agreement, Contact, Person
 from engine.schedule import Notification, Timer, status_is

@@ -66,3 +66,7 @@ async def test_deliverable_updates_are_posted(
     assert [b["event"] for b in bodies] == ["deliverable.updated", "deliverable.updated"]
     assert [b["deliverable"]["status"] for b in bodies] == ["planned", "in_progress"]
     assert bodies[1]["change"]["comment"] == "Draft shared."
+    # what the change changed, field by field, as the history row keeps it
+    assert bodies[1]["change"]["diff"] == {"parts": [{
+        "part": "deliverable", "op": "changed", "id": created["id"],
+        "changes": {"status": ["planned", "in_progress"], "progress_note": [None, "Draft shared."]}}]}

@@ -1,10 +1,10 @@
-"""The one-statement agreement loader (engine/graph.py) gives exactly what the ORM loads.
+"""The one-statement snapshot (engine/agreements/snapshot.py) holds exactly what the ORM loads.
 
 Every column of the agreement and of each part (parties with organisations, focal points and
 signatories with their people, signatures, areas, deliverables) must equal, in value and type,
 what SQLAlchemy's own loading returns, on SQLite and PostgreSQL: a date that came back as a
 string, an instant without its zone or a boolean as 0 would reach guards, reminders and the
-API answer.
+API answer. The snapshot is made of values: nothing in it can be changed in place.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import asyncio
 import sys
 import textwrap
 from asyncio.subprocess import PIPE
+from dataclasses import FrozenInstanceError, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,17 +24,42 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select, update
 from sqlmodel import col
 
-from engine.access import load_agreement, with_parts
+from engine import schedule
+from engine.access import with_parts
+from engine.agreements import snapshot
+from engine.agreements.changes import Draft
+from engine.agreements.values import (
+    AgreementSnapshot,
+    AreaValue,
+    ContactValue,
+    DeliverableValue,
+    OrganisationValue,
+    PartyValue,
+    PersonValue,
+    SignatureValue,
+)
 from engine.clock import FixedClock, When
 from engine.context import Actor
 from engine.db import Database
 from engine.demo import load_demo
 from engine.errors import NotFound
-from engine.graph import in_session, load_graph, take_schedule_rows
-from engine.models import Agreement, Organisation, Person
-from engine.schedule import Notification, Timer, WebhookSubscription, reminders_relevant_since, sync
+from engine.models import (
+    Agreement,
+    CollaborationArea,
+    Contact,
+    Deliverable,
+    Organisation,
+    Party,
+    Person,
+    Signature,
+)
+from engine.schedule import Notification, Timer, WebhookSubscription, reminders_relevant_since
+from engine.statuses import HistoryKind
 
 NOW = When.of(FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC)), ZoneInfo("UTC"))
+
+
+ADMIN = Actor(label="admin", role="admin")
 
 
 def columns(instance: Any) -> dict[str, Any]:
@@ -41,11 +67,13 @@ def columns(instance: Any) -> dict[str, Any]:
     return {attr.key: getattr(instance, attr.key) for attr in mapper.column_attrs}
 
 
-def same(a: Any, b: Any) -> None:
-    left, right = columns(a), columns(b)
+def same(value: Any, row: Any) -> None:
+    """`value` has every column of `row`, equal and of the same type."""
+    right = columns(row)
+    left = {key: getattr(value, key) for key in right}
     assert left == right
     for key in left:  # equal values of the same types: a date is not a str, True is not 1
-        assert type(left[key]) is type(right[key]), (type(a).__name__, key, left[key], right[key])
+        assert type(left[key]) is type(right[key]), (type(value).__name__, key, left[key], right[key])
 
 
 @pytest.fixture
@@ -64,8 +92,7 @@ async def test_every_column_of_every_part_equals_the_orm(demo: Database) -> None
                 select(Agreement).where(col(Agreement.id) == agreement_id).options(*with_parts())
             )).scalar_one()
         async with demo.transaction(write=False) as session:
-            got = await load_graph(session, agreement_id, scoped=False)
-            assert got is not None
+            got = await snapshot.load(session, agreement_id, ADMIN)
             same(got, expected)
             for name in ("parties", "contacts", "signatures", "areas", "deliverables"):
                 left, right = getattr(got, name), getattr(expected, name)
@@ -74,19 +101,15 @@ async def test_every_column_of_every_part_equals_the_orm(demo: Database) -> None
                     same(a, b)
             for a, b in zip(got.parties, expected.parties, strict=True):
                 same(a.organisation, b.organisation)
-                assert a.agreement is got
             for a, b in zip(got.contacts, expected.contacts, strict=True):
                 same(a.person, b.person)
                 same(a.person.organisation, b.person.organisation)
-            # Persistent and clean: nothing to write back, changes are tracked.
-            assert in_session(session, agreement_id)
+            # Nothing was put in the session: the snapshot is values, not rows to write back.
             assert not session.dirty
             assert not session.new
-            assert sa_inspect(got).persistent
     # the demo has parts of every kind, so the comparison above covered them
     async with demo.transaction(write=False) as session:
-        full = await load_graph(session, ids[0], scoped=False)
-        assert full is not None
+        full = await snapshot.load(session, ids[0], ADMIN)
         assert full.parties
         assert full.contacts
         assert full.signatures
@@ -94,57 +117,59 @@ async def test_every_column_of_every_part_equals_the_orm(demo: Database) -> None
         assert full.deliverables
 
 
-async def test_one_object_per_row_and_the_sessions_own_objects_kept(demo: Database) -> None:
+def test_each_value_has_the_columns_of_its_table() -> None:
+    """A column added to a table (and its migration) without its value would be lost on read."""
+    for value, model in ((AgreementSnapshot, Agreement), (PartyValue, Party), (ContactValue, Contact),
+                         (SignatureValue, Signature), (AreaValue, CollaborationArea), (DeliverableValue, Deliverable),
+                         (OrganisationValue, Organisation), (PersonValue, Person)):
+        own = {f.name for f in fields(value)} - {"organisation", "person", "parties", "contacts", "signatures",
+                                                 "areas", "deliverables"}
+        assert own == set(columns_of_table(model)), value.__name__
+
+
+def columns_of_table(model: Any) -> list[str]:
+    return [attr.key for attr in sa_inspect(model).column_attrs]
+
+
+async def test_values_cannot_be_changed_in_place_and_are_shared(demo: Database) -> None:
     async with demo.transaction(write=False) as session:
         agreement_id = await session.scalar(select(col(Agreement.id)).order_by(col(Agreement.id)))
         assert agreement_id is not None
-        # a person already in the session (the caller, say) is reused, not duplicated
-        some_person = (await session.scalars(select(Person).limit(1))).one()
-        agreement = await load_graph(session, agreement_id, scoped=False)
-        assert agreement is not None
-        people = {c.person_id: c.person for c in agreement.contacts}
-        if some_person.id in people:
-            assert people[some_person.id] is some_person
-        organisations: dict[int, Organisation] = {}
-        for contact in agreement.contacts:
-            organisation = contact.person.organisation
-            assert organisations.setdefault(organisation.id or 0, organisation) is organisation
-        for party in agreement.parties:
-            if party.organisation_id in organisations:
-                assert organisations[party.organisation_id] is party.organisation
-
-
-async def test_a_change_to_a_loaded_agreement_is_written(demo: Database) -> None:
-    async with demo.transaction() as session:
-        agreement_id = await session.scalar(select(col(Agreement.id)).order_by(col(Agreement.id)))
-        assert agreement_id is not None
-        agreement = await load_graph(session, agreement_id, scoped=False)
-        assert agreement is not None
-        agreement.deliverables[0].progress_note = "written through the graph"
-    async with demo.transaction(write=False) as session:
-        again = await load_graph(session, agreement_id, scoped=False)
-        assert again is not None
-        assert again.deliverables[0].progress_note == "written through the graph"
+        agreement = await snapshot.load(session, agreement_id, ADMIN)
+    with pytest.raises(FrozenInstanceError):
+        agreement.state = "suspended"  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        agreement.deliverables[0].progress_note = "changed in place"  # type: ignore[misc]
+    assert isinstance(agreement.deliverables, tuple)  # no append either
+    # one value per organisation, whether reached through a party or a person
+    organisations: dict[int, OrganisationValue] = {}
+    for contact in agreement.contacts:
+        organisation = contact.person.organisation
+        assert organisations.setdefault(organisation.id, organisation) is organisation
+    for party in agreement.parties:
+        if party.organisation_id in organisations:
+            assert organisations[party.organisation_id] is party.organisation
 
 
 async def test_scoped_to_the_callers_organisation(demo: Database) -> None:
     async with demo.transaction(write=False) as session:
         agreement_id = await session.scalar(select(col(Agreement.id)).order_by(col(Agreement.id)))
         assert agreement_id is not None
-        loaded = await load_graph(session, agreement_id, scoped=False)
-        assert loaded is not None
+        loaded = await snapshot.load(session, agreement_id, ADMIN)
         member = loaded.parties[0].organisation_id
     async with demo.transaction(write=False) as session:
-        assert await load_graph(session, agreement_id, scoped=True, organisation_id=member) is not None
+        staff = Actor(label="member", role="staff", person_id=None, organisation_id=member)
+        assert (await snapshot.load(session, agreement_id, staff)).id == agreement_id
     async with demo.transaction(write=False) as session:
         stranger = Actor(label="stranger", role="staff", person_id=None, organisation_id=10**6)
         with pytest.raises(NotFound):
-            await load_agreement(session, agreement_id, stranger)
+            await snapshot.load(session, agreement_id, stranger)
     async with demo.transaction(write=False) as session:
-        assert await load_graph(session, 2**31 - 1, scoped=False) is None
+        with pytest.raises(NotFound):
+            await snapshot.load(session, 2**31 - 1, ADMIN)
 
 
-async def test_for_a_change_it_reads_the_schedule_rows_once(demo: Database) -> None:
+async def test_for_a_change_it_reads_the_schedule_rows(demo: Database) -> None:
     async with demo.transaction() as session:
         session.add(WebhookSubscription(url="http://127.0.0.1:9/hook", secret="s", events=["agreement.signed"],
                                         created_at=datetime(2026, 11, 23, tzinfo=UTC)))
@@ -172,10 +197,7 @@ async def test_for_a_change_it_reads_the_schedule_rows_once(demo: Database) -> N
     assert "old_sent" not in {n.rule for n in reminders}
     assert len(reminders) > 1
     async with demo.transaction(write=False) as session:
-        await load_graph(session, agreement_id, scoped=False, change_at=NOW)
-        rows = take_schedule_rows(session, agreement_id)
-        assert rows is not None
-        assert take_schedule_rows(session, agreement_id) is None  # once
+        _, rows = await snapshot.load_for_change(session, agreement_id, ADMIN, NOW)
     assert sorted(r["id"] for r in rows.timers) == sorted(t.id for t in timers)
     by_id = {t.id: t for t in timers}
     for row in rows.timers:
@@ -198,17 +220,16 @@ async def test_cancelling_leaves_a_reminder_a_worker_already_sent(demo: Database
         agreement_id = await session.scalar(select(col(Agreement.id)).order_by(col(Agreement.id)))
         assert agreement_id is not None
     async with demo.transaction() as session:
-        agreement = await load_graph(session, agreement_id, scoped=False, change_at=NOW)
-        assert agreement is not None
-        rows = take_schedule_rows(session, agreement_id)
-        assert rows is not None
+        agreement, rows = await snapshot.load_for_change(session, agreement_id, ADMIN, NOW)
         pending = [r for r in rows.reminders if r["status"] == "pending"]
         assert len(pending) >= 2
         await session.execute(update(Notification).where(col(Notification.id) == pending[0]["id"])
                               .values(status="sent"))  # the worker, meanwhile
-        agreement.state = "suspended"  # every reminder of an active agreement is moot now
-        session.info["accord.schedule_rows"] = {agreement_id: rows}  # the rows as read before
-        await sync(session, agreement, When.of(clock, ZoneInfo("UTC")))
+        draft = Draft(agreement)
+        draft.set("state", "suspended")  # every reminder of an active agreement is moot now
+        change = draft.finish(HistoryKind.TRANSITION, "suspend", from_state="active", to_state="suspended")
+        await schedule.follow(session, replace(agreement, state="suspended"), change, "test",
+                              When.of(clock, ZoneInfo("UTC")), rows)
     async with demo.transaction(write=False) as session:
         statuses = dict((await session.execute(select(col(Notification.id), col(Notification.status)).where(
             col(Notification.id).in_([r["id"] for r in pending])))).all())
@@ -218,8 +239,8 @@ async def test_cancelling_leaves_a_reminder_a_worker_already_sent(demo: Database
 
 async def test_works_as_the_first_thing_a_fresh_process_does(
         demo: Database, database_url: tuple[str, str | None], tmp_path: Path) -> None:
-    """A new API process may load an agreement before any ORM query has configured the mappers
-    (authentication is a plain statement): the relationships must be usable all the same."""
+    """A new API process may load an agreement before any ORM query has run (authentication is
+    a plain statement): the snapshot needs nothing the ORM sets up on first use."""
     async with demo.transaction(write=False) as session:
         agreement_id = await session.scalar(select(col(Agreement.id)).order_by(col(Agreement.id)))
     url, search_path = database_url
@@ -227,13 +248,14 @@ async def test_works_as_the_first_thing_a_fresh_process_does(
     script.write_text(textwrap.dedent(f"""
         import asyncio, sys
         sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})
+        from engine.agreements import snapshot
+        from engine.context import Actor
         from engine.db import Database
-        from engine.graph import load_graph
 
         async def main():
             db = Database({url!r}, search_path={search_path!r})
             async with db.transaction() as session:
-                agreement = await load_graph(session, {agreement_id}, scoped=False)
+                agreement = await snapshot.load(session, {agreement_id}, Actor(label="a", role="admin"))
                 print(agreement.state, len(agreement.parties), len(agreement.contacts))
             await db.dispose()
 

@@ -1,0 +1,424 @@
+"""What can be done to an agreement, each as a value: `decide` checks it with the policy and
+returns the change it makes (a `ChangeSet`), or None when it changes nothing.
+
+An action does no write: `engine.agreements.service.apply` hands it the snapshot (read within
+the actor's reach, If-Match already checked) and the agreement's workflow, and writes what it
+returns. An action may read what it names (a person, an organisation, a predecessor) to check it.
+
+    Fire              a lifecycle event: the workflow's guards and effects (engine.rules)
+    Create            a new agreement in its workflow's first state, with parties and areas
+    Edit              the terms (while editable) and the next review (any time)
+    AddParty          another party or supporter (while the terms are editable)
+    NameContact       a focal point or signatory of a party
+    RemoveContact     a focal point or signatory withdrawn
+    AddArea           an area of collaboration
+    AddDeliverable    a deliverable of an area
+    UpdateDeliverable its status, progress, evidence (its owner), or anything (staff)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any, Protocol, runtime_checkable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from engine.access import in_reach
+from engine.agreements import policy
+from engine.agreements.changes import ChangeSet, Draft, jsonable
+from engine.agreements.snapshot import organisation_value, person_value
+from engine.agreements.values import (
+    AgreementSnapshot,
+    AreaValue,
+    ContactValue,
+    DeliverableValue,
+    OrganisationValue,
+    PartyValue,
+)
+from engine.clock import When
+from engine.context import Actor, EventContext
+from engine.errors import Conflict, GuardFailed, InvalidInput, NotFound
+from engine.machine import CompiledWorkflow, catalog
+from engine.models import Agreement, Organisation
+from engine.schemas import (
+    AgreementCreate,
+    AgreementUpdate,
+    AreaCreate,
+    ContactCreate,
+    DeliverableCreate,
+    DeliverableUpdate,
+    EventInput,
+    PartyCreate,
+)
+from engine.statuses import ContactKind, DeliverableStatus, HistoryKind, PartyRole
+
+# Event fields that are worth keeping in the history beside what effects record.
+_KEPT_FIELDS = ("reason", "outcome", "summary", "ends_on", "starts_on", "signed_on", "place")
+
+
+class Action(Protocol):
+    async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
+                     workflow: CompiledWorkflow) -> ChangeSet | None: ...
+
+
+@runtime_checkable
+class Creation(Action, Protocol):
+    """An action that makes a new agreement: `blank` is the agreement before it (no id yet)."""
+
+    async def blank(self, session: AsyncSession, actor: Actor, when: When) -> AgreementSnapshot: ...
+
+
+# --- events ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Fire:
+    event: str
+    data: EventInput = policy.NO_FIELDS
+
+    async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
+                     workflow: CompiledWorkflow) -> ChangeSet:
+        event, data = self.event, self.data
+        if workflow.event(event) is None:
+            known = ", ".join(workflow.spec.events)
+            raise InvalidInput(f"Unknown event {event!r}. The events of workflow "
+                               f"'{workflow.spec.name}' are: {known}.", field="event")
+        policy.require_fire(workflow, actor, agreement, event)
+        given = _given(data)
+        _only_fields_of(workflow, event, given)
+        ctx = EventContext(snapshot=agreement, event=event, actor=actor, data=data,
+                           today=when.today, now=when.now, zone=when.zone)
+        policy.require(workflow.refusal(ctx))
+        unmet = workflow.unmet(ctx)
+        if unmet:
+            raise GuardFailed(event, unmet)
+        to_state = workflow.step(agreement.state, ctx)
+        if to_state is None:
+            raise GuardFailed(event, [f"No transition of '{event}' fits the agreement as it is now."])
+        ctx.draft.set("state", to_state)
+        facts = {k: jsonable(v) for k, v in given.items() if k in _KEPT_FIELDS}
+        facts.update(ctx.facts)
+        return ctx.draft.finish(HistoryKind.TRANSITION, event, from_state=agreement.state, to_state=to_state,
+                                facts=facts or None, comment=data.comment or data.reason)
+
+
+def _given(data: EventInput) -> dict[str, Any]:
+    """The event fields `data` sets, in their declared order (an `EventFire` is read for its fields only)."""
+    return {name: value for name in EventInput.model_fields if (value := getattr(data, name)) is not None}
+
+
+def _only_fields_of(workflow: CompiledWorkflow, event: str, given: dict[str, Any]) -> None:
+    """Refuse a field the event does not take: it would be ignored, and the caller would not know."""
+    takes = workflow.fields(event)
+    extra = [name for name in given if name not in takes]
+    if extra:
+        raise InvalidInput(f"{event} does not take {', '.join(extra)}; remove "
+                           f"{'it' if len(extra) == 1 else 'them'}. The fields of {event} are: "
+                           f"{', '.join(takes)}.", field=extra[0])
+
+
+# --- creating and editing --------------------------------------------------------------------
+
+def _check_dates(effective_from: date | None, ends_on: date | None, next_review_on: date | None) -> None:
+    if effective_from and ends_on and ends_on <= effective_from:
+        raise InvalidInput(f"ends_on ({ends_on}) must be after effective_from ({effective_from}).",
+                           field="ends_on")
+    if effective_from and next_review_on and next_review_on <= effective_from:
+        raise InvalidInput(f"next_review_on ({next_review_on}) must be after effective_from "
+                           f"({effective_from}).", field="next_review_on")
+
+
+async def _check_predecessor(session: AsyncSession, predecessor_id: int | None, actor: Actor,
+                             agreement_id: int | None = None) -> None:
+    if predecessor_id is None:
+        return
+    if predecessor_id == agreement_id:
+        raise InvalidInput("An agreement cannot be its own predecessor.", field="predecessor_id")
+    found = await session.scalar(in_reach(select(col(Agreement.id)).where(col(Agreement.id) == predecessor_id),
+                                                 actor))
+    if found is None:
+        raise InvalidInput(f"There is no agreement {predecessor_id} that you can see to name as "
+                           "predecessor.", field="predecessor_id")
+
+
+async def _organisations(session: AsyncSession, ids: list[int]) -> dict[int, OrganisationValue]:
+    found: dict[int, OrganisationValue] = {}
+    for organisation in await session.scalars(select(Organisation).where(col(Organisation.id).in_(ids))):
+        value = organisation_value(organisation)
+        found[value.id] = value
+    return found
+
+
+@dataclass(frozen=True)
+class Create:
+    """A new agreement in its workflow's first state (`draft`), with its parties and areas."""
+
+    data: AgreementCreate
+    # What a creation makes besides (an import's people, deliverables, state): see engine.importing.
+    kind: str = HistoryKind.CREATED
+    event: str = "create"
+
+    async def blank(self, session: AsyncSession, actor: Actor, when: When) -> AgreementSnapshot:
+        try:
+            workflow = catalog().latest(self.data.workflow)
+        except NotFound as error:
+            raise InvalidInput(error.detail, field="workflow") from None
+        return AgreementSnapshot(
+            id=-1, title=self.data.title, summary=None, background=None, workflow_name=workflow.spec.name,
+            workflow_version=workflow.spec.version, state=workflow.spec.initial, version=0,
+            effective_from=None, ends_on=None, term_starts_on=None, review_every_months=None,
+            next_review_on=None, notice_period_days=None, signing_place=None, signed_on=None,
+            submitted_on=None, review_outcome=None, review_summary=None, predecessor_id=None,
+            created_by_id=actor.person_id, created_at=when.now, updated_at=when.now)
+
+    async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
+                     workflow: CompiledWorkflow) -> ChangeSet:
+        org_ids = [p.organisation_id for p in self.data.parties]
+        own = policy.require_creator(actor, org_ids)
+        organisations = await _organisations(session, org_ids)
+        missing = [str(i) for i in org_ids if i not in organisations]
+        if missing:
+            raise InvalidInput(f"There is no organisation {', '.join(missing)}; create it first or "
+                               "correct parties.", field="parties")
+        if own:
+            raise InvalidInput(own, field="parties")
+        await _check_predecessor(session, self.data.predecessor_id, actor)
+        draft = Draft(agreement)
+        draft.update(self.data.model_dump(exclude={"workflow", "parties", "areas", "title"}))
+        for p in self.data.parties:
+            draft.add(PartyValue(id=draft.ids.next(), agreement_id=agreement.id, organisation_id=p.organisation_id,
+                                 role=p.role, organisation=organisations[p.organisation_id]))
+        for i, a in enumerate(self.data.areas):
+            draft.add(AreaValue(id=draft.ids.next(), agreement_id=agreement.id, title=a.title,
+                                description=a.description, position=i))
+        return draft.finish(self.kind, self.event, to_state=agreement.state,
+                            facts={"workflow": workflow.spec.name, "workflow_version": workflow.spec.version})
+
+
+@dataclass(frozen=True)
+class Edit:
+    """The terms while the agreement is editable (draft, unsigned); `next_review_on` any time."""
+
+    data: AgreementUpdate
+
+    async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
+                     workflow: CompiledWorkflow) -> ChangeSet | None:
+        policy.require_editor(actor, agreement)
+        policy.require_open(workflow, agreement, "edit it")
+        changes = self.data.model_dump(exclude_unset=True)
+        if not changes:
+            raise InvalidInput("Nothing to change: send at least one field to edit.")
+        if "title" in changes and changes["title"] is None:
+            raise InvalidInput("title cannot be empty.", field="title")
+        terms = [name for name in changes if name != "next_review_on"]
+        if terms:
+            policy.require_terms_editable(workflow, agreement, terms)
+        _check_dates(*(changes.get(name, getattr(agreement, name))
+                       for name in ("effective_from", "ends_on", "next_review_on")))
+        if "predecessor_id" in changes:
+            await _check_predecessor(session, changes["predecessor_id"], actor, agreement.id)
+        draft = Draft(agreement)
+        draft.update(changes)
+        if not draft.fields:
+            return None
+        diff = {name: [jsonable(getattr(agreement, name)), jsonable(value)] for name, value in draft.fields.items()}
+        return draft.finish(HistoryKind.EDITED, "edit", facts={"changes": diff})
+
+
+@dataclass(frozen=True)
+class AddParty:
+    data: PartyCreate
+
+    async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
+                     workflow: CompiledWorkflow) -> ChangeSet:
+        policy.require_editor(actor, agreement)
+        policy.require_terms_editable(workflow, agreement, ["parties"])
+        organisation = await session.get(Organisation, self.data.organisation_id)
+        if organisation is None:
+            raise InvalidInput(f"There is no organisation {self.data.organisation_id}.", field="organisation_id")
+        if agreement.party_of(self.data.organisation_id) is not None:
+            raise Conflict(f"{organisation.name} is already a party to this agreement.")
+        draft = Draft(agreement)
+        draft.add(PartyValue(id=draft.ids.next(), agreement_id=agreement.id,
+                             organisation_id=self.data.organisation_id, role=self.data.role,
+                             organisation=organisation_value(organisation)))
+        return draft.finish(HistoryKind.EDITED, "party_added",
+                            facts={"organisation_id": self.data.organisation_id, "role": self.data.role})
+
+
+# --- people ----------------------------------------------------------------------------------
+
+def _behalf(facts: dict[str, Any], actor: Actor, party: PartyValue) -> dict[str, Any]:
+    behalf = policy.on_behalf_of(actor, party)
+    if behalf is not None:
+        facts["on_behalf_of"] = behalf
+    return facts
+
+
+@dataclass(frozen=True)
+class NameContact:
+    data: ContactCreate
+
+    async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
+                     workflow: CompiledWorkflow) -> ChangeSet:
+        data = self.data
+        policy.require_editor(actor, agreement)
+        policy.require_open(workflow, agreement, "name people for it")
+        person = await person_value(session, data.person_id)
+        if person is None:
+            raise InvalidInput(f"There is no person {data.person_id}.", field="person_id")
+        if not person.active:
+            raise InvalidInput(f"{person.name} is disabled; name someone else, or ask an administrator or "
+                               "their organisation's staff to enable them.", field="person_id")
+        org_id = data.organisation_id or person.organisation_id
+        party = agreement.party_of(org_id)
+        if party is None:
+            raise InvalidInput(f"Organisation {org_id} is not a party to this agreement; a focal point "
+                               "or signatory is named by one of its parties.", field="organisation_id")
+        policy.require(policy.contact_refusal(actor, agreement, party))
+        if person.organisation_id != party.organisation_id:
+            raise InvalidInput(f"{person.name} belongs to {person.organisation.name}, not to "
+                               f"{party.organisation.name}: each party names its own people.",
+                               field="person_id")
+        if data.kind == ContactKind.SIGNATORY and party.role != PartyRole.PARTY:
+            raise InvalidInput(f"{party.organisation.name} supports this agreement and does not sign "
+                               "it, so it names no signatory.", field="kind")
+        if any(c.party_id == party.id and c.person_id == person.id and c.kind == data.kind
+               for c in agreement.contacts):
+            raise Conflict(f"{person.name} is already named {data.kind.replace('_', ' ')} for "
+                           f"{party.organisation.name}.")
+        draft = Draft(agreement)
+        draft.add(ContactValue(id=draft.ids.next(), agreement_id=agreement.id, party_id=party.id,
+                               person_id=person.id, kind=data.kind, capacity=data.capacity, person=person))
+        facts = _behalf({"person_id": person.id, "organisation_id": party.organisation_id,
+                         "capacity": data.capacity}, actor, party)
+        return draft.finish(HistoryKind.EDITED, f"{data.kind}_named", facts=facts)
+
+
+@dataclass(frozen=True)
+class RemoveContact:
+    contact_id: int
+
+    async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
+                     workflow: CompiledWorkflow) -> ChangeSet:
+        policy.require_editor(actor, agreement)
+        policy.require_open(workflow, agreement, "change who is named for it")
+        contact = agreement.contact(self.contact_id)
+        if contact is None:
+            raise NotFound(f"Agreement {agreement.id} has no focal point or signatory {self.contact_id}.")
+        party = agreement.party(contact.party_id)
+        assert party is not None
+        policy.require(policy.contact_refusal(actor, agreement, party))
+        signature = agreement.signature_of(contact.party_id) if contact.kind == ContactKind.SIGNATORY else None
+        if signature is not None and signature.signatory_id == contact.person_id:
+            hint = (" To change the signatory, withdraw the agreement from signature first (that "
+                    "clears the signatures)." if "withdraw" in workflow.allowed_events(agreement.state)
+                    else "")
+            raise Conflict(f"{contact.person.name} signed for {party.organisation.name} on "
+                           f"{signature.signed_on.isoformat()}, so they stay named as its signatory: "
+                           f"a recorded signature keeps its signatory.{hint}")
+        still_focal = any(c.person_id == contact.person_id and c.kind == ContactKind.FOCAL_POINT
+                          and c.id != contact.id for c in agreement.contacts)
+        owned = [d.title for d in agreement.deliverables
+                 if d.owner_id == contact.person_id and contact.kind == ContactKind.FOCAL_POINT and not still_focal]
+        if owned:
+            raise Conflict(f"{contact.person.name} owns deliverables ({'; '.join(owned)}); give them "
+                           "another owner first.")
+        draft = Draft(agreement)
+        draft.remove(contact)
+        facts = _behalf({"person_id": contact.person_id, "organisation_id": party.organisation_id}, actor, party)
+        return draft.finish(HistoryKind.EDITED, f"{contact.kind}_removed", facts=facts)
+
+
+# --- areas and deliverables ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AddArea:
+    data: AreaCreate
+
+    async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
+                     workflow: CompiledWorkflow) -> ChangeSet:
+        policy.require_editor(actor, agreement)
+        policy.require_open(workflow, agreement, "add areas of collaboration")
+        if any(a.title.casefold() == self.data.title.casefold() for a in agreement.areas):
+            raise Conflict(f"The agreement already has an area of collaboration titled {self.data.title!r}.")
+        draft = Draft(agreement)
+        draft.add(AreaValue(id=draft.ids.next(), agreement_id=agreement.id, title=self.data.title,
+                            description=self.data.description, position=len(agreement.areas)))
+        return draft.finish(HistoryKind.EDITED, "area_added", facts={"title": self.data.title})
+
+
+def _check_owner(agreement: AgreementSnapshot, owner_id: int | None) -> None:
+    if owner_id is None:
+        return
+    focal = [c for c in agreement.contacts if c.person_id == owner_id and c.kind == ContactKind.FOCAL_POINT]
+    if not focal:
+        raise InvalidInput(f"Person {owner_id} is not a focal point of this agreement; a deliverable "
+                           "is owned by one of its focal points.", field="owner_id")
+    if not focal[0].person.active:
+        raise InvalidInput(f"{focal[0].person.name} is disabled; give the deliverable an active focal point "
+                           "as owner.", field="owner_id")
+
+
+@dataclass(frozen=True)
+class AddDeliverable:
+    area_id: int
+    data: DeliverableCreate
+
+    async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
+                     workflow: CompiledWorkflow) -> ChangeSet:
+        data = self.data
+        policy.require_editor(actor, agreement)
+        policy.require_open(workflow, agreement, "add deliverables")
+        if agreement.area(self.area_id) is None:
+            raise NotFound(f"Agreement {agreement.id} has no area of collaboration {self.area_id}.")
+        _check_owner(agreement, data.owner_id)
+        draft = Draft(agreement)
+        draft.add(DeliverableValue(
+            id=draft.ids.next(), agreement_id=agreement.id, area_id=self.area_id, title=data.title,
+            description=data.description, owner_id=data.owner_id, due_on=data.due_on, status=data.status,
+            progress_note=None, evidence_url=None,
+            completed_on=when.today if data.status == DeliverableStatus.DONE else None,
+            created_at=when.now, updated_at=when.now))
+        return draft.finish(HistoryKind.EDITED, "deliverable_added", facts={
+            "title": data.title, "area_id": self.area_id, "owner_id": data.owner_id,
+            "due_on": jsonable(data.due_on)})
+
+
+@dataclass(frozen=True)
+class UpdateDeliverable:
+    deliverable_id: int
+    data: DeliverableUpdate
+    changes: dict[str, Any] = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "changes", self.data.model_dump(exclude_unset=True))
+
+    async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
+                     workflow: CompiledWorkflow) -> ChangeSet | None:
+        deliverable = agreement.deliverable(self.deliverable_id)
+        if deliverable is None:
+            raise NotFound(f"There is no deliverable {self.deliverable_id} that you can see.")
+        changes = self.changes
+        if not changes:
+            raise InvalidInput("Nothing to change: send at least one field to update.")
+        policy.require_deliverable_editor(actor, agreement, deliverable, list(changes))
+        policy.require_open(workflow, agreement, "update its deliverables")
+        for required in ("title", "status"):
+            if required in changes and changes[required] is None:
+                raise InvalidInput(f"{required} cannot be empty.", field=required)
+        if "owner_id" in changes:
+            _check_owner(agreement, changes["owner_id"])
+        diff = {name: [jsonable(getattr(deliverable, name)), jsonable(value)]
+                for name, value in changes.items() if getattr(deliverable, name) != value}
+        if not diff:
+            return None
+        after = replace(deliverable, **changes, updated_at=when.now)
+        if "status" in diff:
+            after = replace(after, completed_on=when.today if after.status == DeliverableStatus.DONE else None)
+        draft = Draft(agreement)
+        draft.change(deliverable, after)
+        return draft.finish(HistoryKind.EDITED, "deliverable_updated", comment=changes.get("progress_note"),
+                            facts={"deliverable_id": self.deliverable_id, "changes": diff})

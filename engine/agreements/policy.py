@@ -1,0 +1,210 @@
+"""May this actor do this action to this agreement now: the one place that says.
+
+Every write of an agreement (`engine.agreements.service.apply`) and everything that offers one
+(the API's `available_events`, the pages' forms) asks here. The answers, in the order they are
+asked:
+
+1. Reach. Admins and the scheduler reach every agreement; staff and partners reach the
+   agreements their organisation is party to (as party or supporter), and nothing else exists
+   for them: out of reach is `NotFound`, never a refusal that confirms existence. The snapshot
+   is read within reach (`engine.agreements.snapshot.load`), so a refusal here is never a 404.
+2. Editing. Staff of a party change an agreement; partners only read it and update the
+   deliverables they own (status, progress note, evidence). A final state takes no change
+   (`Conflict`); the terms change only while the state is `editable` and nobody has signed.
+3. Events. The workflow file declares who fires each event (`actors:` — staff, the scheduler)
+   beside its guards; the state says which events are allowed now (`TransitionNotAllowed`).
+4. Party. Within an agreement a party acts only for itself: a person who is not an
+   administrator records a signature only for their own organisation, and only when it is a
+   signing party (a supporter never signs), and names or withdraws focal points and signatories
+   only for their own party. An administrator may act for any party; what they do for a party
+   that is not their own organisation is recorded `on_behalf_of` that party. An effect that acts
+   for a party names its check (`engine.rules`, `authority=`), so every event with it is checked.
+
+Each `*_refusal` returns `None` when the actor may, or a sentence that says why not; `require`
+raises it as `NotPermitted` (403). The `require_*` functions raise the error to answer with.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from engine.agreements.values import AgreementSnapshot, DeliverableValue, PartyValue
+from engine.clock import When
+from engine.context import Actor, EventContext
+from engine.errors import Conflict, NotPermitted, TransitionNotAllowed
+from engine.schemas import EventInput
+from engine.statuses import PartyRole, Role
+from workflows.definition import EventActor
+
+if TYPE_CHECKING:  # the workflow is passed in: engine.machine imports the rules, which ask this module
+    from engine.machine import CompiledWorkflow
+
+# An event with no fields (immutable, so one will do).
+NO_FIELDS = EventInput()
+# What a partner may change on a deliverable they own.
+OWNER_FIELDS = frozenset({"status", "progress_note", "evidence_url"})
+
+
+def acts_for_anyone(actor: Actor) -> bool:
+    return actor.is_admin or actor.is_scheduler
+
+
+def _name(agreement: AgreementSnapshot, organisation_id: int | None) -> str:
+    party = agreement.party_of(organisation_id)
+    return party.organisation.name if party is not None else f"organisation {organisation_id}"
+
+
+def signing_refusal(actor: Actor, agreement: AgreementSnapshot, organisation_id: int | None) -> str | None:
+    """Why `actor` may not record the signature of `organisation_id` (default: their own), or None."""
+    if acts_for_anyone(actor):
+        return None
+    own = _name(agreement, actor.organisation_id)
+    if organisation_id is not None and organisation_id != actor.organisation_id:
+        other = _name(agreement, organisation_id)
+        return (f"You act for {own}, and you record a signature only for your own organisation: "
+                f"{other}'s signature is recorded by its own staff or by an administrator.")
+    party = agreement.party_of(actor.organisation_id)
+    if party is not None and party.role != PartyRole.PARTY:
+        signers = ", ".join(p.organisation.name for p in agreement.parties if p.role == PartyRole.PARTY)
+        return (f"{own} supports this agreement and does not sign it; its signing parties "
+                f"({signers}) sign.")
+    return None
+
+
+def contact_refusal(actor: Actor, agreement: AgreementSnapshot, party: PartyValue) -> str | None:
+    """Why `actor` may not name or withdraw a focal point or signatory of `party`, or None."""
+    if acts_for_anyone(actor) or party.organisation_id == actor.organisation_id:
+        return None
+    own = _name(agreement, actor.organisation_id)
+    return (f"Only {party.organisation.name} names and withdraws its own focal points and "
+            f"signatories (or an administrator does for it); you act for {own}, and only for "
+            "your own organisation.")
+
+
+def require(refusal: str | None) -> None:
+    if refusal is not None:
+        raise NotPermitted(refusal)
+
+
+def parties_to_sign_for(actor: Actor, agreement: AgreementSnapshot) -> list[PartyValue]:
+    """The signing parties that have not signed yet and whose signature `actor` may record."""
+    signed = {s.party_id for s in agreement.signatures}
+    return [p for p in agreement.parties
+            if p.role == PartyRole.PARTY and p.id not in signed
+            and signing_refusal(actor, agreement, p.organisation_id) is None]
+
+
+def on_behalf_of(actor: Actor, party: PartyValue) -> dict[str, Any] | None:
+    """History data naming `party` when `actor` (an administrator) acted for it from elsewhere."""
+    if actor.is_scheduler or actor.organisation_id == party.organisation_id:
+        return None
+    return {"organisation_id": party.organisation_id, "name": party.organisation.name}
+
+
+# --- editing ---------------------------------------------------------------------------------
+
+def is_party_staff(actor: Actor, agreement: AgreementSnapshot) -> bool:
+    return actor.role == Role.STAFF and agreement.party_of(actor.organisation_id) is not None
+
+
+def may_edit(actor: Actor, agreement: AgreementSnapshot) -> bool:
+    return actor.is_admin or actor.is_scheduler or is_party_staff(actor, agreement)
+
+
+def require_editor(actor: Actor, agreement: AgreementSnapshot) -> None:
+    if not may_edit(actor, agreement):
+        raise NotPermitted(
+            "You can read this agreement but not change it: changes are made by the staff of its "
+            "parties. Partners may update the deliverables they own."
+        )
+
+
+def require_open(workflow: CompiledWorkflow, agreement: AgreementSnapshot, doing: str) -> None:
+    if workflow.is_final(agreement.state):
+        raise Conflict(f"The agreement is {agreement.state}, a final state: you cannot {doing}.")
+
+
+def require_terms_editable(workflow: CompiledWorkflow, agreement: AgreementSnapshot, fields: list[str]) -> None:
+    listed = ", ".join(sorted(fields))
+    if not workflow.is_editable(agreement.state):
+        editable = [name for name, s in workflow.spec.states.items() if s.editable]
+        raise Conflict(
+            f"The agreement is {agreement.state}: its terms ({listed}) can be edited only while it "
+            f"is {' or '.join(editable)}. To change them now, withdraw it first or record a "
+            "successor agreement."
+        )
+    if agreement.signatures:
+        raise Conflict(f"A party has already signed, so the terms ({listed}) can no longer change.")
+
+
+def terms_editable(workflow: CompiledWorkflow, agreement: AgreementSnapshot) -> bool:
+    return workflow.is_editable(agreement.state) and not agreement.signatures
+
+
+def require_deliverable_editor(actor: Actor, agreement: AgreementSnapshot, deliverable: DeliverableValue,
+                               fields: list[str]) -> None:
+    """Staff of a party (and admins) change any deliverable; a partner only the ones they own,
+    and only their status, progress note and evidence."""
+    if actor.role == Role.PARTNER:
+        if deliverable.owner_id != actor.person_id:
+            raise NotPermitted("You can update only the deliverables you own.")
+        beyond = sorted(set(fields) - OWNER_FIELDS)
+        if beyond:
+            raise NotPermitted(f"As the deliverable's owner you may update status, progress_note and "
+                               f"evidence_url, not {', '.join(beyond)}.")
+    else:
+        require_editor(actor, agreement)
+
+
+def require_creator(actor: Actor, organisation_ids: list[int]) -> str | None:
+    """Raise unless `actor` may create an agreement between `organisation_ids`; a sentence if
+    their own organisation is not among them (an input error, on `parties`)."""
+    if actor.role == Role.PARTNER:
+        raise NotPermitted("Partners cannot create agreements; the staff of a party do.")
+    if not actor.is_admin and actor.organisation_id not in organisation_ids:
+        return "Your organisation must be one of the parties of an agreement you create."
+    return None
+
+
+# --- events ----------------------------------------------------------------------------------
+
+def may_fire(workflow: CompiledWorkflow, actor: Actor, event: str) -> bool:
+    """Whether the workflow file lets `actor` fire `event` (its `actors:`)."""
+    spec = workflow.spec.events[event]
+    if actor.is_scheduler:
+        return EventActor.SCHEDULER in spec.actors
+    return actor.role in (Role.ADMIN, Role.STAFF) and EventActor.STAFF in spec.actors
+
+
+def require_fire(workflow: CompiledWorkflow, actor: Actor, agreement: AgreementSnapshot, event: str) -> None:
+    """Editing, the workflow's `actors:`, and the state's allowed events, in that order."""
+    if not actor.is_scheduler:
+        require_editor(actor, agreement)
+    if not may_fire(workflow, actor, event):
+        raise NotPermitted(f"Event '{event}' is fired by the scheduler, not by a person.")
+    allowed_now = workflow.allowed_events(agreement.state)
+    if event not in allowed_now:
+        raise TransitionNotAllowed(event, agreement.state,
+                                   [e for e in allowed_now if may_fire(workflow, actor, e)])
+
+
+def available_events(workflow: CompiledWorkflow, agreement: AgreementSnapshot, actor: Actor,
+                     when: When) -> tuple[list[str], dict[str, list[str]]]:
+    """The events `actor` may fire now, and for each whose guards are unmet, what is missing. An
+    event the caller may not fire for their party (a supporter's `sign`) is not listed."""
+    if not may_edit(actor, agreement):
+        return [], {}
+    events: list[str] = []
+    unmet: dict[str, list[str]] = {}
+    for event in workflow.allowed_events(agreement.state):
+        if not may_fire(workflow, actor, event):
+            continue
+        ctx = EventContext(snapshot=agreement, event=event, actor=actor, data=NO_FIELDS,
+                           today=when.today, now=when.now, zone=when.zone)
+        if workflow.refusal(ctx):
+            continue
+        events.append(event)
+        sentences = workflow.unmet(ctx, with_input=False)
+        if sentences:
+            unmet[event] = sentences
+    return events, unmet

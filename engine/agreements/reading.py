@@ -1,0 +1,141 @@
+"""Reading agreements: the list (a simple query within reach), and the answers built from a snapshot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+from sqlmodel import col
+
+from engine.access import in_reach
+from engine.agreements import policy
+from engine.agreements.values import AgreementSnapshot, ContactValue, DeliverableValue, columns_of
+from engine.clock import When
+from engine.context import Actor
+from engine.errors import NotFound
+from engine.machine import catalog
+from engine.models import Agreement, Deliverable, HistoryEvent, Party
+from engine.schemas import (
+    AgreementRead,
+    AgreementSummary,
+    AreaRead,
+    ContactRead,
+    DeliverableRead,
+    OrganisationRef,
+    PartyRead,
+    PersonRef,
+    SignatureRead,
+    WorkflowRef,
+)
+from engine.statuses import ContactKind, DeliverableStatus
+
+
+@dataclass(frozen=True)
+class AgreementFilters:
+    state: list[str] | None = None
+    party: int | None = None
+    review_due_before: date | None = None
+    q: str | None = None
+    workflow: str | None = None
+
+
+async def list_agreements(session: AsyncSession, actor: Actor, filters: AgreementFilters, *,
+                          limit: int, offset: int) -> tuple[list[Agreement], int]:
+    query = in_reach(select(Agreement), actor)
+    if filters.state:
+        query = query.where(col(Agreement.state).in_(filters.state))
+    if filters.workflow:
+        query = query.where(col(Agreement.workflow_name) == filters.workflow)
+    if filters.party is not None:
+        query = query.where(col(Agreement.id).in_(
+            select(col(Party.agreement_id)).where(col(Party.organisation_id) == filters.party)))
+    if filters.review_due_before is not None:
+        query = query.where(col(Agreement.next_review_on) < filters.review_due_before)
+    if filters.q:
+        pattern = "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(col(Agreement.title).ilike(pattern, escape="\\"),
+                                col(Agreement.summary).ilike(pattern, escape="\\")))
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(
+        query.options(selectinload(Agreement.parties))  # type: ignore[arg-type]
+        .order_by(col(Agreement.id)).limit(limit).offset(offset)
+    )
+    return list(rows), total
+
+
+def summarise(agreement: Agreement) -> AgreementSummary:
+    return AgreementSummary(
+        id=agreement.id or 0, title=agreement.title, state=agreement.state,
+        workflow=WorkflowRef(name=agreement.workflow_name, version=agreement.workflow_version),
+        version=agreement.version,
+        parties=[OrganisationRef.model_validate(p.organisation) for p in agreement.parties],
+        effective_from=agreement.effective_from, ends_on=agreement.ends_on,
+        next_review_on=agreement.next_review_on, updated_at=agreement.updated_at,
+    )
+
+
+def read_deliverable(deliverable: DeliverableValue, today: date) -> DeliverableRead:
+    overdue = (deliverable.status in DeliverableStatus.OPEN and deliverable.due_on is not None
+               and deliverable.due_on < today)
+    return DeliverableRead.model_validate({**columns_of(deliverable), "overdue": overdue})
+
+
+def read_contact(contact: ContactValue) -> ContactRead:
+    return ContactRead(id=contact.id, person=PersonRef.model_validate(contact.person),
+                       kind=contact.kind, capacity=contact.capacity)
+
+
+_NOT_ANSWERED = ("workflow_name", "workflow_version", "created_by_id")
+
+
+def read_agreement(agreement: AgreementSnapshot, actor: Actor, when: When) -> AgreementRead:
+    workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
+    events, unmet = policy.available_events(workflow, agreement, actor, when)
+    parties = []
+    for party in agreement.parties:
+        contacts = [c for c in agreement.contacts if c.party_id == party.id]
+        signature = agreement.signature_of(party.id)
+        parties.append(PartyRead(
+            id=party.id, organisation=OrganisationRef.model_validate(party.organisation),
+            role=party.role,
+            focal_points=[read_contact(c) for c in contacts if c.kind == ContactKind.FOCAL_POINT],
+            signatories=[read_contact(c) for c in contacts if c.kind == ContactKind.SIGNATORY],
+            signature=SignatureRead.model_validate(signature) if signature else None,
+        ))
+    areas = [AreaRead(id=a.id, title=a.title, description=a.description, position=a.position,
+                      deliverables=[read_deliverable(d, when.today) for d in agreement.deliverables
+                                    if d.area_id == a.id])
+             for a in agreement.areas]
+    state = workflow.spec.states[agreement.state]
+    columns = agreement.columns()
+    for name in _NOT_ANSWERED:
+        del columns[name]
+    return AgreementRead(
+        **columns,
+        workflow=WorkflowRef(name=agreement.workflow_name, version=agreement.workflow_version),
+        state_label=state.label, final=state.final,
+        editable=policy.terms_editable(workflow, agreement),
+        parties=parties, areas=areas, available_events=events, unmet_conditions=unmet,
+    )
+
+
+async def list_history(
+    session: AsyncSession, agreement_id: int, *, limit: int, offset: int
+) -> tuple[list[HistoryEvent], int]:
+    query = select(HistoryEvent).where(col(HistoryEvent.agreement_id) == agreement_id)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(query.order_by(col(HistoryEvent.version)).limit(limit).offset(offset))
+    return list(rows), total
+
+
+async def agreement_of_deliverable(session: AsyncSession, deliverable_id: int, actor: Actor) -> int:
+    """The agreement a deliverable belongs to, if `actor` reaches it (`NotFound` otherwise)."""
+    agreement_id = await session.scalar(in_reach(
+        select(col(Deliverable.agreement_id)).where(col(Deliverable.id) == deliverable_id), actor,
+        Deliverable.agreement_id))
+    if agreement_id is None:
+        raise NotFound(f"There is no deliverable {deliverable_id} that you can see.")
+    return int(agreement_id)

@@ -1,0 +1,85 @@
+"""The one way in: every write of an agreement or of anything it owns is `apply`.
+
+    apply(session, agreement_id, actor, when, action, if_match=...)
+        snapshot   the agreement and its parts, and its schedule rows, in one statement, within
+                   the actor's reach (engine.agreements.snapshot; out of reach: NotFound)
+        If-Match   the version the caller last saw, if they named one (PreconditionFailed)
+        policy     inside the action: may this actor do this now (engine.agreements.policy)
+        action     guards, effects or edits on the snapshot, returning a change set
+                   (engine.agreements.actions, engine.agreements.changes)
+        write      compare-and-set on `version`, the parts, the history row with the diff
+                   (engine.agreements.repository)
+        follow     timers, reminders and webhook deliveries re-derived from the change set,
+                   only for what it touched (engine.schedule.follow)
+
+all in the caller's transaction, which the caller commits. An agreement id of None makes a new
+agreement (the action is a `Creation`). `fire` is `apply` of a `Fire`, counted by event and outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from engine import schedule
+from engine.access import IfMatch, require_version
+from engine.agreements import repository, snapshot
+from engine.agreements.actions import Action, Creation, Fire
+from engine.agreements.changes import ChangeSet
+from engine.agreements.values import AgreementSnapshot, PartValue
+from engine.clock import When
+from engine.context import Actor
+from engine.machine import catalog
+from engine.metrics import count_transition, transition_workflow
+from engine.schemas import EventInput
+
+NO_FIELDS = EventInput()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What `apply` did: the agreement as it is now, and the change it wrote (None: nothing to change)."""
+
+    agreement: AgreementSnapshot
+    change: ChangeSet | None
+
+    def added(self) -> PartValue:
+        """The part the change added (a contact, an area, a deliverable), with its row's id."""
+        assert self.change is not None
+        return next(p for p in self.change.parts if p.op == "added").value
+
+    def changed(self) -> PartValue | None:
+        """The part the change changed, as it is now; None if it changed nothing."""
+        if self.change is None:
+            return None
+        return next(p.value for p in self.change.parts if p.op == "changed")
+
+
+async def apply(session: AsyncSession, agreement_id: int | None, actor: Actor, when: When, action: Action,
+                *, if_match: IfMatch | None = None) -> Outcome:
+    if agreement_id is None:
+        assert isinstance(action, Creation), "a new agreement is made by a Creation"
+        before = await action.blank(session, actor, when)
+        rows = schedule.ScheduleRows(timers=[], reminders=[], subscriptions=[])
+    else:
+        if session.new or session.dirty or session.deleted:
+            await session.flush()  # what this transaction changed through the ORM is part of what it reads
+        before, rows = await snapshot.load_for_change(session, agreement_id, actor, when)
+    transition_workflow(before.workflow_name)  # before If-Match, so that a stale one is counted too
+    require_version(before, if_match)
+    workflow = catalog().get(before.workflow_name, before.workflow_version)
+    change = await action.decide(session, before, actor, when, workflow)
+    if change is None:
+        return Outcome(before, None)
+    after, written = await repository.write(session, before, change, actor, when)
+    await schedule.follow(session, after, written, actor.label, when, rows)
+    return Outcome(after, written)
+
+
+@count_transition
+async def fire(session: AsyncSession, agreement_id: int, event: str, actor: Actor, when: When,
+               data: EventInput = NO_FIELDS, *, if_match: IfMatch | None = None) -> AgreementSnapshot:
+    """Fire a lifecycle event: `apply` of a `Fire`; the agreement as it is after."""
+    outcome = await apply(session, agreement_id, actor, when, Fire(event, data), if_match=if_match)
+    return outcome.agreement
