@@ -330,7 +330,7 @@ def _record_signature(ctx: EventContext) -> None:
     if behalf is not None:
         ctx.facts["on_behalf_of"] = behalf
     if ctx.dest != agreement.state:  # the last signature: the agreement is signed
-        ctx.draft.set("signed_on", max(s.signed_on for s in ctx.agreement.signatures))
+        ctx.draft.set("signed_on", max([s.signed_on for s in agreement.signatures] + [signed_on]))
         if ctx.data.place and not agreement.signing_place:
             ctx.draft.set("signing_place", ctx.data.place)
             ctx.facts["signing_place"] = ctx.data.place

@@ -208,7 +208,7 @@ def _with(kind: Callable[..., V], values: dict[str, Any], key: str, make: Callab
     return kind(**values, **{key: nested})
 
 
-def _snapshot(data: Any) -> AgreementSnapshot:
+def from_row(data: Any) -> AgreementSnapshot:
     make = _Values()
     parties = tuple(_with(PartyValue, v, "organisation", make.organisation)
                     for v in sorted(_loads(data["parties"]), key=lambda v: v["id"]))
@@ -240,7 +240,7 @@ async def _read(session: AsyncSession, agreement_id: int, actor: Actor, change_a
 
 async def load(session: AsyncSession, agreement_id: int, actor: Actor) -> AgreementSnapshot:
     """The agreement `actor` reaches, with its parts (`NotFound` if none: out of reach is not found)."""
-    return _snapshot(await _read(session, agreement_id, actor, None))
+    return from_row(await _read(session, agreement_id, actor, None))
 
 
 async def load_for_change(session: AsyncSession, agreement_id: int, actor: Actor,
@@ -252,7 +252,7 @@ async def load_for_change(session: AsyncSession, agreement_id: int, actor: Actor
         reminders=[convert(Notification, v) for v in _loads(row["reminders"])],
         subscriptions=[(v["id"], v["events"]) for v in _loads(row["subscriptions"])],
     )
-    return _snapshot(row), rows
+    return from_row(row), rows
 
 
 # --- what a change names ---------------------------------------------------------------------
