@@ -20,7 +20,13 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from engine.settings import Settings
 
@@ -107,6 +113,17 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+# What runs a Core statement in a transaction: the unit of work's session, or its connection
+# (`await session.connection()`), which runs it without the ORM's per-statement work (the hot
+# path's statements: engine.agreements.snapshot, .repository, engine.schedule).
+Executor = AsyncSession | AsyncConnection
+
+
+def dialect_name(executor: Executor) -> str:
+    bind = executor.get_bind() if isinstance(executor, AsyncSession) else executor
+    return bind.dialect.name
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

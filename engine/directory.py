@@ -312,7 +312,8 @@ _ACTOR_BY_DIGEST = (
 async def actor_for_digest(session: AsyncSession, digest: str) -> Actor | None:
     """Who holds the (unrevoked) token whose SHA-256 is `digest` (an active person), or None. Only the columns an
     `Actor` needs: this runs on every request."""
-    row = (await session.execute(_ACTOR_BY_DIGEST, {"digest": digest})).first()
+    connection = await session.connection()  # a Core statement on every request: no ORM work around it
+    row = (await connection.execute(_ACTOR_BY_DIGEST, {"digest": digest})).first()
     if row is None or not hmac.compare_digest(row[0], digest):
         return None
     _, person_id, name, role, organisation_id = row

@@ -60,7 +60,6 @@ from sqlalchemy import (
     bindparam,
     select,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
 from engine import rules
@@ -68,6 +67,7 @@ from engine.agreements.changes import ChangeSet
 from engine.agreements.values import AgreementSnapshot, DeliverableValue
 from engine.clock import When
 from engine.days import iso, usable
+from engine.db import Executor
 from engine.machine import CompiledWorkflow, catalog
 from engine.models import Agreement, Organisation, Person, instant, long_text
 from engine.statuses import (
@@ -225,7 +225,7 @@ def moves(change: ChangeSet) -> tuple[bool, bool]:
     return timers, reminders
 
 
-async def follow(session: AsyncSession, agreement: AgreementSnapshot, change: ChangeSet, actor: str,
+async def follow(session: Executor, agreement: AgreementSnapshot, change: ChangeSet, actor: str,
                  when: When, rows: ScheduleRows) -> None:
     """After `change` (made by `actor`, a label) left `agreement`: its timers and reminders
     re-derived where the change can move them, and the webhook deliveries it causes enqueued."""
@@ -237,7 +237,7 @@ async def follow(session: AsyncSession, agreement: AgreementSnapshot, change: Ch
     await _enqueue_change_webhooks(session, agreement, change, actor, when, rows.subscriptions)
 
 
-async def reschedule(session: AsyncSession, agreement: AgreementSnapshot, when: When,
+async def reschedule(session: Executor, agreement: AgreementSnapshot, when: When,
                      rows: ScheduleRows) -> None:
     """Re-derive `agreement`'s timers and reminders with no change of its own (its people changed)."""
     await _sync_timers(session, agreement, when, rows.timers)
@@ -272,7 +272,7 @@ def _update_by_id_statement(table: Table, only_if: str, columns: tuple[str, ...]
             .values({name: bindparam(f"new_{name}") for name in columns}))
 
 
-async def _update_by_id(session: AsyncSession, table: Table, only_if: str,
+async def _update_by_id(session: Executor, table: Table, only_if: str,
                         changes: list[dict[str, Any]]) -> None:
     """One executemany `UPDATE` of rows by id, each only while its status is still `only_if`
     (a worker may have sent or fired it meanwhile: that outcome stands)."""
@@ -284,7 +284,7 @@ async def _update_by_id(session: AsyncSession, table: Table, only_if: str,
         for change in changes])
 
 
-async def _sync_timers(session: AsyncSession, agreement: AgreementSnapshot, when: When,
+async def _sync_timers(session: Executor, agreement: AgreementSnapshot, when: When,
                        rows: list[dict[str, Any]]) -> None:
     workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
     wanted: set[tuple[str, date]] = set()
@@ -375,7 +375,7 @@ def _recipients(name: str, agreement: AgreementSnapshot, deliverable: Deliverabl
     raise ValueError(f"unknown recipient {name!r}")
 
 
-async def _sync_reminders(session: AsyncSession, agreement: AgreementSnapshot, when: When,
+async def _sync_reminders(session: Executor, agreement: AgreementSnapshot, when: When,
                           rows: list[dict[str, Any]]) -> None:
     wanted, moot = _wanted_reminders(agreement)
     by_key: dict[NotificationKey, dict[str, Any]] = {
@@ -426,7 +426,7 @@ def _moot_reason(agreement: AgreementSnapshot, key: NotificationKey, moot: dict[
     return "no longer due: its date or its recipients changed"
 
 
-async def recipient_zones(session: AsyncSession, person_ids: set[int]) -> dict[int, str]:
+async def recipient_zones(session: Executor, person_ids: set[int]) -> dict[int, str]:
     """Each person's time zone: their own, else their organisation's."""
     if not person_ids:
         return {}
@@ -479,7 +479,7 @@ def change_webhook_events(change: _Move, workflow: CompiledWorkflow) -> list[str
     return events
 
 
-async def _enqueue_change_webhooks(session: AsyncSession, agreement: AgreementSnapshot, change: ChangeSet,
+async def _enqueue_change_webhooks(session: Executor, agreement: AgreementSnapshot, change: ChangeSet,
                                    actor: str, when: When, active: _Subscribers) -> None:
     events = change_webhook_events(change, catalog().get(agreement.workflow_name, agreement.workflow_version))
     if not events or not any(event in wanted for event in events for _, wanted in active):
@@ -502,24 +502,24 @@ async def _enqueue_change_webhooks(session: AsyncSession, agreement: AgreementSn
 _Subscribers = list[tuple[int, list[str]]]
 
 
-async def _active_subscriptions(session: AsyncSession) -> _Subscribers:
+async def _active_subscriptions(session: Executor) -> _Subscribers:
     rows = await session.execute(select(col(WebhookSubscription.id), col(WebhookSubscription.events))
                                  .where(col(WebhookSubscription.active).is_(True)))
     return [(subscription_id, events) for subscription_id, events in rows.all()
             if subscription_id is not None]
 
 
-async def _subscribers(session: AsyncSession, event: str, active: _Subscribers | None = None) -> list[int]:
+async def _subscribers(session: Executor, event: str, active: _Subscribers | None = None) -> list[int]:
     if active is None:
         active = await _active_subscriptions(session)
     return [subscription_id for subscription_id, events in active if event in events]
 
 
-async def wants_webhook(session: AsyncSession, event: str) -> bool:
+async def wants_webhook(session: Executor, event: str) -> bool:
     return bool(await _subscribers(session, event))
 
 
-async def enqueue_webhook(session: AsyncSession, event: str, agreement: AgreementSnapshot | Agreement, now: datetime,
+async def enqueue_webhook(session: Executor, event: str, agreement: AgreementSnapshot | Agreement, now: datetime,
                           extra: dict[str, Any] | None = None, *, active: _Subscribers | None = None) -> int:
     """One delivery row per active subscription that wants `event`; returns how many.
 

@@ -20,7 +20,6 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import CursorResult, Delete, Insert, Table, Update, bindparam
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 from engine.agreements.changes import ChangeSet, PartChange, apply_changes
@@ -33,6 +32,7 @@ from engine.agreements.values import (
 )
 from engine.clock import When
 from engine.context import Actor
+from engine.db import Executor
 from engine.errors import StaleVersion
 from engine.models import (
     Agreement,
@@ -91,7 +91,7 @@ def _delete(name: str) -> Delete:
     return found.delete().where(found.c.id == bindparam("row_id"))
 
 
-async def write(session: AsyncSession, before: AgreementSnapshot, change: ChangeSet, actor: Actor,
+async def write(session: Executor, before: AgreementSnapshot, change: ChangeSet, actor: Actor,
                 when: When) -> tuple[AgreementSnapshot, ChangeSet]:
     """Write `change` to `before` (a new agreement when its id is not positive); the agreement
     after, and `change` with the ids of the rows it added."""
@@ -123,7 +123,7 @@ async def write(session: AsyncSession, before: AgreementSnapshot, change: Change
     return after, written
 
 
-async def _write_parts(session: AsyncSession, agreement_id: int,
+async def _write_parts(session: Executor, agreement_id: int,
                        changes: tuple[PartChange, ...]) -> tuple[PartChange, ...]:
     """Each part change written: removals, then additions (in `WRITE_ORDER`), then changes."""
     ids: dict[tuple[type[Any], int], int] = {}

@@ -58,22 +58,25 @@ class Outcome:
 
 async def apply(session: AsyncSession, agreement_id: int | None, actor: Actor, when: When, action: Action,
                 *, if_match: IfMatch | None = None) -> Outcome:
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # what this transaction changed through the ORM is part of what it reads
+    # The snapshot, the write and the schedule are Core statements: run on the session's connection
+    # (the same transaction), they skip the ORM session's per-statement work.
+    connection = await session.connection()
     if agreement_id is None:
         assert isinstance(action, Creation), "a new agreement is made by a Creation"
         before = await action.blank(session, actor, when)
         rows = schedule.ScheduleRows(timers=[], reminders=[], subscriptions=[])
     else:
-        if session.new or session.dirty or session.deleted:
-            await session.flush()  # what this transaction changed through the ORM is part of what it reads
-        before, rows = await snapshot.load_for_change(session, agreement_id, actor, when)
+        before, rows = await snapshot.load_for_change(connection, agreement_id, actor, when)
     transition_workflow(before.workflow_name)  # before If-Match, so that a stale one is counted too
     require_version(before, if_match)
     workflow = catalog().get(before.workflow_name, before.workflow_version)
     change = await action.decide(session, before, actor, when, workflow)
     if change is None:
         return Outcome(before, None)
-    after, written = await repository.write(session, before, change, actor, when)
-    await schedule.follow(session, after, written, actor.label, when, rows)
+    after, written = await repository.write(connection, before, change, actor, when)
+    await schedule.follow(connection, after, written, actor.label, when, rows)
     return Outcome(after, written)
 
 

@@ -38,6 +38,7 @@ from engine.agreements.values import (
 )
 from engine.clock import When
 from engine.context import Actor
+from engine.db import Executor, dialect_name
 from engine.errors import NotFound
 from engine.models import (
     Agreement,
@@ -224,26 +225,26 @@ def from_row(data: Any) -> AgreementSnapshot:
                              deliverables=deliverables)
 
 
-async def _read(session: AsyncSession, agreement_id: int, actor: Actor, change_at: When | None) -> Any:
+async def _read(session: Executor, agreement_id: int, actor: Actor, change_at: When | None) -> Any:
     scoped = not (actor.is_admin or actor.is_scheduler)
     params: dict[str, Any] = {"agreement_id": agreement_id}
     if scoped:
         params["organisation_id"] = actor.organisation_id
     if change_at is not None:
         params["reminders_since"] = reminders_relevant_since(change_at)
-    statement = _statement(session.get_bind().dialect.name, change_at is not None, scoped)
+    statement = _statement(dialect_name(session), change_at is not None, scoped)
     row = (await session.execute(statement, params)).mappings().first()
     if row is None:
         raise NotFound(f"There is no agreement {agreement_id} that you can see.")
     return row
 
 
-async def load(session: AsyncSession, agreement_id: int, actor: Actor) -> AgreementSnapshot:
+async def load(session: Executor, agreement_id: int, actor: Actor) -> AgreementSnapshot:
     """The agreement `actor` reaches, with its parts (`NotFound` if none: out of reach is not found)."""
     return from_row(await _read(session, agreement_id, actor, None))
 
 
-async def load_for_change(session: AsyncSession, agreement_id: int, actor: Actor,
+async def load_for_change(session: Executor, agreement_id: int, actor: Actor,
                           when: When) -> tuple[AgreementSnapshot, ScheduleRows]:
     """`load`, and the schedule rows a change made at `when` is compared against."""
     row = await _read(session, agreement_id, actor, when)
