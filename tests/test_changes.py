@@ -166,3 +166,22 @@ def test_what_a_change_can_move_in_the_schedule() -> None:
     draft = Draft(before)
     draft.change(deliverable, replace(deliverable, status="done"))
     assert schedule.moves(draft.finish(HistoryKind.EDITED, "deliverable_updated")) == (False, True)
+
+
+def test_the_dates_timers_and_reminders_count_from_read_only_schedule_fields() -> None:
+    """`schedule.moves` skips re-deriving timers and reminders when a change touches none of
+    `SCHEDULE_FIELDS`: every date a workflow may count from must read only those (a new date
+    that read another field would leave its timers stale)."""
+    from engine import rules
+    from engine.agreements.values import AGREEMENT_COLUMNS
+
+    base = _snapshot(ends_on=date(2028, 1, 1), notice_period_days=30, submitted_on=date(2025, 12, 1))
+    others: dict[str, Any] = {"title": "Other", "summary": "S", "background": "B", "version": 9,
+                              "signing_place": "Elsewhere", "signed_on": date(2025, 1, 2), "review_outcome": "renew",
+                              "review_summary": "R", "predecessor_id": 3, "created_by_id": 4,
+                              "created_at": datetime(2020, 1, 1, tzinfo=UTC),
+                              "updated_at": datetime(2020, 1, 1, tzinfo=UTC), "workflow_version": 2}
+    assert set(others) == set(AGREEMENT_COLUMNS) - schedule.SCHEDULE_FIELDS - {"id", "workflow_name"}
+    changed = replace(base, **others)
+    for name, date_of in rules.DATES.items():
+        assert date_of(changed) == date_of(base), name
