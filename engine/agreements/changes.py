@@ -105,6 +105,9 @@ class ChangeSet:
         """The changes to parts of one kind (`deliverable`, ...), of one `op` if given."""
         return [p for p in self.parts if p.part == part and (op is None or p.op == op)]
 
+    def of_op(self, op: Op) -> list[PartChange]:
+        return [p for p in self.parts if p.op == op]
+
     def diff(self) -> dict[str, Any]:
         """The change as JSON: `{"fields": {name: [old, new]}, "parts": [{part, op, id, ...}]}`."""
         diff: dict[str, Any] = {}

@@ -5,6 +5,9 @@
     DELETE / INSERT ... RETURNING id / UPDATE          -- the parts removed, added, changed
     INSERT agreement_event                              -- the history row, with the diff
 
+On PostgreSQL a change that adds no row (most events, edits, updates of a part) claims the
+version and records the history in one statement (`_claim_and_record`).
+
 A new agreement is an INSERT (version 1) instead of the compare-and-set. The compare-and-set
 runs first, so on PostgreSQL it takes the row lock before anything else of the change is
 written and the loser of a race fails there. A part not yet written carries a negative id
@@ -19,7 +22,7 @@ from dataclasses import replace
 from functools import cache
 from typing import Any
 
-from sqlalchemy import CursorResult, Delete, Insert, Table, Update, bindparam
+from sqlalchemy import CursorResult, Delete, Insert, Table, Update, bindparam, select
 from sqlmodel import SQLModel
 
 from engine.agreements.changes import ChangeSet, PartChange, apply_changes
@@ -32,7 +35,7 @@ from engine.agreements.values import (
 )
 from engine.clock import When
 from engine.context import Actor
-from engine.db import Executor
+from engine.db import Executor, dialect_name
 from engine.errors import StaleVersion
 from engine.models import (
     Agreement,
@@ -91,6 +94,36 @@ def _delete(name: str) -> Delete:
     return found.delete().where(found.c.id == bindparam("row_id"))
 
 
+HISTORY_COLUMNS = ("version", "at", "actor_id", "actor", "kind", "event", "from_state", "to_state", "comment",
+                   "data", "diff")
+
+
+@cache
+def _claim_and_record(columns: tuple[str, ...]) -> Insert:
+    """PostgreSQL: the compare-and-set and the history row in one statement,
+
+        WITH claimed AS (UPDATE agreement SET ... WHERE id = :row_id AND version = :expected
+                         RETURNING id)
+        INSERT INTO agreement_event (agreement_id, ...) SELECT claimed.id, ... FROM claimed
+        RETURNING agreement_event.id
+
+    which inserts nothing (and returns no row) when another write won."""
+    agreement, history = table("agreement"), table("agreement_event")
+    claimed = (agreement.update()
+               .where(agreement.c.id == bindparam("row_id"), agreement.c.version == bindparam("expected"))
+               .values({name: bindparam(f"new_{name}") for name in columns})
+               .returning(agreement.c.id).cte("claimed"))
+    values = select(claimed.c.id, *(bindparam(f"h_{name}", type_=history.c[name].type) for name in HISTORY_COLUMNS))
+    return history.insert().from_select(["agreement_id", *HISTORY_COLUMNS], values).returning(history.c.id)
+
+
+def _history(version: int, change: ChangeSet, actor: Actor, when: When) -> dict[str, Any]:
+    return {"version": version, "at": when.now, "actor_id": actor.person_id, "actor": actor.label,
+            "kind": change.kind, "event": change.event, "from_state": change.from_state,
+            "to_state": change.to_state, "comment": change.comment,
+            "data": dict(change.facts) if change.facts else None, "diff": change.diff() or None}
+
+
 async def write(session: Executor, before: AgreementSnapshot, change: ChangeSet, actor: Actor,
                 when: When) -> tuple[AgreementSnapshot, ChangeSet]:
     """Write `change` to `before` (a new agreement when its id is not positive); the agreement
@@ -98,6 +131,16 @@ async def write(session: Executor, before: AgreementSnapshot, change: ChangeSet,
     fields = {f.name: f.new for f in change.fields}
     version = before.version + 1
     stamp = {"version": version, "updated_at": when.now}
+    if before.id > 0 and dialect_name(session) == "postgresql" and not change.of_op("added"):
+        # No new row whose id the diff must name: claim and record at once (one round trip).
+        values = {**fields, **stamp}
+        recorded = await session.execute(_claim_and_record(tuple(values)), {
+            "row_id": before.id, "expected": before.version, **{f"new_{k}": v for k, v in values.items()},
+            **{f"h_{k}": v for k, v in _history(version, change, actor, when).items()}})
+        if recorded.first() is None:
+            raise StaleVersion(before.version)
+        parts = await _write_parts(session, before.id, change.parts)
+        return apply_changes(before, values, parts), change
     if before.id > 0:
         agreement_id = before.id
         values = {**fields, **stamp}
@@ -113,11 +156,8 @@ async def write(session: Executor, before: AgreementSnapshot, change: ChangeSet,
         agreement_id = (await session.execute(_insert_returning("agreement"), row)).scalar_one()
     parts = await _write_parts(session, agreement_id, change.parts)
     written = replace(change, parts=parts)
-    await session.execute(_insert("agreement_event"), {
-        "agreement_id": agreement_id, "version": version, "at": when.now, "actor_id": actor.person_id,
-        "actor": actor.label, "kind": change.kind, "event": change.event, "from_state": change.from_state,
-        "to_state": change.to_state, "comment": change.comment,
-        "data": dict(change.facts) if change.facts else None, "diff": written.diff() or None})
+    await session.execute(_insert("agreement_event"),
+                          {"agreement_id": agreement_id, **_history(version, written, actor, when)})
     start = before if before.id == agreement_id else replace(before, id=agreement_id)
     after = apply_changes(start, {**fields, **stamp}, parts)
     return after, written
