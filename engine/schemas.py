@@ -57,12 +57,6 @@ DeliverableStatusValue = Literal[statuses.DeliverableStatus.PLANNED, statuses.De
                                  statuses.DeliverableStatus.DONE, statuses.DeliverableStatus.CANCELLED]
 DeliveryStatusValue = Literal[statuses.DeliveryStatus.PENDING, statuses.DeliveryStatus.SENT,
                               statuses.DeliveryStatus.CANCELLED, statuses.DeliveryStatus.DEAD]
-# The same values as plain strings, under the names engine/demo.py annotates its data with (it
-# writes string literals).
-Role = Literal["admin", "staff", "partner"]
-PartyRole = Literal["party", "supporter"]
-ContactKind = Literal["focal_point", "signatory"]
-DeliverableStatus = Literal["planned", "in_progress", "done", "cancelled"]
 ReviewOutcome = Literal["continue", "renew", "terminate"]
 
 
@@ -73,11 +67,8 @@ def _spells(value: Any, members: Iterable[str]) -> None:
         raise TypeError(f"{value} does not list exactly {sorted(members)}")
 
 
-for _value, _family in ((PersonRoleValue, statuses.Role.PEOPLE), (Role, statuses.Role.PEOPLE),
-                        (PartyRoleValue, statuses.PartyRole), (PartyRole, statuses.PartyRole),
-                        (ContactKindValue, statuses.ContactKind), (ContactKind, statuses.ContactKind),
-                        (DeliverableStatusValue, statuses.DeliverableStatus),
-                        (DeliverableStatus, statuses.DeliverableStatus),
+for _value, _family in ((PersonRoleValue, statuses.Role.PEOPLE), (PartyRoleValue, statuses.PartyRole),
+                        (ContactKindValue, statuses.ContactKind), (DeliverableStatusValue, statuses.DeliverableStatus),
                         (DeliveryStatusValue, statuses.DeliveryStatus)):
     _spells(_value, _family)
 
