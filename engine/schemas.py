@@ -267,7 +267,7 @@ class PersonCreate(Input):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "name": "Agnès Bickart", "email": "agnes.bickart@metropolis.example", "organisation_id": 1,
-        "role": "staff", "job_title": "Senior Manager for Institutional Relations & Asia",
+        "role": statuses.Role.STAFF, "job_title": "Senior Manager for Institutional Relations & Asia",
         "timezone": "Europe/Madrid"}]})
 
 
@@ -302,7 +302,7 @@ class PersonUpdate(Input):
         return self
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"active": False}, {
-        "name": "Agnès Bickart", "role": "staff", "timezone": "Europe/Madrid"}]})
+        "name": "Agnès Bickart", "role": statuses.Role.STAFF, "timezone": "Europe/Madrid"}]})
 
 
 class PersonWarning(BaseModel):
@@ -417,7 +417,7 @@ class ContactCreate(Input):
     capacity: ShortText | None = None
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "person_id": 3, "kind": "focal_point",
+        "person_id": 3, "kind": statuses.ContactKind.FOCAL_POINT,
         "capacity": "Senior Manager for Institutional Relations & Asia"}]})
 
 
@@ -439,7 +439,7 @@ class DeliverableUpdate(Input):
     evidence_url: HttpUrl | None = None
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "status": "in_progress", "progress_note": "Draft circulated to joint members.",
+        "status": statuses.DeliverableStatus.IN_PROGRESS, "progress_note": "Draft circulated to joint members.",
         "evidence_url": "https://www.metropolis.org/"}]})
 
 
