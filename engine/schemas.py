@@ -57,12 +57,6 @@ DeliverableStatusValue = Literal[statuses.DeliverableStatus.PLANNED, statuses.De
                                  statuses.DeliverableStatus.DONE, statuses.DeliverableStatus.CANCELLED]
 DeliveryStatusValue = Literal[statuses.DeliveryStatus.PENDING, statuses.DeliveryStatus.SENT,
                               statuses.DeliveryStatus.CANCELLED, statuses.DeliveryStatus.DEAD]
-# The same values as plain strings, under the names engine/demo.py annotates its data with (it
-# writes string literals).
-Role = Literal["admin", "staff", "partner"]
-PartyRole = Literal["party", "supporter"]
-ContactKind = Literal["focal_point", "signatory"]
-DeliverableStatus = Literal["planned", "in_progress", "done", "cancelled"]
 ReviewOutcome = Literal["continue", "renew", "terminate"]
 
 
@@ -73,11 +67,8 @@ def _spells(value: Any, members: Iterable[str]) -> None:
         raise TypeError(f"{value} does not list exactly {sorted(members)}")
 
 
-for _value, _family in ((PersonRoleValue, statuses.Role.PEOPLE), (Role, statuses.Role.PEOPLE),
-                        (PartyRoleValue, statuses.PartyRole), (PartyRole, statuses.PartyRole),
-                        (ContactKindValue, statuses.ContactKind), (ContactKind, statuses.ContactKind),
-                        (DeliverableStatusValue, statuses.DeliverableStatus),
-                        (DeliverableStatus, statuses.DeliverableStatus),
+for _value, _family in ((PersonRoleValue, statuses.Role.PEOPLE), (PartyRoleValue, statuses.PartyRole),
+                        (ContactKindValue, statuses.ContactKind), (DeliverableStatusValue, statuses.DeliverableStatus),
                         (DeliveryStatusValue, statuses.DeliveryStatus)):
     _spells(_value, _family)
 
@@ -276,7 +267,7 @@ class PersonCreate(Input):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "name": "Agnès Bickart", "email": "agnes.bickart@metropolis.example", "organisation_id": 1,
-        "role": "staff", "job_title": "Senior Manager for Institutional Relations & Asia",
+        "role": statuses.Role.STAFF, "job_title": "Senior Manager for Institutional Relations & Asia",
         "timezone": "Europe/Madrid"}]})
 
 
@@ -311,7 +302,7 @@ class PersonUpdate(Input):
         return self
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"active": False}, {
-        "name": "Agnès Bickart", "role": "staff", "timezone": "Europe/Madrid"}]})
+        "name": "Agnès Bickart", "role": statuses.Role.STAFF, "timezone": "Europe/Madrid"}]})
 
 
 class PersonWarning(BaseModel):
@@ -426,7 +417,7 @@ class ContactCreate(Input):
     capacity: ShortText | None = None
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "person_id": 3, "kind": "focal_point",
+        "person_id": 3, "kind": statuses.ContactKind.FOCAL_POINT,
         "capacity": "Senior Manager for Institutional Relations & Asia"}]})
 
 
@@ -448,7 +439,7 @@ class DeliverableUpdate(Input):
     evidence_url: HttpUrl | None = None
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "status": "in_progress", "progress_note": "Draft circulated to joint members.",
+        "status": statuses.DeliverableStatus.IN_PROGRESS, "progress_note": "Draft circulated to joint members.",
         "evidence_url": "https://www.metropolis.org/"}]})
 
 

@@ -33,7 +33,7 @@ from api.deps import IdPath, get_database, get_settings, get_when, parse_if_matc
 from api.observability import loggable_path
 from api.web import link_mail, views
 from api.web import session as web_session
-from engine import diagrams, directory, history_text, reports, signin
+from engine import diagrams, directory, history_text, reports, signin, statuses
 from engine.access import in_reach
 from engine.agreements import actions, policy, reading, service, snapshot
 from engine.clock import When
@@ -59,6 +59,11 @@ log = logging.getLogger("accord.web")
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+# The templates compare with the members of engine/statuses' families (`p.role == PartyRole.SUPPORTER`),
+# never with their strings (docs/architecture.md, rule 8).
+templates.env.globals.update({family.__name__: family for family in (
+    statuses.DeliverableStatus, statuses.Role, statuses.PartyRole, statuses.ContactKind, statuses.HistoryKind,
+    statuses.TimerStatus, statuses.DeliveryStatus, statuses.NotificationKind)})
 STATIC = {"web.css": ("text/css", HERE / "static" / "web.css")}
 PAGE_SIZE = 50
 # The pages run no script and load nothing from elsewhere; forms post only back to this site.

@@ -32,19 +32,17 @@ from engine.schemas import (
     AgreementUpdate,
     AreaCreate,
     ContactCreate,
-    ContactKind,
     DeliverableCreate,
-    DeliverableStatus,
     DeliverableUpdate,
     EventInput,
     OrganisationCreate,
     PartyInput,
     PersonCreate,
-    Role,
 )
+from engine.statuses import ContactKind, DeliverableStatus, PartyRole, Role
 
 # Whoever loads the demo acts as an administrator with no person behind it.
-LOADER = Actor(label="accord demo", role="admin")
+LOADER = Actor(label="accord demo", role=Role.ADMIN)
 
 METROPOLIS, ASPAC, UCLG, AMF = "Metropolis", "UCLG ASPAC", "UCLG", "Asian Mayors Forum"
 TABRIZ, BISHKEK = "Tabriz Municipality", "Bishkek City Hall"
@@ -90,28 +88,28 @@ BISHKEK_FOCAL = "international.relations@bishkek.example"
 BISHKEK_MAYOR = "mayor@bishkek.example"
 
 PEOPLE = [
-    PersonSpec(METROPOLIS, "Agnès Bickart", AGNES, "staff",
+    PersonSpec(METROPOLIS, "Agnès Bickart", AGNES, Role.STAFF,
                "Senior Manager for Institutional Relations & Asia", "Europe/Madrid"),
-    PersonSpec(METROPOLIS, "Secretary General, Metropolis", METROPOLIS_SG, "staff",
+    PersonSpec(METROPOLIS, "Secretary General, Metropolis", METROPOLIS_SG, Role.STAFF,
                "Secretary General", "Europe/Madrid"),
-    PersonSpec(METROPOLIS, "Policy Officer, Metropolis", METROPOLIS_OFFICER, "partner",
+    PersonSpec(METROPOLIS, "Policy Officer, Metropolis", METROPOLIS_OFFICER, Role.PARTNER,
                "Policy Officer", "Europe/Madrid"),
-    PersonSpec(ASPAC, "Programme Manager, UCLG ASPAC", ASPAC_FOCAL, "staff",
+    PersonSpec(ASPAC, "Programme Manager, UCLG ASPAC", ASPAC_FOCAL, Role.STAFF,
                "Programme Manager", "Asia/Jakarta"),
-    PersonSpec(ASPAC, "Secretary General, UCLG ASPAC", ASPAC_SG, "staff",
+    PersonSpec(ASPAC, "Secretary General, UCLG ASPAC", ASPAC_SG, Role.STAFF,
                "Secretary General", "Asia/Jakarta"),
-    PersonSpec(ASPAC, "Programme Officer, UCLG ASPAC", ASPAC_OFFICER, "partner",
+    PersonSpec(ASPAC, "Programme Officer, UCLG ASPAC", ASPAC_OFFICER, Role.PARTNER,
                "Programme Officer", "Asia/Jakarta"),
-    PersonSpec(AMF, "C2C Programme Officer, AMF Secretariat", AMF_FOCAL, "staff",
+    PersonSpec(AMF, "C2C Programme Officer, AMF Secretariat", AMF_FOCAL, Role.STAFF,
                "C2C Programme Officer", "Asia/Tehran"),
-    PersonSpec(AMF, "Communications Officer, AMF Secretariat", AMF_OFFICER, "partner",
+    PersonSpec(AMF, "Communications Officer, AMF Secretariat", AMF_OFFICER, Role.PARTNER,
                "Communications Officer", "Asia/Tehran"),
-    PersonSpec(TABRIZ, "International Relations Director, Tabriz", TABRIZ_FOCAL, "staff",
+    PersonSpec(TABRIZ, "International Relations Director, Tabriz", TABRIZ_FOCAL, Role.STAFF,
                "International Relations Director", "Asia/Tehran"),
-    PersonSpec(TABRIZ, "Mayor of Tabriz", TABRIZ_MAYOR, "staff", "Mayor", "Asia/Tehran"),
-    PersonSpec(BISHKEK, "International Relations Officer, Bishkek", BISHKEK_FOCAL, "staff",
+    PersonSpec(TABRIZ, "Mayor of Tabriz", TABRIZ_MAYOR, Role.STAFF, "Mayor", "Asia/Tehran"),
+    PersonSpec(BISHKEK, "International Relations Officer, Bishkek", BISHKEK_FOCAL, Role.STAFF,
                "International Relations Officer", "Asia/Bishkek"),
-    PersonSpec(BISHKEK, "Mayor of Bishkek", BISHKEK_MAYOR, "staff", "Mayor", "Asia/Bishkek"),
+    PersonSpec(BISHKEK, "Mayor of Bishkek", BISHKEK_MAYOR, Role.STAFF, "Mayor", "Asia/Bishkek"),
 ]
 
 # --- the Metropolis – UCLG ASPAC collaboration agreement (seed) --------------------------------
@@ -171,32 +169,32 @@ class DeliverableSpec:
 
 COLLABORATION_DELIVERABLES = [
     DeliverableSpec(0, "Joint capacity-building webinar series for shared members", AGNES,
-                    date(2019, 12, 15), (Progress(date(2019, 12, 12), "done",
+                    date(2019, 12, 15), (Progress(date(2019, 12, 12), DeliverableStatus.DONE,
                                                   "Four webinars held with joint members."),)),
     DeliverableSpec(0, "Gender mainstreaming peer-learning session for joint members",
                     ASPAC_FOCAL, date(2026, 9, 30),
-                    (Progress(date(2026, 5, 4), "in_progress",
+                    (Progress(date(2026, 5, 4), DeliverableStatus.IN_PROGRESS,
                               "Speakers confirmed; the session date is still open."),)),
     DeliverableSpec(0, "Urban diplomacy and advocacy brief for joint members", AGNES,
                     date(2027, 3, 31)),
     DeliverableSpec(1, "Shared calendar of 2030 Agenda and New Urban Agenda localisation "
                     "activities", ASPAC_OFFICER, date(2020, 6, 30),
-                    (Progress(date(2020, 6, 22), "done", "Calendar published to joint members."),)),
+                    (Progress(date(2020, 6, 22), DeliverableStatus.DONE, "Calendar published to joint members."),)),
     DeliverableSpec(1, "Joint report on Voluntary Local Reviews by Asia-Pacific metropolises",
                     ASPAC_FOCAL, date(2027, 6, 30),
-                    (Progress(date(2026, 10, 1), "in_progress",
+                    (Progress(date(2026, 10, 1), DeliverableStatus.IN_PROGRESS,
                               "Outline agreed; eight metropolises contributing."),)),
     DeliverableSpec(2, "Metropolitan governance module in the UCLG ASPAC learning programme",
                     AGNES, date(2021, 11, 30),
-                    (Progress(date(2021, 11, 24), "done", "Module delivered in the programme."),)),
+                    (Progress(date(2021, 11, 24), DeliverableStatus.DONE, "Module delivered in the programme."),)),
     DeliverableSpec(2, "Metropolitan thinking session at a UCLG ASPAC statutory meeting",
                     ASPAC_FOCAL, date(2027, 2, 28)),
     DeliverableSpec(3, "Asia-Pacific case studies in the Metropolis observatory", AGNES,
                     date(2020, 10, 31),
-                    (Progress(date(2020, 10, 20), "done", "Six case studies published."),)),
+                    (Progress(date(2020, 10, 20), DeliverableStatus.DONE, "Six case studies published."),)),
     DeliverableSpec(3, "Asia-Pacific perspectives in the review of the Metropolis action plan",
                     AGNES, date(2027, 1, 31),
-                    (Progress(date(2026, 9, 14), "in_progress",
+                    (Progress(date(2026, 9, 14), DeliverableStatus.IN_PROGRESS,
                               "Consultation with Asia-Pacific members under way."),)),
 ]
 
@@ -226,10 +224,10 @@ C2C_AREAS = [
 C2C_DELIVERABLES = [
     DeliverableSpec(0, "Study visit of Bishkek heritage staff to Tabriz", TABRIZ_FOCAL,
                     date(2026, 6, 30),
-                    (Progress(date(2026, 6, 25), "done", "Visit held; report shared."),)),
+                    (Progress(date(2026, 6, 25), DeliverableStatus.DONE, "Visit held; report shared."),)),
     DeliverableSpec(0, "Joint guide on the restoration of historic municipal buildings",
                     BISHKEK_FOCAL, date(2027, 3, 31),
-                    (Progress(date(2026, 10, 12), "in_progress", "First chapters drafted."),)),
+                    (Progress(date(2026, 10, 12), DeliverableStatus.IN_PROGRESS, "First chapters drafted."),)),
     DeliverableSpec(1, "Exchange of park management practices at an AMF workshop", AMF_FOCAL,
                     date(2027, 5, 31)),
 ]
@@ -350,11 +348,11 @@ async def _ensure_collaboration_agreement(session: AsyncSession, clock: Clock, z
     assert agreement.id is not None
     agreement_id = agreement.id
     contacts: list[tuple[Actor, str, ContactKind, str]] = [
-        (agnes, AGNES, "focal_point", "Senior Manager for Institutional Relations & Asia"),
-        (agnes, METROPOLIS_SG, "signatory", "Secretary General, Metropolis"),
-        (aspac_focal, ASPAC_FOCAL, "focal_point", "Programme Manager, UCLG ASPAC"),
-        (aspac_focal, ASPAC_OFFICER, "focal_point", "Programme Officer, UCLG ASPAC"),
-        (aspac_focal, ASPAC_SG, "signatory", "Secretary General, UCLG ASPAC"),
+        (agnes, AGNES, ContactKind.FOCAL_POINT, "Senior Manager for Institutional Relations & Asia"),
+        (agnes, METROPOLIS_SG, ContactKind.SIGNATORY, "Secretary General, Metropolis"),
+        (aspac_focal, ASPAC_FOCAL, ContactKind.FOCAL_POINT, "Programme Manager, UCLG ASPAC"),
+        (aspac_focal, ASPAC_OFFICER, ContactKind.FOCAL_POINT, "Programme Officer, UCLG ASPAC"),
+        (aspac_focal, ASPAC_SG, ContactKind.SIGNATORY, "Secretary General, UCLG ASPAC"),
     ]
     for actor, email, kind, capacity in contacts:
         await apply(session, agreement_id, actor, timeline.step(), actions.NameContact(ContactCreate(
@@ -395,14 +393,14 @@ async def _ensure_city_to_city(session: AsyncSession, clock: Clock, zone: ZoneIn
         title=C2C_TITLE, workflow="city_to_city", summary=C2C_SUMMARY, background=C2C_BACKGROUND,
         effective_from=C2C_EFFECTIVE_FROM, review_every_months=12,
         parties=[PartyInput(organisation_id=orgs[TABRIZ]), PartyInput(organisation_id=orgs[BISHKEK]),
-                 PartyInput(organisation_id=orgs[AMF], role="supporter")],
+                 PartyInput(organisation_id=orgs[AMF], role=PartyRole.SUPPORTER)],
     ), tabriz, timeline.step())
     assert agreement.id is not None
     agreement_id = agreement.id
     contacts: list[tuple[Actor, str, ContactKind]] = [
-        (tabriz, TABRIZ_FOCAL, "focal_point"), (tabriz, TABRIZ_MAYOR, "signatory"),
-        (bishkek, BISHKEK_FOCAL, "focal_point"), (bishkek, BISHKEK_MAYOR, "signatory"),
-        (amf, AMF_FOCAL, "focal_point"),
+        (tabriz, TABRIZ_FOCAL, ContactKind.FOCAL_POINT), (tabriz, TABRIZ_MAYOR, ContactKind.SIGNATORY),
+        (bishkek, BISHKEK_FOCAL, ContactKind.FOCAL_POINT), (bishkek, BISHKEK_MAYOR, ContactKind.SIGNATORY),
+        (amf, AMF_FOCAL, ContactKind.FOCAL_POINT),
     ]
     for actor, email, kind in contacts:
         await apply(session, agreement_id, actor, timeline.step(), actions.NameContact(ContactCreate(

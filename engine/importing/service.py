@@ -54,10 +54,10 @@ from engine.machine import CompiledWorkflow, catalog
 from engine.models import Agreement, Organisation, Person
 from engine.schemas import AgreementCreate, DeliverableCreate, DeliverableUpdate, EventFire
 from engine.settings import Settings
-from engine.statuses import HistoryKind
+from engine.statuses import ContactKind, HistoryKind, PartyRole, Role
 
 DEFAULT_WORKFLOW = "collaboration_agreement"
-IMPORTER = Actor(label="accord import", role="admin")
+IMPORTER = Actor(label="accord import", role=Role.ADMIN)
 
 AGREEMENT_COLUMNS = {
     "title", "workflow", "state", "parties", "supporters", "summary", "effective_from", "ends_on",
@@ -217,8 +217,8 @@ class _AgreementRow:
     state: str
     data: AgreementCreate
     signed_on: date | None
-    parties: list[tuple[Organisation, str]]  # (organisation, party or supporter)
-    people: list[tuple[Organisation, Person, str]]  # (party's organisation, person, kind)
+    parties: list[tuple[Organisation, PartyRole]]
+    people: list[tuple[Organisation, Person, ContactKind]]  # (party's organisation, person, kind)
     deliverables: list[_DeliverableRow] = field(default_factory=list)
 
     @property
@@ -313,9 +313,9 @@ def _organisations(cells: dict[str, Any], name: str, directory: _Directory,
     return found
 
 
-def _people(cells: dict[str, Any], kind: str, column: str, parties: list[tuple[Organisation, str]],
-            directory: _Directory, reasons: list[str]) -> list[tuple[Organisation, Person, str]]:
-    named: list[tuple[Organisation, Person, str]] = []
+def _people(cells: dict[str, Any], kind: ContactKind, column: str, parties: list[tuple[Organisation, PartyRole]],
+            directory: _Directory, reasons: list[str]) -> list[tuple[Organisation, Person, ContactKind]]:
+    named: list[tuple[Organisation, Person, ContactKind]] = []
     for entry in _list(cells, column):
         org_name, _, email = entry.rpartition(":")
         email = email.strip().lower()
@@ -339,7 +339,7 @@ def _people(cells: dict[str, Any], kind: str, column: str, parties: list[tuple[O
         elif person.organisation_id != org.id:
             reasons.append(f"{person.name} ({email}) belongs to {person.organisation.name}, not to "
                            f"{org.name}: each party names its own people (in {column}).")
-        elif kind == "signatory" and role != "party":
+        elif kind == ContactKind.SIGNATORY and role != PartyRole.PARTY:
             reasons.append(f"{org.name} is a supporter and does not sign, so it names no signatory.")
         elif any(p.id == person.id and o.id == org.id for o, p, _ in named):
             reasons.append(f"{email} is listed twice in {column}.")
@@ -383,21 +383,21 @@ def _check_agreement(line: int, cells: dict[str, Any], directory: _Directory, ac
     values["summary"] = _text(cells.get("summary"))
     values["signing_place"] = _text(cells.get("signing_place"))
 
-    parties = [(o, "party") for o in _organisations(cells, "parties", directory, reasons)]
+    parties = [(o, PartyRole.PARTY) for o in _organisations(cells, "parties", directory, reasons)]
     if not _list(cells, "parties"):
         reasons.append("parties is missing: name the organisations that are party, separated by ';'.")
     for org in _organisations(cells, "supporters", directory, reasons):
         if any(o.id == org.id for o, _ in parties):
             reasons.append(f"{org.name} is both a party and a supporter.")
         else:
-            parties.append((org, "supporter"))
+            parties.append((org, PartyRole.SUPPORTER))
     if reasons and not parties:
         already.add("parties")
     if not actor.is_admin and parties and not any(o.id == actor.organisation_id for o, _ in parties):
         reasons.append("your organisation is not one of the parties; staff import their own "
                        "organisation's agreements.")
-    people = (_people(cells, "focal_point", "focal_points", parties, directory, reasons)
-              + _people(cells, "signatory", "signatories", parties, directory, reasons))
+    people = (_people(cells, ContactKind.FOCAL_POINT, "focal_points", parties, directory, reasons)
+              + _people(cells, ContactKind.SIGNATORY, "signatories", parties, directory, reasons))
 
     # The values as a request to the API carries them (text, whole numbers, ids, YYYY-MM-DD).
     signed_on = values.pop("signed_on")
@@ -435,7 +435,7 @@ def _check_deliverable(cells: dict[str, Any], agreement: _AgreementRow, director
         owner = directory.people.get(owner_email)
         if owner is None:
             reasons.append(f"there is no person with the email {quoted(owner_email)} (owner).")
-        elif not any(p.id == owner.id and kind == "focal_point" for _, p, kind in agreement.people):
+        elif not any(p.id == owner.id and kind == ContactKind.FOCAL_POINT for _, p, kind in agreement.people):
             reasons.append(f"{owner_email} is not a focal point of {agreement.title!r}; a deliverable "
                            "is owned by one of its focal points.")
     try:
@@ -584,7 +584,7 @@ async def _actor(session: AsyncSession, email: str | None) -> Actor:
     person = await session.scalar(select(Person).where(col(Person.email) == wanted)) if _storable(wanted) else None
     if person is None:
         raise ImportFileError(f"there is no person with the email {quoted(email)} to import as.")
-    if person.role not in ("admin", "staff"):
+    if person.role not in (Role.ADMIN, Role.STAFF):
         raise ImportFileError(f"{person.name} is a partner; agreements are imported by staff or an "
                               "administrator.")
     return Actor.of(person)
