@@ -18,8 +18,8 @@ from api.web import link_mail
 from api.web import router as web_pages
 from engine.clock import Clock, SystemClock
 from engine.db import Database
-from engine.machine import catalog
 from engine.settings import Settings, get_settings
+from engine.workflow.machine import catalog
 from notifications.worker import Scheduler
 
 API_PREFIX = "/api/v1"

@@ -38,7 +38,7 @@ from engine.clock import Clock, SystemClock, When
 from engine.context import Actor
 from engine.db import Database
 from engine.demo import load_demo
-from engine.directory import create_organisation, create_person, issue_token
+from engine.directory.service import create_organisation, create_person, issue_token
 from engine.errors import AccordError, Conflict
 from engine.importing import ImportFileError, ImportLimits, Progress, import_tables, read_tables
 from engine.models import Organisation, Person

@@ -21,7 +21,7 @@ from engine.agreements.reading import AgreementFilters
 from engine.clock import Clock, When
 from engine.context import Actor
 from engine.db import Database
-from engine.directory import actor_for_token
+from engine.directory.service import actor_for_token
 from engine.errors import InvalidInput
 from engine.schemas import Day
 from engine.settings import Settings

@@ -29,8 +29,8 @@ from engine.agreements.changes import ChangeSet, apply_changes
 from engine.agreements.values import AgreementSnapshot
 from engine.clock import FixedClock, When
 from engine.context import Actor
-from engine.machine import catalog
 from engine.schemas import EventInput
+from engine.workflow.machine import catalog
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 WHEN = When.of(FixedClock(NOW), ZoneInfo("UTC"))

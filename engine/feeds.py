@@ -1,7 +1,7 @@
 """Calendar feeds (iCalendar): a person's or an agreement's dates at an unguessable URL.
 
     create_feed   a new feed for the caller, or for one agreement the caller reaches; the token
-                  is returned once and stored hashed (`engine.directory.hash_token`)
+                  is returned once and stored hashed (`engine.directory.service.hash_token`)
     list_feeds    the caller's feeds that are not revoked
     revoke_feed   the caller's feed stops answering (404) from now on
     render_feed   the `.ics` body a feed token serves
@@ -39,13 +39,13 @@ from engine.agreements import snapshot
 from engine.agreements.values import AgreementSnapshot, AreaValue, DeliverableValue
 from engine.context import Actor
 from engine.days import usable
-from engine.directory import hash_token
+from engine.directory.service import hash_token
 from engine.errors import NotFound, NotPermitted
 from engine.feed_models import CalendarFeed
-from engine.machine import catalog
 from engine.models import Agreement, CollaborationArea, Contact, Deliverable, Person
-from engine.rules import notice_deadline
 from engine.statuses import DeliverableStatus
+from engine.workflow.machine import catalog
+from engine.workflow.rules import notice_deadline
 
 FEED_TOKEN_PREFIX = "feed_"
 PRODID = "-//Accord//Agreement calendar//EN"

@@ -49,7 +49,7 @@ class Person(SQLModel, table=True):
     role: str = Field(max_length=16)  # a Role (of Role.PEOPLE)
     job_title: str | None = Field(default=None, max_length=200)
     timezone: str | None = Field(default=None, max_length=64)
-    # False: disabled (engine.directory.update_person). The row stays, so history keeps the name.
+    # False: disabled (engine.directory.service.update_person). The row stays, so history keeps the name.
     active: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     created_at: datetime = instant()
 
@@ -195,5 +195,5 @@ class HistoryEvent(SQLModel, table=True):
     # The change's field-level diff (engine/agreements/changes.py, `ChangeSet.diff`); None before 0005.
     diff: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
+from engine.directory.signin import SignInLink  # noqa: E402,F401
 from engine.feed_models import CalendarFeed  # noqa: E402,F401
-from engine.signin import SignInLink  # noqa: E402,F401

@@ -31,10 +31,10 @@ from engine.access import in_reach, with_parts
 from engine.agreements.reading import AgreementFilters, list_agreements
 from engine.context import Actor
 from engine.days import usable
-from engine.machine import catalog
 from engine.models import Agreement, CollaborationArea, Contact, Deliverable, Person
-from engine.rules import notice_deadline
 from engine.statuses import ContactKind, DeliverableStatus, PartyRole
+from engine.workflow.machine import catalog
+from engine.workflow.rules import notice_deadline
 
 # --- the summary -------------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ Recipients, by the names workflow files use:
     secretariat           for a deliverable, the focal points of the other parties; for an
                           agreement, every focal point
 A disabled person (`Person.active` false) is none of these: no reminder row is written for them,
-and the rows they had are cancelled when they are disabled (`engine.directory.update_person`).
+and the rows they had are cancelled when they are disabled (`engine.directory.service.update_person`).
 
 A reminder is sent at `SEND_HOUR` in the recipient's time zone (person, else organisation) on
 its day. An offset that is already past when its row would be written is written only if it
@@ -62,13 +62,11 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel, col
 
-from engine import rules
 from engine.agreements.changes import ChangeSet
 from engine.agreements.values import AgreementSnapshot, DeliverableValue
 from engine.clock import When
 from engine.days import iso, usable
 from engine.db import Executor
-from engine.machine import CompiledWorkflow, catalog
 from engine.models import Agreement, Organisation, Person, instant, long_text
 from engine.statuses import (
     ContactKind,
@@ -79,6 +77,8 @@ from engine.statuses import (
     PartyRole,
     TimerStatus,
 )
+from engine.workflow import rules
+from engine.workflow.machine import CompiledWorkflow, catalog
 from workflows.definition import ReminderSpec
 
 # The note of a reminder cancelled because a later one of its rule went out (never revived).

@@ -284,7 +284,7 @@ class PersonRead(Output):
 
 class PersonUpdate(Input):
     """`PATCH /people/{id}`: only the fields sent change; `timezone: null` falls back to the
-    organisation's zone. Who may change what: `engine.directory.update_person`."""
+    organisation's zone. Who may change what: `engine.directory.service.update_person`."""
 
     name: Name | None = None
     email: EmailStr | None = None
@@ -447,7 +447,7 @@ class EventInput(Input):
     """The fields an event may carry, validated, as the engine takes them (`engine.agreements.service.fire`).
 
     Which of them one event takes is declared next to the guards and effects that read them
-    (`engine.rules`, `reads=`); `fire` refuses the rest. `EventFire`, the API's body, is these
+    (`engine.workflow.rules`, `reads=`); `fire` refuses the rest. `EventFire`, the API's body, is these
     fields and the event's name.
     """
 

@@ -7,7 +7,7 @@ these members (`engine.schemas`), so the OpenAPI lists the same values. Sets the
 more than once are members of their family too, as frozensets (`DeliverableStatus.OPEN`).
 
 Workflow states are not here: they are the workflow file's own names (`workflows/*.yaml`), and
-what the engine must know of a state it asks the workflow (`engine.machine.CompiledWorkflow`).
+what the engine must know of a state it asks the workflow (`engine.workflow.machine.CompiledWorkflow`).
 
 This module imports nothing of Accord's, so anything may import it.
 """

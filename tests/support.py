@@ -15,7 +15,7 @@ import pytest
 
 from engine.clock import FixedClock
 from engine.db import Database
-from engine.directory import hash_token
+from engine.directory.service import hash_token
 from engine.models import ApiToken, Organisation, Person
 
 API = "/api/v1"

@@ -26,7 +26,7 @@ from sqlmodel import col
 
 from engine import migrate
 from engine.db import Database
-from engine.directory import actor_for_token
+from engine.directory.service import actor_for_token
 from engine.models import Agreement, Person
 from tests.support import free_port
 

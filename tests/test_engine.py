@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import transitions
 
-from engine.machine import catalog
+from engine.workflow.machine import catalog
 from tests.checks import fire_ok, reviewed, snapshot
 from tests.support import World
 

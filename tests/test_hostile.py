@@ -39,7 +39,7 @@ from sqlmodel import SQLModel
 from api.app import create_app
 from engine.clock import FixedClock
 from engine.db import Database
-from engine.directory import hash_token
+from engine.directory.service import hash_token
 from engine.migrate import alembic_config
 from engine.models import ApiToken
 from engine.settings import Settings

@@ -11,12 +11,14 @@ import pytest
 import yaml
 
 from engine.agreements.values import AgreementSnapshot
-from engine.context import Actor, EventContext, EventInput
-from engine.machine import CompiledWorkflow, catalog
+from engine.context import Actor
 from engine.models import HistoryEvent
-from engine.rules import vocabulary
 from engine.schedule import change_webhook_events
+from engine.schemas import EventInput
 from engine.statuses import HistoryKind
+from engine.workflow.event import EventContext
+from engine.workflow.machine import CompiledWorkflow, catalog
+from engine.workflow.rules import vocabulary
 from workflows.definition import WorkflowSpec
 from workflows.loader import WORKFLOW_DIR, WorkflowError, load_workflow, load_workflows
 

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import MAX_ID, CurrentActor, SessionDep
 from api.problems import problem
-from engine import diagrams
 from engine.access import reachable
 from engine.errors import InvalidInput, NotFound
-from engine.machine import CompiledWorkflow, catalog
+from engine.workflow import diagrams
+from engine.workflow.machine import CompiledWorkflow, catalog
 
 router = APIRouter(tags=["workflows"])
 

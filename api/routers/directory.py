@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import MAX_ID, CurrentActor, IdPath, PageDep, SessionDep, WhenDep
-from engine import directory
+from engine.directory import service as directory
 from engine.schemas import (
     OrganisationCreate,
     OrganisationRead,

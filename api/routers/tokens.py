@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from api.deps import CurrentActor, IdPath, PageDep, SessionDep, WhenDep
-from engine import tokens
+from engine.directory import tokens
+from engine.directory.tokens import TokenInfo
 from engine.schemas import Page
-from engine.tokens import TokenInfo
 
 router = APIRouter(tags=["directory"])
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from api.deps import CurrentActor
 from engine.errors import NotFound
-from engine.machine import CompiledWorkflow, catalog
 from engine.schemas import WorkflowEventRead, WorkflowRead, WorkflowStateRead
+from engine.workflow.machine import CompiledWorkflow, catalog
 
 router = APIRouter(tags=["workflows"])
 

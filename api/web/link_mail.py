@@ -3,7 +3,7 @@
 `dispatch` hands the address to a task of its own, with its own database session, and returns
 at once: the page answers the same, in the same time, for every address, because the request
 itself never looks the address up. The task looks the person up, writes the link (per-person
-limit, `engine.signin.request_link`), commits, and sends the mail with a few quick retries; a
+limit, `engine.directory.signin.request_link`), commits, and sends the mail with a few quick retries; a
 mail that still cannot be sent is logged, and the person asks for a new link.
 
 The link's token exists only in this mail (the database keeps its hash), so the mail is not an
@@ -25,11 +25,11 @@ from email.utils import make_msgid, parseaddr
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from engine import signin
 from engine.db import Database
+from engine.directory import signin
+from engine.directory.signin import IssuedLink
 from engine.schedule import zone
 from engine.settings import Settings
-from engine.signin import IssuedLink
 from notifications.email import Mailer, Rendered, mailer_for, one_line
 
 log = logging.getLogger("accord.web")

@@ -33,12 +33,14 @@ from api.deps import IdPath, get_database, get_settings, get_when, parse_if_matc
 from api.observability import loggable_path
 from api.web import link_mail, views
 from api.web import session as web_session
-from engine import diagrams, directory, history_text, reports, signin, statuses
+from engine import history_text, reports, statuses
 from engine.access import in_reach
 from engine.agreements import actions, policy, reading, service, snapshot
 from engine.clock import When
 from engine.context import Actor
-from engine.directory import hash_token
+from engine.directory import service as directory
+from engine.directory import signin
+from engine.directory.service import hash_token
 from engine.errors import (
     AccordError,
     Conflict,
@@ -50,10 +52,11 @@ from engine.errors import (
     StaleVersion,
     TransitionNotAllowed,
 )
-from engine.machine import catalog
 from engine.models import Agreement, Deliverable, Organisation, Party
 from engine.schemas import MAX_ID, DeliverableUpdate, EventFire, PersonUpdate, PersonWarning, control_character
 from engine.statuses import DeliverableStatus, Role
+from engine.workflow import diagrams
+from engine.workflow.machine import catalog
 
 log = logging.getLogger("accord.web")
 
@@ -520,7 +523,7 @@ async def people_list(request: Request, page: int = Query(default=1, ge=1, le=10
 
 @router.post("/people/{person_id}/active", response_class=HTMLResponse)
 async def set_person_active(request: Request, person_id: IdPath) -> Response:
-    """Disable or enable a person (`engine.directory.update_person`); the page then says what
+    """Disable or enable a person (`engine.directory.service.update_person`); the page then says what
     they leave undone."""
     form = await posted(request)
     active = text(form, "active", limit=5)

@@ -1,7 +1,7 @@
 """Signed-in sessions for the web pages, and the CSRF token every form carries.
 
 Signing in posts a person's bearer token once (or presses a sign-in link's
-button). That opens a `web_session` row (engine/signin.py) and the cookie
+button). That opens a `web_session` row (engine/directory/signin.py) and the cookie
 `accord_session` then holds, signed with the server's secret (itsdangerous,
 timestamped), the session's random key (the database keeps only its hash) and a
 random CSRF value. Each request looks the session up: it counts while it is not
@@ -28,8 +28,8 @@ from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engine import signin
 from engine.context import Actor
+from engine.directory import signin
 from engine.settings import Settings
 
 SESSION_COOKIE = "accord_session"
@@ -92,7 +92,7 @@ async def session_actor(db: AsyncSession, web: WebSession | None, now: datetime)
 
 
 def start_session(response: Response, request: Request, settings: Settings, key: str) -> None:
-    """The cookie of the session `engine.signin.open_session` opened with `key`."""
+    """The cookie of the session `engine.directory.signin.open_session` opened with `key`."""
     value = _serializer(settings).dumps({"k": key, "c": secrets.token_urlsafe(24)})
     response.set_cookie(SESSION_COOKIE, value, max_age=SESSION_SECONDS, httponly=True, samesite="lax",
                         secure=_secure(request, settings), path="/")

@@ -5,7 +5,7 @@ An action does no write: `engine.agreements.service.apply` hands it the snapshot
 the actor's reach, If-Match already checked) and the agreement's workflow, and writes what it
 returns. An action may read what it names (a person, an organisation, a predecessor) to check it.
 
-    Fire              a lifecycle event: the workflow's guards and effects (engine.rules)
+    Fire              a lifecycle event: the workflow's guards and effects (engine.workflow.rules)
     Create            a new agreement in its workflow's first state, with parties and areas
     Edit              the terms (while editable) and the next review (any time)
     AddParty          another party or supporter (while the terms are editable)
@@ -39,9 +39,8 @@ from engine.agreements.values import (
     PartyValue,
 )
 from engine.clock import When
-from engine.context import Actor, EventContext
+from engine.context import Actor
 from engine.errors import Conflict, GuardFailed, InvalidInput, NotFound
-from engine.machine import CompiledWorkflow, catalog
 from engine.models import Agreement, Organisation
 from engine.schemas import (
     AgreementCreate,
@@ -54,6 +53,8 @@ from engine.schemas import (
     PartyCreate,
 )
 from engine.statuses import ContactKind, DeliverableStatus, HistoryKind, PartyRole
+from engine.workflow.event import EventContext
+from engine.workflow.machine import CompiledWorkflow, catalog
 
 # Event fields that are worth keeping in the history beside what effects record.
 _KEPT_FIELDS = ("reason", "outcome", "summary", "ends_on", "starts_on", "signed_on", "place")

@@ -18,7 +18,7 @@ asked:
    signing party (a supporter never signs), and names or withdraws focal points and signatories
    only for their own party. An administrator may act for any party; what they do for a party
    that is not their own organisation is recorded `on_behalf_of` that party. An effect that acts
-   for a party names its check (`engine.rules`, `authority=`), so every event with it is checked.
+   for a party names its check (`engine.workflow.rules`, `authority=`), so every event with it is checked.
 
 Each `*_refusal` returns `None` when the actor may, or a sentence that says why not; `require`
 raises it as `NotPermitted` (403). The `require_*` functions raise the error to answer with.
@@ -30,14 +30,15 @@ from typing import TYPE_CHECKING, Any
 
 from engine.agreements.values import AgreementSnapshot, DeliverableValue, PartyValue
 from engine.clock import When
-from engine.context import Actor, EventContext
+from engine.context import Actor
 from engine.errors import Conflict, NotPermitted, TransitionNotAllowed
 from engine.schemas import EventInput
 from engine.statuses import PartyRole, Role
+from engine.workflow.event import EventContext
 from workflows.definition import EventActor
 
-if TYPE_CHECKING:  # the workflow is passed in: engine.machine imports the rules, which ask this module
-    from engine.machine import CompiledWorkflow
+if TYPE_CHECKING:  # the workflow is passed in: engine.workflow.machine imports the rules, which ask this module
+    from engine.workflow.machine import CompiledWorkflow
 
 # An event with no fields (immutable, so one will do).
 NO_FIELDS = EventInput()

@@ -16,7 +16,6 @@ from engine.agreements.values import AgreementSnapshot, ContactValue, Deliverabl
 from engine.clock import When
 from engine.context import Actor
 from engine.errors import NotFound
-from engine.machine import catalog
 from engine.models import Agreement, Deliverable, HistoryEvent, Party
 from engine.schemas import (
     AgreementRead,
@@ -31,6 +30,7 @@ from engine.schemas import (
     WorkflowRef,
 )
 from engine.statuses import ContactKind, DeliverableStatus
+from engine.workflow.machine import catalog
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,9 @@ from engine.agreements.changes import ChangeSet
 from engine.agreements.values import AgreementSnapshot, PartValue
 from engine.clock import When
 from engine.context import Actor
-from engine.machine import catalog
 from engine.metrics import count_transition, transition_workflow
 from engine.schemas import EventInput
+from engine.workflow.machine import catalog
 
 NO_FIELDS = EventInput()
 

@@ -24,9 +24,8 @@ from engine.agreements.values import AgreementSnapshot
 from engine.clock import Clock, FixedClock, When
 from engine.context import Actor
 from engine.db import Database
-from engine.directory import create_organisation, create_person
+from engine.directory.service import create_organisation, create_person
 from engine.models import Agreement, Organisation, Person
-from engine.rules import first_review_after
 from engine.schemas import (
     AgreementCreate,
     AgreementUpdate,
@@ -40,6 +39,7 @@ from engine.schemas import (
     PersonCreate,
 )
 from engine.statuses import ContactKind, DeliverableStatus, PartyRole, Role
+from engine.workflow.rules import first_review_after
 
 # Whoever loads the demo acts as an administrator with no person behind it.
 LOADER = Actor(label="accord demo", role=Role.ADMIN)

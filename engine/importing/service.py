@@ -50,11 +50,11 @@ from engine.importing.files import (
     read_tables,
     shown,
 )
-from engine.machine import CompiledWorkflow, catalog
 from engine.models import Agreement, Organisation, Person
 from engine.schemas import AgreementCreate, DeliverableCreate, DeliverableUpdate, EventFire
 from engine.settings import Settings
 from engine.statuses import ContactKind, HistoryKind, PartyRole, Role
+from engine.workflow.machine import CompiledWorkflow, catalog
 
 DEFAULT_WORKFLOW = "collaboration_agreement"
 IMPORTER = Actor(label="accord import", role=Role.ADMIN)

@@ -14,11 +14,12 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
+import engine.directory.signin  # noqa: F401
+
 # Every module that defines tables, so SQLModel.metadata holds the whole schema.
 import engine.feed_models  # noqa: F401
 import engine.models  # noqa: F401
 import engine.schedule  # noqa: F401
-import engine.signin  # noqa: F401
 from engine.db import Database
 from engine.settings import Settings
 

@@ -16,11 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from engine.machine import catalog
 from engine.models import Agreement, Deliverable, Person
 from engine.schedule import Notification, NotificationPreference
 from engine.settings import Settings
 from engine.statuses import NotificationKind
+from engine.workflow.machine import catalog
 from notifications.email import Mail, MailItem, when_phrase
 from workflows.definition import ReminderSpec
 

@@ -87,8 +87,8 @@ def test_the_sign_in_link_mail_keeps_a_broken_name_on_one_line() -> None:
     from datetime import UTC, datetime, timedelta
 
     from api.web.link_mail import compose
+    from engine.directory.signin import IssuedLink
     from engine.settings import Settings
-    from engine.signin import IssuedLink
 
     now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     link = IssuedLink(id=7, token="link_secret", person_id=3, email="agnes@metropolis.example", name=EVIL_NAME,

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from engine.machine import catalog
+from engine.workflow.machine import catalog
 from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""One-time sign-in links sent by email (engine/signin.py).
+"""One-time sign-in links sent by email (engine/directory/signin.py).
 
 Revision ID: 0002
 Revises: 0001

@@ -4,7 +4,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-24 10:00:00
 
-`person.active` (engine/models.py); `web_session` and `sign_in_request` (engine/signin.py).
+`person.active` (engine/models.py); `web_session` and `sign_in_request` (engine/directory/signin.py).
 Web sessions opened before this revision are not rows, so their cookies are refused: people
 sign in again once.
 """

@@ -135,7 +135,7 @@ async def note_request(session: AsyncSession, client: str, now: datetime, per_ho
 
 async def request_link(session: AsyncSession, email: str, now: datetime) -> IssuedLink | None:
     """A new link for the person with this email, or None (unknown address, or over the limit)."""
-    from engine.directory import hash_token
+    from engine.directory.service import hash_token
     from engine.models import Person
 
     address = email.strip().lower()
@@ -171,7 +171,7 @@ def _usable(token_hash: str, now: datetime) -> list[Any]:
 
 async def check_link(session: AsyncSession, token: str, now: datetime) -> str | None:
     """The name of the person an unused, unexpired link is for; None otherwise. Changes nothing."""
-    from engine.directory import hash_token
+    from engine.directory.service import hash_token
     from engine.models import Person
 
     if not _plausible(token):
@@ -184,7 +184,7 @@ async def check_link(session: AsyncSession, token: str, now: datetime) -> str | 
 
 async def redeem_link(session: AsyncSession, token: str, now: datetime) -> str | None:
     """Use the link: a fresh API token (returned, never stored) for the person, or None."""
-    from engine.directory import TOKEN_PREFIX, hash_token
+    from engine.directory.service import TOKEN_PREFIX, hash_token
     from engine.models import ApiToken
 
     if not _plausible(token):
@@ -209,7 +209,7 @@ async def redeem_link(session: AsyncSession, token: str, now: datetime) -> str |
 async def open_session(session: AsyncSession, token_hash: str, now: datetime) -> str | None:
     """A new session for the holder of the unrevoked token whose hash is `token_hash` (their
     person active); its key, or None. Sessions that ran out are cleared away on the way."""
-    from engine.directory import hash_token
+    from engine.directory.service import hash_token
     from engine.models import ApiToken, Person
 
     found = (await session.execute(
@@ -247,7 +247,7 @@ async def session_actor(session: AsyncSession, key: str, now: datetime) -> Actor
     """Who the open session with this key is, or None (unknown, ended, run out, token revoked,
     person disabled)."""
     from engine.context import Actor
-    from engine.directory import hash_token
+    from engine.directory.service import hash_token
 
     if not key or len(key) > MAX_TOKEN_LENGTH:
         return None
@@ -261,7 +261,7 @@ async def session_actor(session: AsyncSession, key: str, now: datetime) -> Actor
 async def end_session(session: AsyncSession, key: str, now: datetime) -> None:
     """Sign out: the session ends for good, so a kept copy of its cookie is refused. A session a
     sign-in link opened also revokes its token (no one else holds it)."""
-    from engine.directory import hash_token
+    from engine.directory.service import hash_token
     from engine.models import ApiToken
 
     if not key or len(key) > MAX_TOKEN_LENGTH:

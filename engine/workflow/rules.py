@@ -9,7 +9,7 @@ event's change set (`engine.agreements.changes.ChangeSet`); it does no I/O.
 
 `reads=` names the event fields (`EventInput`) a guard or effect reads: an event
 takes exactly the fields its guards and effects read, plus `comment`, and no
-other (`engine.machine.CompiledWorkflow.fields`). An effect that acts for a
+other (`engine.workflow.machine.CompiledWorkflow.fields`). An effect that acts for a
 party names its `authority=`, a check from `engine.agreements.policy` that refuses
 (403) a person who may not act for that party; it applies to every event that
 has the effect, in every workflow.
@@ -25,10 +25,10 @@ from dateutil.relativedelta import relativedelta
 
 from engine.agreements import policy
 from engine.agreements.values import AgreementSnapshot, DeliverableValue, SignatureValue
-from engine.context import EventContext
 from engine.days import iso, plus, usable
 from engine.models import Agreement
 from engine.statuses import ContactKind, PartyRole
+from engine.workflow.event import EventContext
 from workflows.loader import Vocabulary
 
 GuardFn = Callable[[EventContext], str | None]

@@ -16,9 +16,9 @@ from typing import Any
 
 from transitions import EventData, Machine
 
-from engine import rules
-from engine.context import EventContext
 from engine.errors import NotFound
+from engine.workflow import rules
+from engine.workflow.event import EventContext
 from workflows.definition import EventSpec, WorkflowSpec
 from workflows.loader import WORKFLOW_DIR, load_workflows
 

@@ -3,10 +3,10 @@
     list_tokens(session, person_id, actor, ...)   admin, or the person: their tokens, never the secret
     revoke_token(session, token_id, actor, now)   admin, or the token's own person; idempotent
 
-Issuing stays in engine.directory (`issue_token`; refused for a disabled person). A revoked
-token is refused from the next request on: `engine.directory.actor_for_digest` reads
+Issuing stays in engine.directory.service (`issue_token`; refused for a disabled person). A revoked
+token is refused from the next request on: `engine.directory.service.actor_for_digest` reads
 `revoked_at`, and the person's `active`, on every request. Disabling a person revokes all their
-tokens at once (`engine.directory.update_person`).
+tokens at once (`engine.directory.service.update_person`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from engine.context import Actor
-from engine.directory import get_person
+from engine.directory.service import get_person
 from engine.errors import NotFound, NotPermitted
 from engine.models import ApiToken
 from engine.schemas import Output

@@ -199,8 +199,8 @@ async def update_person(session: AsyncSession, person_id: int, data: PersonUpdat
 
 async def _cut_off(session: AsyncSession, person_id: int, now: datetime) -> None:
     """Everything a disabled person could still do or receive stops now."""
+    from engine.directory.signin import SignInLink, end_sessions_of
     from engine.schedule import Notification
-    from engine.signin import SignInLink, end_sessions_of
 
     for model in (ApiToken, CalendarFeed):
         await session.execute(
@@ -219,7 +219,7 @@ async def _cut_off(session: AsyncSession, person_id: int, now: datetime) -> None
 
 
 async def _open_agreements(session: AsyncSession, ids: set[int]) -> dict[int, Agreement]:
-    from engine.machine import catalog
+    from engine.workflow.machine import catalog
 
     if not ids:
         return {}

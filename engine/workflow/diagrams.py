@@ -17,7 +17,7 @@ import re
 import shutil
 from dataclasses import dataclass
 
-from engine.machine import CompiledWorkflow
+from engine.workflow.machine import CompiledWorkflow
 
 INSTALL_HINT = ("Graphviz's `dot` program is not installed on the server, so the diagram cannot be drawn "
                 "as SVG. Install it (Debian/Ubuntu: `apt-get install -y graphviz`) or ask for "
