@@ -52,7 +52,7 @@ from engine.errors import (
     StaleVersion,
     TransitionNotAllowed,
 )
-from engine.models import Agreement, Deliverable, Organisation, Party
+from engine.models import Agreement, Organisation, Party
 from engine.schemas import MAX_ID, DeliverableUpdate, EventFire, PersonUpdate, PersonWarning, control_character
 from engine.statuses import DeliverableStatus, Role
 from engine.workflow import diagrams
@@ -214,8 +214,6 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
     except diagrams.DiagramUnavailable:
         diagram = None
     people = {c.person.id: c.person.name for p in read.parties for c in (*p.focal_points, *p.signatories)}
-    editor = policy.may_edit(actor, agreement)
-    open_ = not read.final
     deliverables = [d for a in read.areas for d in a.deliverables]
     done = sum(1 for d in deliverables if d.status == DeliverableStatus.DONE)
     counted = sum(1 for d in deliverables if d.status != DeliverableStatus.CANCELLED)
@@ -233,7 +231,7 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
         "agreement": read, "history": list(reversed(history)), "diagram": diagram,
         "steps": diagrams.states_in_order(workflow, agreement.state), "people": people,
         "timeline": views.timeline(read, when.today), "today": when.today, "event_forms": event_forms,
-        "can_update": lambda d: open_ and (editor or (actor.role == Role.PARTNER and d.owner_id == actor.person_id)),
+        "can_update": lambda d: policy.may_update_deliverable(workflow, actor, agreement, d.owner_id),
         "progress": {"done": done, "total": counted}, "area_progress": {
             a.id: (sum(1 for d in a.deliverables if d.status == DeliverableStatus.DONE),
                    sum(1 for d in a.deliverables if d.status != DeliverableStatus.CANCELLED)) for a in read.areas},
@@ -458,11 +456,7 @@ async def update_deliverable(request: Request, deliverable_id: IdPath) -> Respon
     when = get_when(request)
     async with get_database(request).transaction(write=False) as session:
         actor = await require_actor(request, session)
-        agreement_id = await session.scalar(in_reach(
-            select(col(Deliverable.agreement_id)).join(Agreement, col(Agreement.id) == col(Deliverable.agreement_id))
-            .where(col(Deliverable.id) == deliverable_id), actor))
-    if agreement_id is None:
-        raise NotFound(f"There is no deliverable {deliverable_id} that you can see.")
+        agreement_id = await reading.agreement_of_deliverable(session, deliverable_id, actor)
     try:
         changes = {"status": text(form, "status", limit=16), "progress_note": text(form, "progress_note"),
                    "evidence_url": text(form, "evidence_url", limit=2000)}

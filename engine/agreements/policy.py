@@ -157,6 +157,17 @@ def require_deliverable_editor(actor: Actor, agreement: AgreementSnapshot, deliv
         require_editor(actor, agreement)
 
 
+def may_update_deliverable(workflow: CompiledWorkflow, actor: Actor, agreement: AgreementSnapshot,
+                           owner_id: int | None) -> bool:
+    """Whether `actor` may update a deliverable (owned by `owner_id`) of `agreement` now: what
+    the pages offer a form for (`require_deliverable_editor` and `require_open` decide)."""
+    if workflow.is_final(agreement.state):
+        return False
+    if actor.role == Role.PARTNER:
+        return owner_id is not None and owner_id == actor.person_id
+    return may_edit(actor, agreement)
+
+
 def require_creator(actor: Actor, organisation_ids: list[int]) -> str | None:
     """Raise unless `actor` may create an agreement between `organisation_ids`; a sentence if
     their own organisation is not among them (an input error, on `parties`)."""
