@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine import schedule
 from engine.access import IfMatch, require_version
-from engine.agreements import repository, snapshot
+from engine.agreements import policy, repository, snapshot
 from engine.agreements.actions import Action, Creation, Fire
 from engine.agreements.changes import ChangeSet
 from engine.agreements.values import AgreementSnapshot, PartValue
@@ -33,8 +33,6 @@ from engine.context import Actor
 from engine.metrics import count_transition, transition_workflow
 from engine.schemas import EventInput
 from engine.workflow.machine import catalog
-
-NO_FIELDS = EventInput()
 
 
 @dataclass(frozen=True)
@@ -48,12 +46,6 @@ class Outcome:
         """The part the change added (a contact, an area, a deliverable), with its row's id."""
         assert self.change is not None
         return next(p for p in self.change.parts if p.op == "added").value
-
-    def changed(self) -> PartValue | None:
-        """The part the change changed, as it is now; None if it changed nothing."""
-        if self.change is None:
-            return None
-        return next(p.value for p in self.change.parts if p.op == "changed")
 
 
 async def apply(session: AsyncSession, agreement_id: int | None, actor: Actor, when: When, action: Action,
@@ -82,7 +74,7 @@ async def apply(session: AsyncSession, agreement_id: int | None, actor: Actor, w
 
 @count_transition
 async def fire(session: AsyncSession, agreement_id: int, event: str, actor: Actor, when: When,
-               data: EventInput = NO_FIELDS, *, if_match: IfMatch | None = None) -> AgreementSnapshot:
+               data: EventInput = policy.NO_FIELDS, *, if_match: IfMatch | None = None) -> AgreementSnapshot:
     """Fire a lifecycle event: `apply` of a `Fire`; the agreement as it is after."""
     outcome = await apply(session, agreement_id, actor, when, Fire(event, data), if_match=if_match)
     return outcome.agreement

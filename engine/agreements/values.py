@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +117,6 @@ class DeliverableValue:
 
 
 PartValue = PartyValue | ContactValue | SignatureValue | AreaValue | DeliverableValue
-P = TypeVar("P", PartyValue, ContactValue, SignatureValue, AreaValue, DeliverableValue)
 
 # The collection of `AgreementSnapshot` that holds each kind of part, in the order parts are
 # written (a contact names a party, a deliverable an area, a signature a party).
