@@ -324,6 +324,7 @@ class TokenCreate(Input):
 
 
 class TokenRead(BaseModel):
+    id: int = Field(description="what `DELETE /api/v1/tokens/{id}` revokes")
     token: str
     person_id: int
     detail: str = "Keep this token: it is shown once and stored only as a hash."
