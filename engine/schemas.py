@@ -342,6 +342,18 @@ class AreaCreate(Input):
     description: LongText | None = None
 
 
+class AreaUpdate(Input):
+    """Rename an area, describe it, or move it: `position` is its place among the agreement's
+    areas, from 0; the others shift so that positions stay 0, 1, 2, ..."""
+
+    title: Title | None = None
+    description: LongText | None = None
+    position: Annotated[int, Field(ge=0, le=MAX_ID)] | None = None
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"title": "Urban resilience and climate action"}, {"position": 0}]})
+
+
 class _AgreementTerms(Input):
     summary: LongText | None = None
     background: LongText | None = None
@@ -406,6 +418,12 @@ class AgreementUpdate(_AgreementTerms):
 
 class PartyCreate(PartyInput):
     pass
+
+
+class PartyUpdate(Input):
+    """A party's role: `party` (signs) or `supporter` (never signs)."""
+
+    role: PartyRoleValue
 
 
 class ContactCreate(Input):
