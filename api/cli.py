@@ -170,8 +170,8 @@ async def create_admin(database: Database, clock: Clock, settings: Settings, *, 
             raise Conflict(f"{person.email} belongs to {person.name}, who is {person.role}, not an "
                            "administrator; use another email.")
         assert person.id is not None
-        token = await issue_token(session, person.id, OPERATOR, when.now, label="accord admin create")
-        return person, token, created
+        issued = await issue_token(session, person.id, OPERATOR, when.now, label="accord admin create")
+        return person, issued.token, created
 
 
 @admin_app.command("create")

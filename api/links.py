@@ -1,4 +1,4 @@
-"""OpenAPI links: what a created resource's id leads to.
+"""OpenAPI links: what a created resource's id leads to; and its address, the `Location` of a 201.
 
 A `201` answer of `POST /api/v1/agreements` carries the new agreement's `id`; the links say that
 this id is the `agreement_id` of `GET /api/v1/agreements/{agreement_id}`, of its events, parties,
@@ -26,6 +26,18 @@ CREATES: dict[tuple[str, str], str] = {
     ("post", "/api/v1/webhooks"): "webhook_id",
     ("post", "/api/v1/feeds"): "feed_id",
 }
+
+# Every 201 answer names what it made in `Location`: its address under /api/v1, where its reads,
+# edits and removal go (`/api/v1/areas/7`, `/api/v1/agreements/3/parties/5`, `/api/v1/tokens/9`).
+LOCATION: dict[str, Any] = {"Location": {
+    "description": "the address of what was made, e.g. `/api/v1/areas/7`: where its reads, edits and "
+                   "removal go", "schema": {"type": "string"}}}
+
+
+def created(headers: dict[str, Any] | None = None) -> dict[int | str, dict[str, Any]]:
+    """The documented 201 answer: `Location`, and any other `headers` it carries."""
+    return {201: {"description": "created", "headers": {**LOCATION, **(headers or {})}}}
+
 
 _PARAMETER = re.compile(r"\{([a-z_]+)\}")
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from icalendar import Calendar, Event
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -72,12 +72,14 @@ async def create_feed(session: AsyncSession, actor: Actor, agreement_id: int | N
     return IssuedFeed(feed=feed, token=token)
 
 
-async def list_feeds(session: AsyncSession, actor: Actor) -> list[CalendarFeed]:
-    rows = await session.scalars(
-        select(CalendarFeed)
-        .where(col(CalendarFeed.person_id) == actor.person_id, col(CalendarFeed.revoked_at).is_(None))
-        .order_by(col(CalendarFeed.id)))
-    return list(rows)
+async def list_feeds(session: AsyncSession, actor: Actor, *, limit: int, offset: int
+                     ) -> tuple[list[CalendarFeed], int]:
+    """A page of the caller's feeds that are not revoked, oldest first, and how many there are."""
+    query = select(CalendarFeed).where(col(CalendarFeed.person_id) == actor.person_id,
+                                       col(CalendarFeed.revoked_at).is_(None))
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(query.order_by(col(CalendarFeed.id)).limit(limit).offset(offset))
+    return list(rows), total
 
 
 async def revoke_feed(session: AsyncSession, actor: Actor, feed_id: int, now: datetime) -> None:

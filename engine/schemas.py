@@ -324,6 +324,7 @@ class TokenCreate(Input):
 
 
 class TokenRead(BaseModel):
+    id: int = Field(description="what `DELETE /api/v1/tokens/{id}` revokes")
     token: str
     person_id: int
     detail: str = "Keep this token: it is shown once and stored only as a hash."
@@ -339,6 +340,18 @@ class PartyInput(Input):
 class AreaCreate(Input):
     title: Title
     description: LongText | None = None
+
+
+class AreaUpdate(Input):
+    """Rename an area, describe it, or move it: `position` is its place among the agreement's
+    areas, from 0; the others shift so that positions stay 0, 1, 2, ..."""
+
+    title: Title | None = None
+    description: LongText | None = None
+    position: Annotated[int, Field(ge=0, le=MAX_ID)] | None = None
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"title": "Urban resilience and climate action"}, {"position": 0}]})
 
 
 class _AgreementTerms(Input):
@@ -405,6 +418,12 @@ class AgreementUpdate(_AgreementTerms):
 
 class PartyCreate(PartyInput):
     pass
+
+
+class PartyUpdate(Input):
+    """A party's role: `party` (signs) or `supporter` (never signs)."""
+
+    role: PartyRoleValue
 
 
 class ContactCreate(Input):

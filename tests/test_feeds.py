@@ -99,10 +99,11 @@ async def test_revoked_and_unknown_feeds_are_404(world: World) -> None:
     await _agreement_with_dates(world)
     feed = await _new_feed(world, "metro_staff")
     listed = await world.ok("metro_staff", "GET", "/feeds")
-    assert [f["id"] for f in listed] == [feed["id"]]
-    assert "url" not in listed[0]
-    assert "token" not in listed[0]
-    assert await world.ok("aspac_staff", "GET", "/feeds") == []
+    assert (listed["total"], listed["limit"], listed["offset"]) == (1, 50, 0)  # a page, like every list
+    assert [f["id"] for f in listed["items"]] == [feed["id"]]
+    assert "url" not in listed["items"][0]
+    assert "token" not in listed["items"][0]
+    assert (await world.ok("aspac_staff", "GET", "/feeds"))["items"] == []
 
     # Nobody else can revoke it.
     assert (await world.call("aspac_staff", "DELETE", f"/feeds/{feed['id']}")).status_code == 404
@@ -112,7 +113,7 @@ async def test_revoked_and_unknown_feeds_are_404(world: World) -> None:
     assert gone.status_code == 404
     assert gone.headers["content-type"] == "application/problem+json"
     assert "revoked" in gone.json()["detail"]
-    assert await world.ok("metro_staff", "GET", "/feeds") == []
+    assert (await world.ok("metro_staff", "GET", "/feeds"))["total"] == 0
     unknown = await world.client.get("/feeds/feed_not-a-real-token.ics")
     assert unknown.status_code == 404
 
@@ -122,10 +123,21 @@ async def test_a_partner_cannot_make_a_feed_for_an_agreement_out_of_reach(world:
     response = await world.call("amf_partner", "POST", "/feeds", json={"agreement_id": agreement["id"]})
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
-    assert await world.ok("amf_partner", "GET", "/feeds") == []
+    assert (await world.ok("amf_partner", "GET", "/feeds"))["items"] == []
     # A partner of a party can.
     feed = await _new_feed(world, "aspac_partner", agreement["id"])
     assert _events(await _fetch(world.client, feed))
+
+
+async def test_the_feeds_are_listed_a_page_at_a_time(world: World) -> None:
+    made = [await _new_feed(world, "metro_staff") for _ in range(3)]
+    assert made[0]["id"] < made[1]["id"] < made[2]["id"]
+    first = await world.ok("metro_staff", "GET", "/feeds", params={"limit": 2})
+    assert (first["total"], first["limit"], first["offset"]) == (3, 2, 0)
+    assert [f["id"] for f in first["items"]] == [made[0]["id"], made[1]["id"]]
+    rest = await world.ok("metro_staff", "GET", "/feeds", params={"limit": 2, "offset": 2})
+    assert [f["id"] for f in rest["items"]] == [made[2]["id"]]
+    assert rest["total"] == 3
 
 
 async def test_creating_a_feed_needs_a_bearer_token(world: World) -> None:

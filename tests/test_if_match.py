@@ -1,10 +1,11 @@
 """If-Match on every write of an agreement or of its parts, and If-None-Match on reading one.
 
 The agreement's `version` is its ETag (`"7"`). Every write of the agreement or a part of it
-(PATCH agreement, parties, focal points named and withdrawn, areas, deliverables added and
-updated, events) takes `If-Match`: a version that is not the current one is 412 and changes
-nothing; `*`, a weak `W/"7"` and a list naming the current version all match. A write that
-loses a race without If-Match (or with `*`) is 409; tests/test_concurrency.py races them.
+(PATCH agreement, parties added and their roles changed, focal points named and withdrawn,
+areas added, edited and removed, deliverables added, updated and removed, events) takes
+`If-Match`: a version that is not the current one is 412 and changes nothing; `*`, a weak
+`W/"7"` and a list naming the current version all match. A write that loses a race without
+If-Match (or with `*`) is 409; tests/test_concurrency.py races them.
 """
 
 from __future__ import annotations
@@ -71,6 +72,32 @@ async def _update_deliverable(world: World) -> Request:
     return agreement["id"], "PATCH", f"/deliverables/{deliverable['id']}", {"status": "in_progress"}
 
 
+async def _edit_area(world: World) -> Request:
+    agreement = await world.draft(areas=[{"title": "Mobility"}, {"title": "Housing"}])
+    area = agreement["areas"][1]["id"]
+    return agreement["id"], "PATCH", f"/areas/{area}", {"title": "Affordable housing", "position": 0}
+
+
+async def _remove_area(world: World) -> Request:
+    agreement = await world.draft(areas=[{"title": "Mobility"}, {"title": "Housing"}])
+    return agreement["id"], "DELETE", f"/areas/{agreement['areas'][0]['id']}", None
+
+
+async def _remove_deliverable(world: World) -> Request:
+    agreement = await world.draft()
+    area = agreement["areas"][0]["id"]
+    deliverable = await world.ok("metro_staff", "POST",
+                                 f"/agreements/{agreement['id']}/areas/{area}/deliverables",
+                                 json={"title": "Joint report"})
+    return agreement["id"], "DELETE", f"/deliverables/{deliverable['id']}", None
+
+
+async def _change_party_role(world: World) -> Request:
+    agreement = await world.draft()
+    party = _party(agreement, "UCLG ASPAC")["id"]
+    return agreement["id"], "PATCH", f"/agreements/{agreement['id']}/parties/{party}", {"role": "supporter"}
+
+
 async def _fire_event(world: World) -> Request:
     agreement = await world.ready()
     return (agreement["id"], "POST", f"/agreements/{agreement['id']}/events",
@@ -85,6 +112,10 @@ WRITES: dict[str, Callable[[World], Awaitable[Request]]] = {
     "add area": _add_area,
     "add deliverable": _add_deliverable,
     "update deliverable": _update_deliverable,
+    "edit area": _edit_area,
+    "remove area": _remove_area,
+    "remove deliverable": _remove_deliverable,
+    "change party role": _change_party_role,
     "fire event": _fire_event,
 }
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.deps import MAX_ID, CurrentActor, IdPath, PageDep, SessionDep, WhenDep
+from api.links import created
 from engine.directory import service as directory
 from engine.schemas import (
     OrganisationCreate,
@@ -23,11 +24,12 @@ from engine.schemas import (
 router = APIRouter(tags=["directory"])
 
 
-@router.post("/organisations", status_code=201, response_model=OrganisationRead)
+@router.post("/organisations", status_code=201, response_model=OrganisationRead, responses=created())
 async def create_organisation(data: OrganisationCreate, session: SessionDep, actor: CurrentActor,
-                              when: WhenDep) -> OrganisationRead:
+                              when: WhenDep, response: Response) -> OrganisationRead:
     """Admin only: a network, association or local government."""
     organisation = await directory.create_organisation(session, data, actor, when.now)
+    response.headers["Location"] = f"/api/v1/organisations/{organisation.id}"
     return OrganisationRead.model_validate(organisation)
 
 
@@ -43,11 +45,13 @@ async def get_organisation(organisation_id: IdPath, session: SessionDep, actor: 
     return OrganisationRead.model_validate(await directory.get_organisation(session, organisation_id))
 
 
-@router.post("/people", status_code=201, response_model=PersonRead)
+@router.post("/people", status_code=201, response_model=PersonRead, responses=created())
 async def create_person(data: PersonCreate, session: SessionDep, actor: CurrentActor,
-                        when: WhenDep) -> PersonRead:
+                        when: WhenDep, response: Response) -> PersonRead:
     """Admin only: a person of an organisation, with a role (admin, staff, partner)."""
-    return PersonRead.model_validate(await directory.create_person(session, data, actor, when.now))
+    person = await directory.create_person(session, data, actor, when.now)
+    response.headers["Location"] = f"/api/v1/people/{person.id}"
+    return PersonRead.model_validate(person)
 
 
 @router.get("/people", response_model=Page[PersonRead])
@@ -85,10 +89,12 @@ async def update_person(person_id: IdPath, data: PersonUpdate, session: SessionD
     return PersonUpdated.model_validate({**PersonRead.model_validate(person).model_dump(), "warnings": warnings})
 
 
-@router.post("/people/{person_id}/tokens", status_code=201, response_model=TokenRead)
+@router.post("/people/{person_id}/tokens", status_code=201, response_model=TokenRead, responses=created())
 async def issue_token(person_id: IdPath, session: SessionDep, actor: CurrentActor, when: WhenDep,
-                      data: TokenCreate | None = None) -> TokenRead:
-    """Admin only: a new bearer token for the person, shown once and stored hashed."""
-    token = await directory.issue_token(session, person_id, actor, when.now,
-                                        label=data.label if data else None)
-    return TokenRead(token=token, person_id=person_id)
+                      response: Response, data: TokenCreate | None = None) -> TokenRead:
+    """Admin only: a new bearer token for the person, shown once and stored hashed. `id` (and the
+    Location, `/api/v1/tokens/{id}`) is what `DELETE /api/v1/tokens/{id}` revokes."""
+    issued = await directory.issue_token(session, person_id, actor, when.now,
+                                         label=data.label if data else None)
+    response.headers["Location"] = f"/api/v1/tokens/{issued.id}"
+    return TokenRead(id=issued.id, token=issued.token, person_id=person_id)

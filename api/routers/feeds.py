@@ -12,8 +12,10 @@ from datetime import datetime
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import MAX_ID, CurrentActor, IdPath, SessionDep, SettingsDep, WhenDep
+from api.deps import MAX_ID, CurrentActor, IdPath, PageDep, SessionDep, SettingsDep, WhenDep
+from api.links import created
 from engine import feeds
+from engine.schemas import Page
 
 router = APIRouter(tags=["calendar feeds"])
 
@@ -40,19 +42,24 @@ class FeedRead(BaseModel):
 
 
 @router.post("/api/v1/feeds", status_code=201, response_model=FeedCreated,
-             responses={404: {"description": "no such agreement, or not one you can see"}})
+             responses={**created(), 404: {"description": "no such agreement, or not one you can see"}})
 async def create_feed(session: SessionDep, actor: CurrentActor, when: WhenDep, settings: SettingsDep,
-                      data: FeedCreate | None = None) -> FeedCreated:
-    """A calendar feed of your dates, or of one agreement's; subscribe to `url` in a calendar app."""
+                      response: Response, data: FeedCreate | None = None) -> FeedCreated:
+    """A calendar feed of your dates, or of one agreement's; subscribe to `url` in a calendar app.
+    The Location (`/api/v1/feeds/{id}`) is where `DELETE` revokes it."""
     issued = await feeds.create_feed(session, actor, data.agreement_id if data else None, when.now)
+    response.headers["Location"] = f"/api/v1/feeds/{issued.feed.id}"
     return FeedCreated(id=issued.feed.id or 0, agreement_id=issued.feed.agreement_id,
                        url=f"{settings.base_url.rstrip('/')}/feeds/{issued.token}.ics")
 
 
-@router.get("/api/v1/feeds", response_model=list[FeedRead])
-async def list_feeds(session: SessionDep, actor: CurrentActor) -> list[FeedRead]:
-    """Your calendar feeds that still answer (their addresses are not shown again)."""
-    return [FeedRead.model_validate(f) for f in await feeds.list_feeds(session, actor)]
+@router.get("/api/v1/feeds", response_model=Page[FeedRead])
+async def list_feeds(session: SessionDep, actor: CurrentActor, page: PageDep) -> Page[FeedRead]:
+    """Your calendar feeds that still answer, oldest first, a page at a time like every list
+    (their addresses are not shown again)."""
+    rows, total = await feeds.list_feeds(session, actor, limit=page.limit, offset=page.offset)
+    return Page(items=[FeedRead.model_validate(f) for f in rows], total=total, limit=page.limit,
+                offset=page.offset)
 
 
 @router.delete("/api/v1/feeds/{feed_id}", status_code=204,

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api.deps import CurrentActor, IdPath, PageDep, SessionDep, SettingsDep, WhenDep
+from api.links import created
 from engine.schemas import DeliveryStatusValue, Page
 from notifications import service
 from notifications.schemas import WebhookCreate, WebhookDeliveryRead, WebhookRead
@@ -14,15 +15,16 @@ from notifications.schemas import WebhookCreate, WebhookDeliveryRead, WebhookRea
 router = APIRouter(tags=["webhooks"])
 
 
-@router.post("/webhooks", status_code=201, response_model=WebhookRead)
+@router.post("/webhooks", status_code=201, response_model=WebhookRead, responses=created())
 async def create_webhook(data: WebhookCreate, session: SessionDep, actor: CurrentActor,
-                         when: WhenDep, settings: SettingsDep) -> WebhookRead:
+                         when: WhenDep, settings: SettingsDep, response: Response) -> WebhookRead:
     """Subscribe `url` to `events`; each delivery is signed with `secret` (Standard Webhooks
     `webhook-signature`, and `X-Accord-Signature`). `url` must be a public http(s) address: one
     that is, or resolves to, a loopback, private, link-local or other non-public address is refused
     (unless ACCORD_WEBHOOK_ALLOW_PRIVATE=true)."""
     subscription = await service.create_subscription(session, data, actor, when.now,
                                                      allow_private=settings.webhook_allow_private)
+    response.headers["Location"] = f"/api/v1/webhooks/{subscription.id}"
     return WebhookRead.model_validate(subscription)
 
 

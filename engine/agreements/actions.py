@@ -9,11 +9,15 @@ returns. An action may read what it names (a person, an organisation, a predeces
     Create            a new agreement in its workflow's first state, with parties and areas
     Edit              the terms (while editable) and the next review (any time)
     AddParty          another party or supporter (while the terms are editable)
+    ChangePartyRole   a party made a supporter or a supporter a party (while the terms are editable)
     NameContact       a focal point or signatory of a party
     RemoveContact     a focal point or signatory withdrawn
     AddArea           an area of collaboration
+    EditArea          an area renamed, described, or moved among the others
+    RemoveArea        an area and its deliverables, while none of them has progress
     AddDeliverable    a deliverable of an area
     UpdateDeliverable its status, progress, evidence (its owner), or anything (staff)
+    RemoveDeliverable a deliverable that is not done
 """
 
 from __future__ import annotations
@@ -46,11 +50,13 @@ from engine.schemas import (
     AgreementCreate,
     AgreementUpdate,
     AreaCreate,
+    AreaUpdate,
     ContactCreate,
     DeliverableCreate,
     DeliverableUpdate,
     EventInput,
     PartyCreate,
+    PartyUpdate,
 )
 from engine.statuses import ContactKind, DeliverableStatus, HistoryKind, PartyRole
 from engine.workflow.event import EventContext
@@ -249,6 +255,38 @@ class AddParty:
                             facts={"organisation_id": self.data.organisation_id, "role": self.data.role})
 
 
+@dataclass(frozen=True)
+class ChangePartyRole:
+    """A party's role while the terms are editable: `party` (signs) or `supporter` (never signs).
+    A party that names a signatory becomes a supporter only once the signatory is withdrawn, so
+    that a supporter never has one; the workflow's guards then count the signing parties anew."""
+
+    party_id: int
+    data: PartyUpdate
+
+    async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
+                     workflow: CompiledWorkflow) -> ChangeSet | None:
+        party = agreement.party(self.party_id)
+        if party is None:
+            raise NotFound(f"Agreement {agreement.id} has no party {self.party_id}.")
+        policy.require_editor(actor, agreement)
+        policy.require_terms_editable(workflow, agreement, ["parties"])
+        if party.role == self.data.role:
+            return None
+        if self.data.role == PartyRole.SUPPORTER:
+            signatories = [c for c in agreement.contacts
+                           if c.party_id == party.id and c.kind == ContactKind.SIGNATORY]
+            if signatories:
+                named = "; ".join(f"{c.person.name} (DELETE /api/v1/agreements/{agreement.id}/focal-points/{c.id})"
+                                  for c in signatories)
+                raise Conflict(f"{party.organisation.name} has named a signatory ({named}); a supporter "
+                               "signs nothing, so withdraw its signatory first, then make it a supporter.")
+        draft = Draft(agreement)
+        draft.change(party, replace(party, role=self.data.role))
+        return draft.finish(HistoryKind.EDITED, "party_role_changed", facts={
+            "organisation_id": party.organisation_id, "role": [party.role, self.data.role]})
+
+
 # --- people ----------------------------------------------------------------------------------
 
 def _behalf(facts: dict[str, Any], actor: Actor, party: PartyValue) -> dict[str, Any]:
@@ -351,6 +389,97 @@ class AddArea:
         return draft.finish(HistoryKind.EDITED, "area_added", facts={"title": self.data.title})
 
 
+@dataclass(frozen=True)
+class EditArea:
+    """An area renamed (unique within the agreement, whatever the case), described, or moved: at
+    `position` (from 0) the others shift to make room, so positions stay 0, 1, 2, ..."""
+
+    area_id: int
+    data: AreaUpdate
+
+    async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
+                     workflow: CompiledWorkflow) -> ChangeSet | None:
+        area = agreement.area(self.area_id)
+        if area is None:
+            raise NotFound(f"There is no area of collaboration {self.area_id} that you can see.")
+        policy.require_editor(actor, agreement)
+        policy.require_open(workflow, agreement, "change its areas of collaboration")
+        changes = self.data.model_dump(exclude_unset=True)
+        if not changes:
+            raise InvalidInput("Nothing to change: send title, description or position.")
+        for required in ("title", "position"):
+            if required in changes and changes[required] is None:
+                raise InvalidInput(f"{required} cannot be empty.", field=required)
+        title = changes.get("title")
+        if title is not None and any(a.title.casefold() == title.casefold() and a.id != area.id
+                                     for a in agreement.areas):
+            raise Conflict(f"The agreement already has an area of collaboration titled {title!r}; "
+                           "choose another title.")
+        count = len(agreement.areas)
+        position = changes.get("position")
+        if position is not None and position >= count:
+            raise InvalidInput(f"position must be from 0 to {count - 1}: the agreement has {count} "
+                               f"area{'s' if count != 1 else ''} of collaboration.", field="position")
+        draft = Draft(agreement)
+        draft.change(area, replace(area, **changes))
+        if position is not None:  # the others, in their order, around the place it moved to
+            _renumber(draft, [a for a in agreement.areas if a.id != area.id], skip=position)
+        diff = {name: [getattr(area, name), value] for name, value in changes.items()
+                if getattr(area, name) != value}
+        if not draft.parts:
+            return None
+        return draft.finish(HistoryKind.EDITED, "area_updated",
+                            facts={"area_id": area.id, "title": title or area.title, "changes": diff})
+
+
+def _renumber(draft: Draft, areas: list[AreaValue], skip: int | None = None) -> None:
+    """Give `areas`, in this order, the positions 0, 1, 2, ... (leaving out `skip`, the place of
+    an area moved there), changing those whose position differs."""
+    positions = [i for i in range(len(areas) + (skip is not None)) if i != skip]
+    for area, position in zip(areas, positions, strict=True):
+        draft.change(area, replace(area, position=position))
+
+
+def progress_of(deliverable: DeliverableValue) -> str | None:
+    """What shows work on a deliverable (a status other than planned, a progress note, evidence),
+    in words, or None when there is none."""
+    shown = [f"status {deliverable.status}"] if deliverable.status != DeliverableStatus.PLANNED else []
+    shown += ["a progress note"] if deliverable.progress_note else []
+    shown += ["evidence"] if deliverable.evidence_url else []
+    return ", ".join(shown) or None
+
+
+@dataclass(frozen=True)
+class RemoveArea:
+    """An area and, in the same change, its deliverables: only while none of them has progress
+    (`progress_of`), so that recorded work never goes with a correction. The areas after it move
+    up, so positions stay 0, 1, 2, ..."""
+
+    area_id: int
+
+    async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
+                     workflow: CompiledWorkflow) -> ChangeSet:
+        area = agreement.area(self.area_id)
+        if area is None:
+            raise NotFound(f"There is no area of collaboration {self.area_id} that you can see.")
+        policy.require_editor(actor, agreement)
+        policy.require_open(workflow, agreement, "remove its areas of collaboration")
+        deliverables = [d for d in agreement.deliverables if d.area_id == area.id]
+        progressed = [f"{d.title!r} (id {d.id}: {shown})" for d in deliverables if (shown := progress_of(d))]
+        if progressed:
+            these = "these deliverables have" if len(progressed) > 1 else "this deliverable has"
+            raise Conflict(f"The area {area.title!r} cannot be removed: {these} progress recorded, "
+                           f"which a removal would lose: {'; '.join(progressed)}. "
+                           "Remove them one by one first (DELETE /api/v1/deliverables/{id}; one that is "
+                           "done stays on the record), or keep the area.")
+        draft = Draft(agreement)
+        draft.remove_all(deliverables)
+        draft.remove(area)
+        _renumber(draft, [a for a in agreement.areas if a.id != area.id])
+        return draft.finish(HistoryKind.EDITED, "area_removed", facts={
+            "area_id": area.id, "title": area.title, "deliverables": [d.title for d in deliverables]})
+
+
 def _check_owner(agreement: AgreementSnapshot, owner_id: int | None) -> None:
     if owner_id is None:
         return
@@ -423,3 +552,30 @@ class UpdateDeliverable:
         draft.change(deliverable, after)
         return draft.finish(HistoryKind.EDITED, "deliverable_updated", comment=changes.get("progress_note"),
                             facts={"deliverable_id": self.deliverable_id, "changes": diff})
+
+
+@dataclass(frozen=True)
+class RemoveDeliverable:
+    """A deliverable removed by the staff of a party (or an administrator), with any progress it
+    has: the history keeps its last values in the diff. A deliverable that is done is refused
+    (`Conflict`): delivered work stays on the agreement's record; one marked done by mistake is
+    given its right status first, and that change is recorded too."""
+
+    deliverable_id: int
+
+    async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
+                     workflow: CompiledWorkflow) -> ChangeSet:
+        deliverable = agreement.deliverable(self.deliverable_id)
+        if deliverable is None:
+            raise NotFound(f"There is no deliverable {self.deliverable_id} that you can see.")
+        policy.require_deliverable_remover(actor, agreement, deliverable)
+        policy.require_open(workflow, agreement, "remove its deliverables")
+        if deliverable.status == DeliverableStatus.DONE:
+            done = f" on {deliverable.completed_on.isoformat()}" if deliverable.completed_on else ""
+            raise Conflict(f"{deliverable.title!r} was done{done}: delivered work stays on the "
+                           "agreement's record, so it cannot be removed. If it was marked done by "
+                           f"mistake, give it its right status first (PATCH /api/v1/deliverables/{deliverable.id}).")
+        draft = Draft(agreement)
+        draft.remove(deliverable)
+        return draft.finish(HistoryKind.EDITED, "deliverable_removed", facts={
+            "deliverable_id": deliverable.id, "title": deliverable.title, "area_id": deliverable.area_id})

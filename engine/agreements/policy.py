@@ -9,8 +9,9 @@ asked:
    for them: out of reach is `NotFound`, never a refusal that confirms existence. The snapshot
    is read within reach (`engine.agreements.snapshot.load`), so a refusal here is never a 404.
 2. Editing. Staff of a party change an agreement; partners only read it and update the
-   deliverables they own (status, progress note, evidence). A final state takes no change
-   (`Conflict`); the terms change only while the state is `editable` and nobody has signed.
+   deliverables they own (status, progress note, evidence), and remove nothing. A final state
+   takes no change (`Conflict`); the terms (parties and their roles among them) change only
+   while the state is `editable` and nobody has signed.
 3. Events. The workflow file declares who fires each event (`actors:` — staff, the scheduler)
    beside its guards; the state says which events are allowed now (`TransitionNotAllowed`).
 4. Party. Within an agreement a party acts only for itself: a person who is not an
@@ -155,6 +156,16 @@ def require_deliverable_editor(actor: Actor, agreement: AgreementSnapshot, deliv
                                f"evidence_url, not {', '.join(beyond)}.")
     else:
         require_editor(actor, agreement)
+
+
+def require_deliverable_remover(actor: Actor, agreement: AgreementSnapshot, deliverable: DeliverableValue) -> None:
+    """Staff of a party (and admins) remove a deliverable; a partner, even its owner, does not."""
+    if actor.role == Role.PARTNER:
+        owned = " As its owner you may update its status, progress note and evidence." \
+            if deliverable.owner_id == actor.person_id else ""
+        raise NotPermitted("Deliverables are removed by the staff of the agreement's parties, not by "
+                           f"partners.{owned}")
+    require_editor(actor, agreement)
 
 
 def may_update_deliverable(workflow: CompiledWorkflow, actor: Actor, agreement: AgreementSnapshot,

@@ -12,11 +12,11 @@ from sqlmodel import col
 
 from engine.access import in_reach
 from engine.agreements import policy
-from engine.agreements.values import AgreementSnapshot, ContactValue, DeliverableValue, columns_of
+from engine.agreements.values import AgreementSnapshot, AreaValue, ContactValue, DeliverableValue, columns_of
 from engine.clock import When
 from engine.context import Actor
 from engine.errors import NotFound
-from engine.models import Agreement, Deliverable, HistoryEvent, Party
+from engine.models import Agreement, CollaborationArea, Deliverable, HistoryEvent, Party
 from engine.schemas import (
     AgreementRead,
     AgreementSummary,
@@ -83,6 +83,13 @@ def read_deliverable(deliverable: DeliverableValue, today: date) -> DeliverableR
     return DeliverableRead.model_validate({**columns_of(deliverable), "overdue": overdue})
 
 
+def read_area(agreement: AgreementSnapshot, area: AreaValue, today: date) -> AreaRead:
+    """An area with its deliverables."""
+    return AreaRead(id=area.id, title=area.title, description=area.description, position=area.position,
+                    deliverables=[read_deliverable(d, today) for d in agreement.deliverables
+                                  if d.area_id == area.id])
+
+
 def read_contact(contact: ContactValue) -> ContactRead:
     return ContactRead(id=contact.id, person=PersonRef.model_validate(contact.person),
                        kind=contact.kind, capacity=contact.capacity)
@@ -105,10 +112,7 @@ def read_agreement(agreement: AgreementSnapshot, actor: Actor, when: When) -> Ag
             signatories=[read_contact(c) for c in contacts if c.kind == ContactKind.SIGNATORY],
             signature=SignatureRead.model_validate(signature) if signature else None,
         ))
-    areas = [AreaRead(id=a.id, title=a.title, description=a.description, position=a.position,
-                      deliverables=[read_deliverable(d, when.today) for d in agreement.deliverables
-                                    if d.area_id == a.id])
-             for a in agreement.areas]
+    areas = [read_area(agreement, a, when.today) for a in agreement.areas]
     state = workflow.spec.states[agreement.state]
     columns = agreement.columns()
     for name in _NOT_ANSWERED:
@@ -138,4 +142,14 @@ async def agreement_of_deliverable(session: AsyncSession, deliverable_id: int, a
         Deliverable.agreement_id))
     if agreement_id is None:
         raise NotFound(f"There is no deliverable {deliverable_id} that you can see.")
+    return int(agreement_id)
+
+
+async def agreement_of_area(session: AsyncSession, area_id: int, actor: Actor) -> int:
+    """The agreement an area of collaboration belongs to, if `actor` reaches it (`NotFound` otherwise)."""
+    agreement_id = await session.scalar(in_reach(
+        select(col(CollaborationArea.agreement_id)).where(col(CollaborationArea.id) == area_id), actor,
+        CollaborationArea.agreement_id))
+    if agreement_id is None:
+        raise NotFound(f"There is no area of collaboration {area_id} that you can see.")
     return int(agreement_id)

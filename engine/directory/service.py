@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -283,9 +284,17 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token just issued: its row's id (what revoking names) and the token, shown this once."""
+
+    id: int
+    token: str
+
+
 async def issue_token(
     session: AsyncSession, person_id: int, actor: Actor, now: datetime, label: str | None = None
-) -> str:
+) -> IssuedToken:
     """A new bearer token for the person; only its hash is stored, so it is returned once."""
     require_admin(actor, "issue tokens")
     person = await get_person(session, person_id)
@@ -293,9 +302,11 @@ async def issue_token(
         raise Conflict(f"{person.name} is disabled; enable them first (PATCH /api/v1/people/{person_id} "
                        'with {"active": true}).')
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(person_id=person_id, token_hash=hash_token(token), label=label, created_at=now))
+    row = ApiToken(person_id=person_id, token_hash=hash_token(token), label=label, created_at=now)
+    session.add(row)
     await session.flush()
-    return token
+    assert row.id is not None
+    return IssuedToken(id=row.id, token=token)
 
 
 _TOKEN: Table = ApiToken.__table__  # type: ignore[attr-defined]
