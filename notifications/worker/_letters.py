@@ -139,8 +139,8 @@ def _item(n: Notification, agreement: Any, deliverable: _Subject | None, reader:
     escalation = None
     if (n.data or {}).get("escalated") and not owns:
         escalation = ("You are receiving this because "
-                      + (f"its owner, {deliverable.owner_name}, has" if deliverable and deliverable.owner_name
-                         else "no one has") + " not acted on it yet.")
+                      + (f"its owner, {deliverable.owner_name}, has not acted on it yet."
+                         if deliverable and deliverable.owner_name else "it has not been acted on yet."))
     event_day: date = n.due_on - timedelta(days=n.offset_days)
     label = _DATE_LABELS.get(spec.date_name if spec else "", "Date")
     return MailItem(title=title, action=action, agreement_title=agreement.title,
