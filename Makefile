@@ -1,5 +1,7 @@
 # Accord: `make run` serves the API with the demo loaded; `make test` runs the suite on SQLite,
 # then on PostgreSQL at 127.0.0.1:5432 when it answers (on CI, CI=true, it must answer).
+# `make run HOST=... PORT=...` serves there, and links in mail, feeds and sign-in mails lead
+# there too, unless ACCORD_BASE_URL says otherwise (`accord serve`, engine/settings.py).
 
 VENV      := .venv
 PYTHON    := $(VENV)/bin/python
@@ -41,6 +43,7 @@ run: install
 	  && echo "Demo administrator token (a new one each run): $$token" \
 	  && echo "  curl -H 'Authorization: Bearer $$token' http://$(HOST):$(PORT)/api/v1/agreements" \
 	  && echo "API documentation: http://$(HOST):$(PORT)/docs" \
+	  && echo "Web pages (sign in with the token): http://$(HOST):$(PORT)/" \
 	  && echo ""
 	$(ACCORD) serve --host $(HOST) --port $(PORT)
 

@@ -23,6 +23,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -202,9 +203,10 @@ def serve(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     demo: Annotated[bool, typer.Option("--demo", help="migrate and load the demo data first")] = False,
 ) -> None:
-    """The API, with the scheduler inside it."""
+    """The API, with the scheduler inside it. Links in mail, feeds and sign-in links lead to
+    `ACCORD_BASE_URL`, or, unset, to the address it listens on."""
     with user_errors():
-        settings = Settings()
+        settings = Settings().served_at(host, port)
         if demo:
             _migrate(settings)
             _demo(settings, SystemClock())
@@ -215,9 +217,10 @@ def serve(
 
     from api.app import create_app
 
+    typer.echo(f"Links in mail, calendar feeds and sign-in links lead to {settings.base_url}", err=True)
     # The factory itself, not an import string: uvicorn calls it in its own event loop. (A string
     # is needed only for uvicorn's `reload` and `workers`, which `accord serve` does not use.)
-    uvicorn.run(create_app, factory=True, host=host, port=port)
+    uvicorn.run(partial(create_app, settings), factory=True, host=host, port=port)
 
 
 # --- worker ------------------------------------------------------------------------------------

@@ -16,6 +16,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./accord.db"
     # The calendar in which agreement dates ("effective from", "ends on") are days.
     timezone: str = "UTC"
+    # Where people reach Accord: the start of every link in mail, calendar feeds and sign-in
+    # links. Unset, `accord serve` (and so `make run HOST=... PORT=...`) makes it the address it
+    # listens on (`served_at`); elsewhere (`accord worker`) it is this default.
     base_url: str = "http://127.0.0.1:8000"
     smtp_url: str | None = None
     mail_from: str = "Accord <accord@localhost>"
@@ -45,6 +48,13 @@ class Settings(BaseSettings):
     # Sign-in links one client address may ask for in an hour, whatever addresses it asks for.
     sign_in_links_per_client_per_hour: int = Field(default=30, ge=1)
 
+    def served_at(self, host: str, port: int) -> Settings:
+        """These settings for a server listening on `host` and `port`: unless `ACCORD_BASE_URL`
+        was given, links lead to that address (`listening_url`)."""
+        if "base_url" in self.model_fields_set:
+            return self
+        return self.model_copy(update={"base_url": listening_url(host, port)})
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -52,6 +62,16 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def listening_url(host: str, port: int) -> str:
+    """The address of a server listening on `host` and `port`, as a browser on the same machine
+    opens it: every interface (0.0.0.0, ::) is reached at the loopback address, and an IPv6
+    address is bracketed. Others reach a server by its name: set `ACCORD_BASE_URL` to it."""
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1", "[::]": "::1"}.get(host, host)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 @lru_cache

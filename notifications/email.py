@@ -51,7 +51,8 @@ class MailItem:
     date: date
     when_phrase: str
     link: str
-    escalated: bool = False
+    # Why this reader, not the one it concerns, is told (an escalation), in words; None: it is theirs.
+    escalation: str | None = None
 
 
 @dataclass(frozen=True)

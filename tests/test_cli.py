@@ -231,3 +231,17 @@ def test_serve_with_demo_answers(served: str, cli_database_url: str) -> None:
     assert httpx.get(f"{served}/docs", timeout=5).status_code == 200
     assert asyncio.run(_count(cli_database_url,
                               select(func.count()).select_from(Agreement))) == 2
+
+
+def test_serve_on_a_port_makes_links_to_that_port(served: str, env: dict[str, str], tmp_path: Path) -> None:
+    # `make run PORT=...` is `accord serve --port ...`; without ACCORD_BASE_URL the feed's address
+    # (like every link in mail and sign-in mail) leads to the port it serves on, not to 8000.
+    assert served != "http://127.0.0.1:8000"
+    created = accord("admin", "create", "--name", "Feed reader", "--email", "reader@accord.example",
+                     env=env, cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip().splitlines()[-1]
+    feed = httpx.post(f"{served}/api/v1/feeds", headers={"Authorization": f"Bearer {token}"}, json={},
+                      timeout=5)
+    assert feed.status_code == 201, feed.text
+    assert feed.json()["url"].startswith(f"{served}/feeds/")

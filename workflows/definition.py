@@ -81,12 +81,15 @@ class ReminderSpec(_Strict):
 
     `repeat_every_days` with `max_sends` extends the offsets (e.g. 7, then weekly, at most 4
     sends); from the offset `escalate_after` on, `escalate_to` is told as well. `title` and
-    `action` are the words of the mail: what is due, and what to do about it.
+    `action` are the words of the mail: what is due, and what to do about it. `partner_action`
+    is what to do for a recipient who is a partner (they read the agreement and update only the
+    deliverables they own) where `action` asks for more than that; unset, partners read `action`.
     """
 
     name: Identifier
     title: str
     action: str
+    partner_action: str | None = None
     subject: Literal["agreement", "deliverable"] = "agreement"
     date_name: Identifier = Field(alias="date")
     offsets: tuple[int, ...] = Field(min_length=1)

@@ -22,6 +22,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import make_msgid, parseaddr
+from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -35,6 +36,8 @@ from notifications.email import Mailer, Rendered, mailer_for, one_line
 log = logging.getLogger("accord.web")
 
 SUBJECT = "Your Accord sign-in link"
+# Where signing in leads unless the link was asked for on the way to another page.
+HOME = "/agreements"
 ATTEMPTS = 3
 
 _templates = Environment(
@@ -44,13 +47,15 @@ _templates = Environment(
 )
 
 
-def link_url(settings: Settings, token: str) -> str:
-    return f"{settings.base_url.rstrip('/')}/sign-in/link/{token}"
+def link_url(settings: Settings, token: str, then: str = HOME) -> str:
+    """The link, and the page (a path of this site) it leads to once signed in, if not the list."""
+    url = f"{settings.base_url.rstrip('/')}/sign-in/link/{token}"
+    return url if then == HOME else f"{url}?{urlencode({'next': then}, safe='/')}"
 
 
-def compose(link: IssuedLink, settings: Settings, now: datetime) -> Rendered:
+def compose(link: IssuedLink, settings: Settings, now: datetime, then: str = HOME) -> Rendered:
     expires = link.expires_at.astimezone(zone(link.zone))
-    context = {"person_name": link.name, "link": link_url(settings, link.token),
+    context = {"person_name": link.name, "link": link_url(settings, link.token, then),
                "expires": f"{expires:%H:%M} on {expires:%Y-%m-%d} ({link.zone})"}
     # Headers from the email policy's own types; names made one line, whatever the database holds.
     sender_name, sender = parseaddr(settings.mail_from)
@@ -88,19 +93,20 @@ async def send(mailer: Mailer, mail: Rendered, *, pause: float = 1.0) -> bool:
 _running: set[asyncio.Task[None]] = set()
 
 
-def dispatch(database: Database, settings: Settings, email: str, now: datetime) -> None:
-    """Issue and send a link for `email` (if it is a person's), after this returns."""
-    task = asyncio.create_task(_issue_and_send(database, settings, email, now), name="accord-sign-in-link")
+def dispatch(database: Database, settings: Settings, email: str, now: datetime, then: str = HOME) -> None:
+    """Issue and send a link for `email` (if it is a person's), after this returns; signing in
+    with it leads to `then`, a path of this site the caller checked (`pages.safe_next`)."""
+    task = asyncio.create_task(_issue_and_send(database, settings, email, now, then), name="accord-sign-in-link")
     _running.add(task)
     task.add_done_callback(_running.discard)
 
 
-async def _issue_and_send(database: Database, settings: Settings, email: str, now: datetime) -> None:
+async def _issue_and_send(database: Database, settings: Settings, email: str, now: datetime, then: str) -> None:
     try:
         async with database.transaction() as session:
             link = await signin.request_link(session, email, now)
         if link is not None:  # an unknown or disabled address, or over the limit: nothing to send
-            await send(mailer_for(settings), compose(link, settings, now))
+            await send(mailer_for(settings), compose(link, settings, now, then))
     except Exception:  # the page has answered long ago; the person asks again
         log.exception("a sign-in link could not be issued")
 

@@ -288,9 +288,10 @@ async def request_sign_in_link(request: Request) -> Response:
     (`link_mail.dispatch`), so no one learns from this page who has an account."""
     form = await posted(request)
     email = text(form, "email", limit=320)
+    target = safe_next(text(form, "next", limit=500))
     if not email or "@" not in email:
         return render(request, "sign_in.html", {
-            "next": "/agreements", "error": None,
+            "next": target, "error": None,
             "link_error": "Enter the email address Accord knows you by, such as name@example.org.",
         }, status_code=422)
     settings, when = get_settings(request), get_when(request)
@@ -300,41 +301,46 @@ async def request_sign_in_link(request: Request) -> Response:
     if wait is not None:
         minutes = max(1, math.ceil(wait.total_seconds() / 60))
         response = render(request, "sign_in.html", {
-            "next": "/agreements", "error": None,
+            "next": target, "error": None,
             "link_error": "Too many sign-in links have been asked for from your network in the last hour. "
                           f"Try again in {minutes} minute{'' if minutes == 1 else 's'}, or sign in with an "
                           "access token.",
         }, status_code=429)
         response.headers["Retry-After"] = str(math.ceil(wait.total_seconds()))
         return response
-    link_mail.dispatch(get_database(request), settings, email, when.now)
+    link_mail.dispatch(get_database(request), settings, email, when.now, target)
     return render(request, "sign_in_link_sent.html", {})
 
 
-def _link_unusable(request: Request) -> Response:
-    return render(request, "sign_in_link.html", {"name": None, "link_error": None}, status_code=410)
+def _link_unusable(request: Request, target: str) -> Response:
+    return render(request, "sign_in_link.html", {"name": None, "link_error": None, "next": target},
+                  status_code=410)
 
 
 @router.get("/sign-in/link/{token}", response_class=HTMLResponse)
-async def sign_in_link_page(request: Request, token: str) -> Response:
-    """A button, not a sign-in: mail scanners that open links must not use them up."""
+async def sign_in_link_page(request: Request, token: str,
+                            next: str | None = Query(default=None, max_length=500)) -> Response:
+    """A button, not a sign-in: mail scanners that open links must not use them up. `next`: the
+    page the link was asked for on the way to, where signing in leads."""
+    target = safe_next(next)
     async with get_database(request).transaction(write=False) as session:
         name = await signin.check_link(session, token, get_when(request).now)
     if name is None:
-        return _link_unusable(request)
-    return render(request, "sign_in_link.html", {"name": name, "token": token})
+        return _link_unusable(request, target)
+    return render(request, "sign_in_link.html", {"name": name, "token": token, "next": target})
 
 
 @router.post("/sign-in/link/{token}", response_class=HTMLResponse)
 async def sign_in_with_link(request: Request, token: str) -> Response:
-    await posted(request)
+    form = await posted(request)
+    target = safe_next(text(form, "next", limit=500))
     now = get_when(request).now
     async with get_database(request).transaction() as session:
         session_token = await signin.redeem_link(session, token, now)
         key = await signin.open_session(session, hash_token(session_token), now) if session_token else None
     if key is None:
-        return _link_unusable(request)
-    response = RedirectResponse("/agreements", status_code=303)
+        return _link_unusable(request, target)
+    response = RedirectResponse(target, status_code=303)
     web_session.start_session(response, request, get_settings(request), key)
     return response
 

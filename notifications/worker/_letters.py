@@ -1,6 +1,14 @@
 """Claimed notifications made into letters: one mail per row, or per person and day for people
 who asked for a daily digest.
 
+Each item is worded for its reader. Its link opens the agreement's page (`/agreements/<id>` on
+`ACCORD_BASE_URL`; the page asks a reader without a session to sign in, then comes back to it).
+An escalated reminder says so only to the people it was escalated to, never to the deliverable's
+owner, whose copy reads as a plain reminder. A partner (who reads the agreement and updates only
+the deliverables they own, engine/agreements/policy.py) reads the rule's `partner_action` where
+it has one; about someone else's deliverable, a partner is asked to tell its owner; about an
+alert, that the staff of the parties correct the agreement.
+
 A letter's key (`accord-<row ids>`) is its Message-ID, the same on every retry, so mail systems
 can drop a copy sent again after a worker died between the send and the write of its outcome.
 """
@@ -14,18 +22,36 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from engine.models import Agreement, Deliverable, Person
 from engine.schedule import Notification, NotificationPreference
 from engine.settings import Settings
-from engine.statuses import NotificationKind
+from engine.statuses import NotificationKind, Role
 from engine.workflow.machine import catalog
 from notifications.email import Mail, MailItem, when_phrase
 from workflows.definition import ReminderSpec
 
 _DATE_LABELS = {"next_review_on": "Review date", "ends_on": "End date", "notice_deadline": "Notice deadline",
                 "due_on": "Due date", "submitted_on": "Submitted for signature on"}
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """Whom an item is worded for: the recipient's id and role."""
+
+    id: int
+    role: str
+
+
+@dataclass(frozen=True)
+class _Subject:
+    """A deliverable a reminder is about: its title, and its owner's id and name (if it has one)."""
+
+    title: str
+    owner_id: int | None
+    owner_name: str | None
 
 
 @dataclass(frozen=True)
@@ -40,14 +66,17 @@ async def compose(session: AsyncSession, claimed: list[Notification], settings: 
     # Only the columns a mail shows: these are read for every claimed batch.
     person_ids = {n.person_id for n in claimed}
     people = {p.id: p for p in await session.execute(
-        select(col(Person.id), col(Person.name), col(Person.email)).where(col(Person.id).in_(person_ids)))}
+        select(col(Person.id), col(Person.name), col(Person.email), col(Person.role))
+        .where(col(Person.id).in_(person_ids)))}
     agreements = {a.id: a for a in await session.execute(
         select(col(Agreement.id), col(Agreement.title), col(Agreement.workflow_name),
                col(Agreement.workflow_version))
         .where(col(Agreement.id).in_({n.agreement_id for n in claimed})))}
     deliverable_ids = {n.subject_id for n in claimed if n.subject_type == "deliverable"}
-    deliverables = {d.id: d.title for d in await session.execute(
-        select(col(Deliverable.id), col(Deliverable.title))
+    owner = aliased(Person)
+    deliverables = {d.id: _Subject(d.title, d.owner_id, d.name) for d in await session.execute(
+        select(col(Deliverable.id), col(Deliverable.title), col(Deliverable.owner_id), col(owner.name))
+        .outerjoin(owner, col(owner.id) == col(Deliverable.owner_id))
         .where(col(Deliverable.id).in_(deliverable_ids)))} if deliverable_ids else {}
     digest = set(await session.scalars(select(col(NotificationPreference.person_id)).where(
         col(NotificationPreference.person_id).in_(person_ids),
@@ -63,9 +92,10 @@ async def compose(session: AsyncSession, claimed: list[Notification], settings: 
     specs: dict[tuple[str, int, str], ReminderSpec | None] = {}
     for (person_id, _), members in groups.items():
         person = people[person_id]
+        reader = _Reader(person_id, person.role)
         items = tuple(_item(n, agreements[n.agreement_id],
                             deliverables.get(n.subject_id) if n.subject_type == "deliverable" else None,
-                            settings, today, specs) for n in members)
+                            reader, settings, today, specs) for n in members)
         ids = tuple(n.id or 0 for n in members)
         if len(items) == 1:
             subject = f"{items[0].title}: {items[0].agreement_title}"
@@ -79,19 +109,21 @@ async def compose(session: AsyncSession, claimed: list[Notification], settings: 
     return letters
 
 
-def _item(n: Notification, agreement: Any, deliverable_title: str | None, settings: Settings,
-          today: date, specs: dict[tuple[str, int, str], ReminderSpec | None]) -> MailItem:
-    """One reminder or alert as a mail shows it. `agreement` has the agreement's id, title,
-    workflow_name and workflow_version; `specs` caches the reminder rules looked up."""
-    link = f"{settings.base_url.rstrip('/')}/api/v1/agreements/{agreement.id}"
+def _item(n: Notification, agreement: Any, deliverable: _Subject | None, reader: _Reader,
+          settings: Settings, today: date, specs: dict[tuple[str, int, str], ReminderSpec | None]) -> MailItem:
+    """One reminder or alert as a mail shows it to `reader`. `agreement` has the agreement's id,
+    title, workflow_name and workflow_version; `specs` caches the reminder rules looked up."""
+    link = agreement_page(settings, agreement.id)
+    partner = reader.role == Role.PARTNER
     if n.kind == NotificationKind.ALERT:
         reason = (n.data or {}).get("reason", "")
         event = (n.data or {}).get("event", "")
+        then = (f"The staff of the parties correct the agreement, then fire '{event}' by hand." if partner
+                else f"Correct the agreement, then fire '{event}' by hand.")
         return MailItem(
             title=f"Scheduled '{event}' could not run", agreement_title=agreement.title,
             subject_title=None, date_label="Was due on", date=n.due_on,
-            when_phrase=when_phrase(n.due_on, today),
-            action=f"{reason} Correct the agreement, then fire '{event}' by hand.", link=link)
+            when_phrase=when_phrase(n.due_on, today), action=f"{reason} {then}", link=link)
     rule = (agreement.workflow_name, agreement.workflow_version, n.rule)
     if rule not in specs:
         specs[rule] = next((r for r in catalog().get(agreement.workflow_name, agreement.workflow_version)
@@ -99,9 +131,30 @@ def _item(n: Notification, agreement: Any, deliverable_title: str | None, settin
     spec = specs[rule]
     title = spec.title if spec else n.rule.replace("_", " ").capitalize()
     action = spec.action if spec else "Open the agreement in Accord."
+    if partner and spec and spec.partner_action:
+        action = spec.partner_action
+    owns = deliverable is not None and deliverable.owner_id == reader.id
+    if partner and deliverable is not None and not owns:
+        action = _ask_the_owner(deliverable)
+    escalation = None
+    if (n.data or {}).get("escalated") and not owns:
+        escalation = ("You are receiving this because "
+                      + (f"its owner, {deliverable.owner_name}, has not acted on it yet."
+                         if deliverable and deliverable.owner_name else "it has not been acted on yet."))
     event_day: date = n.due_on - timedelta(days=n.offset_days)
     label = _DATE_LABELS.get(spec.date_name if spec else "", "Date")
     return MailItem(title=title, action=action, agreement_title=agreement.title,
-                    subject_title=deliverable_title,
+                    subject_title=deliverable.title if deliverable else None,
                     date_label=label, date=event_day, when_phrase=when_phrase(event_day, today),
-                    link=link, escalated=bool((n.data or {}).get("escalated")))
+                    link=link, escalation=escalation)
+
+
+def agreement_page(settings: Settings, agreement_id: int) -> str:
+    """The agreement's web page on `ACCORD_BASE_URL`: what every mail about it links to."""
+    return f"{settings.base_url.rstrip('/')}/agreements/{agreement_id}"
+
+
+def _ask_the_owner(deliverable: _Subject) -> str:
+    """What a partner can do about a deliverable that is not theirs: partners update only their own."""
+    who = f"Ask its owner, {deliverable.owner_name}," if deliverable.owner_name else "Ask the staff of the parties"
+    return f"{who} to record its progress or mark it done in Accord: partners update only the deliverables they own."

@@ -11,7 +11,10 @@ recorded, to be sent again (with the same Message-ID) once its lease ran out.
 
 After downtime each due row is sent once, late. Where several offsets of one rule fell due for
 the same subject and person (a month away: the 30-day and the 7-day review reminders), only the
-latest is sent; the earlier ones are cancelled with note `superseded`.
+latest is sent; the earlier ones are cancelled with note `superseded`. The same holds across the
+rules of one deliverable, which all count from its one date, its due day: a person whose
+"deliverable due" and "deliverable overdue" reminders are due together (the worker was away on
+the due day, or the deliverable was entered late) gets the overdue one alone.
 
 Counted (engine/metrics.py), by notification row, `channel="email"`: sent, failed (to be
 retried) and dead; claims and lost leases in `Leases`.
@@ -25,7 +28,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Update, bindparam, exists, select, update
+from sqlalchemy import Update, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 from sqlmodel import col
@@ -204,8 +207,9 @@ class MailPoller:
 
 
 async def _supersede(session: AsyncSession, now: datetime) -> int:
-    """Cancel each due reminder that a later one of the same rule, subject and person, also due,
-    supersedes; the number cancelled."""
+    """Cancel each due reminder that a later one to the same person about the same subject and
+    date, also due, supersedes; the number cancelled. The same date: the same rule, or any rule
+    of a deliverable (a deliverable has one date, `engine.workflow.rules.DELIVERABLE_DATES`)."""
     later = aliased(Notification)
     result = await session.execute(
         update(Notification)
@@ -214,7 +218,7 @@ async def _supersede(session: AsyncSession, now: datetime) -> int:
                exists().where(
                    col(later.subject_type) == col(Notification.subject_type),
                    col(later.subject_id) == col(Notification.subject_id),
-                   col(later.rule) == col(Notification.rule),
+                   or_(col(later.rule) == col(Notification.rule), col(Notification.subject_type) == "deliverable"),
                    col(later.person_id) == col(Notification.person_id),
                    col(later.due_on) > col(Notification.due_on),
                    col(later.send_at) <= now,

@@ -38,7 +38,7 @@ async def test_review_reminders_at_30_7_0_days_once_with_two_workers(
     content = text.get_content()
     assert agreement["title"] in content
     assert "2027-12-01" in content
-    assert f"/api/v1/agreements/{agreement['id']}" in content
+    assert f"Link: http://127.0.0.1:8000/agreements/{agreement['id']}" in content.splitlines()
     assert review[0].get_body(("html",)) is not None
 
 
@@ -150,11 +150,12 @@ async def test_after_a_month_of_downtime_each_due_reminder_is_sent_once(
     assert subjects == {
         ("metro_staff@metropolis.example", "Review due"): 1,   # the 7-day one; the 30-day superseded
         ("aspac_staff@aspac.example", "Review due"): 1,
-        ("aspac_staff@aspac.example", "Deliverable due"): 1,   # the 0-day one
-        ("aspac_staff@aspac.example", "Deliverable overdue"): 1,  # +1; +7 is not due yet
+        # +1 (+7 is not due yet); the due ones (-14 to 0), due with it, are superseded
+        ("aspac_staff@aspac.example", "Deliverable overdue"): 1,
     }
     superseded = await notifications(database, note="superseded")
     assert {r.rule for r in superseded} == {"review_due", "deliverable_due"}
+    assert {r.offset_days for r in superseded if r.rule == "deliverable_due"} == {-14, -3, 0}
 
 
 async def test_time_zones_tehran_and_barcelona_get_mail_at_their_local_morning(

@@ -32,6 +32,7 @@ from tests.web.helpers import csrf_of, sign_in, text_of
 NEUTRAL = "If that address belongs to someone here, a link is on its way"
 UNUSABLE = "This sign-in link cannot be used any more"
 _LINK = re.compile(r"(https?://\S+/sign-in/link/\S+)")
+_NEXT = re.compile(r'name="next" value="([^"]*)"')
 
 
 def outbox(settings: Settings) -> list[EmailMessage]:
@@ -113,6 +114,48 @@ async def test_the_mail_arrives_with_a_link_that_signs_in(
     tokens = await world.ok("admin", "GET", f"/people/{world.metro_partner.id}/tokens")
     labels = [t.get("label") for t in (tokens["items"] if isinstance(tokens, dict) else tokens)]
     assert "web sign-in link" in labels
+
+
+async def test_a_link_asked_for_on_the_way_to_a_page_signs_in_back_to_that_page(
+    client: httpx.AsyncClient, world: World, settings: Settings
+) -> None:
+    # The page a reminder mail links to, opened without a session: it asks to sign in.
+    agreement = await world.ready()
+    page = f"/agreements/{agreement['id']}"
+    opened = await client.get(page)
+    assert opened.status_code == 303
+    form = await client.get(opened.headers["location"])
+    # Both ways of signing in (token, emailed link) carry the page along.
+    assert _NEXT.findall(form.text) == [page, page]
+    await client.post("/sign-in/link", data={"email": "metro_staff@metropolis.example", "next": page,
+                                             "csrf": csrf_of(form.text)})
+    await link_mail.settle()
+
+    [mail] = outbox(settings)
+    link = urlsplit(link_in(mail))
+    assert link.query == f"next={page}"
+    landing = await client.get(f"{link.path}?{link.query}")
+    assert _NEXT.findall(landing.text) == [page]
+    signed = await client.post(link.path, data={"csrf": csrf_of(landing.text), "next": page})
+    assert signed.status_code == 303
+    assert signed.headers["location"] == page
+    shown = await client.get(page)
+    assert shown.status_code == 200
+    assert agreement["title"] in text_of(shown.text)
+
+
+async def test_a_link_never_leads_off_the_site(client: httpx.AsyncClient, world: World,
+                                               settings: Settings) -> None:
+    form = await client.get("/sign-in")
+    await client.post("/sign-in/link", data={"email": "metro_staff@metropolis.example",
+                                             "next": "//evil.example/agreements", "csrf": csrf_of(form.text)})
+    await link_mail.settle()
+    [mail] = outbox(settings)
+    link = urlsplit(link_in(mail))
+    assert "evil" not in link.query
+    landing = await client.get(f"{link.path}?next=https://evil.example/")
+    signed = await client.post(link.path, data={"csrf": csrf_of(landing.text), "next": "https://evil.example/"})
+    assert signed.headers["location"] == "/agreements"
 
 
 async def test_a_link_works_only_once(client: httpx.AsyncClient, world: World, settings: Settings,
