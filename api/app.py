@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp
 
 from api import links, observability, problems
@@ -23,6 +24,7 @@ from engine.workflow.machine import catalog
 from notifications.worker import Scheduler
 
 API_PREFIX = "/api/v1"
+DOCS_ASSETS = "/docs-assets"  # Swagger UI's and ReDoc's scripts, style sheet and icon, from fastapi-offline
 
 DESCRIPTION = """
 Accord keeps collaboration agreements between organisations as state machines, with their
@@ -63,7 +65,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
             if owns_database:
                 await database.dispose()
 
-    app = FastAPI(title="Accord", version="1.0", description=DESCRIPTION, lifespan=lifespan)
+    # /docs and /redoc load Swagger UI and ReDoc from Accord itself (DOCS_ASSETS), not from a CDN:
+    # the API documentation works on a machine with no internet.
+    app = FastAPIOffline(title="Accord", version="1.0", description=DESCRIPTION, lifespan=lifespan,
+                         static_url=DOCS_ASSETS)
     app.state.settings = settings
     app.state.database = database
     app.state.clock = clock or SystemClock()

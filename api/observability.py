@@ -136,9 +136,20 @@ def _request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
+def _matched_route(scope: Scope) -> Any:
+    """The route that answered: FastAPI's route, or the `Mount` whose app served the request (a
+    mount leaves no route in the scope, only its app as the endpoint: /docs-assets' files)."""
+    route = scope.get("route")
+    if route is None and scope.get("endpoint") is not None:
+        for candidate in getattr(scope.get("app"), "routes", ()):
+            if isinstance(candidate, Mount) and candidate.app is scope["endpoint"]:
+                return candidate
+    return route
+
+
 def _route_template(scope: Scope) -> str:
     """The matched route's path with its router's prefix: `/api/v1/agreements/{agreement_id}`."""
-    route = scope.get("route")
+    route = _matched_route(scope)
     if isinstance(route, Mount):
         return f"{route.path}/{{path}}"
     template = getattr(route, "path", None)
@@ -161,7 +172,7 @@ def loggable_path(scope: Scope) -> str:
     characters (letters, digits, `-`, `_`)."""
     path: str = scope["path"]
     params = scope.get("path_params") or {}
-    if isinstance(getattr(scope.get("route"), "path", None), str):
+    if isinstance(getattr(_matched_route(scope), "path", None), str):
         for name, value in params.items():
             if name in SECRET_PARAMS and str(value):
                 path = path.replace(str(value), REDACTED)

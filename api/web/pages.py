@@ -209,10 +209,7 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
     read = reading.read_agreement(agreement, actor, when)
     workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
     history, _ = await reading.list_history(session, agreement_id, limit=500, offset=0)
-    try:
-        diagram: str | None = diagrams.svg(workflow, agreement.state)
-    except diagrams.DiagramUnavailable:
-        diagram = None
+    diagram = diagrams.svg(workflow, agreement.state)
     people = {c.person.id: c.person.name for p in read.parties for c in (*p.focal_points, *p.signatories)}
     deliverables = [d for a in read.areas for d in a.deliverables]
     done = sum(1 for d in deliverables if d.status == DeliverableStatus.DONE)

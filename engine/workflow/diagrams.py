@@ -1,14 +1,14 @@
-"""Workflow diagrams: Mermaid text, and SVG laid out by Graphviz's `dot`.
+"""Workflow diagrams: Mermaid text, and SVG.
 
     svg(workflow, highlight=None) -> str    an <svg> element ready to inline in HTML
-    DiagramUnavailable                      `dot` is not installed (Debian: `apt-get install graphviz`)
     states_in_order(workflow) -> [...]      the states and where each event leads: the accessible
-                                            list a page shows beside, or instead of, the picture
+                                            list a page shows beside the picture
 
-The SVG comes from transitions' `GraphMachine` with the graphviz engine; every
-node is then relabelled with its state's label and the highlighted state drawn
-dark with white text. Rendered SVG is cached per (workflow, version,
-highlight): a workflow version never changes once loaded.
+The SVG is laid out by Graphviz's `dot` when the server has it (transitions' `GraphMachine` with
+the graphviz engine; every node is then relabelled with its state's label and the highlighted
+state drawn dark with white text), and otherwise drawn in Python (`engine.workflow.drawing`): a
+fresh machine with no Graphviz and no internet draws the diagram all the same. Rendered SVG is
+cached per (workflow, version, highlight, renderer): a workflow version never changes once loaded.
 """
 
 from __future__ import annotations
@@ -17,11 +17,8 @@ import re
 import shutil
 from dataclasses import dataclass
 
+from engine.workflow import drawing
 from engine.workflow.machine import CompiledWorkflow
-
-INSTALL_HINT = ("Graphviz's `dot` program is not installed on the server, so the diagram cannot be drawn "
-                "as SVG. Install it (Debian/Ubuntu: `apt-get install -y graphviz`) or ask for "
-                "format=mermaid.")
 
 _FONT = "Helvetica,Arial,sans-serif"
 _PLAIN = {"style": "rounded,filled", "fillcolor": "#ffffff", "color": "#4b5563", "fontcolor": "#111827",
@@ -31,12 +28,8 @@ _CURRENT = {"style": "rounded,filled,bold", "fillcolor": "#1e3a8a", "color": "#1
             "penwidth": "3", "peripheries": "1"}
 
 
-class DiagramUnavailable(Exception):
-    """Graphviz is missing; the caller answers 503 or shows the states as a list."""
-
-    def __init__(self) -> None:
-        super().__init__(INSTALL_HINT)
-        self.detail = INSTALL_HINT
+class _DotMissing(Exception):
+    """`dot` went missing between the check and the run: the picture is drawn in Python instead."""
 
 
 def dot_available() -> bool:
@@ -47,17 +40,29 @@ def svg(workflow: CompiledWorkflow, highlight: str | None = None) -> str:
     """The workflow as an inline-able <svg>, `highlight` (a state name) marked as current."""
     if highlight is not None and highlight not in workflow.spec.states:
         highlight = None
-    if not dot_available():
-        raise DiagramUnavailable()
-    key = (workflow.spec.name, workflow.spec.version, highlight)
+    renderer = "dot" if dot_available() else "python"
+    key = (workflow.spec.name, workflow.spec.version, highlight, renderer)
     cached = _CACHE.get(key)
     if cached is None:
-        cached = _CACHE[key] = _render(workflow, highlight)
+        if renderer == "dot":
+            try:
+                cached = _render(workflow, highlight)
+            except _DotMissing:
+                return drawing.draw(workflow.spec, highlight, title=_title(workflow, highlight))
+        else:
+            cached = drawing.draw(workflow.spec, highlight, title=_title(workflow, highlight))
+        _CACHE[key] = cached
     return cached
 
 
-# (workflow, version, highlight) -> SVG; bounded by the number of states of the loaded workflows.
-_CACHE: dict[tuple[str, int, str | None], str] = {}
+# (workflow, version, highlight, renderer) -> SVG; bounded by the states of the loaded workflows.
+_CACHE: dict[tuple[str, int, str | None, str], str] = {}
+
+
+def _title(workflow: CompiledWorkflow, highlight: str | None) -> str:
+    spec = workflow.spec
+    return (f"Lifecycle of a {spec.title.lower()}"
+            + (f"; current state: {spec.states[highlight].label}" if highlight else ""))
 
 
 def _render(workflow: CompiledWorkflow, highlight: str | None) -> str:
@@ -83,9 +88,8 @@ def _render(workflow: CompiledWorkflow, highlight: str | None) -> str:
     try:
         raw = graph.pipe(format="svg", engine="dot").decode()
     except graphviz.ExecutableNotFound:
-        raise DiagramUnavailable() from None
-    return _inline(raw, f"Lifecycle of a {spec.title.lower()}"
-                   + (f"; current state: {spec.states[highlight].label}" if highlight else ""))
+        raise _DotMissing() from None
+    return _inline(raw, _title(workflow, highlight))
 
 
 def _inline(raw: str, title: str) -> str:

@@ -128,7 +128,7 @@ async def test_staff_sign_an_agreement_and_see_a_guard_in_the_browser(
     await page.get_by_text("The agreement is now signed.").wait_for()
     badge = page.locator(".page-head .badge")
     assert (await badge.inner_text()).strip() == "Signed"
-    assert await page.locator("svg.diagram").count() == (1 if shutil.which("dot") else 0)
+    assert await page.locator("svg.diagram").count() == 1  # drawn with Graphviz or, without it, in Python
     await shot(page, "agreement-signed")
     if os.environ.get("ACCORD_UPDATE_DOCS_IMAGE") == "1":  # the README's picture, refreshed on purpose only
         await page.screenshot(path=str(ROOT / "docs" / "img" / "agreement-page.png"), full_page=True)
@@ -177,3 +177,53 @@ async def test_partner_updates_a_deliverable_and_cannot_reach_another_organisati
     assert answer.status == 404
     assert f"There is no agreement {agreement['id']} that you can see." in await page.inner_text("main")
     await shot(page, "not-found")
+
+
+async def test_api_documentation_and_the_lifecycle_diagram_work_offline(
+        browser: Any, live_server: LiveServer, world: World, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    """A machine with no internet and no Graphviz: /docs, /redoc and the diagram ask for nothing
+    but Accord (any other request is refused and counted), and the diagram fits a 390 px phone."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert shutil.which("dot") is None
+    elsewhere: list[str] = []
+
+    async def only_accord(route: Any) -> None:
+        if route.request.url.startswith(live_server.base_url + "/"):
+            await route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            await route.abort()
+
+    await browser.route("**/*", only_accord)
+    page = await browser.new_page()
+    await page.goto(live_server.base_url + "/docs")
+    await page.locator(".swagger-ui .info .title").filter(has_text="Accord").wait_for()
+    await page.get_by_text("/api/v1/agreements/{agreement_id}/events").first.wait_for()
+    await shot(page, "docs", full_page=False)
+    assert elsewhere == []
+    await page.goto(live_server.base_url + "/redoc")
+    await page.get_by_role("heading", name="Accord").first.wait_for()
+    await page.get_by_text("/api/v1/agreements/{agreement_id}/events").first.wait_for(state="attached")
+    # ReDoc's bundle asks for its maker's logo, and hides it when it cannot be had: nothing else.
+    assert set(elsewhere) <= {"https://cdn.redoc.ly/redoc/logo-mini.svg"}
+    elsewhere.clear()
+
+    agreement = await world.draft()
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await sign_in(page, live_server, world.metro_staff.token, then=f"/agreements/{agreement['id']}")
+    diagram = page.locator("figure.lifecycle svg.diagram")
+    await diagram.scroll_into_view_if_needed()
+    assert await diagram.get_attribute("class") == "diagram layered"
+    assert await diagram.get_by_text("Draft (current)").count() == 1
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 400, f"the page is {width}px wide on a 390px phone"
+    drawn = await diagram.bounding_box()
+    figure = await page.locator("figure.lifecycle").bounding_box()
+    assert drawn is not None
+    assert figure is not None
+    assert drawn["width"] <= figure["width"]  # the whole lifecycle in view, no sideways scrolling
+    natural = float(await diagram.get_attribute("width") or 0)
+    assert 14 * drawn["width"] / natural >= 10, "the states' names are smaller than 10 px on a phone"
+    await shot(page, "diagram-phone")
+    assert elsewhere == []
