@@ -172,8 +172,8 @@ def test_the_dates_timers_and_reminders_count_from_read_only_schedule_fields() -
     """`schedule.moves` skips re-deriving timers and reminders when a change touches none of
     `SCHEDULE_FIELDS`: every date a workflow may count from must read only those (a new date
     that read another field would leave its timers stale)."""
-    from engine.workflow import rules
     from engine.agreements.values import AGREEMENT_COLUMNS
+    from engine.workflow import rules
 
     base = _snapshot(ends_on=date(2028, 1, 1), notice_period_days=30, submitted_on=date(2025, 12, 1))
     others: dict[str, Any] = {"title": "Other", "summary": "S", "background": "B", "version": 9,
