@@ -294,7 +294,8 @@ def entries(rows: Iterable[HistoryEvent], agreement: AgreementSnapshot, workflow
         what, rest = history_text.words(row.event, row.from_state, row.to_state, row.actor, row.data,
                                         labels.get(row.event))
         if row.diff is not None:
-            lines = _field_lines(row.diff.get("fields") or {}, names, created=row.kind == HistoryKind.CREATED)
+            created = row.kind in (HistoryKind.CREATED, HistoryKind.IMPORTED)
+            lines = _field_lines(row.diff.get("fields") or {}, names, created=created)
             lines += [line for part in row.diff.get("parts") or [] if (line := _part_line(part, names))]
         else:
             lines = _data_lines(row, names)
