@@ -7,7 +7,8 @@ version, by hand, or as `infinity` on PostgreSQL (asyncpg reads `infinity` as `d
 reading code takes dates through `usable` before counting with them: an unusable date schedules
 no timer or reminder and appears in no feed, report or timeline. `plus` is for the sums that
 remain; it answers None where Python's calendar ends instead of raising `OverflowError`.
-`iso` writes a day that may be unset as it goes into JSON (history facts, webhook payloads).
+`iso` writes a day that may be unset as it goes into JSON (history facts, webhook payloads);
+`in_words` as a person reads it on a page ("31 Dec 2029"), the same in every locale.
 """
 
 from __future__ import annotations
@@ -39,3 +40,11 @@ def plus(day: date | None, days: int) -> date | None:
 def iso(day: date | None) -> str | None:
     """`day` as YYYY-MM-DD, or None when it is not set."""
     return day.isoformat() if day is not None else None
+
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def in_words(day: date) -> str:
+    """`day` as a person reads it: "31 Dec 2029" (English month names, whatever the server's locale)."""
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"

@@ -284,14 +284,21 @@ async def _update_by_id(session: Executor, table: Table, only_if: str,
         for change in changes])
 
 
-async def _sync_timers(session: Executor, agreement: AgreementSnapshot, when: When,
-                       rows: list[dict[str, Any]]) -> None:
+def timer_days(agreement: AgreementSnapshot) -> set[tuple[str, date]]:
+    """The (event, day) pairs the agreement's workflow `timers:` call for, as the agreement is
+    now: what its pending timers are, and what the pages say the scheduler will do."""
     workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
     wanted: set[tuple[str, date]] = set()
     for spec in workflow.spec.timers:
         day = usable(rules.DATES[spec.date_name](agreement))
         if agreement.state in spec.states and day is not None:
             wanted.add((spec.event, day + timedelta(days=spec.offset_days)))
+    return wanted
+
+
+async def _sync_timers(session: Executor, agreement: AgreementSnapshot, when: When,
+                       rows: list[dict[str, Any]]) -> None:
+    wanted = timer_days(agreement)
     by_key = {(t["event"], t["due_on"]): t for t in rows}
     table: Table = Timer.__table__  # type: ignore[attr-defined]
     await _update_by_id(session, table, TimerStatus.PENDING, [

@@ -657,6 +657,10 @@ class WorkflowEventRead(BaseModel):
     effects: list[str]
     fields: list[str] = Field(description="the fields the event takes (POST /agreements/{id}/events); "
                               "any other is refused with 422")
+    confirm: bool = Field(False, description="the web pages ask a person to confirm it first, on a page "
+                          "that says what it does (it ends, or stops, the agreement, or clears signatures)")
+    scheduled: bool = Field(False, description="the scheduler fires it on its date; the web pages say when "
+                            "instead of offering it")
 
 
 class WorkflowRead(BaseModel):

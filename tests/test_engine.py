@@ -83,4 +83,7 @@ async def test_workflow_read_matches_the_lifecycle_table(world: World) -> None:
     assert events["submit_for_signature"]["guards"] == [
         "two_or_more_parties", "parties_named_focal_points_and_signatories",
         "has_collaboration_area", "effective_from_set"]
+    # How the pages offer an event, the workflow file says too.
+    assert [n for n, e in events.items() if e["confirm"]] == ["withdraw", "suspend", "terminate", "expire", "cancel"]
+    assert [n for n, e in events.items() if e["scheduled"]] == ["activate", "expire"]
     assert "stateDiagram" in body["diagram"]

@@ -31,7 +31,7 @@ MINIMAL: dict[str, Any] = {
                "active": {"label": "Active"},
                "closed": {"label": "Closed", "final": True}},
     "events": {"start": {"label": "Start", "guards": ["effective_from_set"]},
-               "close": {"label": "Close", "guards": ["reason_given"]}},
+               "close": {"label": "Close", "guards": ["reason_given"], "confirm": True}},
     "transitions": [{"event": "start", "from": "draft", "to": "active"},
                     {"event": "close", "from": ["draft", "active"], "to": "closed"}],
 }
@@ -131,6 +131,14 @@ def _timer_not_for_scheduler(spec: dict[str, Any]) -> None:
     spec["timers"] = [{"event": "start", "states": ["draft"], "date": "effective_from"}]
 
 
+def _final_without_confirm(spec: dict[str, Any]) -> None:
+    del spec["events"]["close"]["confirm"]
+
+
+def _scheduled_without_timer(spec: dict[str, Any]) -> None:
+    spec["events"]["start"]["scheduled"] = True
+
+
 def _reminder_unknown_recipient(spec: dict[str, Any]) -> None:
     spec["reminders"] = [{"name": "soon", "title": "Soon", "action": "Act.", "date": "ends_on",
                           "offsets": [-7], "states": ["active"], "recipients": ["the_mayor"]}]
@@ -150,6 +158,8 @@ def _reminder_unknown_recipient(spec: dict[str, Any]) -> None:
     (_transition_of_unknown_event, ["unknown event 'pause'"]),
     (_unknown_condition, ["unknown condition 'stars_align'"]),
     (_timer_not_for_scheduler, ["does not list 'scheduler'"]),
+    (_final_without_confirm, ["event 'close' leads to final state 'closed' but does not ask first"]),
+    (_scheduled_without_timer, ["event 'start' is scheduled but no timer fires it"]),
     (_reminder_unknown_recipient, ["unknown recipient 'the_mayor'"]),
 ], ids=lambda value: getattr(value, "__name__", "")[1:] or None)
 def test_meaning_errors(tmp_path: Path, change: Any, mentions: list[str]) -> None:

@@ -48,10 +48,23 @@ class StateSpec(_Strict):
 
 
 class EventSpec(_Strict):
+    """An event: its `label`, who fires it (`actors`), its `guards` and `effects`, and how the
+    pages offer it to a person.
+
+    `confirm`: the pages ask a person to confirm it on a page of its own, which says what it does,
+    before firing it: an event that ends the agreement (the loader requires `confirm` of every
+    event that leads to a final state), clears its signatures or stops it. `scheduled`: the
+    scheduler fires it on its timer's day and a person has nothing to decide, so the pages say
+    what will happen and when instead of offering a button (the loader requires a timer for it;
+    its actors may still fire it through the API once its guards hold). Neither changes what the
+    API accepts."""
+
     label: str
     actors: tuple[EventActor, ...] = (EventActor.STAFF,)
     guards: tuple[Identifier, ...] = ()
     effects: tuple[Identifier, ...] = ()
+    confirm: bool = False
+    scheduled: bool = False
 
 
 class TransitionSpec(_Strict):

@@ -5,7 +5,8 @@
 conditions or dates; unreachable states; states with no path to a final state;
 state flags that contradict each other or the transitions (a signed initial state,
 a transition from a signed state to an unsigned one, `term_restarts` on an unsigned
-or final state) — and raises `WorkflowError` naming the file and every problem found.
+or final state); event flags that do not fit (an event into a final state that does
+not `confirm`, a `scheduled` event no timer fires) — and raises `WorkflowError` naming the file and every problem found.
 """
 
 from __future__ import annotations
@@ -106,6 +107,14 @@ def _problems(spec: WorkflowSpec, vocabulary: Vocabulary) -> Iterable[str]:
                 yield f"event {name!r} names unknown effect {effect!r}"
         if not any(t.event == name for t in spec.transitions):
             yield f"event {name!r} has no transition"
+        ends = sorted({t.dest for t in spec.transitions if t.event == name and t.dest in states
+                       and spec.states[t.dest].final})
+        if ends and not event.confirm:
+            yield (f"event {name!r} leads to final state {ends[0]!r} but does not ask first: add "
+                   "confirm: true (a person confirms what cannot be undone)")
+        if event.scheduled and not any(timer.event == name for timer in spec.timers):
+            yield (f"event {name!r} is scheduled but no timer fires it: add a timer for it, or drop "
+                   "scheduled: true so that the pages offer it as a button")
 
     for index, transition in enumerate(spec.transitions):
         where = f"transition {index + 1} ({transition.event})"

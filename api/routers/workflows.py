@@ -21,7 +21,8 @@ def _read(workflow: CompiledWorkflow) -> WorkflowRead:
                                   term_restarts=s.term_restarts, events=list(workflow.allowed_events(n)))
                 for n, s in spec.states.items()],
         events=[WorkflowEventRead(name=n, label=e.label, actors=list(e.actors), guards=list(e.guards),
-                                  effects=list(e.effects), fields=list(workflow.fields(n)))
+                                  effects=list(e.effects), fields=list(workflow.fields(n)),
+                                  confirm=e.confirm, scheduled=e.scheduled)
                 for n, e in spec.events.items()],
         diagram=workflow.mermaid(),
     )

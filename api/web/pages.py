@@ -15,8 +15,10 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi import Path as FastAPIPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
@@ -31,9 +33,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import IdPath, get_database, get_settings, get_when, parse_if_match
 from api.observability import loggable_path
-from api.web import link_mail, views
+from api.web import history, link_mail, views
 from api.web import session as web_session
-from engine import history_text, reports, statuses
+from engine import reports, schedule, statuses
 from engine.access import in_reach
 from engine.agreements import actions, policy, reading, service, snapshot
 from engine.clock import When
@@ -52,7 +54,7 @@ from engine.errors import (
     StaleVersion,
     TransitionNotAllowed,
 )
-from engine.models import Agreement, Organisation, Party
+from engine.models import Agreement, Organisation, Party, Person
 from engine.schemas import MAX_ID, DeliverableUpdate, EventFire, PersonUpdate, PersonWarning, control_character
 from engine.statuses import DeliverableStatus, Role
 from engine.workflow import diagrams
@@ -203,12 +205,29 @@ def event_fields(workflow_name: str, version: int, event: str) -> list[str]:
     return list(catalog().get(workflow_name, version).fields(event))
 
 
+async def viewer_zone(session: AsyncSession, actor: Actor) -> tuple[str, ZoneInfo]:
+    """The time zone the person reads times in: their own, else their organisation's, else UTC."""
+    zones = await schedule.recipient_zones(session, {actor.person_id} if actor.person_id else set())
+    name = zones.get(actor.person_id or 0) or "UTC"
+    return name, schedule.zone(name)
+
+
+async def _people_named(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = await session.execute(select(col(Person.id), col(Person.name)).where(col(Person.id).in_(ids)))
+    return {person_id: name for person_id, name in rows.all() if person_id is not None}
+
+
 async def agreement_page(session: AsyncSession, request: Request, agreement_id: int, actor: Actor, when: When,
                          *, problem: AccordError | None = None, form: FormData | None = None) -> dict[str, Any]:
     agreement = await snapshot.load(session, agreement_id, actor)
     read = reading.read_agreement(agreement, actor, when)
     workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
-    history, _ = await reading.list_history(session, agreement_id, limit=500, offset=0)
+    rows, _ = await reading.list_history(session, agreement_id, limit=500, offset=0)
+    zone_name, zone = await viewer_zone(session, actor)
+    named = {c.person_id for c in agreement.contacts}
+    people_named = await _people_named(session, history.referenced_people(rows) - named)
     diagram = diagrams.svg(workflow, agreement.state)
     people = {c.person.id: c.person.name for p in read.parties for c in (*p.focal_points, *p.signatories)}
     deliverables = [d for a in read.areas for d in a.deliverables]
@@ -218,14 +237,24 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
     # the parties that have not signed; staff sign for their own organisation and choose nothing.
     sign_for = ([(p.organisation_id, p.organisation.name) for p in policy.parties_to_sign_for(actor, agreement)]
                 if policy.acts_for_anyone(actor) else [])
-    labels = {name: event.label for name, event in workflow.spec.events.items()}
-    event_forms = [{
-        "name": name, "label": workflow.spec.events[name].label,
-        "fields": event_fields(agreement.workflow_name, agreement.workflow_version, name),
-        "unmet": read.unmet_conditions.get(name, []),
-    } for name in read.available_events]
+    # A scheduled event is said as what will happen and when (`scheduled`), not offered as a
+    # button; one that asks first (`confirm`) links to its confirmation page.
+    event_forms = []
+    for name in read.available_events:
+        spec = workflow.spec.events[name]
+        if spec.scheduled:
+            continue
+        dest = workflow.spec.states[workflow.destination(agreement.state, name) or agreement.state]
+        event_forms.append({
+            "name": name, "label": spec.label, "confirm": spec.confirm, "becomes": dest.label,
+            "final": dest.final, "fields": event_fields(agreement.workflow_name, agreement.workflow_version, name),
+            "unmet": read.unmet_conditions.get(name, []),
+        })
     return {
-        "agreement": read, "history": list(reversed(history)), "diagram": diagram,
+        "agreement": read, "diagram": diagram,
+        "history": history.entries(rows, agreement, workflow.spec, people_named, zone),
+        "zone_name": zone_name, "changed_at": history.moment(agreement.updated_at, zone),
+        "scheduled": views.scheduled_steps(workflow, agreement, when),
         "steps": diagrams.states_in_order(workflow, agreement.state), "people": people,
         "timeline": views.timeline(read, when.today), "today": when.today, "event_forms": event_forms,
         "can_update": lambda d: policy.may_update_deliverable(workflow, actor, agreement, d.owner_id),
@@ -233,8 +262,6 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
             a.id: (sum(1 for d in a.deliverables if d.status == DeliverableStatus.DONE),
                    sum(1 for d in a.deliverables if d.status != DeliverableStatus.CANCELLED)) for a in read.areas},
         "sign_for": sign_for, "person": actor, "problem": problem,
-        "history_words": lambda h: history_text.words(h.event, h.from_state, h.to_state, h.actor, h.data,
-                                                      labels.get(h.event)),
         "problem_status": problem.status if problem else None,
         "unmet": problem.unmet if isinstance(problem, GuardFailed) else [],
         "form": form, "fired": request.query_params.get("done"),
@@ -415,19 +442,88 @@ async def agreement_view(request: Request, agreement_id: IdPath) -> Response:
 
 
 async def _page_with_problem(request: Request, agreement_id: int, problem: AccordError,
-                             form: FormData | None) -> Response:
+                             form: FormData | None, *, confirming: str | None = None) -> Response:
+    """The agreement page again with `problem`; for an event being confirmed, its confirmation
+    page (with what was typed), unless the event cannot be confirmed any more."""
     async with get_database(request).transaction(write=False) as session:
         actor = await require_actor(request, session)
+        if confirming is not None:
+            try:
+                context = await confirmation(session, agreement_id, actor, get_when(request), confirming,
+                                             form=form, problem=problem)
+            except AccordError:
+                context = None
+            if context is not None:
+                return render(request, "confirm.html", context, status_code=problem.status)
         context = await agreement_page(session, request, agreement_id, actor, get_when(request),
                                        problem=problem, form=form)
     return render(request, "agreement.html", context, status_code=problem.status)
 
 
+async def confirmation(session: AsyncSession, agreement_id: int, actor: Actor, when: When, event: str, *,
+                       form: FormData | None = None, problem: AccordError | None = None,
+                       seen_version: str | None = None, data: EventFire | None = None) -> dict[str, Any] | None:
+    """The confirmation page of an event that asks first (the workflow's `confirm: true`): what it
+    will do to the agreement as it is now, and its form. None if the event does not ask first;
+    the reasons it may not be fired now (reach, authority, state, a field the event does not
+    take in `data`) are raised as firing it would raise them."""
+    agreement = await snapshot.load(session, agreement_id, actor)
+    workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
+    spec = workflow.event(event)
+    if spec is None or not spec.confirm:
+        return None
+    policy.require_fire(workflow, actor, agreement, event)
+    if data is not None:
+        actions.only_fields_of(workflow, event, actions.given_fields(data))
+    read = reading.read_agreement(agreement, actor, when)
+    if event not in read.available_events:  # an effect's authority refuses this person
+        raise NotPermitted(f"You may not {spec.label.lower()} this agreement.")
+    changed = seen_version is not None and seen_version != str(agreement.version)
+    return {
+        "agreement": read, "person": actor, "workflow": workflow.spec, "today": when.today,
+        "event": {"name": event, "label": spec.label,
+                  "fields": event_fields(agreement.workflow_name, agreement.workflow_version, event),
+                  "unmet": read.unmet_conditions.get(event, [])},
+        "consequences": views.consequences(workflow, agreement, event), "form": form, "problem": problem,
+        "problem_status": problem.status if problem else None,
+        "unmet": problem.unmet if isinstance(problem, GuardFailed) else [], "changed": changed,
+        "sign_for": [],
+    }
+
+
+async def _asks_first(session: AsyncSession, agreement_id: int, event: str) -> bool:
+    """Whether `event` asks first in the agreement's workflow (one small read; the reach is
+    checked by what follows: the confirmation page, or the firing)."""
+    row = (await session.execute(select(col(Agreement.workflow_name), col(Agreement.workflow_version))
+                                 .where(col(Agreement.id) == agreement_id))).first()
+    if row is None:
+        return False
+    spec = catalog().get(row[0], row[1]).event(event)
+    return spec is not None and spec.confirm
+
+
+@router.get("/agreements/{agreement_id}/events/{event}", response_class=HTMLResponse)
+async def confirm_event(request: Request, agreement_id: IdPath,
+                        event: str = FastAPIPath(max_length=64, pattern=r"^[a-z_]+$")) -> Response:
+    """An event that cannot be undone (or stops the agreement) asks first, on a page of its own."""
+    async with get_database(request).transaction(write=False) as session:
+        actor = await require_actor(request, session)
+        context = await confirmation(session, agreement_id, actor, get_when(request), event)
+    if context is None:
+        raise NotFound(f"{event.replace('_', ' ').capitalize()} asks for no confirmation here; it is done "
+                       "from the agreement's page.")
+    return render(request, "confirm.html", context)
+
+
 @router.post("/agreements/{agreement_id}/events", response_class=HTMLResponse)
 async def fire_event(request: Request, agreement_id: IdPath) -> Response:
+    """Fire an event from a page's form. An event that asks first (`confirm`) is fired only when
+    the form says it was confirmed (`confirmed` names the event: its confirmation page's form);
+    otherwise its confirmation page is shown, with what was typed, and nothing changes."""
     form = await posted(request)
     event = text(form, "event", limit=64) or ""
     version = text(form, "version", limit=18)
+    confirmed = text(form, "confirmed", limit=64) == event
     when = get_when(request)
     try:
         fields = {name: value for name in EventFire.model_fields if name != "event"
@@ -436,20 +532,29 @@ async def fire_event(request: Request, agreement_id: IdPath) -> Response:
             data = EventFire.model_validate({"event": event, **fields})
         except ValidationError as invalid:
             raise InvalidInput(_validation_detail(invalid)) from None
+        if not confirmed:
+            async with get_database(request).transaction(write=False) as session:
+                actor = await require_actor(request, session)
+                context = (await confirmation(session, agreement_id, actor, when, data.event, form=form,
+                                              seen_version=version, data=data)
+                           if await _asks_first(session, agreement_id, data.event) else None)
+            if context is not None:
+                return render(request, "confirm.html", context)
         async with get_database(request).transaction() as session:
             actor = await require_actor(request, session)
             await service.fire(session, agreement_id, data.event, actor, when, data,
                               if_match=parse_if_match(f'"{version}"') if version else None)
-    except PreconditionFailed as stale:
+    except PreconditionFailed:
         changed = Conflict("Someone changed this agreement after you opened the page, so nothing was done. "
-                           f"It is shown again as it is now (version {stale.current}); decide again.")
-        return await _page_with_problem(request, agreement_id, changed, form)
+                           "It is shown again as it is now; decide again.")
+        return await _page_with_problem(request, agreement_id, changed, form, confirming=event if confirmed else None)
     except StaleVersion:
         changed = Conflict("Someone changed this agreement at the same moment, so nothing was done. "
                            "It is shown again as it is now; decide again.")
-        return await _page_with_problem(request, agreement_id, changed, form)
+        return await _page_with_problem(request, agreement_id, changed, form, confirming=event if confirmed else None)
     except (GuardFailed, TransitionNotAllowed, InvalidInput, NotPermitted, Conflict) as refused:
-        return await _page_with_problem(request, agreement_id, refused, form)
+        return await _page_with_problem(request, agreement_id, refused, form,
+                                        confirming=event if confirmed else None)
     return RedirectResponse(f"/agreements/{agreement_id}?done={quote(event)}#top", status_code=303)
 
 

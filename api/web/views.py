@@ -1,16 +1,121 @@
-"""The timeline picture of an agreement page, laid out from what `read_agreement` returns."""
+"""What an agreement page shows besides its facts: the timeline picture, laid out from what
+`read_agreement` returns; what the scheduler will do by itself, and when (the workflow's
+`scheduled` events); and what an event that asks first (`confirm`) will do, for its
+confirmation page."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from engine.days import usable
+from engine.agreements.policy import NO_FIELDS
+from engine.agreements.values import AgreementSnapshot
+from engine.clock import When
+from engine.context import Actor
+from engine.days import in_words, usable
+from engine.schedule import timer_days
 from engine.schemas import AgreementRead
+from engine.statuses import DeliverableStatus
+from engine.workflow import rules
+from engine.workflow.event import EventContext
+from engine.workflow.machine import CompiledWorkflow
 
-# --- the timeline picture ----------------------------------------------------------------------
+# --- what the scheduler will do --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """An event the scheduler fires by itself (`scheduled: true`), as a sentence: what and when."""
+
+    event: str
+    label: str
+    sentence: str
+    on: date | None
+
+
+def scheduled_steps(workflow: CompiledWorkflow, agreement: AgreementSnapshot, when: When) -> list[Scheduled]:
+    """The agreement's next steps that nobody needs to take: on which day (its workflow's timers,
+    from the agreement's dates) and what the agreement becomes; without a day, why not."""
+    days = timer_days(agreement)
+    steps = []
+    for event in workflow.allowed_events(agreement.state):
+        spec = workflow.spec.events[event]
+        if not spec.scheduled:
+            continue
+        dest = workflow.destination(agreement.state, event)
+        becomes = workflow.spec.states[dest].label if dest else agreement.state
+        planned = sorted(day for name, day in days if name == event)
+        if not planned:
+            ctx = EventContext(snapshot=agreement, event=event, actor=Actor.scheduler(), data=NO_FIELDS,
+                               today=when.today, now=when.now, zone=when.zone)
+            why = " ".join(workflow.unmet(ctx, with_input=False))
+            steps.append(Scheduled(event, spec.label, f"Not planned. {why}".strip(), None))
+            continue
+        day = planned[0]
+        if day > when.today:
+            sentence = (f"On {in_words(day)} the agreement becomes {becomes}. Accord does this by itself; "
+                        "nobody needs to act.")
+        else:
+            due = f"today ({in_words(day)})" if day == when.today else f"since {in_words(day)}"
+            sentence = (f"Due {due}: the agreement becomes {becomes} when Accord next runs its schedule. "
+                        "Accord does this by itself; nobody needs to act.")
+        steps.append(Scheduled(event, spec.label, sentence, day))
+    return steps
+
+
+# --- what an event that asks first will do ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Consequences:
+    """What firing `event` would do to the agreement as it is, for its confirmation page."""
+
+    event: str
+    label: str
+    becomes: str
+    final: bool
+    sentences: list[str]
+
+
+def consequences(workflow: CompiledWorkflow, agreement: AgreementSnapshot, event: str) -> Consequences:
+    spec = workflow.spec
+    dest = workflow.destination(agreement.state, event) or agreement.state
+    state = spec.states[dest]
+    sentences = []
+    if state.final:
+        sentences.append(f"The agreement becomes {state.label}, for good: nothing more can be done to it "
+                         "(no event, no edit, no deliverable update).")
+    else:
+        then = [spec.events[e].label for e in workflow.allowed_events(dest) if not spec.events[e].scheduled]
+        sentences.append(f"The agreement becomes {state.label}."
+                         + (f" From there the parties' staff can: {', '.join(then)}." if then else ""))
+    sentences += workflow.consequences(event, agreement)
+    after = replace(agreement, state=dest)
+    stopped = sorted(timer_days(agreement) - timer_days(after), key=lambda pair: pair[1])
+    if stopped:
+        sentences.append("Accord no longer does by itself: " + "; ".join(
+            f"{spec.events[name].label} on {in_words(day)}" for name, day in stopped) + ".")
+    reminders = [r.title for r in spec.reminders
+                 if agreement.state in r.states and dest not in r.states and _applies(r.subject, r.date_name,
+                                                                                      agreement)]
+    if reminders:
+        sentences.append("These reminders stop: " + ", ".join(reminders) + ".")
+    return Consequences(event=event, label=spec.events[event].label, becomes=state.label, final=state.final,
+                        sentences=sentences)
+
+
+def _applies(subject: str, date_name: str, agreement: AgreementSnapshot) -> bool:
+    """Whether a reminder rule has anything to remind of now: the agreement's date is set, or an
+    open deliverable has its date."""
+    if subject == "deliverable":
+        return any(d.status in DeliverableStatus.OPEN and rules.DELIVERABLE_DATES[date_name](d) is not None
+                   for d in agreement.deliverables)
+    return usable(rules.DATES[date_name](agreement)) is not None
+
+
+# --- the timeline picture --------------------------------------------------------------------
 
 WIDTH = 800
 LEFT, RIGHT = 24, 776

@@ -93,8 +93,8 @@ class Fire:
             raise InvalidInput(f"Unknown event {event!r}. The events of workflow "
                                f"'{workflow.spec.name}' are: {known}.", field="event")
         policy.require_fire(workflow, actor, agreement, event)
-        given = _given(data)
-        _only_fields_of(workflow, event, given)
+        given = given_fields(data)
+        only_fields_of(workflow, event, given)
         ctx = EventContext(snapshot=agreement, event=event, actor=actor, data=data,
                            today=when.today, now=when.now, zone=when.zone)
         policy.require(workflow.refusal(ctx))
@@ -111,13 +111,14 @@ class Fire:
                                 facts=facts or None, comment=data.comment or data.reason)
 
 
-def _given(data: EventInput) -> dict[str, Any]:
+def given_fields(data: EventInput) -> dict[str, Any]:
     """The event fields `data` sets, in their declared order (an `EventFire` is read for its fields only)."""
     return {name: value for name in EventInput.model_fields if (value := getattr(data, name)) is not None}
 
 
-def _only_fields_of(workflow: CompiledWorkflow, event: str, given: dict[str, Any]) -> None:
-    """Refuse a field the event does not take: it would be ignored, and the caller would not know."""
+def only_fields_of(workflow: CompiledWorkflow, event: str, given: dict[str, Any]) -> None:
+    """Refuse a field the event does not take: it would be ignored, and the caller would not know
+    (the pages ask it too before showing an event's confirmation page)."""
     takes = workflow.fields(event)
     extra = [name for name in given if name not in takes]
     if extra:

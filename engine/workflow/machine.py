@@ -16,6 +16,7 @@ from typing import Any
 
 from transitions import EventData, Machine
 
+from engine.agreements.values import AgreementSnapshot
 from engine.errors import NotFound
 from engine.workflow import rules
 from engine.workflow.event import EventContext
@@ -115,6 +116,23 @@ class CompiledWorkflow:
     def signs(self, from_state: str | None, to_state: str | None) -> bool:
         """Whether moving from `from_state` to `to_state` is the signing: unsigned, then signed."""
         return self.is_signed(to_state) and not self.is_signed(from_state)
+
+    def destination(self, state: str, event: str) -> str | None:
+        """The state `event` leads to from `state`: its branch without a condition, else its first
+        branch; None if it does not leave `state`."""
+        branches = [t for t in self.spec.transitions if t.event == event and state in t.source]
+        plain = [t for t in branches if t.when is None]
+        return (plain or branches)[0].dest if branches else None
+
+    def consequences(self, event: str, agreement: AgreementSnapshot) -> list[str]:
+        """What `event`'s effects would do to `agreement`, in sentences (their `consequence=`)."""
+        sentences = []
+        for name in self.spec.events[event].effects:
+            say = rules.EFFECTS[name].consequence
+            sentence = say(agreement) if say is not None else None
+            if sentence:
+                sentences.append(sentence)
+        return sentences
 
     def fields(self, event: str) -> tuple[str, ...]:
         """The fields `event` takes: `comment` and what its guards and effects read."""

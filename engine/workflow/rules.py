@@ -12,7 +12,8 @@ takes exactly the fields its guards and effects read, plus `comment`, and no
 other (`engine.workflow.machine.CompiledWorkflow.fields`). An effect that acts for a
 party names its `authority=`, a check from `engine.agreements.policy` that refuses
 (403) a person who may not act for that party; it applies to every event that
-has the effect, in every workflow.
+has the effect, in every workflow. An effect whose work a person should know of before
+confirming the event (clearing signatures) names its `consequence=`: that work in a sentence.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dateutil.relativedelta import relativedelta
 
 from engine.agreements import policy
 from engine.agreements.values import AgreementSnapshot, DeliverableValue, SignatureValue
-from engine.days import iso, plus, usable
+from engine.days import in_words, iso, plus, usable
 from engine.models import Agreement
 from engine.statuses import ContactKind, PartyRole
 from engine.workflow.event import EventContext
@@ -36,6 +37,7 @@ RefusalFn = Callable[[EventContext], str | None]
 EffectFn = Callable[[EventContext], None]
 ConditionFn = Callable[[EventContext], bool]
 DateFn = Callable[[AgreementSnapshot], date | None]
+ConsequenceFn = Callable[[AgreementSnapshot], str | None]
 DeliverableDateFn = Callable[[DeliverableValue], date | None]
 
 
@@ -52,6 +54,9 @@ class Effect:
     reads: tuple[str, ...] = ()
     # Who may fire an event with this effect: None when met, else why not (a 403).
     authority: RefusalFn | None = None
+    # What the effect would do to the agreement as it is, in a sentence a person reads before
+    # confirming the event (the pages' confirmation page), or None when it does nothing worth saying.
+    consequence: ConsequenceFn | None = None
 
 
 GUARDS: dict[str, Guard] = {}
@@ -72,10 +77,10 @@ def guard(name: str, *, needs_input: bool = False,
     return register
 
 
-def effect(name: str, *, reads: tuple[str, ...] = (),
-           authority: RefusalFn | None = None) -> Callable[[EffectFn], EffectFn]:
+def effect(name: str, *, reads: tuple[str, ...] = (), authority: RefusalFn | None = None,
+           consequence: ConsequenceFn | None = None) -> Callable[[EffectFn], EffectFn]:
     def register(apply: EffectFn) -> EffectFn:
-        EFFECTS[name] = Effect(apply, reads, authority)
+        EFFECTS[name] = Effect(apply, reads, authority, consequence)
         return apply
     return register
 
@@ -336,7 +341,16 @@ def _record_signature(ctx: EventContext) -> None:
             ctx.facts["signing_place"] = ctx.data.place
 
 
-@effect("clear_signatures")
+def _signatures_cleared(agreement: AgreementSnapshot) -> str | None:
+    if not agreement.signatures:
+        return None
+    signed = "; ".join(
+        f"{party.organisation.name if (party := agreement.party(s.party_id)) else 'a party'} "
+        f"(signed {in_words(s.signed_on)})" for s in sorted(agreement.signatures, key=lambda s: s.signed_on))
+    return f"The signatures recorded so far are cleared: {signed}. Every party signs again."
+
+
+@effect("clear_signatures", consequence=_signatures_cleared)
 def _clear_signatures(ctx: EventContext) -> None:
     signatures = ctx.agreement.signatures
     ctx.facts["cleared_signatures"] = [s.party_id for s in signatures]

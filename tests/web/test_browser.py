@@ -137,8 +137,26 @@ async def test_staff_sign_an_agreement_and_see_a_guard_in_the_browser(
     await page.get_by_role("heading", name="Overdue deliverables (1)").wait_for()
     await shot(page, "overview")
 
+
     reading = await world.ok("metro_staff", "GET", f"/agreements/{agreement['id']}")
     assert reading["state"] == "signed"
+
+    # The scheduler activates it on its date: said, not offered as a button.
+    await page.goto(f"{live_server.base_url}/agreements/{agreement['id']}")
+    await page.get_by_text("On 1 Dec 2026 the agreement becomes Active.").wait_for()
+    assert await page.get_by_role("button", name="Activate").count() == 0
+    # Terminate asks first, on its own page; on a phone the history and that page read in one column.
+    await page.set_viewport_size({"width": 390, "height": 844})
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 400
+    await shot(page, "agreement-history-phone")
+    await page.get_by_role("link", name="Terminate…").click()
+    await page.get_by_role("heading", name="What will happen").wait_for()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 400
+    await shot(page, "confirm-terminate-phone")
+    await page.get_by_label("Reason").fill("The networks merged their programmes.")
+    await page.get_by_role("button", name="Yes, terminate").click()
+    await page.get_by_text("The agreement is now terminated.").wait_for()
+    assert (await world.ok("metro_staff", "GET", f"/agreements/{agreement['id']}"))["state"] == "terminated"
 
 
 async def test_partner_updates_a_deliverable_and_cannot_reach_another_organisation(

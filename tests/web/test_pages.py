@@ -10,7 +10,8 @@ from sqlalchemy import update
 
 from engine.clock import FixedClock
 from engine.db import Database
-from engine.models import ApiToken
+from engine.models import ApiToken, HistoryEvent, Person
+from tests.checks import active, fire_ok, reviewed
 from tests.support import World
 from tests.web.helpers import csrf_of, sign_in, text_of
 
@@ -300,3 +301,167 @@ async def test_a_long_list_pages_and_keeps_its_filter(client: httpx.AsyncClient,
     assert "Page 2 of 2" in text_of(second.text)
     assert 'href="/agreements?state=draft&amp;page=1" rel="prev"' in second.text
     assert 'rel="next"' not in second.text
+
+
+# --- the history says what changed ----------------------------------------------------------
+
+async def test_the_history_says_what_an_edit_and_a_deliverable_correction_changed(
+        client: httpx.AsyncClient, world: World) -> None:
+    agreement, deliverable = await _with_deliverable(world)
+    await world.ok("metro_staff", "PATCH", f"/agreements/{agreement['id']}", json={"ends_on": "2029-12-31"})
+    await world.ok("metro_staff", "PATCH", f"/agreements/{agreement['id']}", json={"ends_on": "2031-12-31"})
+    await world.ok("metro_staff", "PATCH", f"/deliverables/{deliverable}", json={"due_on": "2026-12-15"})
+    csrf = await sign_in(client, world.metro_partner.token)
+    answer = await client.post(f"/deliverables/{deliverable}", data={"csrf": csrf, "status": "done"})
+    assert answer.status_code == 303
+
+    page = await client.get(f"/agreements/{agreement['id']}")
+    words = text_of(page.text)
+    assert "End date: not set → 31 Dec 2029" in words
+    assert "End date: 31 Dec 2029 → 31 Dec 2031" in words
+    assert "Deliverable “Joint training on gender mainstreaming”: due 1 Nov 2026 → 15 Dec 2026" in words
+    assert "Deliverable “Joint training on gender mainstreaming”: status planned → done" in words
+    assert "Focal point for Metropolis named: Metropolis programme officer" in words
+    assert "record version" not in words
+    assert "last changed 23 Nov 2026, 10:00" in words  # the partner's organisation is in Europe/Madrid
+
+
+async def test_the_history_says_on_whose_behalf_an_administrator_signed(client: httpx.AsyncClient,
+                                                                       world: World) -> None:
+    agreement = await world.ready()
+    await fire_ok(world, "metro_staff", agreement["id"], "submit_for_signature")
+    await fire_ok(world, "admin", agreement["id"], "sign", organisation_id=world.orgs["aspac"], place="Jakarta")
+    await sign_in(client, world.metro_staff.token)
+    words = text_of((await client.get(f"/agreements/{agreement['id']}")).text)
+    assert ("Signature of UCLG ASPAC: signed 23 Nov 2026 in Jakarta by Secretary General, UCLG ASPAC"
+            in words)
+    assert "Recorded by Accord Administrator on behalf of UCLG ASPAC." in words
+
+
+async def test_the_history_shows_the_review_s_outcome_and_summary(client: httpx.AsyncClient,
+                                                                 world: World) -> None:
+    agreement = await reviewed(world, "renew")
+    await sign_in(client, world.aspac_staff.token)
+    words = text_of((await client.get(f"/agreements/{agreement['id']}")).text)
+    assert ("23 Nov 2026, 16:00 Complete review (under review → reviewed) by Agnès Bickart "
+            "Outcome: renew Summary: “All four areas on track.”") in words
+
+
+async def test_rows_from_before_diffs_show_what_their_data_says(client: httpx.AsyncClient, world: World,
+                                                               database: Database) -> None:
+    agreement = await reviewed(world, "continue")
+    await world.ok("metro_staff", "PATCH", f"/agreements/{agreement['id']}", json={"next_review_on": "2028-03-01"})
+    async with database.transaction() as session:  # as rows written before migration 0005 are
+        await session.execute(update(HistoryEvent).where(HistoryEvent.agreement_id == agreement["id"])  # type: ignore[arg-type]
+                              .values(diff=None))
+    await sign_in(client, world.metro_staff.token)
+    words = text_of((await client.get(f"/agreements/{agreement['id']}")).text)
+    assert "Next review: 1 Nov 2027 → 1 Mar 2028" in words
+    assert "Outcome: continue Summary: “All four areas on track.”" in words
+    assert "Signature of UCLG ASPAC: signed 23 Nov 2026 in Montevideo by Secretary General, UCLG ASPAC" in words
+
+
+async def test_history_times_are_in_the_viewer_s_time_zone(client: httpx.AsyncClient, world: World,
+                                                          database: Database) -> None:
+    agreement = await _agreement(world)  # created at 09:00 UTC
+    path = f"/agreements/{agreement['id']}"
+    for who, zone, seen in (("metro_staff", "Europe/Madrid", "23 Nov 2026, 10:00"),
+                            ("aspac_staff", "Asia/Jakarta", "23 Nov 2026, 16:00"),
+                            ("admin", "UTC", "23 Nov 2026, 09:00")):
+        async with httpx.AsyncClient(transport=client._transport, base_url=str(client.base_url)) as browser:
+            await sign_in(browser, world.people[who].token)
+            page = await browser.get(path)
+        words = text_of(page.text)
+        assert f"Times are in your time zone, {zone}." in words, who
+        assert f"{seen} Created by Agnès Bickart" in words, who
+        assert '<time datetime="2026-11-23T09:00:00+00:00">' in page.text
+    # A person's own time zone comes before their organisation's.
+    async with database.transaction() as session:
+        await session.execute(update(Person).where(Person.id == world.metro_staff.id)  # type: ignore[arg-type]
+                              .values(timezone="America/Montevideo"))
+    await sign_in(client, world.metro_staff.token)
+    words = text_of((await client.get(path)).text)
+    assert "23 Nov 2026, 06:00 Created by Agnès Bickart" in words
+
+
+# --- events that cannot be undone ask first; the scheduler's are said, not offered -----------
+
+async def test_terminate_asks_first_and_terminates_only_when_confirmed(client: httpx.AsyncClient,
+                                                                      world: World) -> None:
+    agreement = await active(world, ends_on="2031-12-31")
+    path = f"/agreements/{agreement['id']}"
+    csrf = await sign_in(client, world.metro_staff.token)
+    page = await client.get(path)
+    assert f'href="{path}/events/terminate"' in page.text  # a link to its own page, not a form
+    assert 'name="event" value="terminate"' not in page.text
+    assert 'class="event grave"' in page.text
+    assert 'name="event" value="start_review"' in page.text  # routine events stay forms
+
+    asked = await client.get(f"{path}/events/terminate")
+    assert asked.status_code == 200
+    words = text_of(asked.text)
+    assert "The agreement becomes Terminated, for good" in words
+    assert "Accord no longer does by itself: Start review on 1 Nov 2027; Expire on 1 Jan 2032." in words
+    assert "These reminders stop: Review due, Agreement ends soon" in words
+    assert "This cannot be undone." in words
+
+    # The event's form without the confirmation shows the confirmation page and changes nothing.
+    unconfirmed = await client.post(f"{path}/events", data={
+        "csrf": csrf, "event": "terminate", "version": str(agreement["version"]), "reason": "Merged."})
+    assert unconfirmed.status_code == 200
+    assert "What will happen" in text_of(unconfirmed.text)
+    assert ">Merged.</textarea>" in unconfirmed.text  # what was typed is kept
+    assert 'name="confirmed" value="terminate"' in unconfirmed.text
+    assert (await world.ok("metro_staff", "GET", path))["state"] == "active"
+
+    # Confirmed without CSRF, or without a reason: refused, nothing changed.
+    forged = await client.post(f"{path}/events", data={"event": "terminate", "confirmed": "terminate",
+                                                       "version": str(agreement["version"]), "reason": "x"})
+    assert forged.status_code == 403
+    no_reason = await client.post(f"{path}/events", data={
+        "csrf": csrf, "event": "terminate", "confirmed": "terminate", "version": str(agreement["version"])})
+    assert no_reason.status_code == 422
+    assert "Give a reason." in text_of(no_reason.text)
+    assert "What will happen" in text_of(no_reason.text)  # the confirmation page again, to add it
+    stale = await client.post(f"{path}/events", data={
+        "csrf": csrf, "event": "terminate", "confirmed": "terminate", "version": "1", "reason": "Merged."})
+    assert stale.status_code == 409
+    assert "Someone changed this agreement after you opened the page" in text_of(stale.text)
+    assert (await world.ok("metro_staff", "GET", path))["state"] == "active"
+
+    confirmed = await client.post(f"{path}/events", data={
+        "csrf": csrf, "event": "terminate", "confirmed": "terminate", "version": str(agreement["version"]),
+        "reason": "Merged into the regional programme."})
+    assert confirmed.status_code == 303
+    assert (await world.ok("metro_staff", "GET", path))["state"] == "terminated"
+    words = text_of((await client.get(confirmed.headers["location"])).text)
+    assert "Done: Terminate. The agreement is now terminated." in words
+
+
+async def test_withdraw_says_which_signatures_it_clears(client: httpx.AsyncClient, world: World) -> None:
+    agreement = await world.ready()
+    await fire_ok(world, "metro_staff", agreement["id"], "submit_for_signature")
+    await fire_ok(world, "metro_staff", agreement["id"], "sign", place="Barcelona")
+    await sign_in(client, world.aspac_staff.token)
+    words = text_of((await client.get(f"/agreements/{agreement['id']}/events/withdraw")).text)
+    assert "The agreement becomes Draft." in words
+    assert "The signatures recorded so far are cleared: Metropolis (signed 23 Nov 2026)." in words
+    assert "These reminders stop: Signature pending." in words
+    # A routine event has no confirmation page.
+    assert (await client.get(f"/agreements/{agreement['id']}/events/sign")).status_code == 404
+
+
+async def test_activate_is_said_with_its_date_not_offered_as_a_button(client: httpx.AsyncClient,
+                                                                     world: World) -> None:
+    agreement = await world.signed()  # effective from 2026-12-01; today is 2026-11-23
+    await sign_in(client, world.metro_staff.token)
+    page = await client.get(f"/agreements/{agreement['id']}")
+    assert 'value="activate"' not in page.text
+    words = text_of(page.text)
+    assert "What happens by itself" in words
+    assert "On 1 Dec 2026 the agreement becomes Active. Accord does this by itself; nobody needs to act." in words
+    partner = httpx.AsyncClient(transport=client._transport, base_url=str(client.base_url))
+    async with partner:
+        await sign_in(partner, world.aspac_partner.token)  # who reads the agreement reads it too
+        assert "On 1 Dec 2026 the agreement becomes Active." in text_of(
+            (await partner.get(f"/agreements/{agreement['id']}")).text)
