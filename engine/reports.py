@@ -181,6 +181,7 @@ async def _people(session: AsyncSession, ids: set[int]) -> dict[int, Person]:
 
 WEEK_DAYS = 7
 REVIEW_DATE = "next_review_on"  # the date a workflow's timer starts a review on
+SIGNING_EFFECT = "record_signature"  # the effect of the event by which a party signs
 
 
 class AwaitedSignature(BaseModel):
@@ -238,7 +239,7 @@ async def week(session: AsyncSession, actor: Actor, when: When) -> Week:
     ends_on = today + timedelta(days=WEEK_DAYS - 1)
     workflows = catalog().workflows.values()
     signing = {(w.spec.name, w.spec.version, s) for w in workflows for s in w.spec.states
-               if any("record_signature" in w.spec.events[e].effects for e in w.allowed_events(s))}
+               if any(SIGNING_EFFECT in w.spec.events[e].effects for e in w.allowed_events(s))}
     reviewing = {(w.spec.name, w.spec.version, s) for w in workflows for t in w.spec.timers
                  if t.date_name == REVIEW_DATE for s in t.states}
     reach = in_reach(select(col(Agreement.id)), actor)
@@ -251,7 +252,7 @@ async def week(session: AsyncSession, actor: Actor, when: When) -> Week:
         .join(Agreement, col(Agreement.id) == col(Party.agreement_id))
         .join(Organisation, col(Organisation.id) == col(Party.organisation_id))
         .where(col(Party.agreement_id).in_(reach), col(Party.role) == PartyRole.PARTY,
-               col(Agreement.state).in_({s for _, _, s in signing | reviewing}), *ours)
+               col(Agreement.state).in_(sorted({s for _, _, s in signing | reviewing})), *ours)
         .order_by(col(Agreement.id)))).all()
     party_ids = [row[0] for row in parties]
     signed = set(await session.scalars(

@@ -5,10 +5,16 @@ administrator. Today is 2026-11-23 (the clock fixture), so the week runs to 2026
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from sqlalchemy import update
+from sqlmodel import col
 
+from engine.clock import FixedClock
+from engine.db import Database
+from engine.models import Person
 from tests.checks import active
 from tests.support import World
 from tests.web.helpers import sign_in, text_of
@@ -142,3 +148,30 @@ async def test_an_administrator_sees_every_organisation_grouped(client: httpx.As
     assert "Forum Exchange Report" in aspac
     assert "has not signed" not in aspac
     assert f'href="/agreements/{made["amf"]["id"]}#deliverable-' in week
+
+
+async def test_a_review_already_past_is_listed_as_late(client: httpx.AsyncClient, world: World) -> None:
+    late = await active(world, title="Habitat III Follow-up")
+    await world.ok("metro_staff", "PATCH", f"/agreements/{late['id']}", json={"next_review_on": "2026-11-20"})
+    await sign_in(client, world.metro_staff.token)
+    words = _words(_week((await client.get("/overview")).text))
+    assert "Reviews due (1) Habitat III Follow-up — review due 2026-11-20, 3 days late" in words
+
+
+async def test_the_week_is_the_readers_own(client: httpx.AsyncClient, world: World, database: Database,
+                                           clock: FixedClock) -> None:
+    running = await active(world, title="Cooperation on SDG Localisation")
+    await _deliverable(world, running, "metro_staff", "metro_staff", "City Report", "2026-11-30")
+    # 23:30 in London is already Tuesday 24 November in Madrid, Metropolis's time zone.
+    clock.set(datetime(2026, 11, 23, 23, 30, tzinfo=UTC))
+    await sign_in(client, world.metro_staff.token)
+    words = _words(_week((await client.get("/overview")).text))
+    assert "From 2026-11-24 to 2026-11-30 (your time zone: Europe/Madrid)" in words
+    assert "City Report — due 2026-11-30" in words
+    # A person's own time zone comes first: in New York it is still Monday 23.
+    async with database.transaction() as session:
+        await session.execute(update(Person).where(col(Person.id) == world.metro_staff.id)
+                              .values(timezone="America/New_York"))
+    words = _words(_week((await client.get("/overview")).text))
+    assert "From 2026-11-23 to 2026-11-29 (your time zone: America/New_York)" in words
+    assert "City Report" not in words
