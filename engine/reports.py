@@ -2,6 +2,9 @@
 
     summary                 counts by state, what falls due in the next `days` days, overdue
                             deliverables grouped by partner organisation and by area
+    week                    what needs an organisation in the 7 days from `when.today`: the
+                            signatures it owes, the reviews due, its people's deliverables
+                            (due or overdue) by owner; for an administrator, every organisation
     agreement_csv_rows      the agreements a filter selects, as CSV rows (header first)
     deliverable_csv_rows    their deliverables, as CSV rows (header first)
 
@@ -29,9 +32,10 @@ from sqlmodel import col
 
 from engine.access import in_reach, with_parts
 from engine.agreements.reading import AgreementFilters, list_agreements
+from engine.clock import When
 from engine.context import Actor
 from engine.days import usable
-from engine.models import Agreement, CollaborationArea, Contact, Deliverable, Person
+from engine.models import Agreement, CollaborationArea, Contact, Deliverable, Organisation, Party, Person, Signature
 from engine.statuses import ContactKind, DeliverableStatus, PartyRole
 from engine.workflow.machine import catalog
 from engine.workflow.rules import notice_deadline
@@ -171,6 +175,147 @@ async def _people(session: AsyncSession, ids: set[int]) -> dict[int, Person]:
     if not ids:
         return {}
     return {p.id or 0: p for p in await session.scalars(select(Person).where(col(Person.id).in_(ids)))}
+
+
+# --- the week: what needs an organisation -----------------------------------------------------
+
+WEEK_DAYS = 7
+REVIEW_DATE = "next_review_on"  # the date a workflow's timer starts a review on
+SIGNING_EFFECT = "record_signature"  # the effect of the event by which a party signs
+
+
+class AwaitedSignature(BaseModel):
+    agreement_id: int
+    agreement_title: str
+    signatories: list[str]  # the names the party gave as its signatories; empty: none named yet
+
+
+class ReviewDue(BaseModel):
+    agreement_id: int
+    agreement_title: str
+    due_on: date
+    days_overdue: int  # 0: due today or later this week
+    focal_points: list[str]
+
+
+class WeekDeliverable(BaseModel):
+    id: int
+    title: str
+    status: str
+    due_on: date
+    days_overdue: int  # 0: due today or later this week
+    agreement_id: int
+    agreement_title: str
+
+
+class OwnerWeek(BaseModel):
+    owner_id: int | None  # None: deliverables nobody owns yet
+    owner: str | None
+    deliverables: list[WeekDeliverable]
+
+
+class OrganisationWeek(BaseModel):
+    organisation_id: int | None  # None (administrators only): deliverables nobody owns
+    organisation: str
+    signatures: list[AwaitedSignature]
+    reviews: list[ReviewDue]
+    owners: list[OwnerWeek]
+
+
+class Week(BaseModel):
+    starts_on: date
+    ends_on: date  # the last of the 7 days, included
+    organisations: list[OrganisationWeek]
+
+
+async def week(session: AsyncSession, actor: Actor, when: When) -> Week:
+    """What needs the actor's organisation in the 7 days from `when.today` (the reader's day):
+    the signatures it owes on agreements pending signature, with its signatories; the reviews
+    due by the week's end (or already past) on agreements in a state whose timer starts a review;
+    and the open deliverables its people own (or nobody owns) due by the week's end, overdue
+    ones included, by owner. Administrators have no party of their own: they get every
+    organisation that has something, by name. Final agreements ask nothing of anyone."""
+    today = when.today
+    ends_on = today + timedelta(days=WEEK_DAYS - 1)
+    workflows = catalog().workflows.values()
+    signing = {(w.spec.name, w.spec.version, s) for w in workflows for s in w.spec.states
+               if any(SIGNING_EFFECT in w.spec.events[e].effects for e in w.allowed_events(s))}
+    reviewing = {(w.spec.name, w.spec.version, s) for w in workflows for t in w.spec.timers
+                 if t.date_name == REVIEW_DATE for s in t.states}
+    reach = in_reach(select(col(Agreement.id)), actor)
+    ours = [] if actor.is_admin else [col(Party.organisation_id) == actor.organisation_id]
+
+    parties = (await session.execute(
+        select(col(Party.id), col(Party.organisation_id), col(Organisation.name), col(Agreement.id),
+               col(Agreement.title), col(Agreement.workflow_name), col(Agreement.workflow_version),
+               col(Agreement.state), col(Agreement.next_review_on))
+        .join(Agreement, col(Agreement.id) == col(Party.agreement_id))
+        .join(Organisation, col(Organisation.id) == col(Party.organisation_id))
+        .where(col(Party.agreement_id).in_(reach), col(Party.role) == PartyRole.PARTY,
+               col(Agreement.state).in_(sorted({s for _, _, s in signing | reviewing})), *ours)
+        .order_by(col(Agreement.id)))).all()
+    party_ids = [row[0] for row in parties]
+    signed = set(await session.scalars(
+        select(col(Signature.party_id)).where(col(Signature.party_id).in_(party_ids)))) if party_ids else set()
+    named: dict[tuple[int | None, str], list[str]] = {}
+    if party_ids:
+        for contact_party, kind, name in await session.execute(
+                select(col(Contact.party_id), col(Contact.kind), col(Person.name))
+                .join(Person, col(Person.id) == col(Contact.person_id))
+                .where(col(Contact.party_id).in_(party_ids)).order_by(col(Contact.id))):
+            named.setdefault((contact_party, kind), []).append(name)
+
+    groups: dict[int | None, OrganisationWeek] = {}
+
+    def group(organisation_id: int | None, name: str) -> OrganisationWeek:
+        return groups.setdefault(organisation_id, OrganisationWeek(
+            organisation_id=organisation_id, organisation=name, signatures=[], reviews=[], owners=[]))
+
+    if not actor.is_admin:  # their own organisation, even when nothing needs it
+        own = await session.get(Organisation, actor.organisation_id)
+        group(actor.organisation_id, own.name if own else "")
+    for party_id, org_id, org_name, agreement_id, title, workflow, version, state, review_on in parties:
+        if (workflow, version, state) in signing and party_id not in signed:
+            group(org_id, org_name).signatures.append(AwaitedSignature(
+                agreement_id=agreement_id, agreement_title=title,
+                signatories=named.get((party_id, ContactKind.SIGNATORY), [])))
+        due_on = usable(review_on)
+        if (workflow, version, state) in reviewing and due_on is not None and due_on <= ends_on:
+            group(org_id, org_name).reviews.append(ReviewDue(
+                agreement_id=agreement_id, agreement_title=title, due_on=due_on,
+                days_overdue=max(0, (today - due_on).days),
+                focal_points=named.get((party_id, ContactKind.FOCAL_POINT), [])))
+
+    owned = [] if actor.is_admin else [(col(Person.organisation_id) == actor.organisation_id)
+                                       | col(Deliverable.owner_id).is_(None)]
+    deliverables = (await session.execute(
+        select(Deliverable, Person, col(Organisation.name), col(Agreement.title), col(Agreement.workflow_name),
+               col(Agreement.workflow_version), col(Agreement.state))
+        .join(Agreement, col(Agreement.id) == col(Deliverable.agreement_id))
+        .outerjoin(Person, col(Person.id) == col(Deliverable.owner_id))
+        .outerjoin(Organisation, col(Organisation.id) == col(Person.organisation_id))
+        .where(col(Deliverable.agreement_id).in_(reach), col(Deliverable.status).in_(DeliverableStatus.OPEN),
+               col(Deliverable.due_on) <= ends_on, *owned)
+        .order_by(col(Deliverable.due_on), col(Deliverable.id)))).all()
+    by_owner: dict[tuple[int | None, int | None], OwnerWeek] = {}
+    for d, owner, org_name, title, workflow, version, state in deliverables:
+        due_on = usable(d.due_on)
+        if due_on is None or catalog().get(workflow, version).is_final(state):
+            continue
+        owners_org = owner.organisation_id if owner else (None if actor.is_admin else actor.organisation_id)
+        key = (owners_org, d.owner_id)
+        if key not in by_owner:
+            by_owner[key] = OwnerWeek(owner_id=d.owner_id, owner=owner.name if owner else None, deliverables=[])
+            group(owners_org, org_name if owner else "Deliverables nobody owns").owners.append(by_owner[key])
+        by_owner[key].deliverables.append(WeekDeliverable(
+            id=d.id or 0, title=d.title, status=d.status, due_on=due_on,
+            days_overdue=max(0, (today - due_on).days), agreement_id=d.agreement_id, agreement_title=title))
+
+    for g in groups.values():
+        g.reviews.sort(key=lambda r: (r.due_on, r.agreement_id))
+        g.owners.sort(key=lambda o: (o.owner is None, o.owner or "", o.owner_id or 0))
+    return Week(starts_on=today, ends_on=ends_on,
+                organisations=sorted(groups.values(), key=lambda g: (g.organisation_id is None, g.organisation)))
 
 
 # --- CSV exports -------------------------------------------------------------------------------

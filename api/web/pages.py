@@ -593,6 +593,9 @@ async def overview(request: Request) -> Response:
             raise NotPermitted("The overview is for staff and administrators. Your agreements are listed "
                                "under Agreements.")
         when = get_when(request)
+        zone_name, zone = await viewer_zone(session, actor)
+        mine = When(now=when.now, today=when.now.astimezone(zone).date(), zone=zone)
+        week = await reports.week(session, actor, mine)
         figures = await reports.summary(session, actor, when.today, OVERVIEW_DAYS)
     labels: dict[str, str] = {}
     for workflow in catalog().workflows.values():
@@ -601,7 +604,8 @@ async def overview(request: Request) -> Response:
     order = list(labels)
     by_state = sorted(figures.by_state.items(), key=lambda item: order.index(item[0]) if item[0] in order else 99)
     return render(request, "overview.html", {"person": actor, "overview": figures, "by_state": by_state,
-                                             "labels": labels})
+                                             "labels": labels, "week": week, "zone_name": zone_name,
+                                             "everyone": actor.is_admin})
 
 
 # --- people -----------------------------------------------------------------------------------
