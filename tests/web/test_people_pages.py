@@ -107,20 +107,25 @@ async def test_a_person_page_shows_their_agreements_and_open_deliverables(client
     agreement = await world.ready()
     agreement_id, area = agreement["id"], agreement["areas"][0]["id"]
     path = f"/agreements/{agreement_id}/areas/{area}/deliverables"
-    due = await world.ok("metro_staff", "POST", path, json={
+    await world.ok("metro_staff", "POST", path, json={
         "title": "City profile", "owner_id": world.metro_staff.id, "due_on": "2027-03-01"})
-    done = await world.ok("metro_staff", "POST", path, json={"title": "Launch webinar", "owner_id": world.metro_staff.id})
+    done = await world.ok("metro_staff", "POST", path,
+                          json={"title": "Launch webinar", "owner_id": world.metro_staff.id})
     await world.ok("metro_staff", "PATCH", f"/deliverables/{done['id']}", json={"status": "done"})
     await sign_in(client, world.aspac_staff.token)  # staff sharing the agreement with Metropolis
 
     page = await client.get(f"/people/{world.metro_staff.id}")
     assert page.status_code == 200
     words = text_of(page.text)
-    assert world.metro_staff.name in words and "Metropolis" in words and "staff" in words
-    assert "metro_staff@metropolis.example" in words and "Europe/Madrid (their organisation's)" in words
+    assert world.metro_staff.name in words
+    assert "Metropolis" in words
+    assert "staff" in words
+    assert "metro_staff@metropolis.example" in words
+    assert "Europe/Madrid (their organisation's)" in words
     assert f'<a href="/agreements/{agreement_id}">{agreement["title"]}</a>' in page.text
     assert "focal point for Metropolis" in words
-    assert "City profile" in words and "due 2027-03-01" in words
+    assert "City profile" in words
+    assert "due 2027-03-01" in words
     assert "Launch webinar" not in words  # done: not open
     assert "Access tokens" not in words  # only an administrator or the person themself
 
@@ -133,7 +138,8 @@ async def test_staff_do_not_see_a_person_of_an_organisation_they_share_nothing_w
     await world.ready()  # Metropolis and UCLG ASPAC, not AMF
     csrf = await sign_in(client, world.metro_staff.token)
     shared = await client.get(f"/people/{world.aspac_staff.id}")  # an organisation they share an agreement with
-    assert shared.status_code == 200 and world.aspac_staff.name in text_of(shared.text)
+    assert shared.status_code == 200
+    assert world.aspac_staff.name in text_of(shared.text)
     for path in (f"/people/{world.amf_staff.id}", f"/people/{world.amf_staff.id}/edit"):
         hidden = await client.get(path)
         assert hidden.status_code == 404, path
@@ -166,7 +172,9 @@ async def test_editing_keeps_what_was_typed_and_says_what_is_wrong_next_to_the_f
         "timezone": "Europe/Madrid", "role": "partner"}, follow_redirects=True)
     assert good.status_code == 200
     words = text_of(good.text)
-    assert "Saved." in words and "Programme officer (Barcelona)" in words and "Europe/Madrid" in words
+    assert "Saved." in words
+    assert "Programme officer (Barcelona)" in words
+    assert "Europe/Madrid" in words
     stored = await world.ok("admin", "GET", f"/people/{world.metro_partner.id}")
     assert (stored["name"], stored["job_title"], stored["timezone"]) == (
         "Programme officer (Barcelona)", "Programme officer", "Europe/Madrid")
@@ -203,11 +211,13 @@ async def test_an_administrator_adds_a_person_and_a_mistake_keeps_the_form(clien
     bad = await client.post("/people", data=typo)
     assert bad.status_code == 422
     assert field_problem(bad.text, "email")
-    assert typed(bad.text, "email") == "lucia.martin@metropolis" and typed(bad.text, "name") == "Lucía Martín"
+    assert typed(bad.text, "email") == "lucia.martin@metropolis"
+    assert typed(bad.text, "name") == "Lucía Martín"
     added = await client.post("/people", data={**typo, "email": "lucia.martin@metropolis.example"})
     assert added.status_code == 303
     page = await client.get(added.headers["location"])
-    assert "Lucía Martín" in text_of(page.text) and "Metropolis" in text_of(page.text)
+    assert "Lucía Martín" in text_of(page.text)
+    assert "Metropolis" in text_of(page.text)
     listed = await world.ok("admin", "GET", f"/people?organisation_id={world.metro_staff.organisation_id}")
     assert "lucia.martin@metropolis.example" in [p["email"] for p in listed["items"]]
 
@@ -235,7 +245,8 @@ async def test_a_token_issued_on_the_page_works_until_it_is_revoked_there(client
     assert "Reporting script" in text_of(again.text)
     assert token.group(1) not in again.text  # never shown again
     ids = re.findall(r'id="token-(\d+)">Reporting script', again.text)
-    assert len(ids) == 1 and f'action="/tokens/{ids[0]}/revoke"' in again.text
+    assert len(ids) == 1
+    assert f'action="/tokens/{ids[0]}/revoke"' in again.text
     revoked = await client.post(f"/tokens/{ids[0]}/revoke", data={"csrf": csrf}, follow_redirects=True)
     assert revoked.status_code == 200
     assert "The token is revoked" in text_of(revoked.text)
@@ -246,7 +257,8 @@ async def test_a_token_issued_on_the_page_works_until_it_is_revoked_there(client
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://accord.test") as own:
         await sign_in(own, world.metro_partner.token)
         mine = await own.get(f"/people/{world.metro_partner.id}")
-        assert "Reporting script" in text_of(mine.text) and "Issue a token" not in text_of(mine.text)
+        assert "Reporting script" in text_of(mine.text)
+        assert "Issue a token" not in text_of(mine.text)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://accord.test") as staff:
         staff_csrf = await sign_in(staff, world.metro_staff.token)
         assert "Access tokens" not in text_of((await staff.get(f"/people/{world.metro_partner.id}")).text)
@@ -258,7 +270,8 @@ async def test_an_administrator_adds_an_organisation_and_staff_cannot(client: ht
                                                                      app: Any) -> None:
     csrf = await sign_in(client, world.admin.token)
     page = await client.get("/organisations")
-    assert page.status_code == 200 and 'aria-current="page">Organisations' in page.text
+    assert page.status_code == 200
+    assert 'aria-current="page">Organisations' in page.text
     assert "Asian Mayors Forum" in text_of(page.text)
     bad = await client.post("/organisations", data={"csrf": csrf, "name": "Cities Alliance", "kind": "network",
                                                      "city": "Brussels", "timezone": "Europe/Bruxelles"})
@@ -272,14 +285,16 @@ async def test_an_administrator_adds_an_organisation_and_staff_cannot(client: ht
     assert "Cities Alliance is added." in text_of(added.text)
     twice = await client.post("/organisations", data={"csrf": csrf, "name": "cities alliance",
                                                        "timezone": "UTC", "kind": "network"})
-    assert twice.status_code == 422 and "already exists" in field_problem(twice.text, "name")
+    assert twice.status_code == 422
+    assert "already exists" in field_problem(twice.text, "name")
     names = [o["name"] for o in (await world.ok("admin", "GET", "/organisations"))["items"]]
     assert names.count("Cities Alliance") == 1
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://accord.test") as staff:
         staff_csrf = await sign_in(staff, world.metro_staff.token)
         listed = await staff.get("/organisations")
-        assert listed.status_code == 200 and "Add an organisation" not in text_of(listed.text)
+        assert listed.status_code == 200
+        assert "Add an organisation" not in text_of(listed.text)
         refused = await staff.post("/organisations", data={"csrf": staff_csrf, "name": "Staff's own network",
                                                            "kind": "network", "timezone": "UTC"})
         assert refused.status_code == 403
