@@ -799,6 +799,9 @@ async def edit_person_form(request: Request, person_id: IdPath) -> Response:
     async with get_database(request).transaction(write=False) as session:
         actor = await require_actor(request, session)
         shown = await directory.find_person(session, person_id, actor)
+        if not directory.may_change(actor, shown):  # the form would only be refused (update_person)
+            raise NotPermitted(f"You may not change {shown.name}: an administrator can, and staff of "
+                               f"{shown.organisation.name} for its people who are not administrators.")
         return await _person_form(request, session, actor, shown)
 
 

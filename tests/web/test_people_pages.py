@@ -193,6 +193,11 @@ async def test_only_an_administrator_makes_someone_an_administrator(client: http
     own = await client.get(f"/people/{world.metro_staff.id}/edit")
     assert 'name="role"' not in own.text  # nobody changes their own role
 
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://accord.test") as partner:
+        await sign_in(partner, world.metro_partner.token)
+        assert "Edit " not in text_of((await partner.get(f"/people/{world.metro_staff.id}")).text)
+        assert (await partner.get(f"/people/{world.metro_staff.id}/edit")).status_code == 403
+
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://accord.test") as admin:
         admin_csrf = await sign_in(admin, world.admin.token)
         made = await admin.post(f"/people/{world.metro_partner.id}", data={
