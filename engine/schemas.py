@@ -284,18 +284,19 @@ class PersonRead(Output):
 
 class PersonUpdate(Input):
     """`PATCH /people/{id}`: only the fields sent change; `timezone: null` falls back to the
-    organisation's zone. Who may change what: `engine.directory.service.update_person`."""
+    organisation's zone, `job_title: null` clears it. Who may change what: `engine.directory.service.update_person`."""
 
     name: Name | None = None
     email: EmailStr | None = None
     role: PersonRoleValue | None = None
+    job_title: ShortText | None = None
     timezone: TimeZone | None = None
     active: StrictBool | None = None
 
     @model_validator(mode="after")
     def _something_to_change(self) -> PersonUpdate:
         if not self.model_fields_set:
-            raise ValueError("send at least one of name, email, role, timezone, active")
+            raise ValueError("send at least one of name, email, role, job_title, timezone, active")
         for name in ("name", "email", "role", "active"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null; leave it out to keep it")

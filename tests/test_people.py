@@ -42,6 +42,18 @@ async def test_an_administrator_changes_name_email_role_timezone(world: World) -
                                                                       "Programme officer, Metropolis")
 
 
+async def test_staff_set_and_clear_a_colleagues_job_title(world: World) -> None:
+    target = world.metro_partner.id
+    titled = await world.ok("metro_staff", "PATCH", f"/people/{target}", json={"job_title": " Programme officer "})
+    assert titled["job_title"] == "Programme officer"
+    assert (await person(world, target))["job_title"] == "Programme officer"
+    cleared = await world.ok("metro_staff", "PATCH", f"/people/{target}", json={"job_title": None})
+    assert cleared["job_title"] is None
+    too_long = await patch(world, "metro_staff", target, {"job_title": "x" * 201})
+    assert too_long.status_code == 422
+    assert "job_title" in too_long.text
+
+
 @pytest.mark.parametrize(("body", "mention"), [
     ({}, "at least one"),
     ({"name": None}, "name cannot be null"),

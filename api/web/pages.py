@@ -41,7 +41,7 @@ from engine.agreements import actions, policy, reading, service, snapshot
 from engine.clock import When
 from engine.context import Actor
 from engine.directory import service as directory
-from engine.directory import signin
+from engine.directory import signin, tokens
 from engine.directory.service import hash_token
 from engine.errors import (
     AccordError,
@@ -54,9 +54,19 @@ from engine.errors import (
     StaleVersion,
     TransitionNotAllowed,
 )
-from engine.models import Agreement, Organisation, Party, Person
-from engine.schemas import MAX_ID, DeliverableUpdate, EventFire, PersonUpdate, PersonWarning, control_character
-from engine.statuses import DeliverableStatus, Role
+from engine.models import Agreement, Contact, Deliverable, Organisation, Party, Person
+from engine.schemas import (
+    MAX_ID,
+    DeliverableUpdate,
+    EventFire,
+    OrganisationCreate,
+    PersonCreate,
+    PersonUpdate,
+    PersonWarning,
+    TokenCreate,
+    control_character,
+)
+from engine.statuses import ContactKind, DeliverableStatus, Role
 from engine.workflow import diagrams
 from engine.workflow.machine import catalog
 
@@ -644,3 +654,286 @@ async def set_person_active(request: Request, person_id: IdPath) -> Response:
     async with get_database(request).transaction(write=False) as session:
         context = await _people_page(request, session, actor, 1, changed=changed, warnings=warnings)
     return render(request, "people.html", context)
+
+
+# --- a person ---------------------------------------------------------------------------------
+
+def field_problems(error: ValidationError) -> dict[str, str]:
+    """What is wrong with each field of a form, by the field's name (`form` for the form as a whole):
+    shown next to the field."""
+    problems: dict[str, str] = {}
+    for item in error.errors():
+        location = item.get("loc", ())
+        name = str(location[0]) if location else "form"
+        message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+        problems.setdefault(name, message[:1].upper() + message[1:].rstrip(".") + ".")
+    return problems
+
+
+def _form_values(form: FormData, names: tuple[str, ...]) -> dict[str, str]:
+    return {name: value for name in names if isinstance(value := form.get(name), str)}
+
+
+_ROLE_WORDS = {Role.ADMIN: "Administrator: sees and changes everything",
+               Role.STAFF: "Staff: works on their organisation's agreements",
+               Role.PARTNER: "Partner: follows their organisation's agreements"}
+
+
+def _roles_offered(actor: Actor, person: Person | None) -> list[tuple[str, str]]:
+    """The roles the form offers, as (value, words): the ones the engine would accept from `actor`
+    (`directory.update_person`; it decides all the same); none for one's own role, which nobody changes."""
+    if person is not None and person.id == actor.person_id:
+        return []
+    offered = [Role.ADMIN, Role.STAFF, Role.PARTNER] if actor.is_admin else [Role.STAFF, Role.PARTNER]
+    return [(str(role), _ROLE_WORDS[role]) for role in offered]
+
+
+async def _commitments(session: AsyncSession, person_id: int, actor: Actor) -> tuple[list[dict[str, Any]],
+                                                                                    list[dict[str, Any]]]:
+    """The agreements (in the viewer's reach) the person is named on, with how; the open
+    deliverables (in reach) they own, soonest due first."""
+    reach = in_reach(select(col(Agreement.id)), actor)
+    named = (await session.execute(
+        select(col(Agreement.id), col(Agreement.title), col(Contact.kind), col(Organisation.name))
+        .join(Contact, col(Contact.agreement_id) == col(Agreement.id))
+        .join(Party, col(Party.id) == col(Contact.party_id))
+        .join(Organisation, col(Organisation.id) == col(Party.organisation_id))
+        .where(col(Contact.person_id) == person_id, col(Agreement.id).in_(reach))
+        .order_by(col(Agreement.id), col(Contact.kind)))).all()
+    agreements: dict[int, dict[str, Any]] = {}
+    for agreement_id, title, kind, organisation in named:
+        if agreement_id is None:
+            continue
+        entry = agreements.setdefault(agreement_id, {"id": agreement_id, "title": title, "as": []})
+        entry["as"].append((ContactKind(kind), organisation))
+    owned = (await session.execute(
+        select(Deliverable, col(Agreement.title)).join(Agreement, col(Agreement.id) == col(Deliverable.agreement_id))
+        .where(col(Deliverable.owner_id) == person_id,
+               col(Deliverable.status).in_(sorted(DeliverableStatus.OPEN)), col(Agreement.id).in_(reach))
+        .order_by(col(Deliverable.due_on).is_(None), col(Deliverable.due_on), col(Deliverable.id)))).all()
+    deliverables = [{"deliverable": d, "agreement_title": title} for d, title in owned]
+    return list(agreements.values()), deliverables
+
+
+async def person_page(session: AsyncSession, actor: Actor, person_id: int, when: When, *,
+                      issued: directory.IssuedToken | None = None, problem: AccordError | None = None,
+                      notice: str | None = None) -> dict[str, Any]:
+    shown = await directory.find_person(session, person_id, actor)
+    agreements, deliverables = await _commitments(session, person_id, actor)
+    sees_tokens = actor.is_admin or actor.person_id == person_id
+    token_rows = (await tokens.list_tokens(session, person_id, actor, limit=200, offset=0))[0] if sees_tokens else []
+    zone_name, zone = await viewer_zone(session, actor)
+    return {"person": actor, "shown": shown, "agreements": agreements, "deliverables": deliverables,
+            "today": when.today, "may_edit": directory.may_change(actor, shown), "sees_tokens": sees_tokens,
+            "tokens": [{"row": t, "created": history.moment(t.created_at, zone),
+                        "revoked": history.moment(t.revoked_at, zone) if t.revoked_at else None}
+                       for t in token_rows],
+            "may_issue": actor.is_admin and shown.active, "issued": issued, "zone_name": zone_name,
+            "problem": problem, "notice": notice}
+
+
+@router.get("/people/new", response_class=HTMLResponse)
+async def new_person_form(request: Request) -> Response:
+    async with get_database(request).transaction(write=False) as session:
+        actor = await require_actor(request, session)
+        directory.require_admin(actor, "create people")
+        return await _person_form(request, session, actor, None)
+
+
+async def _person_form(request: Request, session: AsyncSession, actor: Actor, person: Person | None, *,
+                       values: dict[str, str] | None = None, problems: dict[str, str] | None = None,
+                       problem: AccordError | None = None) -> HTMLResponse:
+    """The form that adds a person (`person` None) or edits one, with what was typed and what is wrong."""
+    if values is None:
+        values = {"role": Role.PARTNER} if person is None else {
+            "name": person.name, "email": person.email, "job_title": person.job_title or "",
+            "timezone": person.timezone or "", "role": person.role}
+    organisations = [] if person is not None else (await directory.list_organisations(session, limit=1000,
+                                                                                     offset=0))[0]
+    status = problem.status if problem else (422 if problems else 200)
+    return render(request, "person_form.html", {
+        "person": actor, "shown": person, "values": values, "problems": problems or {}, "problem": problem,
+        "roles": _roles_offered(actor, person),
+        "organisation_options": [(str(o.id), o.name) for o in organisations],
+        "email_editable": person is None or actor.is_admin or person.id == actor.person_id,
+    }, status_code=status)
+
+
+@router.post("/people", response_class=HTMLResponse)
+async def add_person(request: Request) -> Response:
+    form = await posted(request)
+    values = _form_values(form, ("name", "email", "organisation_id", "role", "job_title", "timezone"))
+    fields = {name: value for name in values if (value := text(form, name, limit=400)) is not None}
+    try:
+        data = PersonCreate.model_validate(fields)
+    except ValidationError as invalid:
+        async with get_database(request).transaction(write=False) as session:
+            actor = await require_actor(request, session)
+            directory.require_admin(actor, "create people")
+            return await _person_form(request, session, actor, None, values=values, problems=field_problems(invalid))
+    try:
+        async with get_database(request).transaction() as session:
+            actor = await require_actor(request, session)
+            added = await directory.create_person(session, data, actor, get_when(request).now)
+            added_id = added.id
+    except (InvalidInput, Conflict) as refused:
+        async with get_database(request).transaction(write=False) as session:
+            actor = await require_actor(request, session)
+            problems = {refused.field: refused.detail} if isinstance(refused, InvalidInput) and refused.field else {}
+            if isinstance(refused, Conflict):
+                problems = {"email": refused.detail}
+            return await _person_form(request, session, actor, None, values=values, problems=problems,
+                                      problem=None if problems else refused)
+    return RedirectResponse(f"/people/{added_id}?added=1", status_code=303)
+
+
+@router.get("/people/{person_id}", response_class=HTMLResponse)
+async def person_view(request: Request, person_id: IdPath) -> Response:
+    notices = {"added": "The person is added. Issue them a token below, or they can ask for a sign-in link.",
+               "changed": "Saved.", "revoked": "The token is revoked: it is refused from now on."}
+    notice = next((words for key, words in notices.items() if key in request.query_params), None)
+    async with get_database(request).transaction(write=False) as session:
+        actor = await require_actor(request, session)
+        context = await person_page(session, actor, person_id, get_when(request), notice=notice)
+    return render(request, "person.html", context)
+
+
+@router.get("/people/{person_id}/edit", response_class=HTMLResponse)
+async def edit_person_form(request: Request, person_id: IdPath) -> Response:
+    async with get_database(request).transaction(write=False) as session:
+        actor = await require_actor(request, session)
+        shown = await directory.find_person(session, person_id, actor)
+        if not directory.may_change(actor, shown):  # the form would only be refused (update_person)
+            raise NotPermitted(f"You may not change {shown.name}: an administrator can, and staff of "
+                               f"{shown.organisation.name} for its people who are not administrators.")
+        return await _person_form(request, session, actor, shown)
+
+
+@router.post("/people/{person_id}", response_class=HTMLResponse)
+async def edit_person(request: Request, person_id: IdPath) -> Response:
+    """Change a person from their form: only what the form holds is sent, and the engine
+    (`directory.update_person`) says who may change what; a refusal shows the form again with
+    what was typed and the problem next to its field."""
+    form = await posted(request)
+    values = _form_values(form, ("name", "email", "job_title", "timezone", "role"))
+    fields: dict[str, Any] = {name: text(form, name, limit=400) for name in values}
+    for name in ("name", "email", "role"):  # these cannot be cleared: left empty, they are said to be missing
+        if name in fields and fields[name] is None:
+            fields[name] = ""
+    problems: dict[str, str] = {}
+    problem: AccordError | None = None
+    try:
+        data = PersonUpdate.model_validate(fields)
+    except ValidationError as invalid:
+        problems = field_problems(invalid)
+    else:
+        try:
+            async with get_database(request).transaction() as session:
+                actor = await require_actor(request, session)
+                await directory.update_person(session, person_id, data, actor, get_when(request))
+        except InvalidInput as refused:
+            problems, problem = ({refused.field: refused.detail}, None) if refused.field else ({}, refused)
+        except Conflict as refused:
+            problems = {"email": refused.detail}
+        except NotPermitted as refused:
+            problem = refused
+        else:
+            return RedirectResponse(f"/people/{person_id}?changed=1", status_code=303)
+    async with get_database(request).transaction(write=False) as session:
+        actor = await require_actor(request, session)
+        shown = await directory.find_person(session, person_id, actor)
+        return await _person_form(request, session, actor, shown, values=values, problems=problems, problem=problem)
+
+
+@router.post("/people/{person_id}/tokens", response_class=HTMLResponse)
+async def issue_token(request: Request, person_id: IdPath) -> Response:
+    """A new token for the person (`directory.issue_token`: administrators), shown on this answer only."""
+    form = await posted(request)
+    label = text(form, "label", limit=400)
+    when = get_when(request)
+    try:
+        data = TokenCreate.model_validate({"label": label})
+    except ValidationError as invalid:
+        raise InvalidInput(_validation_detail(invalid), field="label") from None
+    try:
+        async with get_database(request).transaction() as session:
+            actor = await require_actor(request, session)
+            await directory.find_person(session, person_id, actor)
+            issued = await directory.issue_token(session, person_id, actor, when.now, label=data.label)
+    except (Conflict, NotPermitted) as refused:
+        async with get_database(request).transaction(write=False) as session:
+            actor = await require_actor(request, session)
+            context = await person_page(session, actor, person_id, when, problem=refused)
+        return render(request, "person.html", context, status_code=refused.status)
+    async with get_database(request).transaction(write=False) as session:
+        actor = await require_actor(request, session)
+        context = await person_page(session, actor, person_id, when, issued=issued)
+    return render(request, "person.html", context, status_code=201)
+
+
+@router.post("/tokens/{token_id}/revoke", response_class=HTMLResponse)
+async def revoke_token(request: Request, token_id: IdPath) -> Response:
+    """Revoke a token (`engine.directory.tokens.revoke_token`: administrators, or its own person)."""
+    await posted(request)
+    async with get_database(request).transaction() as session:
+        actor = await require_actor(request, session)
+        token = await tokens.revoke_token(session, token_id, actor, get_when(request).now)
+        person_id = token.person_id
+    return RedirectResponse(f"/people/{person_id}?revoked={token_id}#tokens", status_code=303)
+
+
+# --- organisations ----------------------------------------------------------------------------
+
+_ORGANISATION_FIELDS = ("name", "short_name", "kind", "city", "country", "timezone")
+
+
+async def _organisations_page(request: Request, session: AsyncSession, actor: Actor, page: int, *,
+                              values: dict[str, str] | None = None, problems: dict[str, str] | None = None,
+                              problem: AccordError | None = None, added: str | None = None) -> HTMLResponse:
+    rows, total = await directory.list_organisations(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    status = problem.status if problem else (422 if problems else 200)
+    kinds = getattr(OrganisationCreate.model_fields["kind"].annotation, "__args__", ())
+    return render(request, "organisations.html", {
+        "person": actor, "organisations": rows, "total": total, "page": page,
+        "pages": max(1, -(-total // PAGE_SIZE)), "may_add": actor.is_admin,
+        "kinds": [(kind, kind.replace("_", " ").capitalize()) for kind in kinds],
+        "values": values or {"timezone": "UTC", "kind": "network"},
+        "problems": problems or {}, "problem": problem, "added": added,
+    }, status_code=status)
+
+
+@router.get("/organisations", response_class=HTMLResponse)
+async def organisations_list(request: Request, page: int = Query(default=1, ge=1, le=100_000),
+                             added: str | None = Query(default=None, max_length=200)) -> Response:
+    async with get_database(request).transaction(write=False) as session:
+        actor = await require_actor(request, session)
+        return await _organisations_page(request, session, actor, page, added=added)
+
+
+@router.post("/organisations", response_class=HTMLResponse)
+async def add_organisation(request: Request) -> Response:
+    """Add an organisation (`directory.create_organisation`: administrators)."""
+    form = await posted(request)
+    values = _form_values(form, _ORGANISATION_FIELDS)
+    fields = {name: value for name in values if (value := text(form, name, limit=400)) is not None}
+    problems: dict[str, str] = {}
+    problem: AccordError | None = None
+    try:
+        data = OrganisationCreate.model_validate(fields)
+    except ValidationError as invalid:
+        problems = field_problems(invalid)
+    else:
+        try:
+            async with get_database(request).transaction() as session:
+                actor = await require_actor(request, session)
+                organisation = await directory.create_organisation(session, data, actor, get_when(request).now)
+                name = organisation.name
+        except Conflict as refused:
+            problems = {"name": refused.detail}
+        else:
+            return RedirectResponse(f"/organisations?{urlencode({'added': name})}", status_code=303)
+    async with get_database(request).transaction(write=False) as session:
+        actor = await require_actor(request, session)
+        directory.require_admin(actor, "create organisations")
+        return await _organisations_page(request, session, actor, 1, values=values, problems=problems,
+                                         problem=problem)

@@ -5,9 +5,9 @@ organisation and of every organisation they share an agreement with (as party or
 a partner the people of their own organisation.
 
 Who changes whom (`update_person`, `PATCH /people/{id}`):
-    administrator  anyone: name, email, role (admin included), timezone, active
+    administrator  anyone: name, email, role (admin included), job title, timezone, active
     staff          people of their own organisation who are not administrators: name,
-                   timezone, active, and role between staff and partner (never admin); their
+                   job title, timezone, active, and role between staff and partner (never admin); their
                    own email, but not a colleague's (that would let them sign in as the colleague)
     partner        no one
 Nobody disables themself or changes their own role: another administrator does.
