@@ -322,14 +322,13 @@ async def drafting_forms(session: AsyncSession, actor: Actor, agreement: Agreeme
         policy.require_terms_editable(workflow, agreement, ["title", "summary", "dates", "parties"])
     except Conflict as refused:
         terms_why_not = refused.detail
-    contacts = []
+    contacts = {}
     org_ids = []
     for party in agreement.parties:
         refusal = policy.contact_refusal(actor, agreement, party)
         if refusal is None:
             org_ids.append(party.organisation_id)
-        contacts.append({"party": party, "refusal": refusal,
-                         "named": [c for c in agreement.contacts if c.party_id == party.id]})
+        contacts[party.id] = {"party": party, "refusal": refusal}
     candidates: dict[int, list[Person]] = {}
     if why_not is None and org_ids:
         for person in await session.scalars(select(Person).where(col(Person.organisation_id).in_(org_ids),

@@ -5,6 +5,7 @@ and the agreement's version as If-Match; what stops a form is said beside it."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 
@@ -81,3 +82,117 @@ async def test_a_partner_may_not_create(client: httpx.AsyncClient, world: World)
         "csrf": csrf, "title": "Crafted", f"role-{world.orgs['metropolis']}": "party"})
     assert answer.status_code == 403
     assert "Partners cannot create agreements" in text_of(answer.text)
+
+
+async def test_staff_name_their_own_people_and_not_another_party_s(client: httpx.AsyncClient,
+                                                                   world: World) -> None:
+    csrf, agreement_id = await _created_on_the_page(client, world)
+    path = f"/agreements/{agreement_id}"
+    page = (await client.get(path)).text
+    assert "Name a focal point or signatory for Metropolis" in page
+    assert "Name a focal point or signatory for UCLG ASPAC" not in page
+    # What stops the other party's form is said beside it.
+    assert "Only UCLG ASPAC names and withdraws its own focal points and signatories" in text_of(page)
+    for person, kind in ((world.metro_staff, "focal_point"), (world.metro_signatory, "signatory")):
+        answer = await client.post(f"{path}/contacts", data={
+            "csrf": csrf, "version": await _version(world, agreement_id), "form": "x",
+            "organisation_id": str(world.orgs["metropolis"]), "person_id": str(person.id), "kind": kind})
+        assert answer.status_code == 303, text_of(answer.text)
+    agreement = await world.ok("metro_staff", "GET", path)
+    metropolis = next(p for p in agreement["parties"] if p["organisation"]["name"] == "Metropolis")
+    assert [c["person"]["name"] for c in metropolis["focal_points"]] == ["Agnès Bickart"]
+    assert [c["person"]["name"] for c in metropolis["signatories"]] == ["Secretary General, Metropolis"]
+    words = text_of((await client.get(path)).text)
+    assert "Withdraw Secretary General, Metropolis as signatory" in words
+
+    # A crafted form naming UCLG ASPAC's focal point is refused with the reason; nothing changes.
+    refused = await client.post(f"{path}/contacts", data={
+        "csrf": csrf, "version": str(agreement["version"]), "organisation_id": str(world.orgs["aspac"]),
+        "person_id": str(world.aspac_staff.id), "kind": "focal_point"})
+    assert refused.status_code == 403
+    assert "Only UCLG ASPAC names and withdraws its own focal points" in text_of(refused.text)
+    assert (await world.ok("metro_staff", "GET", path))["version"] == agreement["version"]
+
+    # Withdrawing one's own signatory.
+    signatory = metropolis["signatories"][0]["id"]
+    withdrawn = await client.post(f"{path}/contacts/{signatory}/withdraw",
+                                  data={"csrf": csrf, "version": str(agreement["version"])})
+    assert withdrawn.status_code == 303, text_of(withdrawn.text)
+    after = await world.ok("metro_staff", "GET", path)
+    assert next(p for p in after["parties"] if p["organisation"]["name"] == "Metropolis")["signatories"] == []
+
+
+async def _with_focal_point(client: httpx.AsyncClient, world: World) -> tuple[str, int, dict[str, Any]]:
+    csrf, agreement_id = await _created_on_the_page(client, world)
+    await world.ok("metro_staff", "POST", f"/agreements/{agreement_id}/focal-points",
+                   json={"person_id": world.metro_staff.id, "kind": "focal_point"})
+    return csrf, agreement_id, await world.ok("metro_staff", "GET", f"/agreements/{agreement_id}")
+
+
+async def test_staff_add_an_area_and_a_deliverable_and_correct_its_due_date(client: httpx.AsyncClient,
+                                                                            world: World) -> None:
+    csrf, agreement_id, agreement = await _with_focal_point(client, world)
+    path = f"/agreements/{agreement_id}"
+    area = await client.post(f"{path}/areas", data={"csrf": csrf, "version": str(agreement["version"]),
+                                                     "title": "Climate finance", "description": ""})
+    assert area.status_code == 303, text_of(area.text)
+    first_area = agreement["areas"][0]["id"]
+    added = await client.post(f"{path}/areas/{first_area}/deliverables", data={
+        "csrf": csrf, "version": await _version(world, agreement_id), "form": f"add-deliverable-{first_area}",
+        "title": "Joint resilience toolkit", "owner_id": str(world.metro_staff.id), "due_on": "2027-03-01",
+        "description": "A toolkit for member cities."})
+    assert added.status_code == 303, text_of(added.text)
+    after = await world.ok("metro_staff", "GET", path)
+    assert [a["title"] for a in after["areas"]][-1] == "Climate finance"
+    deliverable = after["areas"][0]["deliverables"][0]
+    assert (deliverable["title"], deliverable["owner_id"], deliverable["due_on"]) == (
+        "Joint resilience toolkit", world.metro_staff.id, "2027-03-01")
+
+    # A bad date keeps what was typed in the deliverable's form and says what is wrong beside it.
+    form = f"edit-deliverable-{deliverable['id']}"
+    bad = await client.post(f"/deliverables/{deliverable['id']}/details", data={
+        "csrf": csrf, "version": str(after["version"]), "form": form, "title": "Joint resilience toolkit",
+        "owner_id": str(world.metro_staff.id), "due_on": "2027-02-31", "description": "Typed again."})
+    assert bad.status_code == 422
+    assert 'value="2027-02-31"' in bad.text
+    assert "Typed again." in bad.text
+    assert re.search(rf'name="due_on"[^>]*>\s*<p class="field-problem" id="{form}-due_on-problem">[^<]*'
+                     r"2027-02-31 is not a day of the calendar", bad.text)
+
+    corrected = await client.post(f"/deliverables/{deliverable['id']}/details", data={
+        "csrf": csrf, "version": str(after["version"]), "form": form, "title": "Joint resilience toolkit",
+        "owner_id": str(world.metro_staff.id), "due_on": "2027-06-30", "description": "A toolkit for member cities."})
+    assert corrected.status_code == 303, text_of(corrected.text)
+    assert (await world.ok("metro_staff", "GET", path))["areas"][0]["deliverables"][0]["due_on"] == "2027-06-30"
+    words = text_of((await client.get(path)).text)
+    history = words[words.index("History"):]
+    assert "Deliverable “Joint resilience toolkit”: due 1 Mar 2027 → 30 Jun 2027" in history, history
+
+
+async def test_a_stale_page_is_refused_and_nothing_changes(client: httpx.AsyncClient, world: World) -> None:
+    csrf, agreement_id, agreement = await _with_focal_point(client, world)
+    path = f"/agreements/{agreement_id}"
+    stale = await client.post(f"{path}/areas", data={"csrf": csrf, "version": str(agreement["version"] - 1),
+                                                      "title": "Climate finance"})
+    assert stale.status_code == 409
+    assert "Someone changed this agreement after you opened the page" in text_of(stale.text)
+    assert (await world.ok("metro_staff", "GET", path))["version"] == agreement["version"]
+
+
+async def test_a_partner_gets_no_drafting_forms_and_a_crafted_post_is_refused(client: httpx.AsyncClient,
+                                                                              world: World) -> None:
+    agreement = await world.ready()
+    path = f"/agreements/{agreement['id']}"
+    area = agreement["areas"][0]["id"]
+    csrf = await sign_in(client, world.metro_partner.token)
+    page = (await client.get(path)).text
+    for form in ("/contacts", "/areas", "/deliverables", "Add an area", "Name a focal point"):
+        assert form not in page, form
+    version = str((await world.ok("metro_staff", "GET", path))["version"])
+    for target, data in ((f"{path}/areas", {"title": "Crafted"}),
+                         (f"{path}/contacts", {"person_id": str(world.metro_partner.id)}),
+                         (f"{path}/areas/{area}/deliverables", {"title": "Crafted"})):
+        answer = await client.post(target, data={"csrf": csrf, "version": version, **data})
+        assert answer.status_code == 403, (target, answer.status_code)
+        assert "You can read this agreement but not change it" in text_of(answer.text)
+    assert str((await world.ok("metro_staff", "GET", path))["version"]) == version
