@@ -59,11 +59,15 @@ from engine.models import Agreement, Organisation, Party, Person
 from engine.schemas import (
     MAX_ID,
     AgreementCreate,
+    AgreementUpdate,
     AreaCreate,
+    AreaUpdate,
     ContactCreate,
     DeliverableCreate,
     DeliverableUpdate,
     EventFire,
+    PartyCreate,
+    PartyUpdate,
     PersonUpdate,
     PersonWarning,
     control_character,
@@ -205,10 +209,10 @@ def _validation_detail(error: ValidationError) -> str:
     return "Fix these fields and send again: " + "; ".join(parts) + "."
 
 
-def _invalid(error: ValidationError) -> InvalidInput:
+def _invalid(error: ValidationError, fields: Any = ()) -> InvalidInput:
     """A form's values the schema refuses, as the engine's InvalidInput naming the first field."""
-    first = next((item.get("loc", ()) for item in error.errors() if item.get("loc")), ())
-    return InvalidInput(_validation_detail(error), field=str(first[0]) if first else None)
+    first = next(iter(_field_problems(error, fields)), "form")
+    return InvalidInput(_validation_detail(error), field=None if first == "form" else first)
 
 
 def _field_problems(error: ValidationError, fields: Any) -> dict[str, str]:
@@ -337,7 +341,13 @@ async def drafting_forms(session: AsyncSession, actor: Actor, agreement: Agreeme
             candidates.setdefault(person.organisation_id, []).append(person)
     owners = {c.person_id: c.person.name for c in agreement.contacts
               if c.kind == ContactKind.FOCAL_POINT and c.person.active}
-    return {"may": why_not is None, "why_not": why_not, "terms_why_not": terms_why_not,
+    addable: list[Organisation] = []
+    if why_not is None and terms_why_not is None:
+        parties = {p.organisation_id for p in agreement.parties}
+        addable = [o for o in await session.scalars(select(Organisation).order_by(col(Organisation.name)))
+                   if o.id not in parties]
+    return {"may": why_not is None, "why_not": why_not, "terms_why_not": terms_why_not, "addable": addable,
+            "roles": [PartyRole.PARTY, PartyRole.SUPPORTER],
             "contacts": contacts, "candidates": candidates, "owners": sorted(owners.items(), key=lambda o: o[1]),
             "kinds": [ContactKind.FOCAL_POINT, ContactKind.SIGNATORY]}
 
@@ -733,7 +743,7 @@ def _model(schema: Any, values: dict[str, Any]) -> Any:
     try:
         return schema.model_validate(values)
     except ValidationError as invalid:
-        raise _invalid(invalid) from None
+        raise _invalid(invalid, schema.model_fields) from None
 
 
 async def _draft_write(request: Request, agreement_id: int, form: FormData, make: Callable[[], Any],
@@ -824,6 +834,61 @@ async def edit_deliverable(request: Request, deliverable_id: IdPath) -> Response
         return actions.UpdateDeliverable(deliverable_id, _model(DeliverableUpdate, values))
     return await _draft_write(request, agreement_id, form, make, "deliverable-details",
                               f"deliverable-{deliverable_id}")
+
+
+@router.post("/deliverables/{deliverable_id}/remove", response_class=HTMLResponse)
+async def remove_deliverable(request: Request, deliverable_id: IdPath) -> Response:
+    """Remove a deliverable that is not done (actions.RemoveDeliverable)."""
+    form = await posted(request)
+    async with get_database(request).transaction(write=False) as session:
+        actor = await require_actor(request, session)
+        agreement_id = await reading.agreement_of_deliverable(session, deliverable_id, actor)
+    return await _draft_write(request, agreement_id, form, lambda: actions.RemoveDeliverable(deliverable_id),
+                              "removed", "areas-title")
+
+
+_EDITABLE_TERMS = ("title", "summary", "effective_from", "ends_on", "review_every_months")
+
+
+@router.post("/agreements/{agreement_id}/terms", response_class=HTMLResponse)
+async def edit_terms(request: Request, agreement_id: IdPath) -> Response:
+    """Edit the terms while they are editable (actions.Edit); an emptied field is cleared."""
+    form = await posted(request)
+    return await _draft_write(request, agreement_id, form, lambda: actions.Edit(_model(AgreementUpdate, _given(
+        form, _EDITABLE_TERMS))), "terms", "top")
+
+
+@router.post("/agreements/{agreement_id}/parties", response_class=HTMLResponse)
+async def add_party(request: Request, agreement_id: IdPath) -> Response:
+    """Add a party or supporter while the terms are editable (actions.AddParty)."""
+    form = await posted(request)
+    return await _draft_write(request, agreement_id, form, lambda: actions.AddParty(_model(PartyCreate, {
+        "organisation_id": _id(form, "organisation_id"), "role": text(form, "role", limit=16) or PartyRole.PARTY})),
+        "party", "parties-title")
+
+
+@router.post("/agreements/{agreement_id}/parties/{party_id}/role", response_class=HTMLResponse)
+async def change_party_role(request: Request, agreement_id: IdPath, party_id: IdPath) -> Response:
+    """Make a party a supporter or a supporter a party (actions.ChangePartyRole)."""
+    form = await posted(request)
+    return await _draft_write(request, agreement_id, form, lambda: actions.ChangePartyRole(party_id, _model(
+        PartyUpdate, {"role": text(form, "role", limit=16)})), "party", "parties-title")
+
+
+@router.post("/agreements/{agreement_id}/areas/{area_id}", response_class=HTMLResponse)
+async def edit_area(request: Request, agreement_id: IdPath, area_id: IdPath) -> Response:
+    """Rename or describe an area (actions.EditArea)."""
+    form = await posted(request)
+    return await _draft_write(request, agreement_id, form, lambda: actions.EditArea(area_id, _model(
+        AreaUpdate, _given(form, ("title", "description")))), "area-changed", "areas-title")
+
+
+@router.post("/agreements/{agreement_id}/areas/{area_id}/remove", response_class=HTMLResponse)
+async def remove_area(request: Request, agreement_id: IdPath, area_id: IdPath) -> Response:
+    """Remove an area and its deliverables while none has progress (actions.RemoveArea)."""
+    form = await posted(request)
+    return await _draft_write(request, agreement_id, form, lambda: actions.RemoveArea(area_id),
+                              "removed", "areas-title")
 
 
 # --- overview ---------------------------------------------------------------------------------

@@ -196,3 +196,64 @@ async def test_a_partner_gets_no_drafting_forms_and_a_crafted_post_is_refused(cl
         assert answer.status_code == 403, (target, answer.status_code)
         assert "You can read this agreement but not change it" in text_of(answer.text)
     assert str((await world.ok("metro_staff", "GET", path))["version"]) == version
+
+
+async def test_staff_edit_the_terms_and_correct_parties_and_areas_while_a_draft(client: httpx.AsyncClient,
+                                                                               world: World) -> None:
+    csrf, agreement_id = await _created_on_the_page(client, world)
+    path = f"/agreements/{agreement_id}"
+    agreement = await world.ok("metro_staff", "GET", path)
+    edited = await client.post(f"{path}/terms", data={
+        "csrf": csrf, "version": str(agreement["version"]), "title": "Cooperation on urban resilience 2027",
+        "summary": "", "effective_from": "2027-01-01", "ends_on": "2030-01-01", "review_every_months": "6"})
+    assert edited.status_code == 303, text_of(edited.text)
+    added = await client.post(f"{path}/parties", data={
+        "csrf": csrf, "version": await _version(world, agreement_id), "organisation_id": str(world.orgs["amf"]),
+        "role": "supporter"})
+    assert added.status_code == 303, text_of(added.text)
+    aspac = next(p for p in agreement["parties"] if p["organisation"]["name"] == "UCLG ASPAC")
+    role = await client.post(f"{path}/parties/{aspac['id']}/role", data={
+        "csrf": csrf, "version": await _version(world, agreement_id), "role": "supporter"})
+    assert role.status_code == 303, text_of(role.text)
+    first, second = (a["id"] for a in agreement["areas"])
+    renamed = await client.post(f"{path}/areas/{first}", data={
+        "csrf": csrf, "version": await _version(world, agreement_id), "title": "Resilient cities",
+        "description": ""})
+    assert renamed.status_code == 303, text_of(renamed.text)
+    removed = await client.post(f"{path}/areas/{second}/remove", data={
+        "csrf": csrf, "version": await _version(world, agreement_id)})
+    assert removed.status_code == 303, text_of(removed.text)
+
+    after = await world.ok("metro_staff", "GET", path)
+    assert (after["title"], after["summary"], after["ends_on"], after["review_every_months"]) == (
+        "Cooperation on urban resilience 2027", None, "2030-01-01", 6)
+    assert {p["organisation"]["name"]: p["role"] for p in after["parties"]} == {
+        "Metropolis": "party", "UCLG ASPAC": "supporter", "Asian Mayors Forum": "supporter"}
+    assert [a["title"] for a in after["areas"]] == ["Resilient cities"]
+
+
+async def test_once_signed_the_terms_form_gives_way_to_the_reason(client: httpx.AsyncClient, world: World) -> None:
+    agreement = await world.signed()
+    path = f"/agreements/{agreement['id']}"
+    csrf = await sign_in(client, world.metro_staff.token)
+    page = await client.get(path)
+    assert "Edit the terms" not in page.text
+    assert "can be edited only while it is draft" in text_of(page.text)
+    refused = await client.post(f"{path}/terms", data={"csrf": csrf, "version": str(agreement["version"]),
+                                                       "title": "Changed after signing"})
+    assert refused.status_code == 409
+    assert "can be edited only while it is draft" in text_of(refused.text)
+    assert (await world.ok("metro_staff", "GET", path))["title"] == agreement["title"]
+
+
+async def test_staff_remove_a_deliverable(client: httpx.AsyncClient, world: World) -> None:
+    csrf, agreement_id, agreement = await _with_focal_point(client, world)
+    path = f"/agreements/{agreement_id}"
+    area = agreement["areas"][0]["id"]
+    deliverable = await world.ok("metro_staff", "POST", f"{path}/areas/{area}/deliverables",
+                                 json={"title": "City profile"})
+    removed = await client.post(f"/deliverables/{deliverable['id']}/remove", data={
+        "csrf": csrf, "version": await _version(world, agreement_id)})
+    assert removed.status_code == 303, text_of(removed.text)
+    assert (await world.ok("metro_staff", "GET", path))["areas"][0]["deliverables"] == []
+    assert "Deliverable “City profile” removed" in text_of((await client.get(path)).text)
