@@ -257,3 +257,19 @@ async def test_staff_remove_a_deliverable(client: httpx.AsyncClient, world: Worl
     assert removed.status_code == 303, text_of(removed.text)
     assert (await world.ok("metro_staff", "GET", path))["areas"][0]["deliverables"] == []
     assert "Deliverable “City profile” removed" in text_of((await client.get(path)).text)
+
+
+async def test_an_administrator_names_people_for_any_party(client: httpx.AsyncClient, world: World) -> None:
+    agreement = await world.draft()
+    path = f"/agreements/{agreement['id']}"
+    csrf = await sign_in(client, world.admin.token)
+    page = (await client.get(path)).text
+    assert "Name a focal point or signatory for Metropolis" in page
+    assert "Name a focal point or signatory for UCLG ASPAC" in page
+    answer = await client.post(f"{path}/contacts", data={
+        "csrf": csrf, "version": str(agreement["version"]), "person_id": str(world.aspac_staff.id),
+        "kind": "focal_point"})
+    assert answer.status_code == 303, text_of(answer.text)
+    words = text_of((await client.get(path)).text)
+    assert "Focal point for UCLG ASPAC named: UCLG ASPAC focal point" in words
+    assert "on behalf of UCLG ASPAC" in words
