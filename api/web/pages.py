@@ -38,6 +38,7 @@ from api.web import session as web_session
 from engine import reports, schedule, statuses
 from engine.access import in_reach
 from engine.agreements import actions, policy, reading, service, snapshot
+from engine.agreements.values import AgreementSnapshot
 from engine.clock import When
 from engine.context import Actor
 from engine.directory import service as directory
@@ -57,18 +58,26 @@ from engine.errors import (
 from engine.models import Agreement, Contact, Deliverable, Organisation, Party, Person
 from engine.schemas import (
     MAX_ID,
+    AgreementCreate,
+    AgreementUpdate,
+    AreaCreate,
+    AreaUpdate,
+    ContactCreate,
+    DeliverableCreate,
     DeliverableUpdate,
     EventFire,
     OrganisationCreate,
+    PartyCreate,
+    PartyUpdate,
     PersonCreate,
     PersonUpdate,
     PersonWarning,
     TokenCreate,
     control_character,
 )
-from engine.statuses import ContactKind, DeliverableStatus, Role
+from engine.statuses import ContactKind, DeliverableStatus, PartyRole, Role
 from engine.workflow import diagrams
-from engine.workflow.machine import catalog
+from engine.workflow.machine import CompiledWorkflow, catalog
 
 log = logging.getLogger("accord.web")
 
@@ -203,6 +212,25 @@ def _validation_detail(error: ValidationError) -> str:
     return "Fix these fields and send again: " + "; ".join(parts) + "."
 
 
+def _invalid(error: ValidationError, fields: Any = ()) -> InvalidInput:
+    """A form's values the schema refuses, as the engine's InvalidInput naming the first field."""
+    first = next(iter(_field_problems(error, fields)), "form")
+    return InvalidInput(_validation_detail(error), field=None if first == "form" else first)
+
+
+def _field_problems(error: ValidationError, fields: Any) -> dict[str, str]:
+    """Each field the schema refuses, with what is wrong, to show beside the field. A check of the
+    whole form (dates in order) names the field its sentence starts with (engine.schemas)."""
+    problems: dict[str, str] = {}
+    for item in error.errors():
+        loc = item.get("loc", ())
+        message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+        first = message.split(" ", 1)[0]
+        name = str(loc[0]) if loc else (first if first in fields else "form")
+        problems.setdefault(name, message)
+    return problems
+
+
 def safe_next(target: str | None) -> str:
     if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
             and control_character(target) is None):
@@ -278,7 +306,53 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
         "updated": request.query_params.get("updated"),
         "statuses": list(DeliverableStatus),
         "workflow": workflow.spec,
+        "drafting": await drafting_forms(session, actor, agreement, workflow),
+        "problem_field": problem.field if isinstance(problem, InvalidInput) else None,
+        "changed": request.query_params.get("changed"),
     }
+
+
+async def drafting_forms(session: AsyncSession, actor: Actor, agreement: AgreementSnapshot,
+                         workflow: CompiledWorkflow) -> dict[str, Any]:
+    """What the drafting forms of the agreement page offer, as engine.agreements.policy answers:
+    whether the person may change the agreement now (and if not, why, in words), for each party
+    whether they may name or withdraw its people (and if not, why), whom they may name, and the
+    focal points a deliverable may be given to."""
+    why_not = None
+    try:
+        policy.require_editor(actor, agreement)
+        policy.require_open(workflow, agreement, "change it")
+    except (NotPermitted, Conflict) as refused:
+        why_not = refused.detail
+    terms_why_not = None
+    try:
+        policy.require_terms_editable(workflow, agreement, ["title", "summary", "dates", "parties"])
+    except Conflict as refused:
+        terms_why_not = refused.detail
+    contacts = {}
+    org_ids = []
+    for party in agreement.parties:
+        refusal = policy.contact_refusal(actor, agreement, party)
+        if refusal is None:
+            org_ids.append(party.organisation_id)
+        contacts[party.id] = {"party": party, "refusal": refusal}
+    candidates: dict[int, list[Person]] = {}
+    if why_not is None and org_ids:
+        for person in await session.scalars(select(Person).where(col(Person.organisation_id).in_(org_ids),
+                                                                  col(Person.active).is_(True))
+                                            .order_by(col(Person.name))):
+            candidates.setdefault(person.organisation_id, []).append(person)
+    owners = {c.person_id: c.person.name for c in agreement.contacts
+              if c.kind == ContactKind.FOCAL_POINT and c.person.active}
+    addable: list[Organisation] = []
+    if why_not is None and terms_why_not is None:
+        parties = {p.organisation_id for p in agreement.parties}
+        addable = [o for o in await session.scalars(select(Organisation).order_by(col(Organisation.name)))
+                   if o.id not in parties]
+    return {"may": why_not is None, "why_not": why_not, "terms_why_not": terms_why_not, "addable": addable,
+            "roles": [PartyRole.PARTY, PartyRole.SUPPORTER],
+            "contacts": contacts, "candidates": candidates, "owners": sorted(owners.items(), key=lambda o: o[1]),
+            "kinds": [ContactKind.FOCAL_POINT, ContactKind.SIGNATORY]}
 
 
 # --- sign-in ----------------------------------------------------------------------------------
@@ -443,6 +517,68 @@ async def agreements_list(
     })
 
 
+async def _new_agreement_page(request: Request, session: AsyncSession, actor: Actor, *,
+                              form: FormData | None = None, problems: dict[str, str] | None = None,
+                              problem: str | None = None) -> dict[str, Any]:
+    if actor.role == Role.PARTNER:
+        raise NotPermitted("Partners cannot create agreements; the staff of a party do.")
+    organisations, _ = await directory.list_organisations(session, limit=500, offset=0)
+    # The reader's own organisation first, then the others by name.
+    organisations.sort(key=lambda o: (o.id != actor.organisation_id, o.name.casefold()))
+    workflows: dict[str, str] = {}
+    for workflow in catalog().workflows.values():
+        workflows.setdefault(workflow.spec.name, workflow.spec.title)
+    return {"person": actor, "organisations": organisations, "workflows": workflows, "form": form,
+            "problems": problems or {}, "problem": problem, "own": actor.organisation_id,
+            "roles": [PartyRole.PARTY, PartyRole.SUPPORTER]}
+
+
+@router.get("/agreements/new", response_class=HTMLResponse)
+async def new_agreement(request: Request) -> Response:
+    async with get_database(request).transaction(write=False) as session:
+        actor = await require_actor(request, session)
+        context = await _new_agreement_page(request, session, actor)
+    return render(request, "new_agreement.html", context)
+
+
+_TERMS = ("title", "workflow", "summary", "effective_from", "ends_on", "review_every_months")
+
+
+@router.post("/agreements/new", response_class=HTMLResponse)
+async def create_agreement(request: Request) -> Response:
+    """A new agreement (actions.Create, as POST /api/v1/agreements): the terms, the parties chosen
+    (`role-<organisation id>`: party, supporter or nothing) and the first areas, one per line."""
+    form = await posted(request)
+    when = get_when(request)
+    problems: dict[str, str] = {}
+    try:
+        values: dict[str, Any] = {k: v for k, v in _given(form, _TERMS).items() if v is not None}
+        parties = []
+        for key in form:
+            if key.startswith("role-") and (role := text(form, key, limit=16)):
+                parties.append({"organisation_id": key.removeprefix("role-"), "role": role})
+        values["parties"] = parties
+        values["areas"] = [{"title": line.strip()} for line in (text(form, "areas") or "").splitlines()
+                           if line.strip()]
+        try:
+            data = AgreementCreate.model_validate(values)
+        except ValidationError as invalid:
+            problems = _field_problems(invalid, AgreementCreate.model_fields)
+            raise InvalidInput(_validation_detail(invalid)) from None
+        async with get_database(request).transaction() as session:
+            actor = await require_actor(request, session)
+            created = (await service.apply(session, None, actor, when, actions.Create(data))).agreement
+    except InvalidInput as refused:
+        if refused.field and refused.field not in problems:
+            problems[refused.field] = refused.detail
+        async with get_database(request).transaction(write=False) as session:
+            actor = await require_actor(request, session)
+            context = await _new_agreement_page(request, session, actor, form=form, problems=problems,
+                                                problem=refused.detail)
+        return render(request, "new_agreement.html", context, status_code=refused.status)
+    return RedirectResponse(f"/agreements/{created.id}?changed=new-draft#top", status_code=303)
+
+
 @router.get("/agreements/{agreement_id}", response_class=HTMLResponse)
 async def agreement_view(request: Request, agreement_id: IdPath) -> Response:
     async with get_database(request).transaction(write=False) as session:
@@ -591,6 +727,171 @@ async def update_deliverable(request: Request, deliverable_id: IdPath) -> Respon
         return await _page_with_problem(request, agreement_id, refused, form)
     return RedirectResponse(f"/agreements/{agreement_id}?updated={deliverable_id}#deliverable-{deliverable_id}",
                             status_code=303)
+
+
+# --- drafting and correcting ------------------------------------------------------------------
+
+def _version(form: FormData) -> Any:
+    """The agreement version the page was read at, as the If-Match condition of the write."""
+    version = text(form, "version", limit=18)
+    return parse_if_match(f'"{version}"') if version else None
+
+
+def _given(form: FormData, names: tuple[str, ...]) -> dict[str, str | None]:
+    """The named fields the form carries (an empty one as None: cleared); absent ones are left out."""
+    return {name: text(form, name) for name in names if name in form}
+
+
+def _model(schema: Any, values: dict[str, Any]) -> Any:
+    try:
+        return schema.model_validate(values)
+    except ValidationError as invalid:
+        raise _invalid(invalid, schema.model_fields) from None
+
+
+async def _draft_write(request: Request, agreement_id: int, form: FormData, make: Callable[[], Any],
+                       changed: str, anchor: str) -> Response:
+    """Apply the action `make` builds from the form (engine.agreements.service.apply, with the
+    page's version as If-Match); a refusal shows the page again with the problem and what was typed."""
+    try:
+        action = make()
+        async with get_database(request).transaction() as session:
+            actor = await require_actor(request, session)
+            await service.apply(session, agreement_id, actor, get_when(request), action, if_match=_version(form))
+    except PreconditionFailed:
+        return await _page_with_problem(request, agreement_id, Conflict(
+            "Someone changed this agreement after you opened the page, so nothing was done. "
+            "It is shown again as it is now; decide again."), form)
+    except StaleVersion:
+        return await _page_with_problem(request, agreement_id, Conflict(
+            "Someone changed this agreement at the same moment, so nothing was done. "
+            "It is shown again as it is now; decide again."), form)
+    except (InvalidInput, NotPermitted, Conflict) as refused:
+        return await _page_with_problem(request, agreement_id, refused, form)
+    return RedirectResponse(f"/agreements/{agreement_id}?changed={quote(changed)}#{anchor}", status_code=303)
+
+
+def _id(form: FormData, name: str) -> int | None:
+    value = text(form, name, limit=18)
+    if value is None:
+        return None
+    number = whole_number(value, MAX_ID)
+    if number is None:
+        raise InvalidInput(f"Choose a {name.removesuffix('_id').replace('_', ' ')} from the list.", field=name)
+    return number
+
+
+@router.post("/agreements/{agreement_id}/contacts", response_class=HTMLResponse)
+async def name_contact(request: Request, agreement_id: IdPath) -> Response:
+    """Name a focal point or signatory of a party (actions.NameContact)."""
+    form = await posted(request)
+
+    def make() -> actions.NameContact:
+        return actions.NameContact(_model(ContactCreate, {
+            "organisation_id": _id(form, "organisation_id"), "person_id": _id(form, "person_id"),
+            "kind": text(form, "kind", limit=16) or ContactKind.FOCAL_POINT, "capacity": text(form, "capacity")}))
+    return await _draft_write(request, agreement_id, form, make, "named", "parties-title")
+
+
+@router.post("/agreements/{agreement_id}/contacts/{contact_id}/withdraw", response_class=HTMLResponse)
+async def withdraw_contact(request: Request, agreement_id: IdPath, contact_id: IdPath) -> Response:
+    """Withdraw a focal point or signatory (actions.RemoveContact)."""
+    form = await posted(request)
+    return await _draft_write(request, agreement_id, form, lambda: actions.RemoveContact(contact_id),
+                              "withdrawn", "parties-title")
+
+
+@router.post("/agreements/{agreement_id}/areas", response_class=HTMLResponse)
+async def add_area(request: Request, agreement_id: IdPath) -> Response:
+    """Add an area of collaboration (actions.AddArea)."""
+    form = await posted(request)
+    return await _draft_write(request, agreement_id, form, lambda: actions.AddArea(_model(AreaCreate, _given(
+        form, ("title", "description")))), "area", "areas-title")
+
+
+@router.post("/agreements/{agreement_id}/areas/{area_id}/deliverables", response_class=HTMLResponse)
+async def add_deliverable(request: Request, agreement_id: IdPath, area_id: IdPath) -> Response:
+    """Add a deliverable to an area (actions.AddDeliverable)."""
+    form = await posted(request)
+
+    def make() -> actions.AddDeliverable:
+        values = {k: v for k, v in _given(form, ("title", "description", "due_on")).items() if v is not None}
+        return actions.AddDeliverable(area_id, _model(DeliverableCreate, {**values,
+                                                                         "owner_id": _id(form, "owner_id")}))
+    return await _draft_write(request, agreement_id, form, make, "deliverable", "areas-title")
+
+
+@router.post("/deliverables/{deliverable_id}/details", response_class=HTMLResponse)
+async def edit_deliverable(request: Request, deliverable_id: IdPath) -> Response:
+    """Correct a deliverable's title, owner, due date or description (actions.UpdateDeliverable;
+    staff of a party and administrators)."""
+    form = await posted(request)
+    async with get_database(request).transaction(write=False) as session:
+        actor = await require_actor(request, session)
+        agreement_id = await reading.agreement_of_deliverable(session, deliverable_id, actor)
+
+    def make() -> actions.UpdateDeliverable:
+        values: dict[str, Any] = _given(form, ("title", "description", "due_on"))
+        if "owner_id" in form:
+            values["owner_id"] = _id(form, "owner_id")
+        return actions.UpdateDeliverable(deliverable_id, _model(DeliverableUpdate, values))
+    return await _draft_write(request, agreement_id, form, make, "deliverable-details",
+                              f"deliverable-{deliverable_id}")
+
+
+@router.post("/deliverables/{deliverable_id}/remove", response_class=HTMLResponse)
+async def remove_deliverable(request: Request, deliverable_id: IdPath) -> Response:
+    """Remove a deliverable that is not done (actions.RemoveDeliverable)."""
+    form = await posted(request)
+    async with get_database(request).transaction(write=False) as session:
+        actor = await require_actor(request, session)
+        agreement_id = await reading.agreement_of_deliverable(session, deliverable_id, actor)
+    return await _draft_write(request, agreement_id, form, lambda: actions.RemoveDeliverable(deliverable_id),
+                              "removed", "areas-title")
+
+
+_EDITABLE_TERMS = ("title", "summary", "effective_from", "ends_on", "review_every_months")
+
+
+@router.post("/agreements/{agreement_id}/terms", response_class=HTMLResponse)
+async def edit_terms(request: Request, agreement_id: IdPath) -> Response:
+    """Edit the terms while they are editable (actions.Edit); an emptied field is cleared."""
+    form = await posted(request)
+    return await _draft_write(request, agreement_id, form, lambda: actions.Edit(_model(AgreementUpdate, _given(
+        form, _EDITABLE_TERMS))), "terms", "top")
+
+
+@router.post("/agreements/{agreement_id}/parties", response_class=HTMLResponse)
+async def add_party(request: Request, agreement_id: IdPath) -> Response:
+    """Add a party or supporter while the terms are editable (actions.AddParty)."""
+    form = await posted(request)
+    return await _draft_write(request, agreement_id, form, lambda: actions.AddParty(_model(PartyCreate, {
+        "organisation_id": _id(form, "organisation_id"), "role": text(form, "role", limit=16) or PartyRole.PARTY})),
+        "parties", "parties-title")
+
+
+@router.post("/agreements/{agreement_id}/parties/{party_id}/role", response_class=HTMLResponse)
+async def change_party_role(request: Request, agreement_id: IdPath, party_id: IdPath) -> Response:
+    """Make a party a supporter or a supporter a party (actions.ChangePartyRole)."""
+    form = await posted(request)
+    return await _draft_write(request, agreement_id, form, lambda: actions.ChangePartyRole(party_id, _model(
+        PartyUpdate, {"role": text(form, "role", limit=16)})), "parties", "parties-title")
+
+
+@router.post("/agreements/{agreement_id}/areas/{area_id}", response_class=HTMLResponse)
+async def edit_area(request: Request, agreement_id: IdPath, area_id: IdPath) -> Response:
+    """Rename or describe an area (actions.EditArea)."""
+    form = await posted(request)
+    return await _draft_write(request, agreement_id, form, lambda: actions.EditArea(area_id, _model(
+        AreaUpdate, _given(form, ("title", "description")))), "area-changed", "areas-title")
+
+
+@router.post("/agreements/{agreement_id}/areas/{area_id}/remove", response_class=HTMLResponse)
+async def remove_area(request: Request, agreement_id: IdPath, area_id: IdPath) -> Response:
+    """Remove an area and its deliverables while none has progress (actions.RemoveArea)."""
+    form = await posted(request)
+    return await _draft_write(request, agreement_id, form, lambda: actions.RemoveArea(area_id),
+                              "removed", "areas-title")
 
 
 # --- overview ---------------------------------------------------------------------------------

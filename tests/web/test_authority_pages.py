@@ -73,7 +73,7 @@ async def test_admin_signs_for_a_chosen_party_and_the_history_says_for_whom(clie
     assert "Signing for" in page.text
     # Only the party that has not signed is offered.
     assert f'<option value="{world.orgs["aspac"]}">UCLG ASPAC</option>' in page.text
-    assert f'<option value="{world.orgs["metropolis"]}"' not in page.text
+    assert f'<option value="{world.orgs["metropolis"]}">Metropolis</option>' not in page.text
 
     answer = await client.post(f"{path}/events", data={"csrf": csrf, "event": "sign",
                                                        "organisation_id": str(world.orgs["aspac"]),
