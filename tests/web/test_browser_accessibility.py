@@ -2,10 +2,11 @@
 bundles it) and photographed at desktop and phone widths.
 
 The test fails on any violation axe rates serious or critical (and on text axe measured at 1:1
-contrast, which it leaves "incomplete"), and on a page wider than a 390 px
-phone, printing each with the elements it names. Forms folded in <details> are opened for axe, so
-their labels are checked too. The pictures land in test-output/screenshots/<page>-<width>.png
-(and <page>-forms-390.png with the forms opened): look at them after a change to the pages.
+contrast, which it leaves "incomplete"), on a page wider than a 390 px phone, and on a button or
+field there under 24 px tall, printing each with the elements it names. Forms folded in <details>
+are opened for axe, so their labels are checked too. The pictures land in
+test-output/screenshots/<page>-<width>.png (and <page>-forms-390.png with the forms opened): look
+at them after a change to the pages.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ pytestmark = pytest.mark.slow
 GRAVE = frozenset({"serious", "critical"})
 OPEN_DETAILS = "document.querySelectorAll('details').forEach(d => d.open = true)"
 CLOSE_DETAILS = "document.querySelectorAll('details').forEach(d => d.open = false)"
+TARGET = 24  # px: WCAG 2.2's minimum target size (2.5.8); links inside sentences are exempt
+SMALL_TARGETS = f"""[...document.querySelectorAll('button, select, input:not([type=hidden]), summary')]
+  .filter(e => e.getClientRects().length && e.getBoundingClientRect().height < {TARGET})
+  .map(e => e.outerHTML.slice(0, 80))"""
 
 
 @pytest.fixture
@@ -68,6 +73,9 @@ class Inspector:
         width = await page.evaluate("document.documentElement.scrollWidth")
         if width > PHONE["width"]:
             self.problems.append(f"{name}: {width} px wide on a {PHONE['width']} px phone")
+        small = await page.evaluate(SMALL_TARGETS)
+        if small:
+            self.problems.append(f"{name}: targets under {TARGET} px tall on a phone: {small}")
         await shot(page, f"{name}-{PHONE['width']}")
         if forms:
             await page.evaluate(OPEN_DETAILS)
