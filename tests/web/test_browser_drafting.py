@@ -189,13 +189,13 @@ async def test_metropolis_staff_build_the_collaboration_agreement_on_pages_from_
                     "Correct “", "Rename or describe"):
         assert await reader.locator("summary", has_text=offered).count() == 0, offered
     assert await reader.get_by_role("button").filter(has_text="Submit for signature").count() == 0
-    await shot(reader, "walk-draft-as-partner")
+    await shot(reader, "walk-draft-as-partner-1280")
 
     # Submitted for signature.
     await page.get_by_role("button", name="Submit for signature").click()
     await _notice(page, "Done: Submit for signature.")
     assert (await page.locator(".page-head .badge").inner_text()).strip() == "Pending signature"
-    await shot(page, "walk-pending-signature")
+    await shot(page, "walk-pending-signature-1280")
 
     # A deliverable corrected (due date and description); the history says old → new.
     brief = COLLABORATION_DELIVERABLES[2]
@@ -210,7 +210,7 @@ async def test_metropolis_staff_build_the_collaboration_agreement_on_pages_from_
     changes = await newest.locator(".changes").inner_text()
     assert changes == (f"Deliverable “{brief.title}”: description not set → “Two pages for the joint members' "
                        "mayors.”; due 31 Mar 2027 → 30 Jun 2027"), changes
-    await shot(page, "walk-corrected")
+    await shot(page, "walk-corrected-1280")
 
     # Metropolis staff disable their partner on the partner's page: the partner's token is refused.
     officer = directory.ids[METROPOLIS_OFFICER]
