@@ -424,3 +424,17 @@ async def test_refusals_on_pages_are_said_in_words_beside_what_they_stop(client:
         assert answer.status_code == status, (target, answer.status_code)
         _said_for_a_page(answer.text, said)
     assert str((await world.ok("metro_staff", "GET", path))["version"]) == version
+
+
+async def test_a_form_with_nothing_to_choose_says_why(client: httpx.AsyncClient, world: World) -> None:
+    """Every organisation already a party: no "Add a party" form but the reason; a party with
+    nobody active to name: the reason beside its (empty) choice of person."""
+    city = await world.ok("admin", "POST", "/organisations", json={"name": "City of Surabaya"})
+    organisations = [*(world.orgs[key] for key in ("secretariat", "metropolis", "aspac", "amf")), city["id"]]
+    agreement = await world.draft(parties=[{"organisation_id": o} for o in organisations])
+    await sign_in(client, world.admin.token)
+    page = (await client.get(f"/agreements/{agreement['id']}")).text
+    assert "Add a party or supporter" not in page
+    _said_for_a_page(page, "Every organisation in Accord is already part of this agreement",
+                     "City of Surabaya has nobody active to name yet")
+    assert "Metropolis has nobody active" not in page
