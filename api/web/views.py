@@ -80,14 +80,15 @@ class NextReview:
 
 def next_review(workflow: CompiledWorkflow, agreement: AgreementSnapshot, today: date) -> NextReview | None:
     """The next review the agreement holds, else the one its term's start will set (as the
-    `start_term` effect counts it, `rules.first_review_after`), once it is signed; None without."""
+    `start_term` effect counts it, `rules.first_review_after`), once it is signed and until the
+    term starts; None without."""
     if agreement.next_review_on is not None:
         return NextReview(agreement.next_review_on)
     state = workflow.spec.states[agreement.state]
     start = usable(rules.term_start(agreement))
     months = agreement.review_every_months
-    if start is None or not months or state.final or not state.signed:
-        return None
+    if start is None or not months or state.final or not state.signed or agreement.term_starts_on is not None:
+        return None  # not signed, not reviewed, or its term started (and set the review, or it was cleared)
     return NextReview(rules.first_review_after(start, months, max(start, today)), from_term=True,
                       term_starts=start)
 
