@@ -26,6 +26,7 @@ and title unless it says otherwise; its own type says what is different about it
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 PROBLEM_TYPES = "https://accord.example/problems/"
@@ -68,11 +69,16 @@ class NotPermitted(AccordError):
 class TransitionNotAllowed(AccordError):
     status, title, type = 409, "Event not allowed in this state", problem_type("transition-not-allowed")
 
-    def __init__(self, event: str, state: str, allowed: list[str]) -> None:
-        allowed_text = ", ".join(allowed) if allowed else "none"
+    def __init__(self, event: str, state: str, allowed: list[str], *, event_labels: Mapping[str, str] | None = None,
+                 state_labels: Mapping[str, str] | None = None) -> None:
+        """The detail says events and states by their workflow's labels when given ("Sign",
+        "pending signature"), as a page shows it; the names stay in `event`, `state` and `allowed`
+        (the API's problem carries them as `state` and `allowed_events`)."""
+        events, states = event_labels or {}, state_labels or {}
+        allowed_text = ", ".join(events.get(e, e) for e in allowed) if allowed else "none"
         super().__init__(
-            f"Event '{event}' is not allowed while the agreement is '{state}'. "
-            f"Events allowed now: {allowed_text}."
+            f"{events.get(event, event)} is not possible while the agreement is "
+            f"{states.get(state, state).lower()}. Possible now: {allowed_text}."
         )
         self.event = event
         self.state = state

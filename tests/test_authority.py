@@ -113,7 +113,7 @@ async def test_admin_signs_on_behalf_of_a_party_and_the_history_says_so(world: W
 async def test_admin_must_say_for_which_party_they_sign(world: World) -> None:
     agreement = await submitted(world)
     problem(await world.fire("admin", agreement["id"], "sign"), 422,
-            "Say which party signs: give organisation_id")
+            "Say which party's signature this is")
 
 
 # --- signed_on -----------------------------------------------------------------------------
@@ -123,11 +123,11 @@ async def test_signed_on_lies_between_submission_and_today(world: World, clock: 
     clock.set(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
     before = await snapshot(world, agreement["id"])
     body = problem(await world.fire("metro_staff", agreement["id"], "sign", signed_on="2026-11-22"),
-                   422, "signed_on 2026-11-22 is before 2026-11-23",
+                   422, "The day of signing, 22 Nov 2026, is before 23 Nov 2026",
                    "submitted for signature")
     assert len(body["unmet"]) == 1
     problem(await world.fire("metro_staff", agreement["id"], "sign", signed_on="2026-11-28"), 422,
-            "signed_on 2026-11-28 is in the future")
+            "The day of signing, 28 Nov 2026, is in the future")
     await unchanged(world, agreement["id"], before)
     first = await fire_ok(world, "metro_staff", agreement["id"], "sign", signed_on="2026-11-23")
     assert party(first, "Metropolis")["signature"]["signed_on"] == "2026-11-23"
@@ -140,7 +140,7 @@ async def test_a_city_to_city_signature_is_not_older_than_the_cooperation(
     agreement = await city_to_city(world)  # created on 2026-11-23; signed straight from draft
     clock.set(datetime(2026, 11, 25, 9, 0, tzinfo=UTC))
     problem(await world.fire("metro_staff", agreement["id"], "sign", signed_on="2026-11-20"), 422,
-            "signed_on 2026-11-20 is before 2026-11-23", "created")
+            "The day of signing, 20 Nov 2026, is before 23 Nov 2026", "created")
     signed = await fire_ok(world, "metro_staff", agreement["id"], "sign", signed_on="2026-11-24")
     assert party(signed, "Metropolis")["signature"]["signed_on"] == "2026-11-24"
 
@@ -197,7 +197,7 @@ async def test_a_signatory_whose_signature_is_recorded_stays_named(world: World)
     before = await snapshot(world, agreement["id"])
     for who in ("metro_staff", "admin"):
         problem(await world.call(who, "DELETE", path), 409,
-                "Secretary General, Metropolis signed for Metropolis on 2026-11-23",
+                "Secretary General, Metropolis signed for Metropolis on 23 Nov 2026",
                 "withdraw the agreement from signature")
     await unchanged(world, agreement["id"], before)
     # The unsigned party's signatory may still be changed; after a withdrawal, anyone may.

@@ -125,7 +125,8 @@ async def test_unsupported_method_is_405_problem(world: World) -> None:
 async def test_event_not_allowed_names_state_and_allowed_events(world: World) -> None:
     agreement = await world.ready()
     body = problem(await world.fire("metro_staff", agreement["id"], "activate"), 409,
-                   "'activate'", "'draft'", "submit_for_signature, cancel")
+                   "Activate is not possible while the agreement is draft",
+                   "Possible now: Submit for signature, Cancel")
     assert body["state"] == "draft"
     assert body["allowed_events"] == ["submit_for_signature", "cancel"]
     after, _ = await snapshot(world, agreement["id"])
@@ -148,7 +149,7 @@ async def test_editing_terms_after_submission(world: World) -> None:
     before, _ = await snapshot(world, agreement["id"])
     problem(await world.call("metro_staff", "PATCH", f"/agreements/{agreement['id']}",
                              json={"title": "A different text"}), 409,
-            "pending_signature", "title", "withdraw")
+            "pending signature", "title", "withdraw")
     # The review date is not a term: it may move at any time.
     moved = await world.ok("metro_staff", "PATCH", f"/agreements/{agreement['id']}",
                            json={"next_review_on": "2027-06-01"})

@@ -30,7 +30,7 @@ async def test_submit_lists_every_unmet_condition_at_once(world: World) -> None:
                    "Metropolis has not named a focal point",
                    "Metropolis has not named a signatory",
                    "Add at least one area of collaboration",
-                   "Set effective_from")
+                   "Set the effective date")
     assert len(body["unmet"]) == 4  # one sentence per guard, all of them
     after, rows = await snapshot(world, agreement["id"])
     assert after["state"] == "draft"
@@ -92,8 +92,8 @@ async def test_sign_one_party_at_a_time_until_all_have_signed(world: World, cloc
     assert first["signed_on"] is None
 
     again = problem(await world.fire("metro_staff", agreement["id"], "sign"), 422,
-                    "Metropolis already signed on 2026-11-24")
-    assert again["unmet"] == ["Metropolis already signed on 2026-11-24."]
+                    "Metropolis already signed on 24 Nov 2026")
+    assert again["unmet"] == ["Metropolis already signed on 24 Nov 2026."]
 
     last = await fire_ok(world, "aspac_staff", agreement["id"], "sign", place="Montevideo")
     assert last["state"] == "signed"
@@ -114,7 +114,7 @@ async def test_sign_for_an_organisation_that_is_not_a_party(world: World) -> Non
             422, f"organisation {world.orgs['amf']} is not a signing party")
     # The administrator's own organisation is not a party either: they say which party signs.
     problem(await world.fire("admin", agreement["id"], "sign"), 422,
-            "Say which party signs: give organisation_id, one of Metropolis")
+            "Say which party's signature this is: Metropolis (organisation")
     after, _ = await snapshot(world, agreement["id"])
     assert after["version"] == agreement["version"]
     assert all(p["signature"] is None for p in after["parties"])
@@ -133,7 +133,7 @@ async def test_admin_signs_on_behalf_of_a_party(world: World) -> None:
 async def test_sign_guards_on_date_and_signatory(world: World) -> None:
     agreement = await submitted(world)
     problem(await world.fire("metro_staff", agreement["id"], "sign", signed_on="2026-11-24"), 422,
-            "signed_on 2026-11-24 is in the future")
+            "The day of signing, 24 Nov 2026, is in the future")
     problem(await world.fire("metro_staff", agreement["id"], "sign",
                              signatory_id=world.metro_staff.id), 422,
             f"Person {world.metro_staff.id} is not a named signatory of Metropolis")
@@ -166,9 +166,9 @@ async def test_withdraw_clears_signatures_and_reopens_the_draft(world: World) ->
 async def test_activate_waits_for_effective_from(world: World, clock: FixedClock) -> None:
     agreement = await world.signed()  # effective_from 2026-12-01, today 2026-11-23
     body = problem(await world.fire("metro_staff", agreement["id"], "activate"), 422,
-                   "The term starts on 2026-12-01")
+                   "The term starts on 1 Dec 2026")
     assert body["unmet"] == [
-        "The term starts on 2026-12-01; the agreement cannot be activated before then."]
+        "The term starts on 1 Dec 2026; the agreement cannot be activated before then."]
     assert (await snapshot(world, agreement["id"]))[0]["state"] == "signed"
 
     clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
@@ -222,9 +222,9 @@ async def test_renew_needs_a_later_end_and_then_activates(world: World) -> None:
     agreement = await reviewed(world, "renew", ends_on="2028-10-31")
     problem(await world.fire("metro_staff", agreement["id"], "continue"), 422,
             "outcome was 'renew', not 'continue'")
-    problem(await world.fire("metro_staff", agreement["id"], "renew"), 422, "Give ends_on")
+    problem(await world.fire("metro_staff", agreement["id"], "renew"), 422, "Give the new end date")
     problem(await world.fire("metro_staff", agreement["id"], "renew", ends_on="2028-10-31"), 422,
-            "must be later than the current one, 2028-10-31")
+            "must be later than the current one, 31 Oct 2028")
     before, _ = await snapshot(world, agreement["id"])
     assert before["state"] == "reviewed"
     assert before["ends_on"] == "2028-10-31"
@@ -293,9 +293,9 @@ async def test_expire_only_after_ends_on(world: World, clock: FixedClock, state:
     if state != "active":
         agreement = await _advance(world, agreement["id"], state)
     problem(await world.fire("metro_staff", agreement["id"], "expire"), 422,
-            "runs until 2027-06-30")
+            "runs until 30 Jun 2027")
     clock.set(datetime(2027, 6, 30, 23, 0, tzinfo=UTC))
-    problem(await world.fire("metro_staff", agreement["id"], "expire"), 422, "2027-06-30")
+    problem(await world.fire("metro_staff", agreement["id"], "expire"), 422, "runs until 30 Jun 2027")
     clock.set(datetime(2027, 7, 1, 9, 0, tzinfo=UTC))
     expired = await fire_ok(world, "metro_staff", agreement["id"], "expire")
     assert expired["state"] == "expired"
@@ -332,8 +332,8 @@ async def test_cancel_from_draft_and_pending_signature(world: World, submit: boo
 
 async def test_cancel_is_not_allowed_once_active(world: World) -> None:
     agreement = await active(world)
-    body = problem(await world.fire("metro_staff", agreement["id"], "cancel"), 409, "'active'",
-                   "suspend", "terminate")
+    body = problem(await world.fire("metro_staff", agreement["id"], "cancel"), 409, "while the agreement is active",
+                   "Possible now: Start review, Suspend, Terminate")
     assert body["state"] == "active"
     assert body["allowed_events"] == ["start_review", "suspend", "terminate", "expire"]
 
@@ -355,7 +355,7 @@ async def test_final_states_allow_nothing(world: World, clock: FixedClock, final
     assert before["unmet_conditions"] == {}
     for event in ALL_EVENTS:
         body = problem(await world.fire("admin", agreement["id"], event, reason="r"), 409,
-                       f"'{final}'", "Events allowed now: none.")
+                       f"while the agreement is {final}", "Possible now: none.")
         assert (body["state"], body["allowed_events"]) == (final, [])
     after, rows_after = await snapshot(world, agreement["id"])
     assert after["version"] == before["version"]

@@ -156,10 +156,10 @@ async def test_update_deliverable(world: World) -> None:
     await refused(world, agreement["id"], {"aspac_partner": 403, "amf_staff": 404,
                                            "amf_partner": 404}, "PATCH", path, json=progress)
     # The owner, a partner, may update progress but nothing else.
-    for field in ({"title": "Renamed"}, {"due_on": "2028-01-01"},
-                  {"owner_id": world.metro_staff.id}, {"description": "More."}):
+    for field, said in (({"title": "Renamed"}, "title"), ({"due_on": "2028-01-01"}, "due date"),
+                        ({"owner_id": world.metro_staff.id}, "owner"), ({"description": "More."}, "description")):
         response = await world.call("metro_partner", "PATCH", path, json={**field, "status": "done"})
-        problem(response, 403, "status, progress_note and evidence_url", next(iter(field)))
+        problem(response, 403, "status, progress note and evidence link", f"not its {said}")
     body = await world.ok("metro_partner", "PATCH", path, json=progress)
     assert (body["status"], body["progress_note"]) == ("in_progress", "Draft circulated.")
     assert body["evidence_url"] == "https://www.metropolis.org/"

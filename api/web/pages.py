@@ -41,6 +41,7 @@ from engine.agreements import actions, policy, reading, service, snapshot
 from engine.agreements.values import AgreementSnapshot
 from engine.clock import When
 from engine.context import Actor
+from engine.days import in_words
 from engine.directory import rules, signin, tokens
 from engine.directory import service as directory
 from engine.directory.service import hash_token
@@ -90,6 +91,9 @@ templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals.update({family.__name__: family for family in (
     statuses.DeliverableStatus, statuses.Role, statuses.PartyRole, statuses.ContactKind, statuses.HistoryKind,
     statuses.TimerStatus, statuses.DeliveryStatus, statuses.NotificationKind)})
+# A day on a page, in words ("6 Apr 2019"): the one formatter of days, as the history says them
+# (engine.days.in_words); a date field's value and a <time datetime> stay ISO.
+templates.env.filters["in_words"] = in_words
 STATIC = {"web.css": ("text/css", HERE / "static" / "web.css")}
 PAGE_SIZE = 50
 # The pages run no script and load nothing from elsewhere; forms post only back to this site.
@@ -295,6 +299,7 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
         "history": history.entries(rows, agreement, workflow.spec, people_named, zone),
         "zone_name": zone_name, "changed_at": history.moment(agreement.updated_at, zone),
         "scheduled": views.scheduled_steps(workflow, agreement, when),
+        "next_review": views.next_review(workflow, agreement, when.today),
         "steps": diagrams.states_in_order(workflow, agreement.state), "people": people,
         "timeline": views.timeline(read, when.today), "today": when.today, "event_forms": event_forms,
         "can_update": lambda d: policy.may_update_deliverable(workflow, actor, agreement, d.owner_id),
@@ -318,8 +323,9 @@ async def drafting_forms(session: AsyncSession, actor: Actor, agreement: Agreeme
                          workflow: CompiledWorkflow) -> dict[str, Any]:
     """What the drafting forms of the agreement page offer, as engine.agreements.policy answers:
     whether the person may change the agreement now (and if not, why, in words), for each party
-    whether they may name or withdraw its people (and if not, why), whom they may name, and the
-    focal points a deliverable may be given to."""
+    whether they may name or withdraw its people (and if not, why), whom they may name, the
+    focal points a deliverable may be given to, and why a withdrawal, a party's becoming a
+    supporter or a removal would be refused (`kept`), to say instead of offering its button."""
     why_not = None
     try:
         policy.require_editor(actor, agreement)
@@ -351,7 +357,17 @@ async def drafting_forms(session: AsyncSession, actor: Actor, agreement: Agreeme
         parties = {p.organisation_id for p in agreement.parties}
         addable = [o for o in await session.scalars(select(Organisation).order_by(col(Organisation.name)))
                    if o.id not in parties]
+    # What a button would be refused for whoever pressed it, said in its place (engine.agreements.actions).
+    kept = {
+        "contacts": {c.id: why for c in agreement.contacts
+                     if (why := actions.withdrawal_refusal(workflow, agreement, c))},
+        "supporters": {p.id: why for p in agreement.parties if (why := actions.supporter_refusal(agreement, p))},
+        "areas": {a.id: why for a in agreement.areas if (why := actions.area_removal_refusal(agreement, a))},
+        "deliverables": {d.id: why for d in agreement.deliverables
+                         if (why := actions.deliverable_removal_refusal(d))},
+    }
     return {"may": why_not is None, "why_not": why_not, "terms_why_not": terms_why_not, "addable": addable,
+            "kept": kept,
             "roles": [PartyRole.PARTY, PartyRole.SUPPORTER],
             "contacts": contacts, "candidates": candidates, "owners": sorted(owners.items(), key=lambda o: o[1]),
             "kinds": [ContactKind.FOCAL_POINT, ContactKind.SIGNATORY]}
@@ -882,10 +898,20 @@ async def change_party_role(request: Request, agreement_id: IdPath, party_id: Id
 
 @router.post("/agreements/{agreement_id}/areas/{area_id}", response_class=HTMLResponse)
 async def edit_area(request: Request, agreement_id: IdPath, area_id: IdPath) -> Response:
-    """Rename or describe an area (actions.EditArea)."""
+    """Rename or describe an area, or move it among the others (`position`, from 0: the "Move
+    up" and "Move down" buttons) — actions.EditArea, as `PATCH /api/v1/areas/{id}`."""
     form = await posted(request)
-    return await _draft_write(request, agreement_id, form, lambda: actions.EditArea(area_id, _model(
-        AreaUpdate, _given(form, ("title", "description")))), "area-changed", "areas-title")
+
+    def make() -> actions.EditArea:
+        values: dict[str, Any] = _given(form, ("title", "description"))
+        if "position" in form:
+            values["position"] = whole_number(text(form, "position", limit=18), MAX_ID)
+            if values["position"] is None:
+                raise InvalidInput("Choose where the area goes among the others.", field="position")
+        return actions.EditArea(area_id, _model(AreaUpdate, values))
+    moved = "position" in form and "title" not in form
+    return await _draft_write(request, agreement_id, form, make, "area-moved" if moved else "area-changed",
+                              f"area-{area_id}" if moved else "areas-title")
 
 
 @router.post("/agreements/{agreement_id}/areas/{area_id}/remove", response_class=HTMLResponse)

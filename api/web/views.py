@@ -1,7 +1,7 @@
 """What an agreement page shows besides its facts: the timeline picture, laid out from what
 `read_agreement` returns; what the scheduler will do by itself, and when (the workflow's
-`scheduled` events); and what an event that asks first (`confirm`) will do, for its
-confirmation page."""
+`scheduled` events); its next review, once signed, even before its term sets it; and what an
+event that asks first (`confirm`) will do, for its confirmation page."""
 
 from __future__ import annotations
 
@@ -63,6 +63,34 @@ def scheduled_steps(workflow: CompiledWorkflow, agreement: AgreementSnapshot, wh
                         "Accord does this by itself; nobody needs to act.")
         steps.append(Scheduled(event, spec.label, sentence, day))
     return steps
+
+
+# --- the next review ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NextReview:
+    """The day of the agreement's next review; `from_term` when it is not set yet but starting the
+    term (on `term_starts`) will set it: a signed agreement reviewed every so many months."""
+
+    on: date
+    from_term: bool = False
+    term_starts: date | None = None
+
+
+def next_review(workflow: CompiledWorkflow, agreement: AgreementSnapshot, today: date) -> NextReview | None:
+    """The next review the agreement holds, else the one its term's start will set (as the
+    `start_term` effect counts it, `rules.first_review_after`), once it is signed and until the
+    term starts; None without."""
+    if agreement.next_review_on is not None:
+        return NextReview(agreement.next_review_on)
+    state = workflow.spec.states[agreement.state]
+    start = usable(rules.term_start(agreement))
+    months = agreement.review_every_months
+    if start is None or not months or state.final or not state.signed or agreement.term_starts_on is not None:
+        return None  # not signed, not reviewed, or its term started (and set the review, or it was cleared)
+    return NextReview(rules.first_review_after(start, months, max(start, today)), from_term=True,
+                      term_starts=start)
 
 
 # --- what an event that asks first will do ---------------------------------------------------
@@ -152,7 +180,7 @@ class Timeline:
     def description(self) -> str:
         parts = [self.term_label] if self.term_label else []
         if self.reviews:
-            parts.append("reviews on " + ", ".join(m.on.isoformat() for m in self.reviews))
+            parts.append("reviews on " + ", ".join(in_words(m.on) for m in self.reviews))
         if self.deliverables:
             parts.append(f"{len(self.deliverables)} deliverables due")
         parts.append(f"today is {self.today_label}")
@@ -203,12 +231,12 @@ def timeline(agreement: AgreementRead, today: date) -> Timeline | None:
     term_label = ""
     if term_start:
         term = (x(term_start), x(ends_on or end))
-        term_label = (f"term from {term_start.isoformat()} to {ends_on.isoformat()}" if ends_on
-                      else f"term from {term_start.isoformat()}, no end date")
+        term_label = (f"term from {in_words(term_start)} to {in_words(ends_on)}" if ends_on
+                      else f"term from {in_words(term_start)}, no end date")
     marks = []
     for due_on, deliverable in sorted(dues, key=lambda pair: pair[0]):
         kind = "overdue" if deliverable.overdue else deliverable.status
-        marks.append(Mark(x(due_on), due_on, f"{deliverable.title} ({kind.replace('_', ' ')}), due {due_on}",
+        marks.append(Mark(x(due_on), due_on, f"{deliverable.title} ({kind.replace('_', ' ')}), due {in_words(due_on)}",
                           kind))
     ticks = []
     for year in range(lo.year + 1, hi.year + 1):
@@ -219,7 +247,7 @@ def timeline(agreement: AgreementRead, today: date) -> Timeline | None:
         ticks = ticks[:: len(ticks) // 10 + 1]
     return Timeline(
         start=lo, end=hi, term=term, open_ended=ends_on is None, today=x(today) if lo <= today <= hi
-        else None, today_label=today.isoformat(),
-        reviews=[Mark(x(d), d, f"Review on {d}", "review") for d in reviews], deliverables=marks, ticks=ticks,
+        else None, today_label=in_words(today),
+        reviews=[Mark(x(d), d, f"Review on {in_words(d)}", "review") for d in reviews], deliverables=marks, ticks=ticks,
         term_label=term_label,
     )

@@ -44,6 +44,7 @@ from engine.agreements.values import (
 )
 from engine.clock import When
 from engine.context import Actor
+from engine.days import in_words
 from engine.errors import Conflict, GuardFailed, InvalidInput, NotFound
 from engine.models import Agreement, Organisation
 from engine.schemas import (
@@ -256,6 +257,17 @@ class AddParty:
                             facts={"organisation_id": self.data.organisation_id, "role": self.data.role})
 
 
+def supporter_refusal(agreement: AgreementSnapshot, party: PartyValue) -> str | None:
+    """Why `party` cannot become a supporter yet (it has named a signatory, and a supporter never
+    has one), or None: `ChangePartyRole` raises it, the page says it instead of offering the button."""
+    signatories = [c.person.name for c in agreement.contacts
+                   if c.party_id == party.id and c.kind == ContactKind.SIGNATORY]
+    if not signatories:
+        return None
+    return (f"{party.organisation.name} has named a signatory ({'; '.join(signatories)}); a supporter signs "
+            "nothing, so withdraw its signatory first, then make it a supporter.")
+
+
 @dataclass(frozen=True)
 class ChangePartyRole:
     """A party's role while the terms are editable: `party` (signs) or `supporter` (never signs).
@@ -275,13 +287,9 @@ class ChangePartyRole:
         if party.role == self.data.role:
             return None
         if self.data.role == PartyRole.SUPPORTER:
-            signatories = [c for c in agreement.contacts
-                           if c.party_id == party.id and c.kind == ContactKind.SIGNATORY]
-            if signatories:
-                named = "; ".join(f"{c.person.name} (DELETE /api/v1/agreements/{agreement.id}/focal-points/{c.id})"
-                                  for c in signatories)
-                raise Conflict(f"{party.organisation.name} has named a signatory ({named}); a supporter "
-                               "signs nothing, so withdraw its signatory first, then make it a supporter.")
+            kept = supporter_refusal(agreement, party)
+            if kept is not None:
+                raise Conflict(kept)
         draft = Draft(agreement)
         draft.change(party, replace(party, role=self.data.role))
         return draft.finish(HistoryKind.EDITED, "party_role_changed", facts={
@@ -337,6 +345,27 @@ class NameContact:
         return draft.finish(HistoryKind.EDITED, f"{data.kind}_named", facts=facts)
 
 
+def withdrawal_refusal(workflow: CompiledWorkflow, agreement: AgreementSnapshot, contact: ContactValue) -> str | None:
+    """Why `contact` cannot be withdrawn, whoever asks (a signatory whose signature is recorded;
+    a focal point who owns deliverables), or None: `RemoveContact` raises it, the page says it
+    instead of offering the button."""
+    party = agreement.party(contact.party_id)
+    name = party.organisation.name if party is not None else "its party"
+    signature = agreement.signature_of(contact.party_id) if contact.kind == ContactKind.SIGNATORY else None
+    if signature is not None and signature.signatory_id == contact.person_id:
+        hint = (" To change the signatory, withdraw the agreement from signature first (that "
+                "clears the signatures)." if "withdraw" in workflow.allowed_events(agreement.state) else "")
+        return (f"{contact.person.name} signed for {name} on {in_words(signature.signed_on)}, so they stay "
+                f"named as its signatory: a recorded signature keeps its signatory.{hint}")
+    still_focal = any(c.person_id == contact.person_id and c.kind == ContactKind.FOCAL_POINT
+                      and c.id != contact.id for c in agreement.contacts)
+    owned = [d.title for d in agreement.deliverables
+             if d.owner_id == contact.person_id and contact.kind == ContactKind.FOCAL_POINT and not still_focal]
+    if owned:
+        return f"{contact.person.name} owns deliverables ({'; '.join(owned)}); give them another owner first."
+    return None
+
+
 @dataclass(frozen=True)
 class RemoveContact:
     contact_id: int
@@ -351,21 +380,9 @@ class RemoveContact:
         party = agreement.party(contact.party_id)
         assert party is not None
         policy.require(policy.contact_refusal(actor, agreement, party))
-        signature = agreement.signature_of(contact.party_id) if contact.kind == ContactKind.SIGNATORY else None
-        if signature is not None and signature.signatory_id == contact.person_id:
-            hint = (" To change the signatory, withdraw the agreement from signature first (that "
-                    "clears the signatures)." if "withdraw" in workflow.allowed_events(agreement.state)
-                    else "")
-            raise Conflict(f"{contact.person.name} signed for {party.organisation.name} on "
-                           f"{signature.signed_on.isoformat()}, so they stay named as its signatory: "
-                           f"a recorded signature keeps its signatory.{hint}")
-        still_focal = any(c.person_id == contact.person_id and c.kind == ContactKind.FOCAL_POINT
-                          and c.id != contact.id for c in agreement.contacts)
-        owned = [d.title for d in agreement.deliverables
-                 if d.owner_id == contact.person_id and contact.kind == ContactKind.FOCAL_POINT and not still_focal]
-        if owned:
-            raise Conflict(f"{contact.person.name} owns deliverables ({'; '.join(owned)}); give them "
-                           "another owner first.")
+        kept = withdrawal_refusal(workflow, agreement, contact)
+        if kept is not None:
+            raise Conflict(kept)
         draft = Draft(agreement)
         draft.remove(contact)
         facts = _behalf({"person_id": contact.person_id, "organisation_id": party.organisation_id}, actor, party)
@@ -444,10 +461,24 @@ def _renumber(draft: Draft, areas: list[AreaValue], skip: int | None = None) -> 
 def progress_of(deliverable: DeliverableValue) -> str | None:
     """What shows work on a deliverable (a status other than planned, a progress note, evidence),
     in words, or None when there is none."""
-    shown = [f"status {deliverable.status}"] if deliverable.status != DeliverableStatus.PLANNED else []
+    shown = [f"status {deliverable.status.replace('_', ' ')}"] if deliverable.status != DeliverableStatus.PLANNED \
+        else []
     shown += ["a progress note"] if deliverable.progress_note else []
     shown += ["evidence"] if deliverable.evidence_url else []
     return ", ".join(shown) or None
+
+
+def area_removal_refusal(agreement: AgreementSnapshot, area: AreaValue) -> str | None:
+    """Why `area` cannot be removed (a deliverable of it has progress, which the removal would
+    lose), or None: `RemoveArea` raises it, the page says it instead of offering the button."""
+    progressed = [f"{d.title!r} ({shown})" for d in agreement.deliverables
+                  if d.area_id == area.id and (shown := progress_of(d))]
+    if not progressed:
+        return None
+    these = "these deliverables have" if len(progressed) > 1 else "this deliverable has"
+    return (f"The area {area.title!r} cannot be removed: {these} progress recorded, which a removal "
+            f"would lose: {'; '.join(progressed)}. Remove {'them' if len(progressed) > 1 else 'it'} "
+            "first (a deliverable that is done stays on the record), or keep the area.")
 
 
 @dataclass(frozen=True)
@@ -465,14 +496,10 @@ class RemoveArea:
             raise NotFound(f"There is no area of collaboration {self.area_id} that you can see.")
         policy.require_editor(actor, agreement)
         policy.require_open(workflow, agreement, "remove its areas of collaboration")
+        kept = area_removal_refusal(agreement, area)
+        if kept is not None:
+            raise Conflict(kept)
         deliverables = [d for d in agreement.deliverables if d.area_id == area.id]
-        progressed = [f"{d.title!r} (id {d.id}: {shown})" for d in deliverables if (shown := progress_of(d))]
-        if progressed:
-            these = "these deliverables have" if len(progressed) > 1 else "this deliverable has"
-            raise Conflict(f"The area {area.title!r} cannot be removed: {these} progress recorded, "
-                           f"which a removal would lose: {'; '.join(progressed)}. "
-                           "Remove them one by one first (DELETE /api/v1/deliverables/{id}; one that is "
-                           "done stays on the record), or keep the area.")
         draft = Draft(agreement)
         draft.remove_all(deliverables)
         draft.remove(area)
@@ -555,6 +582,17 @@ class UpdateDeliverable:
                             facts={"deliverable_id": self.deliverable_id, "changes": diff})
 
 
+def deliverable_removal_refusal(deliverable: DeliverableValue) -> str | None:
+    """Why `deliverable` cannot be removed (it is done), or None: `RemoveDeliverable` raises it,
+    the page says it instead of offering the button."""
+    if deliverable.status != DeliverableStatus.DONE:
+        return None
+    done = f" on {in_words(deliverable.completed_on)}" if deliverable.completed_on else ""
+    return (f"{deliverable.title!r} was done{done}: delivered work stays on the agreement's record, so it "
+            "cannot be removed. If it was marked done by mistake, give it its right status first; then "
+            "it can be removed.")
+
+
 @dataclass(frozen=True)
 class RemoveDeliverable:
     """A deliverable removed by the staff of a party (or an administrator), with any progress it
@@ -571,11 +609,9 @@ class RemoveDeliverable:
             raise NotFound(f"There is no deliverable {self.deliverable_id} that you can see.")
         policy.require_deliverable_remover(actor, agreement, deliverable)
         policy.require_open(workflow, agreement, "remove its deliverables")
-        if deliverable.status == DeliverableStatus.DONE:
-            done = f" on {deliverable.completed_on.isoformat()}" if deliverable.completed_on else ""
-            raise Conflict(f"{deliverable.title!r} was done{done}: delivered work stays on the "
-                           "agreement's record, so it cannot be removed. If it was marked done by "
-                           f"mistake, give it its right status first (PATCH /api/v1/deliverables/{deliverable.id}).")
+        kept = deliverable_removal_refusal(deliverable)
+        if kept is not None:
+            raise Conflict(kept)
         draft = Draft(agreement)
         draft.remove(deliverable)
         return draft.finish(HistoryKind.EDITED, "deliverable_removed", facts={

@@ -45,6 +45,8 @@ if TYPE_CHECKING:  # the workflow is passed in: engine.workflow.machine imports 
 NO_FIELDS = EventInput()
 # What a partner may change on a deliverable they own.
 OWNER_FIELDS = frozenset({"status", "progress_note", "evidence_url"})
+# A deliverable's fields as a refusal says them.
+_DELIVERABLE_WORDS = {"due_on": "due date", "owner_id": "owner", "area_id": "area"}
 
 
 def acts_for_anyone(actor: Actor) -> bool:
@@ -121,19 +123,27 @@ def require_editor(actor: Actor, agreement: AgreementSnapshot) -> None:
         )
 
 
+def _state(workflow: CompiledWorkflow, state: str) -> str:
+    """A state as a sentence says it: its label ("pending signature"), not its name."""
+    return workflow.spec.states[state].label.lower()
+
+
 def require_open(workflow: CompiledWorkflow, agreement: AgreementSnapshot, doing: str) -> None:
     if workflow.is_final(agreement.state):
-        raise Conflict(f"The agreement is {agreement.state}, a final state: you cannot {doing}.")
+        raise Conflict(f"The agreement is {_state(workflow, agreement.state)}, a final state: you cannot {doing}.")
 
 
 def require_terms_editable(workflow: CompiledWorkflow, agreement: AgreementSnapshot, fields: list[str]) -> None:
-    listed = ", ".join(sorted(fields))
+    """The terms named by `fields` (an agreement's fields, or words such as "parties") said in words."""
+    listed = ", ".join(sorted(name.replace("_", " ") for name in fields))
     if not workflow.is_editable(agreement.state):
-        editable = [name for name, s in workflow.spec.states.items() if s.editable]
+        editable = [_state(workflow, name) for name, s in workflow.spec.states.items() if s.editable]
+        undo = ("withdraw it from signature first (that clears the signatures), or record a successor "
+                "agreement" if "withdraw" in workflow.allowed_events(agreement.state)
+                else "record a successor agreement that follows this one")
         raise Conflict(
-            f"The agreement is {agreement.state}: its terms ({listed}) can be edited only while it "
-            f"is {' or '.join(editable)}. To change them now, withdraw it first or record a "
-            "successor agreement."
+            f"The agreement is {_state(workflow, agreement.state)}: its terms ({listed}) can be edited only "
+            f"while it is {' or '.join(editable)}. To change them now, {undo}."
         )
     if agreement.signatures:
         raise Conflict(f"A party has already signed, so the terms ({listed}) can no longer change.")
@@ -152,8 +162,9 @@ def require_deliverable_editor(actor: Actor, agreement: AgreementSnapshot, deliv
             raise NotPermitted("You can update only the deliverables you own.")
         beyond = sorted(set(fields) - OWNER_FIELDS)
         if beyond:
-            raise NotPermitted(f"As the deliverable's owner you may update status, progress_note and "
-                               f"evidence_url, not {', '.join(beyond)}.")
+            words = ", ".join(_DELIVERABLE_WORDS.get(name, name.replace("_", " ")) for name in beyond)
+            raise NotPermitted("As the deliverable's owner you may update its status, progress note and "
+                               f"evidence link, not its {words}.")
     else:
         require_editor(actor, agreement)
 
@@ -204,11 +215,14 @@ def require_fire(workflow: CompiledWorkflow, actor: Actor, agreement: AgreementS
     if not actor.is_scheduler:
         require_editor(actor, agreement)
     if not may_fire(workflow, actor, event):
-        raise NotPermitted(f"Event '{event}' is fired by the scheduler, not by a person.")
+        raise NotPermitted(f"{workflow.spec.events[event].label} is done by Accord's scheduler on its day, "
+                           "not by a person.")
     allowed_now = workflow.allowed_events(agreement.state)
     if event not in allowed_now:
-        raise TransitionNotAllowed(event, agreement.state,
-                                   [e for e in allowed_now if may_fire(workflow, actor, e)])
+        spec = workflow.spec
+        raise TransitionNotAllowed(event, agreement.state, [e for e in allowed_now if may_fire(workflow, actor, e)],
+                                   event_labels={name: e.label for name, e in spec.events.items()},
+                                   state_labels={name: s.label for name, s in spec.states.items()})
 
 
 def available_events(workflow: CompiledWorkflow, agreement: AgreementSnapshot, actor: Actor,

@@ -1,7 +1,9 @@
 """The registry that workflow files name: guards, effects, branch conditions and dates.
 
 A guard is pure: it reads an `EventContext` and returns `None` when met, or a
-sentence that tells a person what to do when unmet. Guards marked `needs_input`
+sentence that tells a person what to do when unmet: read on the pages as in the API's answers,
+it names what a person sets ("the effective date"), never a JSON field or an API path, and says
+days in words (`engine.days.in_words`). Guards marked `needs_input`
 depend on the event's fields, so they are not evaluated when listing what an
 agreement could do next. An effect changes nothing itself: it writes what the event changes into
 the context's draft (`ctx.draft.set`, `add`, `remove`; facts into `ctx.facts`), which becomes the
@@ -100,6 +102,10 @@ def _org_name(ctx: EventContext, organisation_id: int | None) -> str:
 
 # --- guards ---------------------------------------------------------------------------------
 
+# Said on the pages as well as in the API's answers: no field names, but what a person sets.
+EFFECTIVE_DATE_UNSET = "Set the effective date, the day the agreement takes effect."
+
+
 @guard("two_or_more_parties")
 def _two_or_more_parties(ctx: EventContext) -> str | None:
     count = len(ctx.signing_parties())
@@ -134,11 +140,11 @@ def _has_collaboration_area(ctx: EventContext) -> str | None:
 def _effective_from_set(ctx: EventContext) -> str | None:
     if ctx.agreement.effective_from is not None:
         return None
-    return "Set effective_from, the day the agreement takes effect."
+    return EFFECTIVE_DATE_UNSET
 
 
 def _signing_parties_listed(ctx: EventContext) -> str:
-    return ", ".join(f"{p.organisation.name} ({p.organisation_id})" for p in ctx.signing_parties()
+    return ", ".join(f"{p.organisation.name} (organisation {p.organisation_id})" for p in ctx.signing_parties()
                      if ctx.signature_of(p) is None)
 
 
@@ -146,8 +152,8 @@ def _signing_parties_listed(ctx: EventContext) -> str:
 def _signing_party_named(ctx: EventContext) -> str | None:
     """The signing party: the one named by organisation_id, else the caller's own organisation."""
     if ctx.data.organisation_id is None and ctx.signing_party is None:
-        return ("Say which party signs: give organisation_id, one of "
-                f"{_signing_parties_listed(ctx) or 'the signing parties'}.")
+        return ("Say which party's signature this is: "
+                f"{_signing_parties_listed(ctx) or 'one of the signing parties'}.")
     party = ctx.signing_party
     if party is None or party.role != PartyRole.PARTY:
         return (f"{_org_name(ctx, ctx.signing_organisation_id)} is not a signing party to this "
@@ -162,7 +168,7 @@ def _signing_party_has_not_signed(ctx: EventContext) -> str | None:
         return None  # said by signing_party_named
     signature = ctx.signature_of(party)
     if signature is not None:
-        return f"{party.organisation.name} already signed on {signature.signed_on.isoformat()}."
+        return f"{party.organisation.name} already signed on {in_words(signature.signed_on)}."
     return None
 
 
@@ -179,8 +185,9 @@ def _signing_party_has_signatory(ctx: EventContext) -> str | None:
     if ctx.data.signatory_id is not None and all(
         c.person_id != ctx.data.signatory_id for c in signatories
     ):
-        if any(c.person_id == ctx.data.signatory_id for c in named):
-            return (f"Person {ctx.data.signatory_id} is disabled and signs nothing; sign as another of "
+        disabled_one = next((c for c in named if c.person_id == ctx.data.signatory_id), None)
+        if disabled_one is not None:
+            return (f"{disabled_one.person.name} is disabled and signs nothing; sign as another of "
                     f"{party.organisation.name}'s signatories.")
         return (f"Person {ctx.data.signatory_id} is not a named signatory of "
                 f"{party.organisation.name}; name them as signatory first.")
@@ -201,11 +208,11 @@ def _signed_on_in_signing_period(ctx: EventContext) -> str | None:
     if signed_on is None:
         return None  # today
     if signed_on > ctx.today:
-        return (f"signed_on {signed_on.isoformat()} is in the future; record a signature on or "
-                "after the day it is made.")
+        return (f"The day of signing, {in_words(signed_on)}, is in the future; record a signature on "
+                "or after the day it is made.")
     opened, what = signing_opened_on(ctx)
     if signed_on < opened:
-        return (f"signed_on {signed_on.isoformat()} is before {opened.isoformat()}, the day the "
+        return (f"The day of signing, {in_words(signed_on)}, is before {in_words(opened)}, the day the "
                 f"agreement was {what}; a signature bears a day from then to today.")
     return None
 
@@ -218,9 +225,9 @@ def term_start(agreement: AgreementSnapshot) -> date | None:
 def _term_has_started(ctx: EventContext) -> str | None:
     start = term_start(ctx.agreement)
     if start is None:
-        return "Set effective_from, the day the agreement takes effect."
+        return EFFECTIVE_DATE_UNSET
     if start > ctx.today:
-        return f"The term starts on {start.isoformat()}; the agreement cannot be activated before then."
+        return f"The term starts on {in_words(start)}; the agreement cannot be activated before then."
     return None
 
 
@@ -261,13 +268,14 @@ def _new_end_date_later(ctx: EventContext) -> str | None:
     new_end = ctx.data.ends_on
     current = ctx.agreement.ends_on
     if new_end is None:
-        return "Give ends_on, the last day of the renewed term."
+        return "Give the new end date, the last day of the renewed term."
     if current is not None and new_end <= current:
-        return (f"The new ends_on {new_end.isoformat()} must be later than the current one, "
-                f"{current.isoformat()}.")
+        return (f"The new end date, {in_words(new_end)}, must be later than the current one, "
+                f"{in_words(current)}.")
     start = ctx.data.starts_on or ctx.today
     if new_end <= start:
-        return f"The new ends_on {new_end.isoformat()} must be after the new term starts ({start.isoformat()})."
+        return (f"The new end date, {in_words(new_end)}, must be after the day the new term starts, "
+                f"{in_words(start)}.")
     return None
 
 
@@ -284,7 +292,7 @@ def _end_date_passed(ctx: EventContext) -> str | None:
     if ends_on is None:
         return "The agreement has no end date, so it cannot expire."
     if ends_on >= ctx.today:
-        return f"The agreement runs until {ends_on.isoformat()}; it expires only after that day."
+        return f"The agreement runs until {in_words(ends_on)}; it expires only after that day."
     return None
 
 

@@ -96,8 +96,8 @@ async def test_a_form_with_a_field_the_event_does_not_take_is_refused(client: ht
     before_signing = await client.post(f"{path}/events", data={"csrf": csrf, "event": "sign",
                                                                "signed_on": "2026-11-01"})
     assert before_signing.status_code == 422
-    assert "signed_on 2026-11-01 is before 2026-11-23, the day the agreement was submitted for signature" in \
-        text_of(before_signing.text)
+    assert ("The day of signing, 1 Nov 2026, is before 23 Nov 2026, the day the agreement was submitted for "
+            "signature") in text_of(before_signing.text)
     assert (await world.ok("metro_staff", "GET", path))["version"] == agreement["version"]
     # The page still shows the form with what was typed, to correct it.
     assert csrf_of(before_signing.text)

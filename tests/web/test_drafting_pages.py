@@ -5,10 +5,12 @@ and the agreement's version as If-Match; what stops a form is said beside it."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from engine.clock import FixedClock
 from tests.support import World
 from tests.web.helpers import sign_in, text_of
 
@@ -273,3 +275,166 @@ async def test_an_administrator_names_people_for_any_party(client: httpx.AsyncCl
     words = text_of((await client.get(path)).text)
     assert "Focal point for UCLG ASPAC named: UCLG ASPAC focal point" in words
     assert "on behalf of UCLG ASPAC" in words
+
+
+def _move_buttons(page: str, area_id: int) -> dict[str, str]:
+    """The "Move up" / "Move down" buttons of an area's form on the page: label -> position posted."""
+    form = re.search(rf'<form method="post" action="/agreements/\d+/areas/{area_id}" class="move">(.*?)</form>',
+                     page, flags=re.S)
+    assert form, f"no move form for area {area_id}"
+    return {label: value for value, label in
+            re.findall(r'name="position" value="(\d+)">(Move (?:up|down))', form.group(1))}
+
+
+async def test_staff_move_an_area_among_the_others(client: httpx.AsyncClient, world: World) -> None:
+    csrf, agreement_id = await _created_on_the_page(client, world)
+    path = f"/agreements/{agreement_id}"
+    await world.ok("metro_staff", "POST", f"{path}/areas", json={"title": "Climate finance"})
+    agreement = await world.ok("metro_staff", "GET", path)
+    first, second, third = (a["id"] for a in agreement["areas"])
+    page = (await client.get(path)).text
+    assert _move_buttons(page, first) == {"Move down": "1"}
+    assert _move_buttons(page, second) == {"Move up": "0", "Move down": "2"}
+    assert _move_buttons(page, third) == {"Move up": "1"}
+
+    # "Move up" on the last area, as the page posts it: EditArea with its position, as PATCH /areas/{id}.
+    moved = await client.post(f"{path}/areas/{third}", data={
+        "csrf": csrf, "version": str(agreement["version"]), "form": f"move-area-{third}",
+        "position": _move_buttons(page, third)["Move up"]})
+    assert moved.status_code == 303, text_of(moved.text)
+    assert moved.headers["location"].endswith(f"#area-{third}")
+    after = await world.ok("metro_staff", "GET", path)
+    assert [a["title"] for a in after["areas"]] == ["Urban resilience", "Climate finance", "Gender mainstreaming"]
+    words = text_of((await client.get(moved.headers["location"])).text)
+    assert "Area of collaboration moved." in words
+    areas = words[words.index("Areas of collaboration and deliverables"):words.index("History")]
+    assert areas.index("Urban resilience") < areas.index("Climate finance") < areas.index("Gender mainstreaming")
+
+    # The page it was read from is stale now: the same button changes nothing.
+    again = await client.post(f"{path}/areas/{third}", data={
+        "csrf": csrf, "version": str(agreement["version"]), "form": f"move-area-{third}", "position": "0"})
+    assert again.status_code == 409
+    assert "Someone changed this agreement after you opened the page" in text_of(again.text)
+    assert (await world.ok("metro_staff", "GET", path))["version"] == after["version"]
+
+
+async def test_a_signed_agreement_says_its_dates_and_next_review_in_words(client: httpx.AsyncClient, world: World,
+                                                                         clock: FixedClock) -> None:
+    agreement = await world.signed(ends_on="2029-11-30")  # effective 2026-12-01, reviewed every 12 months
+    path = f"/agreements/{agreement['id']}"
+    await sign_in(client, world.metro_staff.token)
+    words = text_of((await client.get(path)).text)
+    facts = words[words.index("Effective from"):words.index("What you can do")]
+    assert "Effective from 1 Dec 2026" in facts
+    assert "Ends on 30 Nov 2029" in facts
+    assert "Next review 1 Dec 2027, once the term starts on 1 Dec 2026 (every 12 months)" in facts
+    assert "Signed 23 Nov 2026, Montevideo" in facts
+    # Every day the page says is in words, as the history says them (ISO stays in form values).
+    assert not re.search(r"\d{4}-\d\d-\d\d", words), re.findall(r".{40}\d{4}-\d\d-\d\d.{20}", words)
+
+    clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    assert (await world.fire("metro_staff", agreement["id"], "activate")).status_code == 200
+    await sign_in(client, world.metro_staff.token)  # a week on, the session has expired
+    words = text_of((await client.get(path)).text)
+    assert "Next review 1 Dec 2027 (every 12 months)" in words
+
+
+# A refusal or unmet condition as a page shows it: no API path or method, no JSON field or state
+# name (snake_case), no ISO day.
+_NOT_FOR_A_PAGE = re.compile(r"/api/|\b(?:GET|POST|PATCH|DELETE|PUT)\b|\b[a-z]+_[a-z_]+\b|\d{4}-\d\d-\d\d")
+_SAID = re.compile(r'<section class="problem".*?</section>|<p class="(?:why-not|field-problem)"[^>]*>.*?</p>'
+                   r'|<div class="unmet">.*?</div>', flags=re.S)
+
+
+def _sentences(page: str) -> list[str]:
+    """What the page says stops something: its problem, the conditions not met, the why-nots."""
+    return [text_of(found) for found in _SAID.findall(page)]
+
+
+def _said_for_a_page(page: str, *expected: str) -> None:
+    sentences = _sentences(page)
+    for sentence in sentences:
+        assert not _NOT_FOR_A_PAGE.search(sentence), sentence
+    for words in expected:
+        assert any(words in sentence for sentence in sentences), (words, sentences)
+
+
+async def test_refusals_on_pages_are_said_in_words_beside_what_they_stop(client: httpx.AsyncClient,
+                                                                        world: World) -> None:
+    csrf = await sign_in(client, world.metro_staff.token)
+    # A draft: a party that named a signatory is not offered "Make it a supporter"; submitting
+    # lists what is missing.
+    draft = await world.ready(effective_from=None)
+    path = f"/agreements/{draft['id']}"
+    page = (await client.get(path)).text
+    _said_for_a_page(page, "Metropolis has named a signatory (Secretary General, Metropolis); a supporter signs "
+                     "nothing, so withdraw its signatory first", "Set the effective date")
+    assert "Make it a supporter" not in page
+    metropolis = next(p for p in draft["parties"] if p["organisation"]["name"] == "Metropolis")
+    version = await _version(world, draft["id"])
+    refused = await client.post(f"{path}/parties/{metropolis['id']}/role", data={
+        "csrf": csrf, "version": version, "role": "supporter"})
+    assert refused.status_code == 409
+    _said_for_a_page(refused.text, "withdraw its signatory first, then make it a supporter")
+    refused = await client.post(f"{path}/events", data={"csrf": csrf, "version": version,
+                                                        "event": "submit_for_signature"})
+    assert refused.status_code == 422
+    _said_for_a_page(refused.text, "Set the effective date, the day the agreement takes effect.")
+
+    # Submitted: a signature on a day to come.
+    await world.ok("metro_staff", "PATCH", path, json={"effective_from": "2026-12-01"})
+    assert (await world.fire("metro_staff", draft["id"], "submit_for_signature")).status_code == 200
+    refused = await client.post(f"{path}/events", data={"csrf": csrf, "version": await _version(world, draft["id"]),
+                                                        "event": "sign", "signed_on": "2026-12-30"})
+    assert refused.status_code == 422
+    _said_for_a_page(refused.text, "The day of signing, 30 Dec 2026, is in the future")
+
+    # Signed, with a deliverable done: what stays on the record is said in place of its button.
+    signed = await world.signed()
+    path = f"/agreements/{signed['id']}"
+    area = signed["areas"][0]
+    done = await world.ok("metro_staff", "POST", f"/agreements/{signed['id']}/areas/{area['id']}/deliverables",
+                          json={"title": "City profile", "owner_id": world.metro_staff.id})
+    await world.ok("metro_staff", "PATCH", f"/deliverables/{done['id']}", json={"status": "done"})
+    read = await world.ok("metro_staff", "GET", path)
+    signatory = next(p for p in read["parties"] if p["organisation"]["name"] == "Metropolis")["signatories"][0]
+    page = (await client.get(path)).text
+    row = page[page.index(f'id="deliverable-{done["id"]}"'):]
+    row = row[:row.index("</li>")]
+    _said_for_a_page(row, "'City profile' was done on 23 Nov 2026: delivered work stays on the agreement's "
+                     "record, so it cannot be removed")
+    assert f'action="/deliverables/{done["id"]}/remove"' not in page
+    assert f'action="/agreements/{signed["id"]}/areas/{area["id"]}/remove"' not in page
+    assert f'/contacts/{signatory["id"]}/withdraw"' not in page
+    _said_for_a_page(page, "The agreement is signed: its terms (dates, parties, summary, title) can be edited only "
+                     "while it is draft. To change them now, record a successor agreement",
+                     "cannot be removed: this deliverable has progress recorded",
+                     "Secretary General, Metropolis signed for Metropolis on 23 Nov 2026, so they stay named")
+
+    version = str(read["version"])
+    for target, data, status, said in (
+        (f"/deliverables/{done['id']}/remove", {}, 409, "delivered work stays on the agreement's record"),
+        (f"{path}/areas/{area['id']}/remove", {}, 409, "'City profile' (status done)"),
+        (f"{path}/contacts/{signatory['id']}/withdraw", {}, 409, "a recorded signature keeps its signatory"),
+        (f"{path}/terms", {"title": "Changed after signing"}, 409, "record a successor agreement"),
+        (f"{path}/events", {"event": "cancel"}, 409,
+         "Cancel is not possible while the agreement is signed. Possible now: Activate, Terminate."),
+    ):
+        answer = await client.post(target, data={"csrf": csrf, "version": version, **data})
+        assert answer.status_code == status, (target, answer.status_code)
+        _said_for_a_page(answer.text, said)
+    assert str((await world.ok("metro_staff", "GET", path))["version"]) == version
+
+
+async def test_a_form_with_nothing_to_choose_says_why(client: httpx.AsyncClient, world: World) -> None:
+    """Every organisation already a party: no "Add a party" form but the reason; a party with
+    nobody active to name: the reason beside its (empty) choice of person."""
+    city = await world.ok("admin", "POST", "/organisations", json={"name": "City of Surabaya"})
+    organisations = [*(world.orgs[key] for key in ("secretariat", "metropolis", "aspac", "amf")), city["id"]]
+    agreement = await world.draft(parties=[{"organisation_id": o} for o in organisations])
+    await sign_in(client, world.admin.token)
+    page = (await client.get(f"/agreements/{agreement['id']}")).text
+    assert "Add a party or supporter" not in page
+    _said_for_a_page(page, "Every organisation in Accord is already part of this agreement",
+                     "City of Surabaya has nobody active to name yet")
+    assert "Metropolis has nobody active" not in page
