@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 # Creations said in words of their own (the others: their name, `focal_point_named` -> "Focal point named").
 _CREATIONS = {"create": "Created", "copy": "Copied", "create_successor": "Created as successor"}
 

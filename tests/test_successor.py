@@ -138,7 +138,8 @@ async def test_renew_as_successor_drafts_a_successor_that_names_its_predecessor(
 async def test_signing_the_successor_supersedes_the_predecessor(world: World, database: Database) -> None:
     predecessor, successor = await renewed_as_successor(world)
     timers, reminders = await pending(database, predecessor["id"])
-    assert "expire" in timers and "expiry_approaching" in reminders
+    assert "expire" in timers
+    assert "expiry_approaching" in reminders
 
     await world.ok("metro_staff", "PATCH", f"/agreements/{successor['id']}",
                    json={"effective_from": "2028-11-01", "ends_on": "2032-10-31"})
