@@ -4,12 +4,17 @@ signature supersedes its predecessor (both histories say so, the predecessor's s
 
 from __future__ import annotations
 
+import csv
+import io
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import col
 
+from engine.clock import FixedClock
 from engine.db import Database
+from engine.importing import import_file
 from engine.schedule import Notification, Timer
 from engine.statuses import DeliveryStatus, TimerStatus
 from tests.checks import active, fire_ok, problem, snapshot
@@ -194,3 +199,51 @@ async def test_a_successor_named_by_hand_supersedes_its_predecessor_when_signed(
 async def test_nobody_fires_supersede_by_hand(world: World) -> None:
     agreement = await active(world)
     problem(await world.fire("admin", agreement["id"], "supersede"), 403, "fired by the scheduler")
+
+
+# --- CSV export and import ----------------------------------------------------------------------
+
+async def test_the_export_carries_the_link_and_the_import_restores_it(world: World, database: Database,
+                                                                      clock: FixedClock, tmp_path: Path) -> None:
+    predecessor, successor = await renewed_as_successor(world)
+    export = await world.call("admin", "GET", "/exports/agreements.csv")
+    rows = {int(r["id"]): r for r in csv.DictReader(io.StringIO(export.content.decode("utf-8-sig")))}
+    assert (rows[predecessor["id"]]["predecessor_id"], rows[predecessor["id"]]["successor_id"]) == (
+        "", str(successor["id"]))
+    assert (rows[successor["id"]]["predecessor_id"], rows[successor["id"]]["successor_id"]) == (
+        str(predecessor["id"]), "")
+
+    # An import names a predecessor by the `id` of a row above it, or an agreement already in Accord.
+    path = tmp_path / "agreements.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "title", "parties", "state", "predecessor_id"])
+        writer.writerow(["901", "Exchange, first phase", "Metropolis; UCLG ASPAC", "active", ""])
+        writer.writerow(["902", "Exchange, second phase", "Metropolis; UCLG ASPAC", "draft", "901"])
+        writer.writerow(["903", "Renewal, imported", "Metropolis; UCLG ASPAC", "draft", str(predecessor["id"])])
+    report = await import_file(database, path, dry_run=False, clock=clock)
+    assert report.ok, report.lines()
+    first, second, third = (agreement_id for _, _, agreement_id in report.created)
+    assert (await world.ok("admin", "GET", f"/agreements/{second}"))["predecessor_id"] == first
+    assert (await world.ok("admin", "GET", f"/agreements/{first}"))["successor_id"] == second
+    assert (await world.ok("admin", "GET", f"/agreements/{third}"))["predecessor_id"] == predecessor["id"]
+
+
+async def test_an_import_refuses_a_predecessor_it_cannot_find(world: World, database: Database,
+                                                              clock: FixedClock, tmp_path: Path) -> None:
+    theirs = await world.draft(who="amf_staff", title="Not Metropolis's",
+                               parties=[{"organisation_id": world.orgs["amf"]}])
+    path = tmp_path / "agreements.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "title", "parties", "predecessor_id"])
+        writer.writerow(["701", "Successor first", "Metropolis; UCLG ASPAC", "702"])
+        writer.writerow(["702", "Predecessor below", "Metropolis; UCLG ASPAC", ""])
+        writer.writerow(["703", "Out of reach", "Metropolis; UCLG ASPAC", str(theirs["id"])])
+        writer.writerow(["704", "Not an id", "Metropolis; UCLG ASPAC", "first"])
+    report = await import_file(database, path, dry_run=True, clock=clock, actor_email="metro_staff@metropolis.example")
+    said = "\n".join(report.lines())
+    assert "line 2: its predecessor (id 702) is on line 3, below it" in said
+    assert f"line 4: predecessor_id {theirs['id']} names no row of this file (column id) and no agreement" in said
+    assert "line 5: predecessor_id 'first' is not an agreement's id" in said
+    assert [line for _, line in report.bad_lines] == [2, 4, 5]
