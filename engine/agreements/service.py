@@ -80,6 +80,8 @@ async def apply(session: AsyncSession, agreement_id: int | None, actor: Actor, w
     await schedule.follow(connection, after, written, actor.label, when, rows)
     then = [await apply(session, due.agreement_id, Actor.scheduler() if due.by_accord else actor, when, due.action)
             for due in follow_ups(after, written)]
+    if then:
+        transition_workflow(before.workflow_name)  # the event counted is this one, not a follow-up's
     made = [o.agreement.id for o in then if o.change is not None and o.agreement.predecessor_id == after.id]
     if made:  # the agreement as it is now names the successor just made
         after = replace(after, successor_id=max(made))
