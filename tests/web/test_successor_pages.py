@@ -34,12 +34,18 @@ async def test_staff_copy_an_agreement_from_its_page_into_a_new_draft(client: ht
     shown = text_of((await client.get(answer.headers["location"])).text)
     assert "The draft is copied" in shown
     assert f"Copied from agreement #{source['id']} by {world.metro_staff.name}" in shown
+    assert "Not named on the copy" not in shown  # everyone named is still enabled
 
-    # Ticked as its successor, the copy follows the source, and the pages link both ways.
+    # Ticked as its successor, the copy follows the source, and the pages link both ways; its
+    # history names whom it could not copy.
+    await world.ok("admin", "PATCH", f"/people/{world.aspac_signatory.id}", json={"active": False})
     answer = await client.post(f"/agreements/{source['id']}/copies", data={
         "csrf": csrf, "form": "copy", "title": "Cooperation, renewed", "successor": "yes"})
     successor_id = int(answer.headers["location"].split("?")[0].rsplit("/", 1)[1])
-    assert f'href="/agreements/{source["id"]}"' in (await client.get(f"/agreements/{successor_id}")).text
+    successor_page = (await client.get(f"/agreements/{successor_id}")).text
+    assert f'href="/agreements/{source["id"]}"' in successor_page
+    assert (f"Not named on the copy (disabled, or no longer with their party): {world.aspac_signatory.name}."
+            in text_of(successor_page))
     source_page = (await client.get(f"/agreements/{source['id']}")).text
     assert f'href="/agreements/{successor_id}"' in source_page
     assert f"Followed by agreement #{successor_id}" in text_of(source_page)
