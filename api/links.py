@@ -20,6 +20,7 @@ CREATES: dict[tuple[str, str], str] = {
     ("post", "/api/v1/people"): "person_id",
     ("post", "/api/v1/people/{person_id}/tokens"): "token_id",
     ("post", "/api/v1/agreements"): "agreement_id",
+    ("post", "/api/v1/agreements/{agreement_id}/copies"): "agreement_id",
     ("post", "/api/v1/agreements/{agreement_id}/focal-points"): "contact_id",
     ("post", "/api/v1/agreements/{agreement_id}/areas"): "area_id",
     ("post", "/api/v1/agreements/{agreement_id}/areas/{area_id}/deliverables"): "deliverable_id",

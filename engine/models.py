@@ -87,9 +87,10 @@ class Agreement(SQLModel, table=True):
     signing_place: str | None = Field(default=None, max_length=200)
     signed_on: date | None = None
     submitted_on: date | None = None
-    review_outcome: str | None = Field(default=None, max_length=16)
+    review_outcome: str | None = Field(default=None, max_length=32)
     review_summary: str | None = long_text()
-    predecessor_id: int | None = Field(default=None, foreign_key="agreement.id")
+    # Indexed: an agreement's successor is the newest agreement naming it (engine/agreements/snapshot.py).
+    predecessor_id: int | None = Field(default=None, foreign_key="agreement.id", index=True)
     created_by_id: int | None = Field(default=None, foreign_key="person.id")
     created_at: datetime = instant()
     updated_at: datetime = instant()

@@ -324,6 +324,7 @@ AGREEMENT_COLUMNS = [
     "id", "title", "workflow", "workflow_version", "state", "version", "parties", "supporters",
     "effective_from", "ends_on", "review_every_months", "next_review_on", "notice_period_days",
     "signed_on", "signing_place", "focal_points", "signatories", "areas", "updated_at",
+    "predecessor_id", "successor_id",
 ]
 DELIVERABLE_COLUMNS = [
     "id", "agreement_id", "agreement", "area", "title", "owner", "owner_name", "due_on", "status",
@@ -368,6 +369,10 @@ async def agreement_csv_rows(session: AsyncSession, actor: Actor,
         areas = list(await session.scalars(
             select(CollaborationArea).where(col(CollaborationArea.agreement_id).in_(ids))
             .order_by(col(CollaborationArea.agreement_id), col(CollaborationArea.position))))
+        # Each one's successor, as GET says it: the newest agreement naming it as predecessor.
+        successors: dict[Any, Any] = {predecessor: successor for predecessor, successor in await session.execute(
+            select(col(Agreement.predecessor_id), func.max(col(Agreement.id)))
+            .where(col(Agreement.predecessor_id).in_(ids)).group_by(col(Agreement.predecessor_id)))}
         for a in page:
             org_names = {p.id: p.organisation.name for p in a.parties}
             people = [c for c in contacts if c.agreement_id == a.id]
@@ -384,7 +389,7 @@ async def agreement_csv_rows(session: AsyncSession, actor: Actor,
                 a.notice_period_days, a.signed_on, a.signing_place,
                 named(ContactKind.FOCAL_POINT), named(ContactKind.SIGNATORY),
                 "; ".join(r.title for r in areas if r.agreement_id == a.id),
-                a.updated_at.isoformat(),
+                a.updated_at.isoformat(), a.predecessor_id, successors.get(a.id),
             ])
 
 

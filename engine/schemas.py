@@ -57,7 +57,7 @@ DeliverableStatusValue = Literal[statuses.DeliverableStatus.PLANNED, statuses.De
                                  statuses.DeliverableStatus.DONE, statuses.DeliverableStatus.CANCELLED]
 DeliveryStatusValue = Literal[statuses.DeliveryStatus.PENDING, statuses.DeliveryStatus.SENT,
                               statuses.DeliveryStatus.CANCELLED, statuses.DeliveryStatus.DEAD]
-ReviewOutcome = Literal["continue", "renew", "terminate"]
+ReviewOutcome = Literal["continue", "renew", "renew_as_successor", "terminate"]
 
 
 def _spells(value: Any, members: Iterable[str]) -> None:
@@ -447,6 +447,21 @@ class AgreementUpdate(_AgreementTerms):
     title: Title | None = None
 
 
+class AgreementCopy(_AgreementTerms):
+    """A new draft copied from an agreement: its parties, the focal points and signatories who are
+    still enabled, its areas and its open deliverables, its summary, background, review period and
+    notice period; never its signatures, its history, or its deliverables done or cancelled. A
+    field given here replaces what would be copied; dates are not copied (the copy has a term of
+    its own). `title` defaults to "Copy of" the agreement's; `predecessor_id` names the agreement
+    the copy succeeds, if any (the source itself makes the copy its successor)."""
+
+    title: Title | None = None
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"title": "Collaboration agreement between Metropolis and UCLG ASPAC, 2027-2031",
+         "effective_from": "2027-04-06"}]})
+
+
 class PartyCreate(PartyInput):
     pass
 
@@ -634,6 +649,8 @@ class AgreementRead(Output):
     review_outcome: str | None
     review_summary: str | None
     predecessor_id: int | None
+    successor_id: int | None = Field(description="the newest agreement that names this one as its "
+                                     "predecessor (a copy made as its successor, or a renewal as successor)")
     parties: list[PartyRead]
     areas: list[AreaRead]
     available_events: list[str] = Field(

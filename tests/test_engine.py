@@ -72,10 +72,10 @@ async def test_workflow_read_matches_the_lifecycle_table(world: World) -> None:
     states = {s["name"]: s for s in body["states"]}
     assert states["draft"]["events"] == ["submit_for_signature", "cancel"]
     assert states["pending_signature"]["events"] == ["sign", "withdraw", "cancel"]
-    assert states["active"]["events"] == ["start_review", "suspend", "terminate", "expire"]
-    assert states["reviewed"]["events"] == ["continue", "renew", "terminate", "expire"]
-    assert [n for n, s in states.items() if s["final"]] == ["terminated", "expired", "cancelled"]
-    assert all(states[n]["events"] == [] for n in ("terminated", "expired", "cancelled"))
+    assert states["active"]["events"] == ["start_review", "suspend", "terminate", "expire", "supersede"]
+    assert states["reviewed"]["events"] == ["continue", "renew", "terminate", "expire", "supersede"]
+    assert [n for n, s in states.items() if s["final"]] == ["terminated", "expired", "superseded", "cancelled"]
+    assert all(states[n]["events"] == [] for n in ("terminated", "expired", "superseded", "cancelled"))
     # What the engine knows of a state, the workflow file says (README, "The lifecycle").
     assert [n for n, s in states.items() if not s["signed"]] == ["draft", "pending_signature", "cancelled"]
     assert [n for n, s in states.items() if s["term_restarts"]] == ["renewed"]
@@ -84,6 +84,8 @@ async def test_workflow_read_matches_the_lifecycle_table(world: World) -> None:
         "two_or_more_parties", "parties_named_focal_points_and_signatories",
         "has_collaboration_area", "effective_from_set"]
     # How the pages offer an event, the workflow file says too.
-    assert [n for n, e in events.items() if e["confirm"]] == ["withdraw", "suspend", "terminate", "expire", "cancel"]
+    assert [n for n, e in events.items() if e["confirm"]] == ["withdraw", "suspend", "terminate", "expire", "cancel",
+                                                              "supersede"]
+    assert events["supersede"]["actors"] == ["scheduler"]  # Accord fires it when the successor is signed
     assert [n for n, e in events.items() if e["scheduled"]] == ["activate", "expire"]
     assert "stateDiagram" in body["diagram"]

@@ -70,11 +70,11 @@ def test_the_shipped_workflows_load() -> None:
     assert set(specs) == {("collaboration_agreement", 1), ("city_to_city", 1)}
     lifecycle = specs[("collaboration_agreement", 1)]
     assert {n for n, s in lifecycle.states.items() if s.final} == {
-        "terminated", "expired", "cancelled"}
+        "terminated", "expired", "cancelled", "superseded"}
     assert set(lifecycle.events) == {
         "submit_for_signature", "sign", "withdraw", "activate", "start_review",
         "complete_review", "continue", "renew", "suspend", "resume", "terminate", "expire",
-        "cancel"}
+        "cancel", "supersede"}
 
 
 def _unknown_state(spec: dict[str, Any]) -> None:

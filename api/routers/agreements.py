@@ -21,6 +21,7 @@ from engine.access import reachable
 from engine.agreements import actions, reading, service, snapshot
 from engine.agreements.values import AgreementSnapshot, AreaValue, ContactValue, DeliverableValue
 from engine.schemas import (
+    AgreementCopy,
     AgreementCreate,
     AgreementRead,
     AgreementSummary,
@@ -124,12 +125,45 @@ async def update_agreement(agreement_id: IdPath, data: AgreementUpdate, session:
     return _agreement(reading.read_agreement(outcome.agreement, actor, when))
 
 
-@router.post("/agreements/{agreement_id}/events", response_model=AgreementRead, responses=_write())
+@router.post("/agreements/{agreement_id}/copies", status_code=201, response_model=AgreementRead,
+             responses={201: {"description": "created: the copy, a draft", "headers": {**_ETAG, **LOCATION}},
+                        **_FOUND, 403: {"description": "a partner, who does not create agreements"}})
+async def copy_agreement(agreement_id: IdPath, session: SessionDep, actor: CurrentActor, when: WhenDep,
+                         data: AgreementCopy | None = None) -> Response:
+    """Create a draft as a copy of this agreement: its parties and their roles, the focal points
+    and signatories still enabled, its areas, its open deliverables (planned or in progress, with
+    their owners), its summary, background, review and notice periods — not its signatures, its
+    history, its dates, or its deliverables done or cancelled. The body (optional) replaces what
+    is copied: `title` (default "Copy of …"), the terms, `predecessor_id` (this agreement's id
+    makes the copy its successor: its last signature supersedes this one). Staff of its parties or
+    an administrator; answers with the copy, its address as Location."""
+    action = actions.CopyAgreement(agreement_id, data or AgreementCopy())
+    agreement = (await service.apply(session, None, actor, when, action)).agreement
+    return _agreement(reading.read_agreement(agreement, actor, when), status_code=201,
+                      location=f"/api/v1/agreements/{agreement.id}")
+
+
+_SUCCESSOR_LINK = {"Link": {
+    "description": 'after `complete_review` with outcome `renew_as_successor`: the draft successor it '
+                   'created, `</api/v1/agreements/12>; rel="successor-version"` (its id is also the '
+                   "answer's `successor_id`)", "schema": {"type": "string"}}}
+
+
+@router.post("/agreements/{agreement_id}/events", response_model=AgreementRead, responses={
+    **_write(), 200: {"description": "done", "headers": {**_ETAG, **_SUCCESSOR_LINK}}})
 async def fire_event(agreement_id: IdPath, data: EventFire, session: SessionDep, actor: CurrentActor,
                      when: WhenDep, if_match: IfMatchDep) -> Response:
-    """Fire a lifecycle event; answers with the agreement as `GET` does."""
-    agreement = await service.fire(session, agreement_id, data.event, actor, when, data, if_match=if_match)
-    return _agreement(reading.read_agreement(agreement, actor, when))
+    """Fire a lifecycle event; answers with the agreement as `GET` does. `complete_review` with
+    outcome `renew_as_successor` also creates the agreement's successor, a draft copied from it
+    (as `POST …/copies` does, with `predecessor_id` set): the answer's `successor_id` names it,
+    and the `Link` header gives its address (`rel="successor-version"`). A successor's last
+    signature supersedes its predecessor in the same transaction."""
+    outcome = await service.fire(session, agreement_id, data.event, actor, when, data, if_match=if_match)
+    answer = _agreement(reading.read_agreement(outcome.agreement, actor, when))
+    successor = outcome.successor()
+    if successor is not None:
+        answer.headers["Link"] = f'</api/v1/agreements/{successor.id}>; rel="successor-version"'
+    return answer
 
 
 @router.get("/agreements/{agreement_id}/history", response_model=Page[HistoryRead], responses=_FOUND)

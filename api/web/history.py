@@ -281,6 +281,9 @@ def _review_and_behalf(row: HistoryEvent) -> list[str]:
     behalf = data.get("on_behalf_of")
     if isinstance(behalf, dict) and behalf.get("name"):
         lines.append(f"Recorded by {row.actor} on behalf of {behalf['name']}.")
+    left = data.get("not_copied")
+    if isinstance(left, list) and left:
+        lines.append(f"Not named on the copy (disabled, or no longer with their party): {', '.join(map(str, left))}.")
     return lines
 
 

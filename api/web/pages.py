@@ -59,6 +59,7 @@ from engine.errors import (
 from engine.models import Agreement, Contact, Deliverable, Organisation, Party, Person
 from engine.schemas import (
     MAX_ID,
+    AgreementCopy,
     AgreementCreate,
     AgreementUpdate,
     AreaCreate,
@@ -314,9 +315,18 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
         "statuses": list(DeliverableStatus),
         "workflow": workflow.spec,
         "drafting": await drafting_forms(session, actor, agreement, workflow),
+        "copying": {"why_not": _copy_refusal(actor, agreement)},
         "problem_field": problem.field if isinstance(problem, InvalidInput) else None,
         "changed": request.query_params.get("changed"),
     }
+
+
+def _copy_refusal(actor: Actor, agreement: AgreementSnapshot) -> str | None:
+    """Why `actor` may not copy the agreement into a new draft (actions.CopyAgreement asks the same)."""
+    try:
+        return policy.require_creator(actor, [p.organisation_id for p in agreement.parties])
+    except NotPermitted as refused:
+        return refused.detail
 
 
 async def drafting_forms(session: AsyncSession, actor: Actor, agreement: AgreementSnapshot,
@@ -706,8 +716,8 @@ async def fire_event(request: Request, agreement_id: IdPath) -> Response:
                 return render(request, "confirm.html", context)
         async with get_database(request).transaction() as session:
             actor = await require_actor(request, session)
-            await service.fire(session, agreement_id, data.event, actor, when, data,
-                              if_match=parse_if_match(f'"{version}"') if version else None)
+            outcome = await service.fire(session, agreement_id, data.event, actor, when, data,
+                                         if_match=parse_if_match(f'"{version}"') if version else None)
     except PreconditionFailed:
         changed = Conflict("Someone changed this agreement after you opened the page, so nothing was done. "
                            "It is shown again as it is now; decide again.")
@@ -719,6 +729,9 @@ async def fire_event(request: Request, agreement_id: IdPath) -> Response:
     except (GuardFailed, TransitionNotAllowed, InvalidInput, NotPermitted, Conflict) as refused:
         return await _page_with_problem(request, agreement_id, refused, form,
                                         confirming=event if confirmed else None)
+    successor = outcome.successor()
+    if successor is not None:  # a review renewed as successor: on to the successor's draft
+        return RedirectResponse(f"/agreements/{successor.id}?changed=successor#top", status_code=303)
     return RedirectResponse(f"/agreements/{agreement_id}?done={quote(event)}#top", status_code=303)
 
 
@@ -817,6 +830,22 @@ async def withdraw_contact(request: Request, agreement_id: IdPath, contact_id: I
     form = await posted(request)
     return await _draft_write(request, agreement_id, form, lambda: actions.RemoveContact(contact_id),
                               "withdrawn", "parties-title")
+
+
+@router.post("/agreements/{agreement_id}/copies", response_class=HTMLResponse)
+async def copy_agreement(request: Request, agreement_id: IdPath) -> Response:
+    """A new draft copied from the agreement (actions.CopyAgreement, as POST /api/v1/agreements/{id}/copies),
+    as its successor when the box is ticked; on to the new draft's page."""
+    form = await posted(request)
+    try:
+        data = _model(AgreementCopy, {"title": text(form, "title", limit=300)})
+        action = actions.CopyAgreement(agreement_id, data, successor=text(form, "successor", limit=8) == "yes")
+        async with get_database(request).transaction() as session:
+            actor = await require_actor(request, session)
+            copy = (await service.apply(session, None, actor, get_when(request), action)).agreement
+    except (InvalidInput, NotPermitted) as refused:
+        return await _page_with_problem(request, agreement_id, refused, form)
+    return RedirectResponse(f"/agreements/{copy.id}?changed=copied#top", status_code=303)
 
 
 @router.post("/agreements/{agreement_id}/areas", response_class=HTMLResponse)

@@ -7,6 +7,7 @@ returns. An action may read what it names (a person, an organisation, a predeces
 
     Fire              a lifecycle event: the workflow's guards and effects (engine.workflow.rules)
     Create            a new agreement in its workflow's first state, with parties and areas
+    CopyAgreement     a new draft copied from an agreement (parties, people, areas, open deliverables)
     Edit              the terms (while editable) and the next review (any time)
     AddParty          another party or supporter (while the terms are editable)
     ChangePartyRole   a party made a supporter or a supporter a party (while the terms are editable)
@@ -18,6 +19,11 @@ returns. An action may read what it names (a person, an organisation, a predeces
     AddDeliverable    a deliverable of an area
     UpdateDeliverable its status, progress, evidence (its owner), or anything (staff)
     RemoveDeliverable a deliverable that is not done
+    Supersede         a predecessor replaced by its successor, once the successor is signed
+
+A change may make another change due on another agreement (`follow_ups`): a review that renews
+as successor creates the successor's draft; a successor's last signature supersedes its
+predecessor. `apply` applies them next, in the same transaction, each through `apply`.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from sqlmodel import col
 from engine.access import in_reach
 from engine.agreements import policy
 from engine.agreements.changes import ChangeSet, Draft, jsonable
-from engine.agreements.snapshot import organisation_value, person_value
+from engine.agreements.snapshot import load, organisation_value, person_value
 from engine.agreements.values import (
     AgreementSnapshot,
     AreaValue,
@@ -45,9 +51,10 @@ from engine.agreements.values import (
 from engine.clock import When
 from engine.context import Actor
 from engine.days import in_words
-from engine.errors import Conflict, GuardFailed, InvalidInput, NotFound
+from engine.errors import Conflict, GuardFailed, InvalidInput, NotFound, NotPermitted
 from engine.models import Agreement, Organisation
 from engine.schemas import (
+    AgreementCopy,
     AgreementCreate,
     AgreementUpdate,
     AreaCreate,
@@ -62,7 +69,10 @@ from engine.schemas import (
 from engine.statuses import ContactKind, DeliverableStatus, HistoryKind, PartyRole
 from engine.workflow.event import EventContext
 from engine.workflow.machine import CompiledWorkflow, catalog
+from engine.workflow.rules import RENEW_AS_SUCCESSOR
 
+# The event a successor's last signature fires on its predecessor (Accord fires it, as the scheduler).
+SUPERSEDE = "supersede"
 # Event fields that are worth keeping in the history beside what effects record.
 _KEPT_FIELDS = ("reason", "outcome", "summary", "ends_on", "starts_on", "signed_on", "place")
 
@@ -108,6 +118,9 @@ class Fire:
         ctx.draft.set("state", to_state)
         facts = {k: jsonable(v) for k, v in given.items() if k in _KEPT_FIELDS}
         facts.update(ctx.facts)
+        if (agreement.predecessor_id is not None and workflow.signs(agreement.state, to_state)
+                and await _supersedable(session, agreement.predecessor_id)):
+            facts["supersedes"] = agreement.predecessor_id  # `follow_ups` supersedes it
         return ctx.draft.finish(HistoryKind.TRANSITION, event, from_state=agreement.state, to_state=to_state,
                                 facts=facts or None, comment=data.comment or data.reason)
 
@@ -126,6 +139,18 @@ def only_fields_of(workflow: CompiledWorkflow, event: str, given: dict[str, Any]
         raise InvalidInput(f"{event} does not take {', '.join(extra)}; remove "
                            f"{'it' if len(extra) == 1 else 'them'}. The fields of {event} are: "
                            f"{', '.join(takes)}.", field=extra[0])
+
+
+async def _supersedable(session: AsyncSession, agreement_id: int) -> bool:
+    """Whether `agreement_id`'s workflow lets it be superseded in its state now (a predecessor
+    already ended, or on a workflow without `supersede`, stays as it is)."""
+    row = (await session.execute(
+        select(col(Agreement.workflow_name), col(Agreement.workflow_version), col(Agreement.state))
+        .where(col(Agreement.id) == agreement_id))).first()
+    if row is None:
+        return False
+    name, version, state = row
+    return SUPERSEDE in catalog().get(name, version).allowed_events(state)
 
 
 # --- creating and editing --------------------------------------------------------------------
@@ -160,6 +185,17 @@ async def _organisations(session: AsyncSession, ids: list[int]) -> dict[int, Org
     return found
 
 
+def _blank(workflow: CompiledWorkflow, title: str, actor: Actor, when: When) -> AgreementSnapshot:
+    """A new agreement, not yet written, in `workflow`'s first state."""
+    return AgreementSnapshot(
+        id=-1, title=title, summary=None, background=None, workflow_name=workflow.spec.name,
+        workflow_version=workflow.spec.version, state=workflow.spec.initial, version=0,
+        effective_from=None, ends_on=None, term_starts_on=None, review_every_months=None,
+        next_review_on=None, notice_period_days=None, signing_place=None, signed_on=None,
+        submitted_on=None, review_outcome=None, review_summary=None, predecessor_id=None,
+        created_by_id=actor.person_id, created_at=when.now, updated_at=when.now)
+
+
 @dataclass(frozen=True)
 class Create:
     """A new agreement in its workflow's first state (`draft`), with its parties and areas."""
@@ -174,13 +210,7 @@ class Create:
             workflow = catalog().latest(self.data.workflow)
         except NotFound as error:
             raise InvalidInput(error.detail, field="workflow") from None
-        return AgreementSnapshot(
-            id=-1, title=self.data.title, summary=None, background=None, workflow_name=workflow.spec.name,
-            workflow_version=workflow.spec.version, state=workflow.spec.initial, version=0,
-            effective_from=None, ends_on=None, term_starts_on=None, review_every_months=None,
-            next_review_on=None, notice_period_days=None, signing_place=None, signed_on=None,
-            submitted_on=None, review_outcome=None, review_summary=None, predecessor_id=None,
-            created_by_id=actor.person_id, created_at=when.now, updated_at=when.now)
+        return _blank(workflow, self.data.title, actor, when)
 
     async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
                      workflow: CompiledWorkflow) -> ChangeSet:
@@ -204,6 +234,76 @@ class Create:
                                 description=a.description, position=i))
         return draft.finish(self.kind, self.event, to_state=agreement.state,
                             facts={"workflow": workflow.spec.name, "workflow_version": workflow.spec.version})
+
+
+# The terms a copy takes from its source (dates are the copy's own).
+_COPIED_TERMS = ("summary", "background", "review_every_months", "notice_period_days")
+
+
+@dataclass(frozen=True)
+class CopyAgreement:
+    """A new draft copied from the agreement `source_id` (within the actor's reach: NotFound
+    otherwise), on the newest version of its workflow: its parties with their roles, the focal
+    points and signatories still enabled (and still of their party's organisation), its areas, and
+    its open deliverables with their owners when those were copied — never its signatures, its
+    history, or the deliverables done or cancelled. `data` replaces what is copied; `successor`
+    makes it the source's successor (`predecessor_id`), which a review's `renew_as_successor`
+    does. The staff of one of the source's parties copy it, or an administrator."""
+
+    source_id: int
+    data: AgreementCopy = field(default_factory=AgreementCopy)
+    successor: bool = False
+
+    async def blank(self, session: AsyncSession, actor: Actor, when: When) -> AgreementSnapshot:
+        source = await load(session, self.source_id, actor)
+        return _blank(catalog().latest(source.workflow_name), self.title(source), actor, when)
+
+    def title(self, source: AgreementSnapshot) -> str:
+        if self.data.title is not None:
+            return self.data.title
+        prefix = "Renewal of " if self.successor else "Copy of "
+        return (prefix + source.title)[:300]
+
+    async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
+                     workflow: CompiledWorkflow) -> ChangeSet:
+        source = await load(session, self.source_id, actor)
+        own = policy.require_creator(actor, [p.organisation_id for p in source.parties])
+        if own:
+            raise NotPermitted(f"{own} You can read agreement {source.id}; its parties' staff copy it.")
+        changes = self.data.model_dump(exclude_unset=True, exclude={"title"})
+        if self.successor:
+            changes["predecessor_id"] = source.id
+        await _check_predecessor(session, changes.get("predecessor_id"), actor)
+        draft = Draft(agreement)
+        draft.update({**{name: getattr(source, name) for name in _COPIED_TERMS}, **changes})
+        _check_dates(draft.view.effective_from, draft.view.ends_on, draft.view.next_review_on)
+        parties: dict[int, int] = {}
+        for p in source.parties:
+            parties[p.id] = draft.add(replace(p, id=draft.ids.next(), agreement_id=agreement.id)).id
+        copied: set[int] = set()
+        left: list[str] = []
+        for c in source.contacts:
+            party = source.party(c.party_id)
+            if c.person.active and party is not None and c.person.organisation_id == party.organisation_id:
+                draft.add(replace(c, id=draft.ids.next(), agreement_id=agreement.id, party_id=parties[c.party_id]))
+                if c.kind == ContactKind.FOCAL_POINT:
+                    copied.add(c.person_id)
+            else:
+                left.append(c.person.name)
+        areas: dict[int, int] = {}
+        for a in source.areas:
+            areas[a.id] = draft.add(replace(a, id=draft.ids.next(), agreement_id=agreement.id)).id
+        for d in source.deliverables:
+            if d.status in DeliverableStatus.OPEN:
+                draft.add(replace(d, id=draft.ids.next(), agreement_id=agreement.id, area_id=areas[d.area_id],
+                                  owner_id=d.owner_id if d.owner_id in copied else None,
+                                  created_at=when.now, updated_at=when.now))
+        facts: dict[str, Any] = {"copied_from": source.id, "workflow": workflow.spec.name,
+                                 "workflow_version": workflow.spec.version}
+        if left:
+            facts["not_copied"] = sorted(set(left))  # disabled, or no longer of their party
+        return draft.finish(HistoryKind.CREATED, "create_successor" if self.successor else "copy",
+                            to_state=agreement.state, facts=facts)
 
 
 @dataclass(frozen=True)
@@ -616,3 +716,46 @@ class RemoveDeliverable:
         draft.remove(deliverable)
         return draft.finish(HistoryKind.EDITED, "deliverable_removed", facts={
             "deliverable_id": deliverable.id, "title": deliverable.title, "area_id": deliverable.area_id})
+
+
+# --- what a change makes due elsewhere -------------------------------------------------------
+
+@dataclass(frozen=True)
+class Supersede:
+    """The predecessor of an agreement just signed (`successor_id`) moves on by its workflow's
+    `supersede` event, into a final state: its timers and reminders are cancelled as for any final
+    state, and its history names the successor. Fired by Accord (as the scheduler); nothing when
+    its state does not allow it now."""
+
+    successor_id: int
+
+    async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
+                     workflow: CompiledWorkflow) -> ChangeSet | None:
+        if SUPERSEDE not in workflow.allowed_events(agreement.state):
+            return None
+        said = EventInput(comment=f"Agreement #{self.successor_id}, its successor, was signed.")
+        change = await Fire(SUPERSEDE, said).decide(session, agreement, actor, when, workflow)
+        return replace(change, facts={**(change.facts or {}), "successor_id": self.successor_id})
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A change a written change makes due: `action` on `agreement_id` (None: a new agreement),
+    by the same actor, or by Accord itself (`by_accord`: the scheduler)."""
+
+    agreement_id: int | None
+    action: Action
+    by_accord: bool = False
+
+
+def follow_ups(agreement: AgreementSnapshot, change: ChangeSet) -> list[FollowUp]:
+    """What `change`, as written, leaving `agreement`, makes due on other agreements."""
+    if change.kind != HistoryKind.TRANSITION or not change.facts:
+        return []
+    due: list[FollowUp] = []
+    if change.facts.get("outcome") == RENEW_AS_SUCCESSOR:
+        due.append(FollowUp(None, CopyAgreement(agreement.id, successor=True)))
+    supersedes = change.facts.get("supersedes")
+    if isinstance(supersedes, int):
+        due.append(FollowUp(supersedes, Supersede(agreement.id), by_accord=True))
+    return due

@@ -122,6 +122,7 @@ def read_agreement(agreement: AgreementSnapshot, actor: Actor, when: When) -> Ag
         workflow=WorkflowRef(name=agreement.workflow_name, version=agreement.workflow_version),
         state_label=state.label, final=state.final,
         editable=policy.terms_editable(workflow, agreement),
+        successor_id=agreement.successor_id,
         parties=parties, areas=areas, available_events=events, unmet_conditions=unmet,
     )
 

@@ -11,6 +11,8 @@
                    (engine.agreements.repository)
         follow     timers, reminders and webhook deliveries re-derived from the change set,
                    only for what it touched (engine.schedule.follow)
+        then       what the change makes due on other agreements (engine.agreements.actions.
+                   follow_ups: a successor's draft, a predecessor superseded), each by `apply`
 
 all in the caller's transaction, which the caller commits. An agreement id of None makes a new
 agreement (the action is a `Creation`). `fire` is `apply` of a `Fire`, counted by event and outcome.
@@ -18,14 +20,14 @@ agreement (the action is a `Creation`). `fire` is `apply` of a `Fire`, counted b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine import schedule
 from engine.access import IfMatch, require_version
 from engine.agreements import policy, repository, snapshot
-from engine.agreements.actions import Action, Creation, Fire
+from engine.agreements.actions import Action, Creation, Fire, follow_ups
 from engine.agreements.changes import ChangeSet
 from engine.agreements.values import AgreementSnapshot, PartValue
 from engine.clock import When
@@ -37,10 +39,17 @@ from engine.workflow.machine import catalog
 
 @dataclass(frozen=True)
 class Outcome:
-    """What `apply` did: the agreement as it is now, and the change it wrote (None: nothing to change)."""
+    """What `apply` did: the agreement as it is now, the change it wrote (None: nothing to change),
+    and what that change made due on other agreements, applied after it (`then`)."""
 
     agreement: AgreementSnapshot
     change: ChangeSet | None
+    then: tuple[Outcome, ...] = field(default=())
+
+    def successor(self) -> AgreementSnapshot | None:
+        """The successor this change made (a review's `renew_as_successor`), if it made one."""
+        return next((o.agreement for o in self.then if o.change is not None
+                     and o.agreement.predecessor_id == self.agreement.id), None)
 
     def added(self) -> PartValue:
         """The part the change added (a contact, an area, a deliverable), with its row's id."""
@@ -69,12 +78,19 @@ async def apply(session: AsyncSession, agreement_id: int | None, actor: Actor, w
         return Outcome(before, None)
     after, written = await repository.write(connection, before, change, actor, when)
     await schedule.follow(connection, after, written, actor.label, when, rows)
-    return Outcome(after, written)
+    then = [await apply(session, due.agreement_id, Actor.scheduler() if due.by_accord else actor, when, due.action)
+            for due in follow_ups(after, written)]
+    if then:
+        transition_workflow(before.workflow_name)  # the event counted is this one, not a follow-up's
+    made = [o.agreement.id for o in then if o.change is not None and o.agreement.predecessor_id == after.id]
+    if made:  # the agreement as it is now names the successor just made
+        after = replace(after, successor_id=max(made))
+    return Outcome(after, written, tuple(then))
 
 
 @count_transition
 async def fire(session: AsyncSession, agreement_id: int, event: str, actor: Actor, when: When,
-               data: EventInput = policy.NO_FIELDS, *, if_match: IfMatch | None = None) -> AgreementSnapshot:
-    """Fire a lifecycle event: `apply` of a `Fire`; the agreement as it is after."""
-    outcome = await apply(session, agreement_id, actor, when, Fire(event, data), if_match=if_match)
-    return outcome.agreement
+               data: EventInput = policy.NO_FIELDS, *, if_match: IfMatch | None = None) -> Outcome:
+    """Fire a lifecycle event: `apply` of a `Fire`; the agreement as it is after, and what the
+    event made due elsewhere (`Outcome.successor`)."""
+    return await apply(session, agreement_id, actor, when, Fire(event, data), if_match=if_match)

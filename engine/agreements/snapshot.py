@@ -8,9 +8,10 @@ signatures, areas and deliverables, and makes them an `AgreementSnapshot` of fro
 few columns each) and the active webhook subscriptions. One statement instead of six to nine.
 
 SQLite builds the JSON with `json_object`/`json_group_array`, PostgreSQL with
-`json_build_object`/`json_agg`; values come back as JSON text and each column is converted by
-its type (dates, instants, booleans), so the values equal the columns the ORM loads
-(tests/test_snapshot.py compares them on both databases).
+`json_build_object`/`json_agg`; the agreement's successor (the newest agreement naming it as
+predecessor, by the index on `predecessor_id`) is a scalar subquery beside them. Values come back
+as JSON text and each column is converted by its type (dates, instants, booleans), so the values
+equal the columns the ORM loads (tests/test_snapshot.py compares them on both databases).
 """
 
 from __future__ import annotations
@@ -113,6 +114,7 @@ def _statement(dialect: str, for_change: bool, scoped: bool) -> TextClause:
                         "FROM collaboration_area r WHERE r.agreement_id = a.id"),
         "deliverables": _array(dialect, _object(dialect, "d", _table(Deliverable)),
                                "FROM deliverable d WHERE d.agreement_id = a.id"),
+        "successor_id": "(SELECT max(s.id) FROM agreement s WHERE s.predecessor_id = a.id)",
     }
     if for_change:
         parts["timers"] = _array(dialect, _object(dialect, "t", _table(Timer), TIMER_COLUMNS),
@@ -222,7 +224,7 @@ def from_row(data: Any) -> AgreementSnapshot:
                          for v in sorted(_loads(data["deliverables"]), key=lambda v: v["id"]))
     return AgreementSnapshot(**convert(Agreement, _loads(data["agreement"])), parties=parties,
                              contacts=contacts, signatures=signatures, areas=areas,
-                             deliverables=deliverables)
+                             deliverables=deliverables, successor_id=data["successor_id"])
 
 
 async def _read(session: Executor, agreement_id: int, actor: Actor, change_at: When | None) -> Any:

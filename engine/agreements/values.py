@@ -168,6 +168,8 @@ class AgreementSnapshot:
     signatures: tuple[SignatureValue, ...] = ()
     areas: tuple[AreaValue, ...] = ()
     deliverables: tuple[DeliverableValue, ...] = ()
+    # Not a column: the newest agreement that names this one as its predecessor, read with it.
+    successor_id: int | None = None
 
     def columns(self) -> dict[str, Any]:
         """The agreement's own columns by name (not its parts)."""
@@ -193,7 +195,8 @@ class AgreementSnapshot:
 
 
 PARTS = ("parties", "contacts", "signatures", "areas", "deliverables")
-AGREEMENT_COLUMNS = tuple(f.name for f in fields(AgreementSnapshot) if f.name not in PARTS)
+DERIVED = ("successor_id",)
+AGREEMENT_COLUMNS = tuple(f.name for f in fields(AgreementSnapshot) if f.name not in PARTS + DERIVED)
 
 
 def columns_of(value: PartValue) -> dict[str, Any]:

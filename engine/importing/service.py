@@ -14,6 +14,10 @@ left as it is, so importing a file twice changes nothing. An imported agreement 
 state its row names: the one place where `state` is set other than by `fire`, recorded as a
 history event of kind `imported` (through `engine.agreements.service.apply`, so the version, timers and
 reminders follow as for any change) that names the file and the line.
+
+`predecessor_id` links a row to the agreement it succeeds, as the export writes it: the `id` of a
+row above it in the same file (an export's own ids, whatever the new agreements' ids will be),
+else an agreement already in Accord that the importer can see.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlmodel import col
 
+from engine.access import in_reach
 from engine.agreements import actions
 from engine.agreements.changes import ChangeSet, Draft
 from engine.agreements.service import apply
@@ -51,7 +56,7 @@ from engine.importing.files import (
     shown,
 )
 from engine.models import Agreement, Organisation, Person
-from engine.schemas import AgreementCreate, DeliverableCreate, DeliverableUpdate, EventFire
+from engine.schemas import MAX_ID, AgreementCreate, DeliverableCreate, DeliverableUpdate, EventFire
 from engine.settings import Settings
 from engine.statuses import ContactKind, HistoryKind, PartyRole, Role
 from engine.workflow.machine import CompiledWorkflow, catalog
@@ -62,13 +67,14 @@ IMPORTER = Actor(label="accord import", role=Role.ADMIN)
 AGREEMENT_COLUMNS = {
     "title", "workflow", "state", "parties", "supporters", "summary", "effective_from", "ends_on",
     "review_every_months", "next_review_on", "notice_period_days", "signed_on", "signing_place",
-    "focal_points", "signatories", "areas",
+    "focal_points", "signatories", "areas", "predecessor_id",
 }
 DELIVERABLE_COLUMNS = {"agreement", "area", "title", "owner", "due_on", "status", "description",
                        "progress_note", "evidence_url"}
 # Columns `GET /exports/*.csv` adds that an import reads past, so an export imports as it is.
+# (An agreement's `id` is read too: the `predecessor_id` of a row below may name it.)
 _EXPORT_ONLY = {"id", "workflow_version", "version", "updated_at", "agreement_id", "owner_name",
-                "overdue", "completed_on"}
+                "overdue", "completed_on", "successor_id"}
 
 _LOOKUP_CHUNK = 1000  # values per `IN (...)`, well under SQLite's and asyncpg's parameter limits
 
@@ -220,6 +226,11 @@ class _AgreementRow:
     parties: list[tuple[Organisation, PartyRole]]
     people: list[tuple[Organisation, Person, ContactKind]]  # (party's organisation, person, kind)
     deliverables: list[_DeliverableRow] = field(default_factory=list)
+    file_id: int | None = None  # its `id` cell: what a `predecessor_id` below names it by
+    predecessor_id: int | None = None  # as the file says it
+    # What that names: a row above it in the file, or an agreement already in Accord.
+    predecessor_row: _AgreementRow | None = None
+    predecessor_existing: int | None = None
 
     @property
     def title(self) -> str:
@@ -239,6 +250,7 @@ class _Directory:
     organisations: dict[str, Organisation]  # by lower-case name and short name
     people: dict[str, Person]  # by lower-case email
     existing: dict[tuple[str, frozenset[int]], int]  # (title, organisations) -> agreement id
+    agreements: set[int] = field(default_factory=set)  # the predecessors named that the importer sees
 
 
 def _storable(text: str) -> bool:
@@ -252,7 +264,7 @@ def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
         yield ordered[start:start + _LOOKUP_CHUNK]
 
 
-async def _directory(session: AsyncSession, tables: list[Table]) -> _Directory:
+async def _directory(session: AsyncSession, tables: list[Table], actor: Actor) -> _Directory:
     organisations: dict[str, Organisation] = {}
     for org in await session.scalars(select(Organisation)):
         organisations[org.name.lower()] = org
@@ -265,7 +277,21 @@ async def _directory(session: AsyncSession, tables: list[Table]) -> _Directory:
     for chunk in _chunks(emails):
         people.update((p.email, p) for p in await session.scalars(select(Person).where(col(Person.email).in_(chunk))))
     titles = {(_text(cells.get("title")) or "").casefold() for _, cells in tables[0].rows}
-    return _Directory(organisations, people, await _existing(session, titles))
+    named = {number for _, cells in tables[0].rows if (number := _id_or_none(cells, "predecessor_id"))}
+    agreements: set[int] = set()
+    for chunk in _chunks(str(n) for n in named):
+        agreements.update(await session.scalars(in_reach(
+            select(col(Agreement.id)).where(col(Agreement.id).in_([int(n) for n in chunk])), actor)))
+    return _Directory(organisations, people, await _existing(session, titles), agreements)
+
+
+def _id_or_none(cells: dict[str, Any], name: str) -> int | None:
+    """An id cell as a number, or None (empty, or not an id: `_check_agreement` says why)."""
+    try:
+        number = _whole(cells, name)
+    except _Bad:
+        return None
+    return number if number is not None and 1 <= number <= MAX_ID else None
 
 
 async def _existing(session: AsyncSession, titles: set[str]) -> dict[tuple[str, frozenset[int]], int]:
@@ -382,6 +408,12 @@ def _check_agreement(line: int, cells: dict[str, Any], directory: _Directory, ac
             already.add(name)
     values["summary"] = _text(cells.get("summary"))
     values["signing_place"] = _text(cells.get("signing_place"))
+    ids: dict[str, int | None] = {}
+    for name in ("id", "predecessor_id"):
+        ids[name] = _id_or_none(cells, name)
+        if ids[name] is None and _text(cells.get(name)) is not None:
+            reasons.append(f"{name} {quoted(_text(cells.get(name)) or '')} is not an agreement's id (a whole "
+                           f"number from 1 to {MAX_ID}).")
 
     parties = [(o, PartyRole.PARTY) for o in _organisations(cells, "parties", directory, reasons)]
     if not _list(cells, "parties"):
@@ -412,7 +444,8 @@ def _check_agreement(line: int, cells: dict[str, Any], directory: _Directory, ac
     if reasons or data is None or workflow is None or state is None:
         return None
     return _AgreementRow(line=line, workflow=workflow, state=state, data=data,
-                         signed_on=signing.signed_on if signing else None, parties=parties, people=people)
+                         signed_on=signing.signed_on if signing else None, parties=parties, people=people,
+                         file_id=ids["id"], predecessor_id=ids["predecessor_id"])
 
 
 def _check_deliverable(cells: dict[str, Any], agreement: _AgreementRow, directory: _Directory,
@@ -481,9 +514,44 @@ def _check(agreements: Table, deliverables: Table | None, directory: _Directory,
             good.append(row)
         if progress:
             progress("Checking", done, len(agreements.rows))
+    good_lines = {row.line for row in good}
+    bad_ids = {number: line for line, cells in agreements.rows
+               if (number := _id_or_none(cells, "id")) and line not in good_lines}
+    good = _link_predecessors(agreements.source, good, bad_ids, directory, report)
     if deliverables is not None:
         _attach_deliverables(deliverables, good, bad_titles, directory, report)
     return good
+
+
+def _link_predecessors(source: str, rows: list[_AgreementRow], bad_ids: dict[int, int], directory: _Directory,
+                       report: ImportReport) -> list[_AgreementRow]:
+    """Each row's `predecessor_id` resolved: a row above it in the file (by its `id`), else an
+    agreement in Accord the importer sees; the rows it cannot resolve are bad."""
+    by_id = {row.file_id: row for row in rows if row.file_id is not None}
+    linked = []
+    for row in rows:
+        named = row.predecessor_id
+        above = by_id.get(named) if named is not None else None
+        reason = None
+        if named is None:
+            pass
+        elif above is not None and above.line < row.line:
+            row.predecessor_row = above
+        elif above is not None:
+            reason = (f"its predecessor (id {named}) is on line {above.line}, below it; put the predecessor "
+                      "above its successor.")
+        elif named in bad_ids:
+            reason = f"its predecessor (id {named}) is on bad line {bad_ids[named]}, so it is not imported either."
+        elif named in directory.agreements:
+            row.predecessor_existing = named
+        else:
+            reason = (f"predecessor_id {named} names no row of this file (column id) and no agreement in "
+                      "Accord that you can see.")
+        if reason is None:
+            linked.append(row)
+        else:
+            report.problems.append(RowProblem(source, row.line, reason))
+    return linked
 
 
 def _attach_deliverables(table: Table, good: list[_AgreementRow], bad_titles: dict[str, int],
@@ -598,7 +666,7 @@ async def import_tables(database: Database, tables: ImportTables, *, dry_run: bo
     report = ImportReport(source=tables.source, dry_run=dry_run)
     async with database.transaction(write=False) as session:
         actor = await _actor(session, actor_email)
-        directory = await _directory(session, [agreements] + ([deliverables] if deliverables else []))
+        directory = await _directory(session, [agreements] + ([deliverables] if deliverables else []), actor)
     good = _check(agreements, deliverables, directory, actor, report, progress)
     if dry_run:
         for row in good:
@@ -615,11 +683,16 @@ async def import_tables(database: Database, tables: ImportTables, *, dry_run: bo
     async with database.transaction() as session:  # one transaction: all of it, or none if anything fails
         existing = await _existing(session, {row.title.casefold() for row in good})
         created: list[tuple[int, str, int | None]] = []
+        ids: dict[int, int] = {}  # line -> the agreement's id, for the rows below naming it predecessor
         for done, row in enumerate(good, start=1):
             if row.key in existing:  # already there, or imported by someone else since the check
+                ids[row.line] = existing[row.key]
                 report.unchanged.append((row.line, row.title, existing[row.key]))
             else:
-                created.append((row.line, row.title, await _write(session, row, tables.source, actor, when)))
+                predecessor = ids[row.predecessor_row.line] if row.predecessor_row else row.predecessor_existing
+                linked = replace(row, data=row.data.model_copy(update={"predecessor_id": predecessor}))
+                ids[row.line] = await _write(session, linked, tables.source, actor, when)
+                created.append((row.line, row.title, ids[row.line]))
                 report.deliverables_created += len(row.deliverables)
             if progress:
                 progress("Importing", done, len(good))

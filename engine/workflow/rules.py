@@ -231,14 +231,18 @@ def _term_has_started(ctx: EventContext) -> str | None:
     return None
 
 
-REVIEW_OUTCOMES = ("continue", "renew", "terminate")
+# renew_as_successor: a new agreement replaces this one. The review creates its draft successor
+# (engine.agreements.actions.follow_ups); this one runs on until the successor is signed, and is then
+# superseded (the `supersede` event, fired by Accord itself).
+RENEW_AS_SUCCESSOR = "renew_as_successor"
+REVIEW_OUTCOMES = ("continue", "renew", RENEW_AS_SUCCESSOR, "terminate")
 
 
 @guard("review_outcome_given", needs_input=True, reads=("outcome",))
 def _review_outcome_given(ctx: EventContext) -> str | None:
     if ctx.data.outcome in REVIEW_OUTCOMES:
         return None
-    return "Give the review's outcome: one of continue, renew, terminate."
+    return f"Give the review's outcome: one of {', '.join(REVIEW_OUTCOMES)}."
 
 
 @guard("review_summary_given", needs_input=True, reads=("summary",))
@@ -248,18 +252,21 @@ def _review_summary_given(ctx: EventContext) -> str | None:
     return "Give a summary of the review."
 
 
-def _outcome_is(expected: str) -> GuardFn:
+def _outcome_is(*expected: str) -> GuardFn:
     def check(ctx: EventContext) -> str | None:
         outcome = ctx.agreement.review_outcome
-        if outcome == expected:
+        if outcome in expected:
             return None
-        follow = {"continue": "continue", "renew": "renew", "terminate": "terminate"}.get(outcome or "")
+        follow = {"continue": "continue", "renew": "renew", "terminate": "terminate",
+                  RENEW_AS_SUCCESSOR: "continue"}.get(outcome or "")
         hint = f" fire '{follow}' instead." if follow else " complete the review first."
-        return f"The review's outcome was '{outcome}', not '{expected}';{hint}"
+        return f"The review's outcome was '{outcome}', not {' or '.join(repr(e) for e in expected)};{hint}"
     return check
 
 
 guard("review_outcome_is_continue")(_outcome_is("continue"))
+# After renew_as_successor the agreement runs on (continue) until its successor is signed.
+guard("review_outcome_is_continue_or_successor")(_outcome_is("continue", RENEW_AS_SUCCESSOR))
 guard("review_outcome_is_renew")(_outcome_is("renew"))
 
 
