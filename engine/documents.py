@@ -126,7 +126,7 @@ def _sniffed(head: bytes, extension: str, filename: str, settings: Settings) -> 
         return expected
     shown = safe_filename(filename)
     if not head:
-        raise UnsupportedType(f"{shown!r} is empty. Upload the document's file itself.")
+        raise UnsupportedType(f"{shown!r} is empty. Upload the document itself, as one of: {allowed(settings)}.")
     what = f"a {found} file" if found else "not a file of a known type"
     raise UnsupportedType(f"{shown!r} is named as a {words}, but its content is {what}. Upload the "
                           f"document itself as one of: {allowed(settings)}.")

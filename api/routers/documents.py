@@ -18,7 +18,17 @@ from api.links import LOCATION
 from engine import documents
 from engine.agreements import actions, reading, service, snapshot
 from engine.agreements.values import DocumentValue
-from engine.schemas import AgreementRead, DocumentRead, DocumentUpload, DocumentWithdraw, Page, WorkflowVersionMove
+from engine.schemas import (
+    AgreementRead,
+    DocumentKindValue,
+    DocumentRead,
+    DocumentUpload,
+    DocumentWithdraw,
+    Id,
+    Page,
+    Title,
+    WorkflowVersionMove,
+)
 
 router = APIRouter(tags=["documents"])
 
@@ -33,12 +43,15 @@ _REFUSED: dict[int | str, dict[str, Any]] = {
 @router.post("/agreements/{agreement_id}/documents", status_code=201, response_model=DocumentRead, responses={
     201: {"description": "stored and recorded", "headers": {**_ETAG, **LOCATION}},
     404: {"description": "no such agreement, or not one you can see"}, **_REFUSED})
-async def upload_document(agreement_id: IdPath, file: UploadFile, data: Annotated[DocumentUpload, Form()],
+async def upload_document(agreement_id: IdPath, file: UploadFile, kind: Annotated[DocumentKindValue, Form()],
                           session: SessionDep, actor: CurrentActor, when: WhenDep, settings: SettingsDep,
-                          if_match: IfMatchDep, response: Response) -> DocumentRead:
+                          if_match: IfMatchDep, response: Response, title: Annotated[Title | None, Form()] = None,
+                          deliverable_id: Annotated[Id | None, Form()] = None,
+                          amendment_id: Annotated[Id | None, Form()] = None) -> DocumentRead:
     """Keep a document with the agreement (multipart: `file`, `kind`, optional `title`,
     `deliverable_id`, `amendment_id`). Staff of a party upload any kind; a partner uploads
     evidence of a deliverable they own. Recorded in the agreement's history."""
+    data = DocumentUpload(kind=kind, title=title, deliverable_id=deliverable_id, amendment_id=amendment_id)
     await snapshot.load(session, agreement_id, actor)  # out of reach: 404 before anything is stored
     filename = file.filename or "document"
     stored = await documents.store(file.read, filename, settings)
