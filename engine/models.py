@@ -102,6 +102,7 @@ class Agreement(SQLModel, table=True):
     signatures: list["Signature"] = children("Signature.id")
     areas: list["CollaborationArea"] = children("CollaborationArea.position")
     deliverables: list["Deliverable"] = children("Deliverable.id")
+    documents: list["Document"] = children("Document.id")
 
 
 class Party(SQLModel, table=True):
