@@ -29,6 +29,7 @@ from engine.schemas import (
     Title,
     WorkflowVersionMove,
 )
+from engine.settings import Settings
 
 router = APIRouter(tags=["documents"])
 
@@ -95,7 +96,11 @@ async def get_document_content(document_id: IdPath, session: SessionDep, actor: 
                                settings: SettingsDep) -> FileResponse:
     """The document's bytes: `Content-Disposition: attachment` with its file name, its stored
     type, never sniffed by the browser (`X-Content-Type-Options: nosniff`)."""
-    document = await _document(session, document_id, actor)
+    return download(settings, await _document(session, document_id, actor))
+
+
+def download(settings: Settings, document: DocumentValue) -> FileResponse:
+    """The document's stored file as an attachment (the API's and the pages' download)."""
     path = documents.open_content(settings, document.sha256)
     return FileResponse(path, media_type=document.content_type, filename=document.filename,
                         content_disposition_type="attachment",
