@@ -99,7 +99,8 @@ async def test_the_seed_agreement_is_active_signed_in_montevideo(migrated: Datab
     assert (copy.kind, copy.content_type, copy.filename) == (
         "signed_agreement", "application/pdf", "metropolis-uclg-aspac-2019-signed.pdf")
     content = (documents_dir / copy.sha256[:2] / copy.sha256).read_bytes()
-    assert content.startswith(b"%PDF-1.4") and content.rstrip().endswith(b"%%EOF")
+    assert content.startswith(b"%PDF-1.4")
+    assert content.rstrip().endswith(b"%%EOF")
     assert b"Montevideo" in content
     assert [a.title for a in agreement.areas] == demo.COLLABORATION_AREAS
     assert len(agreement.areas) == 4

@@ -5,6 +5,7 @@ through the same actions as the API."""
 from __future__ import annotations
 
 import re
+
 import httpx
 from fastapi import FastAPI
 
@@ -24,9 +25,9 @@ async def test_staff_upload_download_and_an_administrator_withdraws(client: http
                                                                     app: FastAPI) -> None:
     agreement = await world.draft()
     csrf = await sign_in(client, world.metro_staff.token)
-    page = await client.get(f"/agreements/{agreement['id']}")
-    assert 'enctype="multipart/form-data"' in page.text
-    assert "No documents yet." in text_of(page.text)
+    first = await client.get(f"/agreements/{agreement['id']}")
+    assert 'enctype="multipart/form-data"' in first.text
+    assert "No documents yet." in text_of(first.text)
 
     answer = await client.post(f"/agreements/{agreement['id']}/documents", data={
         "csrf": csrf, "version": await _version(world, agreement["id"]), "form": "upload",
