@@ -15,7 +15,7 @@ from engine.settings import Settings
 from engine.statuses import DocumentKind
 from tests.support import World
 
-LIMIT = 4096  # the largest document these tests allow (ACCORD_DOCUMENT_MAX_BYTES)
+LIMIT = 8192  # the largest document these tests allow (ACCORD_DOCUMENT_MAX_BYTES)
 PDF = signed_copy("Collaboration agreement", ["Signed in Montevideo on 6 April 2019."])
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")  # a PNG's first bytes
 EXECUTABLE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200
@@ -73,7 +73,33 @@ async def test_upload_list_and_download_give_back_the_same_bytes(world: World, d
     assert added[0]["diff"]["parts"][0]["part"] == "document"
 
 
+def _workbook() -> bytes:
+    import io
+
+    import openpyxl
+
+    book, out = openpyxl.Workbook(), io.BytesIO()
+    book.active.append(["Deliverable", "Done"])  # type: ignore[union-attr]
+    book.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("filename", "content", "content_type"), [
+    ("work plan.xlsx", _workbook(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    ("photo.PNG", PNG, "image/png"),
+])
+async def test_other_allowed_types_are_kept_with_the_type_their_bytes_say(world: World, filename: str,
+                                                                         content: bytes, content_type: str) -> None:
+    agreement = await world.draft()
+    response = await upload(world, "metro_staff", agreement["id"], content=content, filename=filename)
+    assert response.status_code == 201, response.text
+    assert response.json()["content_type"] == content_type
+    download = await world.call("metro_staff", "GET", f"/documents/{response.json()['id']}/content")
+    assert download.headers["content-type"] == content_type
+
+
 @pytest.mark.parametrize(("filename", "content", "says"), [
+    ("work plan.docx", _workbook(), "its content is a application/vnd.openxmlformats-officedocument.spreadsheetml"),
     ("signed.pdf", EXECUTABLE, "its content is a application/x-msdownload file"),
     ("signed.pdf", PNG, "its content is a image/png file"),
     ("signed.exe", EXECUTABLE, "not a type of document Accord keeps"),
