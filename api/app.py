@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -13,7 +14,19 @@ from starlette.types import ASGIApp
 from api import links, observability, problems
 from api.guards import NoSniff, RefuseControlCharacters
 from api.limits import BodyLimit
-from api.routers import agreements, directory, feeds, health, metrics, reminders, reports, tokens, webhooks, workflows
+from api.routers import (
+    agreements,
+    directory,
+    documents,
+    feeds,
+    health,
+    metrics,
+    reminders,
+    reports,
+    tokens,
+    webhooks,
+    workflows,
+)
 from api.routers import diagrams as workflow_diagrams
 from api.web import link_mail
 from api.web import router as web_pages
@@ -25,6 +38,8 @@ from notifications.worker import Scheduler
 
 API_PREFIX = "/api/v1"
 DOCS_ASSETS = "/docs-assets"  # Swagger UI's and ReDoc's scripts, style sheet and icon, from fastapi-offline
+# Where documents are uploaded, through the API and the pages: their bodies may be larger.
+UPLOADS = re.compile(r"^(/api/v1)?/agreements/\d+/documents$")
 
 DESCRIPTION = """
 Accord keeps collaboration agreements between organisations as state machines, with their
@@ -74,13 +89,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.state.clock = clock or SystemClock()
     problems.install(app)
     links.install(app)  # what a created resource's id leads to, in the OpenAPI document
-    app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes, uploads=UPLOADS,
+                       max_document_bytes=settings.document_max_bytes)
     app.add_middleware(RefuseControlCharacters)
     observability.install(app, settings)  # ids, access log and metrics for every answer
     _around_everything(app, NoSniff)  # outermost: every answer, a 500 included
     app.include_router(health.router)
     app.include_router(metrics.router)
-    for router in (directory.router, agreements.router, workflows.router):
+    for router in (directory.router, agreements.router, documents.router, workflows.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(webhooks.router, prefix=API_PREFIX)
     app.include_router(reminders.router, prefix=API_PREFIX)

@@ -131,7 +131,7 @@ def migrate() -> None:
 # --- demo --------------------------------------------------------------------------------------
 
 def _demo(settings: Settings, clock: Clock) -> None:
-    report = _run(lambda database: load_demo(database, clock, settings.zone), settings)
+    report = _run(lambda database: load_demo(database, clock, settings.zone, settings), settings)
     for line in report.lines():
         typer.echo(line)
     typer.echo("Demo data loaded." if report.changed else

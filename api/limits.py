@@ -2,36 +2,52 @@
 
 A body announced with a Content-Length over the limit is refused before it is read;
 one sent without (chunked) is counted as it arrives and refused when it passes the limit.
+A document upload (`uploads`, its paths) has a limit of its own: the largest document and room
+for the form around it; the file itself is held to the document limit as it is stored
+(engine/documents.py).
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, uploads: re.Pattern[str] | None = None,
+                 max_document_bytes: int = 0) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.uploads = uploads
+        self.max_document_bytes = max_document_bytes
 
-    def _too_large(self, size: int) -> str:
-        return (f"The request body is {size} bytes or more; at most {self.max_body_bytes} are accepted. "
-                "Send less, or split the change into several requests.")
+    def _limit(self, scope: Scope) -> tuple[int, str]:
+        """The most `scope`'s body may be, and what to do about a larger one."""
+        if self.uploads is not None and scope["method"] == "POST" and self.uploads.match(scope["path"]):
+            return (self.max_document_bytes + self.max_body_bytes,
+                    f"A document may be at most {self.max_document_bytes} bytes. Upload a smaller file (a scan "
+                    "at a lower resolution, or the document split in parts).")
+        return self.max_body_bytes, "Send less, or split the change into several requests."
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit, advice = self._limit(scope)
+
+        def too_large(size: int) -> str:
+            return f"The request body is {size} bytes or more; at most {limit} are accepted. {advice}"
+
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None:
             if not length.isdigit():
                 await _refuse(send, 400, "Bad request", "Content-Length must be a whole number of bytes.")
                 return
-            if int(length) > self.max_body_bytes:
-                await _refuse(send, 413, "Content too large", self._too_large(int(length)))
+            if int(length) > limit:
+                await _refuse(send, 413, "Content too large", too_large(int(length)))
                 return
             await self.app(scope, receive, send)
             return
@@ -42,8 +58,8 @@ class BodyLimit:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_body_bytes:
-                raise HTTPException(413, self._too_large(received))
+            if received > limit:
+                raise HTTPException(413, too_large(received))
             return message
 
         await self.app(scope, counting_receive, send)

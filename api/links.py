@@ -24,6 +24,7 @@ CREATES: dict[tuple[str, str], str] = {
     ("post", "/api/v1/agreements/{agreement_id}/focal-points"): "contact_id",
     ("post", "/api/v1/agreements/{agreement_id}/areas"): "area_id",
     ("post", "/api/v1/agreements/{agreement_id}/areas/{area_id}/deliverables"): "deliverable_id",
+    ("post", "/api/v1/agreements/{agreement_id}/documents"): "document_id",
     ("post", "/api/v1/webhooks"): "webhook_id",
     ("post", "/api/v1/feeds"): "feed_id",
 }

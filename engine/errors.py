@@ -21,7 +21,10 @@ and title unless it says otherwise; its own type says what is different about it
     │                                                          cannot match)
     ├── GuardFailed            -> 422  guard-failed            one or more guards are unmet; `unmet` lists
     │                                                          each sentence
-    └── InvalidInput           -> 422  invalid-input           a field is invalid in a way the schema cannot say
+    ├── InvalidInput           -> 422  invalid-input           a field is invalid in a way the schema cannot say
+    ├── TooLarge               -> 413  too-large               an uploaded document is over the size limit
+    └── UnsupportedType        -> 415  unsupported-type        an uploaded document is not of an allowed
+                                                               type, or its content is not what its name says
 """
 
 from __future__ import annotations
@@ -134,3 +137,11 @@ class InvalidInput(AccordError):
     def __init__(self, detail: str, field: str | None = None) -> None:
         super().__init__(detail)
         self.field = field
+
+
+class TooLarge(AccordError):
+    status, title, type = 413, "Content too large", problem_type("too-large")
+
+
+class UnsupportedType(AccordError):
+    status, title, type = 415, "Unsupported media type", problem_type("unsupported-type")

@@ -103,6 +103,7 @@ class Agreement(SQLModel, table=True):
     signatures: list["Signature"] = children("Signature.id")
     areas: list["CollaborationArea"] = children("CollaborationArea.position")
     deliverables: list["Deliverable"] = children("Deliverable.id")
+    documents: list["Document"] = children("Document.id")
 
 
 class Party(SQLModel, table=True):
@@ -173,6 +174,29 @@ class Deliverable(SQLModel, table=True):
     completed_on: date | None = None
     created_at: datetime = instant()
     updated_at: datetime = instant()
+
+
+class Document(SQLModel, table=True):
+    """A file kept with an agreement: its bytes are stored once per content, by sha256, in the
+    documents folder (engine/documents.py); this row says what it is, whose, and whether it was
+    withdrawn (never deleted: a withdrawn document keeps its content and its place in history)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    agreement_id: int = Field(foreign_key="agreement.id", index=True)
+    kind: str = Field(max_length=32)  # a DocumentKind
+    title: str = Field(max_length=300)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=128)
+    size: int
+    sha256: str = Field(max_length=64, index=True)
+    uploaded_by_id: int | None = Field(default=None, foreign_key="person.id")
+    uploaded_at: datetime = instant()
+    deliverable_id: int | None = Field(default=None, foreign_key="deliverable.id")
+    # The amendment it is the signed copy of (no foreign key yet: amendments come in their own change).
+    amendment_id: int | None = None
+    withdrawn_at: datetime | None = instant(nullable=True)
+    withdrawn_by_id: int | None = Field(default=None, foreign_key="person.id")
+    withdrawn_reason: str | None = long_text()
 
 
 class HistoryEvent(SQLModel, table=True):

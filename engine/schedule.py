@@ -96,7 +96,8 @@ REMINDER_COLUMNS = ("id", "subject_type", "subject_id", "rule", "due_on", "perso
                     "note", "send_at")
 # The agreement's fields its timers and reminders count from, or whose value picks them.
 SCHEDULE_FIELDS = frozenset({"state", "effective_from", "term_starts_on", "next_review_on", "ends_on",
-                             "submitted_on", "notice_period_days", "review_every_months"})
+                             "submitted_on", "notice_period_days", "review_every_months",
+                             "workflow_version"})
 # The deliverable's columns its reminders depend on.
 DELIVERABLE_SCHEDULE_COLUMNS = frozenset({"status", "due_on", "owner_id"})
 

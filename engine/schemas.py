@@ -58,6 +58,9 @@ DeliverableStatusValue = Literal[statuses.DeliverableStatus.PLANNED, statuses.De
 DeliveryStatusValue = Literal[statuses.DeliveryStatus.PENDING, statuses.DeliveryStatus.SENT,
                               statuses.DeliveryStatus.CANCELLED, statuses.DeliveryStatus.DEAD]
 ReviewOutcome = Literal["continue", "renew", "renew_as_successor", "terminate"]
+DocumentKindValue = Literal[statuses.DocumentKind.SIGNED_AGREEMENT, statuses.DocumentKind.AMENDMENT,
+                            statuses.DocumentKind.TERMINATION_LETTER, statuses.DocumentKind.EVIDENCE,
+                            statuses.DocumentKind.OTHER]
 
 
 def _spells(value: Any, members: Iterable[str]) -> None:
@@ -413,6 +416,8 @@ class _AgreementTerms(Input):
 class AgreementCreate(_AgreementTerms):
     title: Title
     workflow: Annotated[str, StringConstraints(max_length=64), ONE_LINE] = "collaboration_agreement"
+    workflow_version: Annotated[int, Field(ge=1, le=1000)] | None = Field(
+        default=None, description="an earlier version of the workflow to start on; unset: its latest")
     parties: Annotated[list[PartyInput], Field(min_length=1, max_length=50)]
     areas: Annotated[list[AreaCreate], Field(max_length=50)] = []
 
@@ -684,6 +689,41 @@ class HistoryRead(Output):
     @property
     def text(self) -> str:
         return history_text.describe(self.event, self.from_state, self.to_state, self.actor, self.data)
+
+
+class DocumentUpload(Input):
+    """The form fields of an upload beside its `file` (multipart/form-data)."""
+
+    kind: DocumentKindValue
+    title: Title | None = Field(default=None, description="what the document is; unset: its file name")
+    deliverable_id: Id | None = Field(default=None, description="the deliverable it is evidence of")
+    amendment_id: Id | None = Field(default=None, description="the amendment it is the signed copy of")
+
+
+class DocumentRead(Output):
+    id: int
+    agreement_id: int
+    kind: str
+    title: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_by: int | None = Field(description="the person who uploaded it")
+    uploaded_at: datetime
+    deliverable_id: int | None = None
+    amendment_id: int | None = None
+    withdrawn_at: datetime | None = None
+    withdrawn_by: int | None = None
+    withdrawn_reason: str | None = None
+
+
+class DocumentWithdraw(Input):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000), LINES]
+
+
+class WorkflowVersionMove(Input):
+    version: Annotated[int, Field(ge=1, le=1000)]
 
 
 class WorkflowStateRead(BaseModel):

@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     import_max_rows: int = Field(default=10_000, ge=1)
     import_max_columns: int = Field(default=64, ge=1)
     import_max_cell_chars: int = Field(default=32_767, ge=1)
+    # Uploaded documents, one file per content (its sha256) in this folder (docs/deploy.md,
+    # "Documents"): back it up with the database; several API processes share one folder.
+    documents_dir: str = "documents"
+    document_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
+    # The kinds of file a document may be, by their usual extension (engine/documents.py knows
+    # pdf, png, jpg, docx, xlsx and odt).
+    document_types: list[Literal["pdf", "png", "jpg", "docx", "xlsx", "odt"]] = [
+        "pdf", "png", "jpg", "docx", "xlsx", "odt"]
     # json | text; unset: json unless stderr is a terminal (engine/logging.py).
     log_format: Literal["json", "text"] | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

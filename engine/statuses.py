@@ -100,3 +100,14 @@ class NotificationKind(Choice):
 
     REMINDER = "reminder"
     ALERT = "alert"
+
+
+class DocumentKind(Choice):
+    """What an agreement's document is: its signed copy, the signed copy of an amendment, a
+    letter that ends it, evidence of a deliverable's work, or anything else kept with it."""
+
+    SIGNED_AGREEMENT = "signed_agreement"
+    AMENDMENT = "amendment"
+    TERMINATION_LETTER = "termination_letter"
+    EVIDENCE = "evidence"
+    OTHER = "other"

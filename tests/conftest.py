@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +22,7 @@ import engine.models  # noqa: F401  (registers the tables)
 from api.app import create_app
 from engine.clock import FixedClock
 from engine.db import Database
-from engine.settings import Settings
+from engine.settings import Settings, get_settings
 from tests.support import World, build_world
 
 PG_ADMIN_DSN = os.environ.get("ACCORD_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
@@ -80,10 +80,20 @@ def clock() -> FixedClock:
     return FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
 
 
+@pytest.fixture(autouse=True)
+def documents_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Each test's documents folder, in its own tmp_path, for settings read from the environment too."""
+    folder = tmp_path / "documents"
+    monkeypatch.setenv("ACCORD_DOCUMENTS_DIR", str(folder))
+    get_settings.cache_clear()
+    yield folder
+    get_settings.cache_clear()
+
+
 @pytest.fixture
-def settings(database: Database, tmp_path: Path) -> Settings:
+def settings(database: Database, tmp_path: Path, documents_dir: Path) -> Settings:
     return Settings(database_url=database.url, scheduler_enabled=False,
-                    outbox_dir=str(tmp_path / "outbox"))
+                    outbox_dir=str(tmp_path / "outbox"), documents_dir=str(documents_dir))
 
 
 @pytest.fixture

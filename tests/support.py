@@ -95,7 +95,9 @@ class World:
         return response.json() if response.content else None
 
     async def draft(self, who: str = "metro_staff", **overrides: Any) -> dict[str, Any]:
-        body = {"title": "Collaboration agreement between Metropolis and UCLG ASPAC",
+        """A draft agreement; on version 1 of its workflow, whose lifecycle these tests follow
+        (version 2 asks for documents on the way: tests/test_documents.py)."""
+        body = {"title": "Collaboration agreement between Metropolis and UCLG ASPAC", "workflow_version": 1,
                 "effective_from": "2026-12-01", "review_every_months": 12,
                 "parties": [{"organisation_id": self.orgs["metropolis"]},
                             {"organisation_id": self.orgs["aspac"]}],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -68,8 +69,8 @@ async def test_demo_loads_once_and_then_changes_nothing(migrated: Database,
                for line in second.lines())
 
 
-async def test_the_seed_agreement_is_active_signed_in_montevideo(migrated: Database,
-                                                                 clock: FixedClock) -> None:
+async def test_the_seed_agreement_is_active_signed_in_montevideo(migrated: Database, clock: FixedClock,
+                                                                 documents_dir: Path) -> None:
     await demo.load_demo(migrated, clock)
     async with migrated.transaction(write=False) as session:
         agreement_id = await session.scalar(
@@ -93,6 +94,14 @@ async def test_the_seed_agreement_is_active_signed_in_montevideo(migrated: Datab
 
     assert [(s.signed_on, s.place) for s in agreement.signatures] == [
         (date(2019, 4, 6), "Montevideo"), (date(2019, 4, 6), "Montevideo")]
+    # Its signed copy, a PDF made by the demo, kept in the documents folder before the last signature.
+    [copy] = agreement.documents
+    assert (copy.kind, copy.content_type, copy.filename) == (
+        "signed_agreement", "application/pdf", "metropolis-uclg-aspac-2019-signed.pdf")
+    content = (documents_dir / copy.sha256[:2] / copy.sha256).read_bytes()
+    assert content.startswith(b"%PDF-1.4")
+    assert content.rstrip().endswith(b"%%EOF")
+    assert b"Montevideo" in content
     assert [a.title for a in agreement.areas] == demo.COLLABORATION_AREAS
     assert len(agreement.areas) == 4
     per_area = {a.id: [d for d in agreement.deliverables if d.area_id == a.id]

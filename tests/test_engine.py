@@ -19,8 +19,9 @@ def test_catalog_is_built_once() -> None:
         again = catalog().get(*key)
         assert again is workflow
         assert again.machine is workflow.machine
-    assert set(first.workflows) == {("collaboration_agreement", 1), ("city_to_city", 1)}
-    assert first.latest("collaboration_agreement").spec.version == 1
+    assert set(first.workflows) == {("collaboration_agreement", 1), ("collaboration_agreement", 2),
+                                    ("city_to_city", 1)}
+    assert first.latest("collaboration_agreement").spec.version == 2
 
 
 def test_a_machine_serves_many_agreements_without_models() -> None:

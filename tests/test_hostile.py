@@ -69,7 +69,11 @@ class Target:
     headers: dict[str, str]
 
     def send(self, **kwargs: Any) -> httpx.Response:
-        return self.runner.run(self.client.request(**kwargs))
+        async def sent() -> httpx.Response:
+            request = self.client.build_request(**kwargs)
+            await request.aread()  # a multipart body too, which schemathesis reads back to check the answer
+            return await self.client.send(request)
+        return self.runner.run(sent())
 
     def reset(self) -> None:
         """Back to the seeded world: every table emptied (ids restart) and seeded again, so that a
@@ -149,6 +153,12 @@ async def _reset_and_seed(database: Database, client: httpx.AsyncClient, clock: 
     return await _seed(database, client, clock)
 
 
+def _part(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return (value[0], _part(value[1]), *value[2:])
+    return value if isinstance(value, (bytes, str)) else str(value).encode()
+
+
 def _httpx_kwargs(case: schemathesis.Case[Any], headers: dict[str, str]) -> dict[str, Any]:
     """What schemathesis prepares for `requests`, in the words httpx uses."""
     kwargs = case.as_transport_kwargs(base_url=BASE, headers=headers)
@@ -157,6 +167,10 @@ def _httpx_kwargs(case: schemathesis.Case[Any], headers: dict[str, str]) -> dict
         kwargs["content"] = data
     elif data is not None:
         kwargs["data"] = data
+    files = kwargs.get("files")
+    if files:  # a multipart part generated as a number or null: httpx sends bytes, as requests would
+        kwargs["files"] = [(name, _part(value)) for name, value in (files.items() if isinstance(files, dict)
+                                                                    else files)]
     cookies = kwargs.pop("cookies", None)
     if cookies:  # httpx takes cookies on the client only
         kwargs["headers"]["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())

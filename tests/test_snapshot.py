@@ -1,7 +1,7 @@
 """The one-statement snapshot (engine/agreements/snapshot.py) holds exactly what the ORM loads.
 
 Every column of the agreement and of each part (parties with organisations, focal points and
-signatories with their people, signatures, areas, deliverables) must equal, in value and type,
+signatories with their people, signatures, areas, deliverables, documents) must equal, in value and type,
 what SQLAlchemy's own loading returns, on SQLite and PostgreSQL: a date that came back as a
 string, an instant without its zone or a boolean as 0 would reach guards, reminders and the
 API answer. The snapshot is made of values: nothing in it can be changed in place.
@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 from sqlmodel import col
 
 from engine import schedule
@@ -33,6 +34,7 @@ from engine.agreements.values import (
     AreaValue,
     ContactValue,
     DeliverableValue,
+    DocumentValue,
     OrganisationValue,
     PartyValue,
     PersonValue,
@@ -48,6 +50,7 @@ from engine.models import (
     CollaborationArea,
     Contact,
     Deliverable,
+    Document,
     Organisation,
     Party,
     Person,
@@ -89,12 +92,13 @@ async def test_every_column_of_every_part_equals_the_orm(demo: Database) -> None
     for agreement_id in ids:
         async with demo.transaction(write=False) as orm_session:
             expected = (await orm_session.execute(
-                select(Agreement).where(col(Agreement.id) == agreement_id).options(*with_parts())
+                select(Agreement).where(col(Agreement.id) == agreement_id)
+                .options(*with_parts(), selectinload(Agreement.documents))  # type: ignore[arg-type]
             )).scalar_one()
         async with demo.transaction(write=False) as session:
             got = await snapshot.load(session, agreement_id, ADMIN)
             same(got, expected)
-            for name in ("parties", "contacts", "signatures", "areas", "deliverables"):
+            for name in ("parties", "contacts", "signatures", "areas", "deliverables", "documents"):
                 left, right = getattr(got, name), getattr(expected, name)
                 assert [p.id for p in left] == [p.id for p in right], name
                 for a, b in zip(left, right, strict=True):
@@ -115,15 +119,16 @@ async def test_every_column_of_every_part_equals_the_orm(demo: Database) -> None
         assert full.signatures
         assert full.areas
         assert full.deliverables
+        assert full.documents
 
 
 def test_each_value_has_the_columns_of_its_table() -> None:
     """A column added to a table (and its migration) without its value would be lost on read."""
     for value, model in ((AgreementSnapshot, Agreement), (PartyValue, Party), (ContactValue, Contact),
                          (SignatureValue, Signature), (AreaValue, CollaborationArea), (DeliverableValue, Deliverable),
-                         (OrganisationValue, Organisation), (PersonValue, Person)):
+                         (OrganisationValue, Organisation), (PersonValue, Person), (DocumentValue, Document)):
         own = {f.name for f in fields(value)} - {"organisation", "person", "parties", "contacts", "signatures",
-                                                 "areas", "deliverables", "successor_id"}  # read beside
+                                                 "areas", "deliverables", "documents", "successor_id"}  # read beside
         assert own == set(columns_of_table(model)), value.__name__
 
 

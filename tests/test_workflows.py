@@ -67,7 +67,9 @@ def test_the_minimal_workflow_loads(tmp_path: Path) -> None:
 
 def test_the_shipped_workflows_load() -> None:
     specs = load_workflows(WORKFLOW_DIR, vocabulary())
-    assert set(specs) == {("collaboration_agreement", 1), ("city_to_city", 1)}
+    assert set(specs) == {("collaboration_agreement", 1), ("collaboration_agreement", 2), ("city_to_city", 1)}
+    # Version 2 has every state of version 1, so an administrator can move any agreement to it.
+    assert set(specs[("collaboration_agreement", 2)].states) == set(specs[("collaboration_agreement", 1)].states)
     lifecycle = specs[("collaboration_agreement", 1)]
     assert {n for n, s in lifecycle.states.items() if s.final} == {
         "terminated", "expired", "cancelled", "superseded"}
@@ -87,6 +89,10 @@ def _unknown_source(spec: dict[str, Any]) -> None:
 
 def _unknown_guard(spec: dict[str, Any]) -> None:
     spec["events"]["start"]["guards"].append("moon_is_full")
+
+
+def _unknown_document(spec: dict[str, Any]) -> None:
+    spec["events"]["start"]["guards"].append({"document": "napkin_sketch", "when": "moon_is_full"})
 
 
 def _unknown_effect(spec: dict[str, Any]) -> None:
@@ -148,6 +154,8 @@ def _reminder_unknown_recipient(spec: dict[str, Any]) -> None:
     (_unknown_state, ["goes to unknown state 'archived'"]),
     (_unknown_source, ["comes from unknown state 'limbo'"]),
     (_unknown_guard, ["event 'start' names unknown guard 'moon_is_full'"]),
+    (_unknown_document, ["event 'start' requires unknown document kind 'napkin_sketch' (known: amendment, evidence",
+                         "document guard names unknown condition 'moon_is_full'"]),
     (_unknown_effect, ["unknown effect 'send_flowers'"]),
     (_unreachable, ["state 'archived' is unreachable from 'draft'"]),
     (_dead_end, ["state 'stuck' has no path to a final state"]),

@@ -47,6 +47,27 @@ class StateSpec(_Strict):
     term_restarts: bool = False
 
 
+class DocumentGuard(_Strict):
+    """A guard written `{document: <kind>}`: the agreement keeps a document of that kind (one not
+    withdrawn). With `when: <condition>` it holds only when that branch condition does (the
+    signature that completes the agreement needs its signed copy; the ones before do not)."""
+
+    document: Identifier
+    when: Identifier | None = None
+
+    @property
+    def name(self) -> str:
+        return f"document: {self.document}" + (f" (when {self.when})" if self.when else "")
+
+
+GuardEntry = Identifier | DocumentGuard
+
+
+def guard_name(entry: GuardEntry) -> str:
+    """How a guard is named in the API's description of a workflow."""
+    return entry if isinstance(entry, str) else entry.name
+
+
 class EventSpec(_Strict):
     """An event: its `label`, who fires it (`actors`), its `guards` and `effects`, and how the
     pages offer it to a person.
@@ -61,7 +82,7 @@ class EventSpec(_Strict):
 
     label: str
     actors: tuple[EventActor, ...] = (EventActor.STAFF,)
-    guards: tuple[Identifier, ...] = ()
+    guards: tuple[GuardEntry, ...] = ()
     effects: tuple[Identifier, ...] = ()
     confirm: bool = False
     scheduled: bool = False

@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from workflows.definition import EventActor, WorkflowSpec
+from workflows.definition import DocumentGuard, EventActor, WorkflowSpec
 
 WORKFLOW_DIR = Path(__file__).parent
 
@@ -43,6 +43,8 @@ class Vocabulary:
     dates: frozenset[str] = field(default_factory=frozenset)
     deliverable_dates: frozenset[str] = field(default_factory=frozenset)
     recipients: frozenset[str] = field(default_factory=frozenset)
+    # The kinds of document a `{document: <kind>}` guard may require.
+    documents: frozenset[str] = field(default_factory=frozenset)
 
 
 def load_workflow(path: Path, vocabulary: Vocabulary) -> WorkflowSpec:
@@ -100,7 +102,13 @@ def _problems(spec: WorkflowSpec, vocabulary: Vocabulary) -> Iterable[str]:
 
     for name, event in spec.events.items():
         for guard in event.guards:
-            if guard not in vocabulary.guards:
+            if isinstance(guard, DocumentGuard):
+                if guard.document not in vocabulary.documents:
+                    yield (f"event {name!r} requires unknown document kind {guard.document!r} (known: "
+                           f"{', '.join(sorted(vocabulary.documents))})")
+                if guard.when is not None and guard.when not in vocabulary.conditions:
+                    yield f"event {name!r}: document guard names unknown condition {guard.when!r}"
+            elif guard not in vocabulary.guards:
                 yield f"event {name!r} names unknown guard {guard!r}"
         for effect in event.effects:
             if effect not in vocabulary.effects:

@@ -8,6 +8,7 @@ from api.deps import CurrentActor
 from engine.errors import NotFound
 from engine.schemas import WorkflowEventRead, WorkflowRead, WorkflowStateRead
 from engine.workflow.machine import CompiledWorkflow, catalog
+from workflows.definition import guard_name
 
 router = APIRouter(tags=["workflows"])
 
@@ -20,8 +21,9 @@ def _read(workflow: CompiledWorkflow) -> WorkflowRead:
         states=[WorkflowStateRead(name=n, label=s.label, final=s.final, editable=s.editable, signed=s.signed,
                                   term_restarts=s.term_restarts, events=list(workflow.allowed_events(n)))
                 for n, s in spec.states.items()],
-        events=[WorkflowEventRead(name=n, label=e.label, actors=list(e.actors), guards=list(e.guards),
-                                  effects=list(e.effects), fields=list(workflow.fields(n)),
+        events=[WorkflowEventRead(name=n, label=e.label, actors=list(e.actors),
+                                  guards=[guard_name(g) for g in e.guards], effects=list(e.effects),
+                                  fields=list(workflow.fields(n)),
                                   confirm=e.confirm, scheduled=e.scheduled)
                 for n, e in spec.events.items()],
         diagram=workflow.mermaid(),

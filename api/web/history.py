@@ -233,6 +233,13 @@ def _part_line(part: Mapping[str, Any], names: Names) -> str | None:
         if op == "removed":
             return f"{what} for {party} no longer named: {person}"
         return f"{what} for {party}: {_column_changes(changes, names)}"
+    if kind == "document":
+        if op == "added":
+            kind_words = str(values.get("kind", "")).replace("_", " ")
+            return f"Document {_quoted(str(values.get('title')))} uploaded ({kind_words}, {values.get('filename')})"
+        if isinstance(changes.get("withdrawn_reason"), list):
+            return f"Document {part_id} withdrawn: {_quoted(str(changes['withdrawn_reason'][1]))}"
+        return None
     if kind == "signature":
         party = names.party(values.get("party_id"))
         signed_on = _value("signed_on", values.get("signed_on"), names)

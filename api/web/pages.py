@@ -33,9 +33,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import IdPath, get_database, get_settings, get_when, parse_if_match
 from api.observability import loggable_path
+from api.routers.documents import download
 from api.web import history, link_mail, views
 from api.web import session as web_session
-from engine import reports, schedule, statuses
+from engine import documents, reports, schedule, statuses
 from engine.access import in_reach
 from engine.agreements import actions, policy, reading, service, snapshot
 from engine.agreements.values import AgreementSnapshot
@@ -54,7 +55,9 @@ from engine.errors import (
     NotPermitted,
     PreconditionFailed,
     StaleVersion,
+    TooLarge,
     TransitionNotAllowed,
+    UnsupportedType,
 )
 from engine.models import Agreement, Contact, Deliverable, Organisation, Party, Person
 from engine.schemas import (
@@ -67,6 +70,8 @@ from engine.schemas import (
     ContactCreate,
     DeliverableCreate,
     DeliverableUpdate,
+    DocumentUpload,
+    DocumentWithdraw,
     EventFire,
     OrganisationCreate,
     OrganisationKind,
@@ -79,7 +84,7 @@ from engine.schemas import (
     TokenCreate,
     control_character,
 )
-from engine.statuses import ContactKind, DeliverableStatus, PartyRole, Role
+from engine.statuses import ContactKind, DeliverableStatus, DocumentKind, PartyRole, Role
 from engine.workflow import diagrams
 from engine.workflow.machine import CompiledWorkflow, catalog
 
@@ -318,6 +323,30 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
         "copying": {"why_not": _copy_refusal(actor, agreement)},
         "problem_field": problem.field if isinstance(problem, InvalidInput) else None,
         "changed": request.query_params.get("changed"),
+        "documents": await documents_section(session, actor, agreement),
+    }
+
+
+def size_in_words(size: int) -> str:
+    for unit, step in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= step:
+            return f"{size / step:.1f} {unit}"
+    return f"{size} bytes"
+
+
+async def documents_section(session: AsyncSession, actor: Actor, agreement: AgreementSnapshot) -> dict[str, Any]:
+    """The agreement's documents as its page lists them (who uploaded each, its size in words),
+    and what the upload form offers `actor` (engine.agreements.policy): every kind to the staff of
+    a party and administrators, evidence of the deliverables they own to a partner."""
+    people = await _people_named(session, {d.uploaded_by_id for d in agreement.documents if d.uploaded_by_id})
+    staff = policy.may_edit(actor, agreement)
+    return {
+        "items": [{"document": d, "by": people.get(d.uploaded_by_id or 0, "someone no longer listed"),
+                   "size": size_in_words(d.size)} for d in agreement.documents],
+        "may_upload": policy.may_upload(actor, agreement), "may_withdraw": actor.is_admin,
+        "kinds": list(DocumentKind) if staff else [DocumentKind.EVIDENCE],
+        "deliverables": [d for d in agreement.deliverables if staff or d.owner_id == actor.person_id],
+        "evidence": DocumentKind.EVIDENCE,
     }
 
 
@@ -906,6 +935,54 @@ async def edit_terms(request: Request, agreement_id: IdPath) -> Response:
     form = await posted(request)
     return await _draft_write(request, agreement_id, form, lambda: actions.Edit(_model(AgreementUpdate, _given(
         form, _EDITABLE_TERMS))), "terms", "top")
+
+
+@router.post("/agreements/{agreement_id}/documents", response_class=HTMLResponse)
+async def upload_document(request: Request, agreement_id: IdPath) -> Response:
+    """Upload a document (multipart): its file is stored by content, then kept with the
+    agreement through actions.AttachDocument; a refused file shows the page again, saying why."""
+    form = await posted(request)
+    upload = form.get("file")
+    try:
+        if isinstance(upload, str) or upload is None or not upload.filename:
+            raise InvalidInput("Choose the file to upload.", field="file")
+        data = _model(DocumentUpload, {"kind": text(form, "kind", limit=32), "title": text(form, "title"),
+                                       "deliverable_id": _id(form, "deliverable_id")})
+        async with get_database(request).transaction(write=False) as session:
+            await snapshot.load(session, agreement_id, await require_actor(request, session))
+        filename = upload.filename
+        stored = await documents.store(upload.read, filename, get_settings(request))
+    except (InvalidInput, TooLarge, UnsupportedType) as refused:
+        return await _page_with_problem(request, agreement_id, refused, form)
+    finally:
+        await form.close()  # the upload's spooled file, whatever happened
+    return await _draft_write(request, agreement_id, form, lambda: actions.AttachDocument(data, filename, stored),
+                              "document", "documents-title")
+
+
+@router.get("/documents/{document_id}/content")
+async def document_content(request: Request, document_id: IdPath) -> Response:
+    """A document's file, to a person who reaches its agreement (404 otherwise)."""
+    async with get_database(request).transaction(write=False) as session:
+        actor = await require_actor(request, session)
+        agreement = await snapshot.load(session, await reading.agreement_of_document(session, document_id, actor),
+                                        actor)
+    document = agreement.document(document_id)
+    assert document is not None
+    return download(get_settings(request), document)
+
+
+@router.post("/documents/{document_id}/withdraw", response_class=HTMLResponse)
+async def withdraw_document(request: Request, document_id: IdPath) -> Response:
+    """An administrator withdraws a document with a reason (actions.WithdrawDocument)."""
+    form = await posted(request)
+    async with get_database(request).transaction(write=False) as session:
+        actor = await require_actor(request, session)
+        agreement_id = await reading.agreement_of_document(session, document_id, actor)
+
+    def make() -> actions.WithdrawDocument:
+        return actions.WithdrawDocument(document_id, _model(DocumentWithdraw, {"reason": text(form, "reason")}).reason)
+    return await _draft_write(request, agreement_id, form, make, "document-withdrawn", "documents-title")
 
 
 @router.post("/agreements/{agreement_id}/parties", response_class=HTMLResponse)

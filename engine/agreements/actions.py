@@ -20,6 +20,9 @@ returns. An action may read what it names (a person, an organisation, a predeces
     UpdateDeliverable its status, progress, evidence (its owner), or anything (staff)
     RemoveDeliverable a deliverable that is not done
     Supersede         a predecessor replaced by its successor, once the successor is signed
+    AttachDocument    a document, its file already stored by content (engine.documents)
+    WithdrawDocument  a document withdrawn by an administrator, with a reason (its content kept)
+    MoveWorkflow      the agreement moved to a newer version of its workflow (an administrator)
 
 A change may make another change due on another agreement (`follow_ups`): a review that renews
 as successor creates the successor's draft; a successor's last signature supersedes its
@@ -45,12 +48,14 @@ from engine.agreements.values import (
     AreaValue,
     ContactValue,
     DeliverableValue,
+    DocumentValue,
     OrganisationValue,
     PartyValue,
 )
 from engine.clock import When
 from engine.context import Actor
 from engine.days import in_words
+from engine.documents import Stored, safe_filename
 from engine.errors import Conflict, GuardFailed, InvalidInput, NotFound, NotPermitted
 from engine.models import Agreement, Organisation
 from engine.schemas import (
@@ -62,6 +67,7 @@ from engine.schemas import (
     ContactCreate,
     DeliverableCreate,
     DeliverableUpdate,
+    DocumentUpload,
     EventInput,
     PartyCreate,
     PartyUpdate,
@@ -208,6 +214,8 @@ class Create:
     async def blank(self, session: AsyncSession, actor: Actor, when: When) -> AgreementSnapshot:
         try:
             workflow = catalog().latest(self.data.workflow)
+            if self.data.workflow_version is not None:
+                workflow = catalog().get(self.data.workflow, self.data.workflow_version)
         except NotFound as error:
             raise InvalidInput(error.detail, field="workflow") from None
         return _blank(workflow, self.data.title, actor, when)
@@ -225,7 +233,7 @@ class Create:
             raise InvalidInput(own, field="parties")
         await _check_predecessor(session, self.data.predecessor_id, actor)
         draft = Draft(agreement)
-        draft.update(self.data.model_dump(exclude={"workflow", "parties", "areas", "title"}))
+        draft.update(self.data.model_dump(exclude={"workflow", "workflow_version", "parties", "areas", "title"}))
         for p in self.data.parties:
             draft.add(PartyValue(id=draft.ids.next(), agreement_id=agreement.id, organisation_id=p.organisation_id,
                                  role=p.role, organisation=organisations[p.organisation_id]))
@@ -600,12 +608,24 @@ class RemoveArea:
         if kept is not None:
             raise Conflict(kept)
         deliverables = [d for d in agreement.deliverables if d.area_id == area.id]
+        _keep_evidence(agreement, deliverables)
         draft = Draft(agreement)
         draft.remove_all(deliverables)
         draft.remove(area)
         _renumber(draft, [a for a in agreement.areas if a.id != area.id])
         return draft.finish(HistoryKind.EDITED, "area_removed", facts={
             "area_id": area.id, "title": area.title, "deliverables": [d.title for d in deliverables]})
+
+
+def _keep_evidence(agreement: AgreementSnapshot, deliverables: list[DeliverableValue]) -> None:
+    """Refuse to remove deliverables that documents are evidence of: the documents stay, and
+    they name their deliverable."""
+    ids = {d.id: d.title for d in deliverables}
+    kept = [f"{d.title!r} (document {d.id}, of {ids[d.deliverable_id]!r})" for d in agreement.documents
+            if d.deliverable_id in ids]
+    if kept:
+        raise Conflict(f"Documents are kept as evidence of this work: {'; '.join(kept)}. A document stays on "
+                       "the agreement's record, so the deliverable it names stays too.")
 
 
 def _check_owner(agreement: AgreementSnapshot, owner_id: int | None) -> None:
@@ -712,6 +732,7 @@ class RemoveDeliverable:
         kept = deliverable_removal_refusal(deliverable)
         if kept is not None:
             raise Conflict(kept)
+        _keep_evidence(agreement, [deliverable])
         draft = Draft(agreement)
         draft.remove(deliverable)
         return draft.finish(HistoryKind.EDITED, "deliverable_removed", facts={
@@ -759,3 +780,90 @@ def follow_ups(agreement: AgreementSnapshot, change: ChangeSet) -> list[FollowUp
     if isinstance(supersedes, int):
         due.append(FollowUp(supersedes, Supersede(agreement.id), by_accord=True))
     return due
+
+
+# --- documents and the workflow's version ------------------------------------------------------
+
+@dataclass(frozen=True)
+class AttachDocument:
+    """A document kept with the agreement: `stored` is its file, already in the documents folder
+    (`engine.documents.store`), so the row names content that is there."""
+
+    data: DocumentUpload
+    filename: str
+    stored: Stored
+
+    async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
+                     workflow: CompiledWorkflow) -> ChangeSet:
+        data = self.data
+        deliverable = None
+        if data.deliverable_id is not None:
+            deliverable = agreement.deliverable(data.deliverable_id)
+            if deliverable is None:
+                raise InvalidInput(f"Agreement {agreement.id} has no deliverable {data.deliverable_id}; name "
+                                   "one of its deliverables, or none.", field="deliverable_id")
+        policy.require(policy.document_refusal(actor, agreement, data.kind, deliverable))
+        filename = safe_filename(self.filename)
+        draft = Draft(agreement)
+        document = DocumentValue(
+            id=draft.ids.next(), agreement_id=agreement.id, kind=data.kind, title=data.title or filename,
+            filename=filename, content_type=self.stored.content_type, size=self.stored.size,
+            sha256=self.stored.sha256, uploaded_by_id=actor.person_id, uploaded_at=when.now,
+            deliverable_id=data.deliverable_id, amendment_id=data.amendment_id, withdrawn_at=None,
+            withdrawn_by_id=None, withdrawn_reason=None)
+        draft.add(document)
+        return draft.finish(HistoryKind.EDITED, "document_added", facts={
+            "kind": data.kind, "title": document.title, "filename": filename, "sha256": self.stored.sha256,
+            "deliverable_id": data.deliverable_id})
+
+
+@dataclass(frozen=True)
+class WithdrawDocument:
+    """A document an administrator withdraws, saying why: it stays listed as withdrawn, with its
+    content, and no longer counts for the workflow's `document:` guards."""
+
+    document_id: int
+    reason: str
+
+    async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
+                     workflow: CompiledWorkflow) -> ChangeSet:
+        document = agreement.document(self.document_id)
+        if document is None:
+            raise NotFound(f"There is no document {self.document_id} that you can see.")
+        policy.require_admin(actor, "withdraw a document")
+        if document.withdrawn_at is not None:
+            raise Conflict(f"{document.title!r} was already withdrawn on {in_words(document.withdrawn_at.date())}.")
+        draft = Draft(agreement)
+        draft.change(document, replace(document, withdrawn_at=when.now, withdrawn_by_id=actor.person_id,
+                                       withdrawn_reason=self.reason))
+        return draft.finish(HistoryKind.EDITED, "document_withdrawn", comment=self.reason, facts={
+            "document_id": document.id, "kind": document.kind, "title": document.title})
+
+
+@dataclass(frozen=True)
+class MoveWorkflow:
+    """The agreement moved to a newer `version` of its workflow, by an administrator: only when
+    the state it is in exists there (an agreement keeps the version it started on otherwise)."""
+
+    version: int
+
+    async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
+                     workflow: CompiledWorkflow) -> ChangeSet | None:
+        policy.require_admin(actor, "move an agreement to another version of its workflow")
+        name, current = agreement.workflow_name, agreement.workflow_version
+        if self.version == current:
+            return None
+        if self.version < current:
+            raise InvalidInput(f"The agreement is on {name} version {current}; it moves only to a newer "
+                               "version, never back.", field="version")
+        try:
+            target = catalog().get(name, self.version)
+        except NotFound as error:
+            raise InvalidInput(error.detail, field="version") from None
+        if agreement.state not in target.spec.states:
+            raise Conflict(f"The agreement is {agreement.state}, a state {name} version {self.version} does not "
+                           f"have ({', '.join(target.spec.states)}); it stays on version {current}.")
+        draft = Draft(agreement)
+        draft.set("workflow_version", self.version)
+        return draft.finish(HistoryKind.EDITED, "workflow_version_changed",
+                            facts={"workflow": name, "workflow_version": [current, self.version]})

@@ -34,7 +34,7 @@ from engine.clock import When
 from engine.context import Actor
 from engine.errors import Conflict, NotPermitted, TransitionNotAllowed
 from engine.schemas import EventInput
-from engine.statuses import PartyRole, Role
+from engine.statuses import DocumentKind, PartyRole, Role
 from engine.workflow.event import EventContext
 from workflows.definition import EventActor
 
@@ -198,6 +198,33 @@ def require_creator(actor: Actor, organisation_ids: list[int]) -> str | None:
     if not actor.is_admin and actor.organisation_id not in organisation_ids:
         return "Your organisation must be one of the parties of an agreement you create."
     return None
+
+
+# --- documents -------------------------------------------------------------------------------
+
+def document_refusal(actor: Actor, agreement: AgreementSnapshot, kind: str,
+                     deliverable: DeliverableValue | None) -> str | None:
+    """Why `actor` may not upload a document of `kind` (for `deliverable`), or None: staff of a
+    party and administrators upload any kind; a partner only evidence of a deliverable they own."""
+    if may_edit(actor, agreement):
+        return None
+    if actor.role == Role.PARTNER:
+        if kind == DocumentKind.EVIDENCE and deliverable is not None and deliverable.owner_id == actor.person_id:
+            return None
+        return ("As a partner you upload only evidence (kind evidence) of a deliverable you own, "
+                "naming it as deliverable_id; other documents are uploaded by the staff of the parties.")
+    return "Documents are uploaded by the staff of the agreement's parties."
+
+
+def may_upload(actor: Actor, agreement: AgreementSnapshot) -> bool:
+    """Whether the pages offer `actor` the upload form (what they may upload, `document_refusal` says)."""
+    return may_edit(actor, agreement) or (actor.role == Role.PARTNER and any(
+        d.owner_id == actor.person_id for d in agreement.deliverables))
+
+
+def require_admin(actor: Actor, doing: str) -> None:
+    if not actor.is_admin:
+        raise NotPermitted(f"Only an administrator may {doing}.")
 
 
 # --- events ----------------------------------------------------------------------------------

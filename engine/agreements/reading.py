@@ -12,17 +12,25 @@ from sqlmodel import col
 
 from engine.access import in_reach
 from engine.agreements import policy
-from engine.agreements.values import AgreementSnapshot, AreaValue, ContactValue, DeliverableValue, columns_of
+from engine.agreements.values import (
+    AgreementSnapshot,
+    AreaValue,
+    ContactValue,
+    DeliverableValue,
+    DocumentValue,
+    columns_of,
+)
 from engine.clock import When
 from engine.context import Actor
 from engine.errors import NotFound
-from engine.models import Agreement, CollaborationArea, Deliverable, HistoryEvent, Party
+from engine.models import Agreement, CollaborationArea, Deliverable, Document, HistoryEvent, Party
 from engine.schemas import (
     AgreementRead,
     AgreementSummary,
     AreaRead,
     ContactRead,
     DeliverableRead,
+    DocumentRead,
     OrganisationRef,
     PartyRead,
     PersonRef,
@@ -144,6 +152,25 @@ async def agreement_of_deliverable(session: AsyncSession, deliverable_id: int, a
     if agreement_id is None:
         raise NotFound(f"There is no deliverable {deliverable_id} that you can see.")
     return int(agreement_id)
+
+
+async def agreement_of_document(session: AsyncSession, document_id: int, actor: Actor) -> int:
+    """The agreement a document is kept with, if `actor` reaches it (`NotFound` otherwise)."""
+    agreement_id = await session.scalar(in_reach(
+        select(col(Document.agreement_id)).where(col(Document.id) == document_id), actor, Document.agreement_id))
+    if agreement_id is None:
+        raise NotFound(f"There is no document {document_id} that you can see.")
+    return int(agreement_id)
+
+
+def read_document(document: DocumentValue) -> DocumentRead:
+    return DocumentRead(
+        id=document.id, agreement_id=document.agreement_id, kind=document.kind, title=document.title,
+        filename=document.filename, content_type=document.content_type, size=document.size,
+        sha256=document.sha256, uploaded_by=document.uploaded_by_id, uploaded_at=document.uploaded_at,
+        deliverable_id=document.deliverable_id, amendment_id=document.amendment_id,
+        withdrawn_at=document.withdrawn_at, withdrawn_by=document.withdrawn_by_id,
+        withdrawn_reason=document.withdrawn_reason)
 
 
 async def agreement_of_area(session: AsyncSession, area_id: int, actor: Actor) -> int:

@@ -42,6 +42,7 @@ from engine.models import (
     CollaborationArea,
     Contact,
     Deliverable,
+    Document,
     HistoryEvent,
     Party,
     Signature,
@@ -49,7 +50,8 @@ from engine.models import (
 
 MODELS: dict[str, type[SQLModel]] = {
     "agreement": Agreement, "party": Party, "agreement_contact": Contact, "signature": Signature,
-    "collaboration_area": CollaborationArea, "deliverable": Deliverable, "agreement_event": HistoryEvent,
+    "collaboration_area": CollaborationArea, "deliverable": Deliverable, "document": Document,
+    "agreement_event": HistoryEvent,
 }
 # The order parts are written in: what a part names is written before it.
 WRITE_ORDER = tuple(COLLECTIONS.values())

@@ -2,7 +2,7 @@
 
 `load` reads the agreement's row and, as JSON aggregated by the database in the same statement,
 its parties (with their organisations), focal points and signatories (with their people),
-signatures, areas and deliverables, and makes them an `AgreementSnapshot` of frozen values
+signatures, areas, deliverables and documents, and makes them an `AgreementSnapshot` of frozen values
 (`engine.agreements.values`). For a change (`load_for_change`) the same statement also reads what
 `engine.schedule.follow` compares the change against: the agreement's timers and reminders (a
 few columns each) and the active webhook subscriptions. One statement instead of six to nine.
@@ -32,6 +32,7 @@ from engine.agreements.values import (
     AreaValue,
     ContactValue,
     DeliverableValue,
+    DocumentValue,
     OrganisationValue,
     PartyValue,
     PersonValue,
@@ -46,6 +47,7 @@ from engine.models import (
     CollaborationArea,
     Contact,
     Deliverable,
+    Document,
     Organisation,
     Party,
     Person,
@@ -115,6 +117,8 @@ def _statement(dialect: str, for_change: bool, scoped: bool) -> TextClause:
         "deliverables": _array(dialect, _object(dialect, "d", _table(Deliverable)),
                                "FROM deliverable d WHERE d.agreement_id = a.id"),
         "successor_id": "(SELECT max(s.id) FROM agreement s WHERE s.predecessor_id = a.id)",
+        "documents": _array(dialect, _object(dialect, "f", _table(Document)),
+                            "FROM document f WHERE f.agreement_id = a.id"),
     }
     if for_change:
         parts["timers"] = _array(dialect, _object(dialect, "t", _table(Timer), TIMER_COLUMNS),
@@ -222,9 +226,12 @@ def from_row(data: Any) -> AgreementSnapshot:
     areas = tuple(AreaValue(**v) for v in sorted(_loads(data["areas"]), key=lambda v: (v["position"], v["id"])))
     deliverables = tuple(DeliverableValue(**convert(Deliverable, v))
                          for v in sorted(_loads(data["deliverables"]), key=lambda v: v["id"]))
+    documents = tuple(DocumentValue(**convert(Document, v))
+                      for v in sorted(_loads(data["documents"]), key=lambda v: v["id"]))
     return AgreementSnapshot(**convert(Agreement, _loads(data["agreement"])), parties=parties,
                              contacts=contacts, signatures=signatures, areas=areas,
-                             deliverables=deliverables, successor_id=data["successor_id"])
+                             deliverables=deliverables, documents=documents,
+                             successor_id=data["successor_id"])
 
 
 async def _read(session: Executor, agreement_id: int, actor: Actor, change_at: When | None) -> Any:

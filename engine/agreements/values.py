@@ -116,23 +116,46 @@ class DeliverableValue:
     updated_at: datetime
 
 
-PartValue = PartyValue | ContactValue | SignatureValue | AreaValue | DeliverableValue
+@dataclass(frozen=True, slots=True)
+class DocumentValue:
+    """A document kept with the agreement (its bytes are in the documents folder, by sha256)."""
+
+    TABLE: ClassVar[str] = "document"
+
+    id: int
+    agreement_id: int
+    kind: str
+    title: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_by_id: int | None
+    uploaded_at: datetime
+    deliverable_id: int | None
+    amendment_id: int | None
+    withdrawn_at: datetime | None
+    withdrawn_by_id: int | None
+    withdrawn_reason: str | None
+
+
+PartValue = PartyValue | ContactValue | SignatureValue | AreaValue | DeliverableValue | DocumentValue
 
 # The collection of `AgreementSnapshot` that holds each kind of part, in the order parts are
 # written (a contact names a party, a deliverable an area, a signature a party).
 COLLECTIONS: dict[type[Any], str] = {
     PartyValue: "parties", AreaValue: "areas", ContactValue: "contacts",
-    DeliverableValue: "deliverables", SignatureValue: "signatures",
+    DeliverableValue: "deliverables", SignatureValue: "signatures", DocumentValue: "documents",
 }
 # The name of each kind of part in a change set, its diff and the history.
 PART_NAMES: dict[type[Any], str] = {
     PartyValue: "party", AreaValue: "area", ContactValue: "contact",
-    DeliverableValue: "deliverable", SignatureValue: "signature",
+    DeliverableValue: "deliverable", SignatureValue: "signature", DocumentValue: "document",
 }
 # Which other parts a part's columns name, by column: rewritten when a new part gets its row's id.
 REFERENCES: dict[type[Any], dict[str, type[Any]]] = {
     ContactValue: {"party_id": PartyValue}, SignatureValue: {"party_id": PartyValue},
-    DeliverableValue: {"area_id": AreaValue},
+    DeliverableValue: {"area_id": AreaValue}, DocumentValue: {"deliverable_id": DeliverableValue},
 }
 
 
@@ -168,6 +191,7 @@ class AgreementSnapshot:
     signatures: tuple[SignatureValue, ...] = ()
     areas: tuple[AreaValue, ...] = ()
     deliverables: tuple[DeliverableValue, ...] = ()
+    documents: tuple[DocumentValue, ...] = ()
     # Not a column: the newest agreement that names this one as its predecessor, read with it.
     successor_id: int | None = None
 
@@ -193,8 +217,15 @@ class AgreementSnapshot:
     def signature_of(self, party_id: int | None) -> SignatureValue | None:
         return next((s for s in self.signatures if s.party_id == party_id), None)
 
+    def document(self, document_id: int) -> DocumentValue | None:
+        return next((d for d in self.documents if d.id == document_id), None)
 
-PARTS = ("parties", "contacts", "signatures", "areas", "deliverables")
+    def kept_documents(self, kind: str) -> list[DocumentValue]:
+        """The documents of `kind` that stand: not withdrawn."""
+        return [d for d in self.documents if d.kind == kind and d.withdrawn_at is None]
+
+
+PARTS = ("parties", "contacts", "signatures", "areas", "deliverables", "documents")
 DERIVED = ("successor_id",)
 AGREEMENT_COLUMNS = tuple(f.name for f in fields(AgreementSnapshot) if f.name not in PARTS + DERIVED)
 
@@ -208,7 +239,7 @@ def columns_of(value: PartValue) -> dict[str, Any]:
 COLUMNS: dict[type[Any], tuple[str, ...]] = {
     kind: tuple(f.name for f in fields(kind) if f.name not in ("organisation", "person"))
     for kind in (OrganisationValue, PersonValue, PartyValue, ContactValue, SignatureValue,
-                 AreaValue, DeliverableValue)
+                 AreaValue, DeliverableValue, DocumentValue)
 }
 
 

@@ -18,12 +18,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from engine import documents
 from engine.agreements import actions
 from engine.agreements.service import apply, fire
 from engine.agreements.values import AgreementSnapshot
 from engine.clock import Clock, FixedClock, When
 from engine.context import Actor
 from engine.db import Database
+from engine.demo.signed_copy import signed_copy
 from engine.directory.service import create_organisation, create_person
 from engine.models import Agreement, Organisation, Person
 from engine.schemas import (
@@ -33,12 +35,14 @@ from engine.schemas import (
     ContactCreate,
     DeliverableCreate,
     DeliverableUpdate,
+    DocumentUpload,
     EventInput,
     OrganisationCreate,
     PartyInput,
     PersonCreate,
 )
-from engine.statuses import ContactKind, DeliverableStatus, PartyRole, Role
+from engine.settings import Settings, get_settings
+from engine.statuses import ContactKind, DeliverableStatus, DocumentKind, PartyRole, Role
 from engine.workflow.rules import first_review_after
 
 # Whoever loads the demo acts as an administrator with no person behind it.
@@ -247,14 +251,16 @@ class DemoReport:
                 + [f"exists:  {line}" for line in self.existing])
 
 
-async def load_demo(database: Database, clock: Clock, zone: ZoneInfo = ZoneInfo("UTC")) -> DemoReport:
-    """Load the demo organisations, people and agreements that are not there yet."""
+async def load_demo(database: Database, clock: Clock, zone: ZoneInfo = ZoneInfo("UTC"),
+                    settings: Settings | None = None) -> DemoReport:
+    """Load the demo organisations, people and agreements that are not there yet (the signed
+    copy into `settings`' documents folder)."""
     report = DemoReport()
     today = When.of(clock, zone)
     async with database.transaction() as session:
         await _ensure_directory(session, today, report)
     async with database.transaction() as session:
-        await _ensure_collaboration_agreement(session, clock, zone, report)
+        await _ensure_collaboration_agreement(session, clock, zone, report, settings or get_settings())
     async with database.transaction() as session:
         await _ensure_city_to_city(session, clock, zone, report)
     return report
@@ -331,7 +337,7 @@ def _id(person: Person) -> int:
 
 
 async def _ensure_collaboration_agreement(session: AsyncSession, clock: Clock, zone: ZoneInfo,
-                                          report: DemoReport) -> None:
+                                          report: DemoReport, settings: Settings) -> None:
     if await _existing_agreement(session, COLLABORATION_TITLE, report):
         return
     people, orgs = await _people(session), await _organisation_ids(session)
@@ -367,6 +373,8 @@ async def _ensure_collaboration_agreement(session: AsyncSession, clock: Clock, z
     await fire(session, agreement_id, "submit_for_signature", agnes, timeline.step(),
                EventInput(comment="Ready for the Secretaries-general in Montevideo."))
     for organisation, signatory, hour in ((METROPOLIS, METROPOLIS_SG, 12), (ASPAC, ASPAC_SG, 13)):
+        if organisation == ASPAC:  # the last signature completes the agreement: its signed copy first
+            await _attach_signed_copy(session, agreement_id, agnes, timeline.step(), settings)
         await fire(session, agreement_id, "sign", Actor.of(people[signatory]),
                    timeline.at(COLLABORATION_SIGNED_ON, MONTEVIDEO, hour),
                    EventInput(organisation_id=orgs[organisation], signatory_id=_id(people[signatory]),
@@ -379,6 +387,25 @@ async def _ensure_collaboration_agreement(session: AsyncSession, clock: Clock, z
                                           clock, zone)
     report.created.append(f"agreement {agreement_id} {COLLABORATION_TITLE!r}: {agreement.state}, "
                           f"next review {agreement.next_review_on}")
+
+
+async def _attach_signed_copy(session: AsyncSession, agreement_id: int, actor: Actor, when: When,
+                              settings: Settings) -> None:
+    content = signed_copy(COLLABORATION_TITLE, [
+        "Parties: Metropolis and UCLG ASPAC",
+        f"Signed in {COLLABORATION_PLACE} on {COLLABORATION_SIGNED_ON.strftime('%-d %B %Y')} by the "
+        "Secretaries-general of both networks.",
+        "(Demo copy made by Accord: the original is kept by the parties.)"])
+    remaining = [content]
+
+    async def read(size: int) -> bytes:
+        return remaining.pop() if remaining else b""
+
+    filename = "metropolis-uclg-aspac-2019-signed.pdf"
+    stored = await documents.store(read, filename, settings)
+    await apply(session, agreement_id, actor, when, actions.AttachDocument(
+        DocumentUpload(kind=DocumentKind.SIGNED_AGREEMENT, title="Signed agreement, Montevideo 2019"),
+        filename, stored))
 
 
 async def _ensure_city_to_city(session: AsyncSession, clock: Clock, zone: ZoneInfo,

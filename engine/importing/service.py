@@ -607,7 +607,7 @@ class _Import:
                      workflow: CompiledWorkflow) -> ChangeSet:
         row = self.row
         draft = Draft(agreement)
-        draft.update(row.data.model_dump(exclude={"workflow", "parties", "areas", "title"}))
+        draft.update(row.data.model_dump(exclude={"workflow", "workflow_version", "parties", "areas", "title"}))
         draft.set("signed_on", row.signed_on)
         parties: dict[int, int] = {}
         for p in row.data.parties:

@@ -85,7 +85,7 @@ class CompiledWorkflow:
         fields_by_event: dict[str, tuple[str, ...]] = {}
         for name, event in spec.events.items():
             fields = ["comment"]
-            reads = [rules.GUARDS[g].reads for g in event.guards] + [rules.EFFECTS[e].reads for e in event.effects]
+            reads = [rules.guard_for(g).reads for g in event.guards] + [rules.EFFECTS[e].reads for e in event.effects]
             for names in reads:
                 fields += [f for f in names if f not in fields]
             fields_by_event[name] = tuple(fields)
@@ -151,8 +151,8 @@ class CompiledWorkflow:
         """Every unmet guard of `ctx.event`, as sentences; input-dependent guards only if asked."""
         event = self.spec.events[ctx.event]
         sentences: list[str] = []
-        for name in event.guards:
-            guard = rules.GUARDS[name]
+        for entry in event.guards:
+            guard = rules.guard_for(entry)
             if guard.needs_input and not with_input:
                 continue
             sentence = guard.check(ctx)

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 from dateutil.relativedelta import relativedelta
 
@@ -30,8 +31,9 @@ from engine.agreements import policy
 from engine.agreements.values import AgreementSnapshot, DeliverableValue, SignatureValue
 from engine.days import in_words, iso, plus, usable
 from engine.models import Agreement
-from engine.statuses import ContactKind, PartyRole
+from engine.statuses import ContactKind, DocumentKind, PartyRole
 from engine.workflow.event import EventContext
+from workflows.definition import DocumentGuard, GuardEntry
 from workflows.loader import Vocabulary
 
 GuardFn = Callable[[EventContext], str | None]
@@ -91,7 +93,7 @@ def vocabulary() -> Vocabulary:
     return Vocabulary(
         guards=frozenset(GUARDS), effects=frozenset(EFFECTS), conditions=frozenset(CONDITIONS),
         dates=frozenset(DATES), deliverable_dates=frozenset(DELIVERABLE_DATES),
-        recipients=RECIPIENTS,
+        recipients=RECIPIENTS, documents=frozenset(DocumentKind),
     )
 
 
@@ -301,6 +303,40 @@ def _end_date_passed(ctx: EventContext) -> str | None:
     if ends_on >= ctx.today:
         return f"The agreement runs until {in_words(ends_on)}; it expires only after that day."
     return None
+
+
+# The document each kind names, in the sentence that asks for it.
+DOCUMENT_WORDS: dict[str, str] = {
+    DocumentKind.SIGNED_AGREEMENT: "the signed agreement (a scan or PDF of the copy every party signed)",
+    DocumentKind.AMENDMENT: "the signed amendment",
+    DocumentKind.TERMINATION_LETTER: "the termination letter",
+    DocumentKind.EVIDENCE: "evidence of the work",
+    DocumentKind.OTHER: "the document",
+}
+
+
+def guard_for(entry: GuardEntry) -> Guard:
+    """The guard a workflow file's entry names: a registered guard by its name, or the check of
+    a `{document: <kind>}` entry (made once per entry)."""
+    if isinstance(entry, str):
+        return GUARDS[entry]
+    return _document_guard(entry)
+
+
+@cache
+def _document_guard(entry: DocumentGuard) -> Guard:
+    kind, when = entry.document, entry.when
+
+    def check(ctx: EventContext) -> str | None:
+        if when is not None and not CONDITIONS[when](ctx):
+            return None
+        if ctx.agreement.kept_documents(kind):
+            return None
+        why = (f"for this {ctx.event.replace('_', ' ')}, which is the one that completes it" if when
+               else f"to {ctx.event.replace('_', ' ')} the agreement")
+        return (f"Upload {DOCUMENT_WORDS.get(kind, kind)} first, as a document of kind {kind} (the agreement "
+                f"page's Documents, or POST /api/v1/agreements/{ctx.agreement.id}/documents): it is needed {why}.")
+    return Guard(check)
 
 
 # --- branch conditions ----------------------------------------------------------------------

@@ -180,7 +180,8 @@ def seed_active(url: str, seeded: Seeded, count: int, *, today: date,
         metro, aspac = _auth(seeded.staff["metro"]), _auth(seeded.staff["aspac"])
         for n in range(count):
             agreement = _ok(http.post("/agreements", headers=metro, json={
-                "title": f"Soak agreement {n + 1}", "effective_from": today.isoformat(),
+                # Version 1: signed without uploading a copy (version 2 asks for one: tests/test_documents.py).
+                "title": f"Soak agreement {n + 1}", "workflow_version": 1, "effective_from": today.isoformat(),
                 "ends_on": (today + timedelta(days=3 * 365)).isoformat(), "review_every_months": 12,
                 "parties": [{"organisation_id": seeded.orgs["metro"]}, {"organisation_id": seeded.orgs["aspac"]}],
                 "areas": [{"title": "Capacity building"}]}))

@@ -202,3 +202,29 @@ async def test_api_documentation_and_the_lifecycle_diagram_work_offline(
     assert 14 * drawn["width"] / natural >= 10, "the states' names are smaller than 10 px on a phone"
     await shot(page, "diagram-phone")
     assert elsewhere == []
+
+
+async def test_the_last_signature_asks_for_the_signed_copy_uploaded_in_the_browser(
+        browser: Any, live_server: LiveServer, world: World, tmp_path: Path) -> None:
+    from engine.demo.signed_copy import signed_copy
+
+    agreement = await world.ready(workflow_version=None)  # collaboration_agreement version 2
+    assert (await world.fire("metro_staff", agreement["id"], "submit_for_signature")).status_code == 200
+    assert (await world.fire("metro_staff", agreement["id"], "sign")).status_code == 200
+    copy = tmp_path / "signed-copy.pdf"
+    copy.write_bytes(signed_copy("Collaboration agreement", ["Signed by both parties."]))
+    page = await browser.new_page()
+    await sign_in(page, live_server, world.aspac_staff.token, then=f"/agreements/{agreement['id']}")
+    await page.get_by_text("Upload the signed agreement").first.wait_for()
+
+    await page.get_by_text("Upload a document").click()
+    await page.locator("#upload-file").set_input_files(str(copy))
+    await page.get_by_label("Kind").select_option("signed_agreement")
+    await page.get_by_role("button", name="Upload").click()
+    await page.get_by_text("Document uploaded.").wait_for()
+    assert await page.get_by_role("link", name="Download").count() == 1
+    await shot(page, "agreement-document-uploaded")
+
+    await page.get_by_label("Place").fill("Jakarta")
+    await page.get_by_role("button", name="Sign", exact=True).click()
+    await page.get_by_text("The agreement is now signed.").wait_for()

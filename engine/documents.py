@@ -1,0 +1,141 @@
+"""Documents' bytes, stored by content: one file per sha256 in the documents folder.
+
+    <ACCORD_DOCUMENTS_DIR>/<first two hex digits>/<sha256>
+
+`store` streams an upload into a temporary file in that folder, counting and hashing as it
+goes, and refuses it (`TooLarge`) the moment it passes the limit, so a huge upload is never
+held whole, in memory or on disk. Its type is sniffed from its first bytes (`filetype`) and
+must be one of the allowed types and agree with the file name's extension (`UnsupportedType`
+otherwise: a `.pdf` that is a program is refused). The file then takes its place with
+`os.replace`, which is atomic: a reader sees the whole file or none. The same content uploaded
+twice is stored once. A file is written before the row that names it (the one way in,
+`engine.agreements.actions.AttachDocument`): a file whose row was never written is harmless, and
+the next upload of the same content finds it there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import filetype
+
+from engine.errors import NotFound, TooLarge, UnsupportedType
+from engine.settings import Settings
+
+CHUNK = 64 * 1024
+SNIFF_BYTES = 8192  # what `filetype` reads of a file to tell its type
+
+# The types a document may be, by extension: (the type sniffed from the bytes, what people call it).
+TYPES: dict[str, tuple[str, str]] = {
+    "pdf": ("application/pdf", "PDF"),
+    "png": ("image/png", "PNG image"),
+    "jpg": ("image/jpeg", "JPEG image"),
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Word document (DOCX)"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Excel workbook (XLSX)"),
+    "odt": ("application/vnd.oasis.opendocument.text", "OpenDocument text (ODT)"),
+}
+ALIASES = {"jpeg": "jpg"}
+
+
+@dataclass(frozen=True)
+class Stored:
+    sha256: str
+    size: int
+    content_type: str
+
+
+def folder(settings: Settings) -> Path:
+    return Path(settings.documents_dir)
+
+
+def path_of(settings: Settings, sha256: str) -> Path:
+    return folder(settings) / sha256[:2] / sha256
+
+
+def extension_of(filename: str) -> str:
+    suffix = Path(filename).suffix.lower().lstrip(".")
+    return ALIASES.get(suffix, suffix)
+
+
+def allowed(settings: Settings) -> str:
+    """The allowed types in words, for a refusal."""
+    return ", ".join(f"{TYPES[t][1]} (.{t})" for t in settings.document_types)
+
+
+def safe_filename(filename: str) -> str:
+    """`filename` without a folder, control characters or quotes, as a download may name it."""
+    name = Path(filename.replace("\\", "/")).name
+    name = "".join(c for c in unicodedata.normalize("NFC", name) if unicodedata.category(c)[0] != "C")
+    name = re.sub(r'["/;]', "_", name).strip(" .")
+    return name[:255] or "document"
+
+
+async def store(read: Callable[[int], Awaitable[bytes]], filename: str, settings: Settings) -> Stored:
+    """The upload `read` gives (chunk by chunk, b"" at its end) stored by content; refused as
+    `TooLarge` past `settings.document_max_bytes`, or `UnsupportedType`."""
+    extension = extension_of(filename)
+    if extension not in settings.document_types:
+        raise UnsupportedType(f"{safe_filename(filename)!r} is not a type of document Accord keeps. Upload "
+                              f"one of: {allowed(settings)}; convert other files to PDF first.")
+    limit = settings.document_max_bytes
+    base = folder(settings)
+    await asyncio.to_thread(base.mkdir, parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=base, prefix=".upload-")
+    digest, size, head = hashlib.sha256(), 0, b""
+    try:
+        with os.fdopen(handle, "wb") as file:
+            while chunk := await read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise TooLarge(f"{safe_filename(filename)!r} is larger than {limit} bytes, the most a "
+                                   "document may be. Upload a smaller file (a scan at a lower "
+                                   "resolution, or the document split in parts).")
+                digest.update(chunk)
+                if len(head) < SNIFF_BYTES:
+                    head += chunk[:SNIFF_BYTES - len(head)]
+                await asyncio.to_thread(file.write, chunk)
+            await asyncio.to_thread(os.fsync, file.fileno())
+        content_type = _sniffed(head, extension, filename, settings)
+        sha256 = digest.hexdigest()
+        final = path_of(settings, sha256)
+        if final.exists():  # the same content is already kept
+            os.unlink(temporary)
+        else:
+            await asyncio.to_thread(final.parent.mkdir, exist_ok=True)
+            os.replace(temporary, final)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return Stored(sha256=sha256, size=size, content_type=content_type)
+
+
+def _sniffed(head: bytes, extension: str, filename: str, settings: Settings) -> str:
+    expected, words = TYPES[extension]
+    kind = filetype.guess(head) if head else None
+    found = kind.mime if kind is not None else None
+    if found == expected:
+        return expected
+    shown = safe_filename(filename)
+    if not head:
+        raise UnsupportedType(f"{shown!r} is empty. Upload the document itself, as one of: {allowed(settings)}.")
+    what = f"a {found} file" if found else "not a file of a known type"
+    raise UnsupportedType(f"{shown!r} is named as a {words}, but its content is {what}. Upload the "
+                          f"document itself as one of: {allowed(settings)}.")
+
+
+def open_content(settings: Settings, sha256: str) -> Path:
+    """The stored file of `sha256` (`NotFound` if the folder lost it: restore it from the backup)."""
+    path = path_of(settings, sha256)
+    if not path.is_file():
+        raise NotFound("This document's content is missing from the documents folder; ask the operator to "
+                       "restore the folder from the backup taken with the database (docs/deploy.md).")
+    return path
