@@ -14,9 +14,10 @@ from sqlmodel import col
 
 from engine.clock import FixedClock
 from engine.db import Database
+from engine.demo.signed_copy import signed_copy
 from engine.importing import import_file
 from engine.schedule import Notification, Timer
-from engine.statuses import DeliveryStatus, TimerStatus
+from engine.statuses import DeliveryStatus, DocumentKind, TimerStatus
 from tests.checks import active, fire_ok, problem, snapshot
 from tests.support import World
 
@@ -152,6 +153,14 @@ async def test_signing_the_successor_supersedes_the_predecessor(world: World, da
     await fire_ok(world, "metro_staff", successor["id"], "sign")
     still, _ = await snapshot(world, predecessor["id"])
     assert still["state"] == "reviewed"  # one signature is not the signing
+    # A successor is a new agreement, so it starts on the newest workflow version, whose last
+    # signature needs the signed copy.
+    assert (predecessor["workflow"]["version"], successor["workflow"]["version"]) == (1, 2)
+    copy = signed_copy("Renewed agreement", ["Signed by both parties."])
+    uploaded = await world.call("metro_staff", "POST", f"/agreements/{successor['id']}/documents",
+                                files={"file": ("signed.pdf", copy, "application/pdf")},
+                                data={"kind": DocumentKind.SIGNED_AGREEMENT})
+    assert uploaded.status_code == 201, uploaded.text
     signed = await fire_ok(world, "aspac_staff", successor["id"], "sign")
     assert signed["state"] == "signed"
 
@@ -198,7 +207,7 @@ async def test_a_successor_named_by_hand_supersedes_its_predecessor_when_signed(
 
 async def test_nobody_fires_supersede_by_hand(world: World) -> None:
     agreement = await active(world)
-    problem(await world.fire("admin", agreement["id"], "supersede"), 403, "fired by the scheduler")
+    problem(await world.fire("admin", agreement["id"], "supersede"), 403, "done by Accord itself")
 
 
 # --- CSV export and import ----------------------------------------------------------------------

@@ -242,8 +242,8 @@ def require_fire(workflow: CompiledWorkflow, actor: Actor, agreement: AgreementS
     if not actor.is_scheduler:
         require_editor(actor, agreement)
     if not may_fire(workflow, actor, event):
-        raise NotPermitted(f"{workflow.spec.events[event].label} is done by Accord's scheduler on its day, "
-                           "not by a person.")
+        raise NotPermitted(f"{workflow.spec.events[event].label} is done by Accord itself (its scheduler, "
+                           "on the day or the event that calls for it), not by a person.")
     allowed_now = workflow.allowed_events(agreement.state)
     if event not in allowed_now:
         spec = workflow.spec
