@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -20,6 +21,7 @@ from engine.models import Agreement, CollaborationArea, Deliverable, HistoryEven
 from engine.schemas import (
     AgreementRead,
     AgreementSummary,
+    AmendmentRef,
     AreaRead,
     ContactRead,
     DeliverableRead,
@@ -98,7 +100,9 @@ def read_contact(contact: ContactValue) -> ContactRead:
 _NOT_ANSWERED = ("workflow_name", "workflow_version", "created_by_id")
 
 
-def read_agreement(agreement: AgreementSnapshot, actor: Actor, when: When) -> AgreementRead:
+def read_agreement(agreement: AgreementSnapshot, actor: Actor, when: When,
+                   amendments: Sequence[AmendmentRef] = ()) -> AgreementRead:
+    """The agreement as `GET` answers it; `amendments` are its amendments (engine.amendments.service.refs)."""
     workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
     events, unmet = policy.available_events(workflow, agreement, actor, when)
     parties = []
@@ -123,6 +127,7 @@ def read_agreement(agreement: AgreementSnapshot, actor: Actor, when: When) -> Ag
         state_label=state.label, final=state.final,
         editable=policy.terms_editable(workflow, agreement),
         parties=parties, areas=areas, available_events=events, unmet_conditions=unmet,
+        amendments=list(amendments),
     )
 
 
