@@ -103,7 +103,13 @@ class NotificationKind(Choice):
     ALERT = "alert"
 
 
-class AmendmentKind(Choice):
+class Word(Choice):
+    """A family whose values are also everyday words of the code (an amendment's kind `terms` or
+    `parties`, its event `sign`): tests/test_statuses.py does not hunt for them spelled as strings,
+    where it would find the agreement's terms, parties and the workflow's `sign`."""
+
+
+class AmendmentKind(Word):
     """What an amendment changes (engine/amendments): `administrative` the title, the wording
     and the capacities contacts are named in; `terms` the dates, review and notice periods and
     the summary; `scope` the areas of collaboration and deliverables; `parties` who is party."""
@@ -129,7 +135,7 @@ class AmendmentState(Choice):
     FINAL = nonmember(frozenset({MERGED, CANCELLED}))
 
 
-class AmendmentEvent(Choice):
+class AmendmentEvent(Word):
     """What a person does to an amendment (`POST .../amendments/{number}/events`)."""
 
     SUBMIT = "submit"
