@@ -18,6 +18,9 @@ returns. An action may read what it names (a person, an organisation, a predeces
     AddDeliverable    a deliverable of an area
     UpdateDeliverable its status, progress, evidence (its owner), or anything (staff)
     RemoveDeliverable a deliverable that is not done
+
+An amendment's merge, `MergeAmendment`, is in engine/agreements/amending.py beside the builder
+it shares with the amendment's proposal.
 """
 
 from __future__ import annotations
