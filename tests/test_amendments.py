@@ -79,6 +79,10 @@ async def test_terms_amendment_signed_by_every_party_is_merged_and_moves_the_rem
 
     merged = await sign_all(world, agreement_id, 1)
     assert merged["state"] == AmendmentState.MERGED
+    listed = await world.ok("aspac_partner", "GET", amendments(agreement_id))
+    assert listed["total"] == 1
+    assert listed["items"][0]["diff"] == merged["diff"]
+    assert {"path": "ends_on", "from": "2028-10-31", "to": "2030-10-31"} in merged["diff"]
     assert {s["organisation_id"] for s in merged["signatures"]} == {world.orgs["metropolis"], world.orgs["aspac"]}
     after, rows = await snapshot(world, agreement_id)
     assert after["ends_on"] == "2030-10-31"
@@ -147,8 +151,10 @@ async def test_scope_amendment_adds_renames_and_removes_areas_and_deliverables(w
     proposed = await propose(world, agreement_id, AmendmentKind.SCOPE, changes)
     paths = [d["path"] for d in proposed["diff"]]
     assert f"area/{first['id']}/title" in paths
-    assert f"area/{second['id']}" in paths and f"deliverable/{report['id']}" in paths  # removed with its area
-    assert paths.count("area/new") == 1 and paths.count("deliverable/new") == 1
+    assert f"area/{second['id']}" in paths
+    assert f"deliverable/{report['id']}" in paths
+    assert paths.count("area/new") == 1
+    assert paths.count("deliverable/new") == 1
     await sign_all(world, agreement_id, 1)
     after, rows = await snapshot(world, agreement_id)
     assert [(a["title"], a["position"]) for a in after["areas"]] == [
@@ -202,6 +208,9 @@ async def test_only_a_signed_running_agreement_is_amended_and_only_by_those_who_
         "kind": AmendmentKind.TERMS, "reason": "Too early.", "changes": {"ends_on": "2030-01-01"}})
     problem(response, 409, "draft", "edit its terms directly")
     agreement = await world.signed()
+    # Signed, its terms are no longer edited: the refusal says how to change them.
+    problem(await world.call("metro_staff", "PATCH", f"/agreements/{agreement['id']}", json={"ends_on": "2030-01-01"}),
+            409, "propose an amendment", f"/api/v1/agreements/{agreement['id']}/amendments")
     await propose(world, agreement["id"], AmendmentKind.TERMS, {"ends_on": "2030-01-01"})
     for method, path, body in (("POST", amendments(agreement["id"]), {"kind": "terms", "reason": "x",
                                                                       "changes": {"ends_on": "2030-01-01"}}),
@@ -211,7 +220,8 @@ async def test_only_a_signed_running_agreement_is_amended_and_only_by_those_who_
         problem(await world.call("amf_staff", method, path, json=body), 404)
     problem(await world.call("metro_staff", "GET", f"{amendments(agreement['id'])}/9"), 404, "no amendment 9")
     listed = await world.ok("aspac_partner", "GET", amendments(agreement["id"]))
-    assert listed["total"] == 1 and listed["items"][0]["available_events"] == []
+    assert listed["total"] == 1
+    assert listed["items"][0]["available_events"] == []
     # Partners read amendments; they do not move them.
     problem(await send(world, "aspac_partner", agreement["id"], 1, AmendmentEvent.SUBMIT), 403)
 
@@ -251,10 +261,12 @@ async def test_merge_refused_after_a_conflicting_edit_goes_back_to_draft_with_a_
     assert {"path": "next_review_on", "from": "2027-09-01", "to": "2027-12-01"} in reopened["diff"]
     # The refusal is kept: the agreement is unchanged and the amendment is in draft.
     after, rows = await snapshot(world, agreement_id)
-    assert after["version"] == before["version"] and after["next_review_on"] == "2027-09-01"
+    assert after["version"] == before["version"]
+    assert after["next_review_on"] == "2027-09-01"
     assert not amended_rows(rows)
     again = await world.ok("metro_staff", "GET", f"{amendments(agreement_id)}/1")
-    assert again["state"] == AmendmentState.DRAFT and again["diff"] == reopened["diff"]
+    assert again["state"] == AmendmentState.DRAFT
+    assert again["diff"] == reopened["diff"]
     # Signed again against the fresh diff, it merges.
     merged = await sign_all(world, agreement_id, 1)
     assert merged["state"] == AmendmentState.MERGED
@@ -287,10 +299,13 @@ async def test_withdraw_clears_signatures_and_cancel_ends_the_amendment(world: W
     await move(world, "metro_staff", agreement_id, 1, AmendmentEvent.SUBMIT)
     await move(world, "metro_staff", agreement_id, 1, AmendmentEvent.SIGN)
     withdrawn = await move(world, "aspac_staff", agreement_id, 1, AmendmentEvent.WITHDRAW)
-    assert withdrawn["state"] == AmendmentState.DRAFT and withdrawn["signatures"] == []
+    assert withdrawn["state"] == AmendmentState.DRAFT
+    assert withdrawn["signatures"] == []
     cancelled = await move(world, "aspac_staff", agreement_id, 1, AmendmentEvent.CANCEL)
-    assert cancelled["state"] == AmendmentState.CANCELLED and cancelled["available_events"] == []
+    assert cancelled["state"] == AmendmentState.CANCELLED
+    assert cancelled["available_events"] == []
     problem(await send(world, "metro_staff", agreement_id, 1, AmendmentEvent.SUBMIT), 409, "cancelled")
     after, rows = await snapshot(world, agreement_id)
-    assert after["ends_on"] is None and not amended_rows(rows)
+    assert after["ends_on"] is None
+    assert not amended_rows(rows)
     assert after["amendments"] == [{"number": 1, "kind": "terms", "state": "cancelled"}]

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response
 
 from api.deps import MAX_ID, CurrentActor, IdPath, PageDep, SessionDep, WhenDep
+from api.links import LOCATION
 from api.problems import problem_of
 from engine.amendments import service
 from engine.errors import AmendmentConflict
@@ -27,7 +28,8 @@ def _answer(amendment: AmendmentRead, status_code: int = 200, location: str | No
 
 
 @router.post("/agreements/{agreement_id}/amendments", status_code=201, response_model=AmendmentRead,
-             responses={**_FOUND, 409: {"description": "the agreement is not in an amendable state"},
+             responses={201: {"description": "proposed, in draft", "headers": LOCATION}, **_FOUND,
+                        409: {"description": "the agreement is not in an amendable state"},
                         422: {"description": "a change the kind does not take, or that does not fit the agreement"}})
 async def propose_amendment(agreement_id: IdPath, data: AmendmentCreate, session: SessionDep,
                             actor: CurrentActor, when: WhenDep) -> Response:

@@ -130,10 +130,12 @@ def require_terms_editable(workflow: CompiledWorkflow, agreement: AgreementSnaps
     listed = ", ".join(sorted(fields))
     if not workflow.is_editable(agreement.state):
         editable = [name for name, s in workflow.spec.states.items() if s.editable]
+        how = ("propose an amendment, which every party signs (POST /api/v1/agreements/"
+               f"{agreement.id}/amendments)" if workflow.is_amendable(agreement.state)
+               else "withdraw it first or record a successor agreement")
         raise Conflict(
             f"The agreement is {agreement.state}: its terms ({listed}) can be edited only while it "
-            f"is {' or '.join(editable)}. To change them now, withdraw it first or record a "
-            "successor agreement."
+            f"is {' or '.join(editable)}. To change them now, {how}."
         )
     if agreement.signatures:
         raise Conflict(f"A party has already signed, so the terms ({listed}) can no longer change.")

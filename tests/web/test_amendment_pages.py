@@ -54,7 +54,8 @@ async def test_a_field_the_kind_does_not_change_is_refused_beside_the_form(clien
         "csrf": csrf, "version": version, "form": "amend", "kind": "administrative",
         "reason": "Typed reason.", "ends_on": "2031-12-01"})
     assert answer.status_code == 422
-    assert "Typed reason." in answer.text and 'value="2031-12-01"' in answer.text
+    assert "Typed reason." in answer.text
+    assert 'value="2031-12-01"' in answer.text
     assert 'id="amend-ends_on-problem"' in answer.text
     assert "not ends_on" in text_of(answer.text)
     assert (await world.ok("metro_staff", "GET", f"/agreements/{agreement['id']}/amendments"))["total"] == 0
