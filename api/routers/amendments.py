@@ -19,6 +19,8 @@ router = APIRouter(tags=["amendments"])
 NumberPath = Annotated[int, Path(ge=1, le=MAX_ID, description="the amendment's number within its agreement")]
 _FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such agreement or amendment, or not one "
                                                                 "you can see"}}
+_PERMITTED: dict[int | str, dict[str, Any]] = {403: {"description": "not for you: partners read amendments, a "
+                                                                    "party signs only for itself"}}
 
 
 def _answer(amendment: AmendmentRead, status_code: int = 200, location: str | None = None) -> Response:
@@ -28,7 +30,7 @@ def _answer(amendment: AmendmentRead, status_code: int = 200, location: str | No
 
 
 @router.post("/agreements/{agreement_id}/amendments", status_code=201, response_model=AmendmentRead,
-             responses={201: {"description": "proposed, in draft", "headers": LOCATION}, **_FOUND,
+             responses={201: {"description": "proposed, in draft", "headers": LOCATION}, **_FOUND, **_PERMITTED,
                         409: {"description": "the agreement is not in an amendable state"},
                         422: {"description": "a change the kind does not take, or that does not fit the agreement"}})
 async def propose_amendment(agreement_id: IdPath, data: AmendmentCreate, session: SessionDep,
@@ -53,9 +55,11 @@ async def get_amendment(agreement_id: IdPath, number: NumberPath, session: Sessi
 
 
 @router.post("/agreements/{agreement_id}/amendments/{number}/events", response_model=AmendmentRead, responses={
-    **_FOUND, 409: {"description": "not allowed in the amendment's state, already signed, another signature "
-                    "won the race (send again), or the merge was refused because what it changes changed on "
-                    "the agreement since it was drafted (`fields`; the amendment is back in draft: `amendment`)"}})
+    **_FOUND, **_PERMITTED,
+    409: {"description": "not allowed in the amendment's state, already signed, another signature "
+                         "won the race (send again), or the merge was refused because what it changes changed on "
+                         "the agreement since it was drafted (`fields`; the amendment is back in draft: "
+                         "`amendment`)"}})
 async def fire_amendment_event(agreement_id: IdPath, number: NumberPath, data: AmendmentEventFire,
                                session: SessionDep, actor: CurrentActor, when: WhenDep) -> Response:
     """`submit`, `sign`, `approve`, `withdraw` or `cancel`; the last signature merges the amendment."""
