@@ -179,11 +179,29 @@ async def test_parties_amendment_an_organisation_joins_by_accession(world: World
     joined = await world.ok("amf_staff", "GET", f"/agreements/{agreement_id}")
     assert [p["organisation"]["name"] for p in joined["parties"]] == ["Metropolis", "UCLG ASPAC", "Asian Mayors Forum"]
     assert joined["state"] == "active"
+    _, rows = await snapshot(world, agreement_id)
+    [row] = amended_rows(rows)
+    [joining] = row["diff"]["parts"]
+    assert (joining["part"], joining["op"]) == ("party", "added")
+    assert joining["values"]["organisation_id"] == world.orgs["amf"]
     # A party leaving is one too; the agreement keeps at least two signing parties.
     response = await world.call("metro_staff", "POST", amendments(agreement_id), json={
         "kind": AmendmentKind.PARTIES, "reason": "Withdrawal.",
         "changes": {"parties": {"leave": [world.orgs["amf"], world.orgs["aspac"]]}}})
     problem(response, 422, "at least two")
+    await propose(world, agreement_id, AmendmentKind.PARTIES, {"parties": {"leave": [world.orgs["amf"]]}},
+                  who="amf_staff")
+    await move(world, "amf_staff", agreement_id, 2, AmendmentEvent.SUBMIT)
+    for who in SIGNERS:  # Metropolis and UCLG ASPAC sign; the forum, a party now, too
+        await move(world, who, agreement_id, 2, AmendmentEvent.SIGN)
+    awaiting = await world.ok("amf_staff", "GET", f"{amendments(agreement_id)}/2")
+    assert [o["name"] for o in awaiting["awaiting"]] == ["Asian Mayors Forum"]
+    left = await move(world, "amf_staff", agreement_id, 2, AmendmentEvent.SIGN)
+    assert left["state"] == AmendmentState.MERGED
+    problem(await world.call("amf_staff", "GET", f"/agreements/{agreement_id}"), 404)
+    after = await world.ok("metro_staff", "GET", f"/agreements/{agreement_id}")
+    assert [p["organisation"]["name"] for p in after["parties"]] == ["Metropolis", "UCLG ASPAC"]
+    assert after["reference"] == f"{agreement_id}-A2"
 
 
 async def test_each_kind_changes_only_its_own_fields(world: World) -> None:
