@@ -17,7 +17,9 @@ title moves none; a new state, date, person or deliverable does) — inserting m
 cancelling rows that became moot (state left, date moved, deliverable done, person no longer
 named), and enqueues the change's webhook deliveries. It touches one agreement's rows, compared
 against `rows`, read with the agreement (`engine.agreements.snapshot.load_for_change`).
-`reschedule` re-derives without a change (a person disabled or enabled again).
+`reschedule` re-derives without a change (a person disabled or enabled again); `retime_reminders`
+moves pending reminders to the send time of their recipient's time zone once it changed (a
+person's own, or their organisation's for those without one).
 
 Recipients, by the names workflow files use:
     focal_points          every party's focal points
@@ -444,6 +446,36 @@ async def recipient_zones(session: Executor, person_ids: set[int]) -> dict[int, 
     )
     return {person_id: own or organisation for person_id, own, organisation in rows.all()
             if person_id is not None}
+
+
+@cache
+def _retime_statement() -> Update:
+    table: Table = Notification.__table__  # type: ignore[attr-defined]
+    return (table.update()
+            .where(table.c.id == bindparam("row_id"), status_is(table.c.status, DeliveryStatus.PENDING),
+                   table.c.lease_owner.is_(None), table.c.attempts == 0)
+            .values(send_at=bindparam("new_send_at"), next_attempt_at=bindparam("new_send_at"),
+                    updated_at=bindparam("new_updated_at")))
+
+
+async def retime_reminders(session: Executor, person_ids: set[int], when: When) -> None:
+    """The pending reminders of `person_ids` sent at `SEND_HOUR` on their day in each person's
+    time zone as it is now: after their own zone, or their organisation's, changed. A reminder
+    a worker holds, or has tried to send already (its next attempt is a back-off), keeps its time."""
+    if not person_ids:
+        return
+    zones = await recipient_zones(session, person_ids)
+    table: Table = Notification.__table__  # type: ignore[attr-defined]
+    rows = (await session.execute(
+        select(table.c.id, table.c.due_on, table.c.person_id, table.c.send_at)
+        .where(table.c.person_id.in_(sorted(person_ids)), table.c.kind == NotificationKind.REMINDER,
+               table.c.status == DeliveryStatus.PENDING, table.c.lease_owner.is_(None),
+               table.c.attempts == 0))).all()
+    moved = [{"row_id": row_id, "new_send_at": send_at, "new_updated_at": when.now}
+             for row_id, due_on, person_id, was in rows
+             if (send_at := local_send_time(due_on, zones.get(person_id, "UTC"))) != was]
+    if moved:
+        await session.execute(_retime_statement(), moved)
 
 
 @cache

@@ -239,17 +239,47 @@ class Page(Output, Generic[T]):
 
 # --- organisations and people ----------------------------------------------------------------
 
+OrganisationKind = Literal["network", "association", "local_government", "secretariat", "other"]
+ShortName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40), ONE_LINE]
+Place = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120), ONE_LINE]
+
+
 class OrganisationCreate(Input):
     name: Name
-    short_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40), ONE_LINE] | None = None
-    kind: Literal["network", "association", "local_government", "secretariat", "other"] = "network"
-    city: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120), ONE_LINE] | None = None
-    country: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120), ONE_LINE] | None = None
+    short_name: ShortName | None = None
+    kind: OrganisationKind = "network"
+    city: Place | None = None
+    country: Place | None = None
     timezone: TimeZone = "UTC"
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "name": "UCLG ASPAC", "short_name": "UCLG ASPAC", "kind": "network",
         "city": "Jakarta", "country": "Indonesia", "timezone": "Asia/Jakarta"}]})
+
+
+class OrganisationUpdate(Input):
+    """`PATCH /organisations/{id}`: only the fields sent change; `short_name`, `city` and `country`
+    may be null (cleared). Who may: `engine.directory.rules`. A new `timezone` moves the pending
+    reminders of its people who have no zone of their own (`engine.directory.service.update_organisation`)."""
+
+    name: Name | None = None
+    short_name: ShortName | None = None
+    kind: OrganisationKind | None = None
+    city: Place | None = None
+    country: Place | None = None
+    timezone: TimeZone | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> OrganisationUpdate:
+        if not self.model_fields_set:
+            raise ValueError("send at least one of name, short_name, kind, city, country, timezone")
+        for name in ("name", "kind", "timezone"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null; leave it out to keep it")
+        return self
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"timezone": "Asia/Jakarta"}, {
+        "short_name": "UCLG ASPAC", "city": "Jakarta", "country": "Indonesia"}]})
 
 
 class OrganisationRead(Output):

@@ -12,7 +12,7 @@ from sqlmodel import col
 
 from engine.access import in_reach
 from engine.context import Actor
-from engine.directory.service import require_admin
+from engine.directory.rules import require_admin
 from engine.errors import Conflict, NotFound
 from engine.schedule import Notification, NotificationPreference, WebhookDelivery, WebhookSubscription
 from engine.statuses import DeliveryStatus

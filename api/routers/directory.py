@@ -12,6 +12,7 @@ from engine.directory import service as directory
 from engine.schemas import (
     OrganisationCreate,
     OrganisationRead,
+    OrganisationUpdate,
     Page,
     PersonCreate,
     PersonRead,
@@ -45,10 +46,21 @@ async def get_organisation(organisation_id: IdPath, session: SessionDep, actor: 
     return OrganisationRead.model_validate(await directory.get_organisation(session, organisation_id))
 
 
+@router.patch("/organisations/{organisation_id}", response_model=OrganisationRead)
+async def update_organisation(organisation_id: IdPath, data: OrganisationUpdate, session: SessionDep,
+                              actor: CurrentActor, when: WhenDep) -> OrganisationRead:
+    """Change `name`, `short_name`, `kind`, `city`, `country` or `timezone`: administrators for any
+    organisation, staff for their own (403 otherwise). A new `timezone` moves the pending reminders
+    of its people who have no time zone of their own to 09:00 on their day in the new zone."""
+    organisation = await directory.update_organisation(session, organisation_id, data, actor, when)
+    return OrganisationRead.model_validate(organisation)
+
+
 @router.post("/people", status_code=201, response_model=PersonRead, responses=created())
 async def create_person(data: PersonCreate, session: SessionDep, actor: CurrentActor,
                         when: WhenDep, response: Response) -> PersonRead:
-    """Admin only: a person of an organisation, with a role (admin, staff, partner)."""
+    """A person of an organisation, with a role (admin, staff, partner): administrators add anyone;
+    staff add staff and partners to their own organisation (403 otherwise)."""
     person = await directory.create_person(session, data, actor, when.now)
     response.headers["Location"] = f"/api/v1/people/{person.id}"
     return PersonRead.model_validate(person)
@@ -92,8 +104,10 @@ async def update_person(person_id: IdPath, data: PersonUpdate, session: SessionD
 @router.post("/people/{person_id}/tokens", status_code=201, response_model=TokenRead, responses=created())
 async def issue_token(person_id: IdPath, session: SessionDep, actor: CurrentActor, when: WhenDep,
                       response: Response, data: TokenCreate | None = None) -> TokenRead:
-    """Admin only: a new bearer token for the person, shown once and stored hashed. `id` (and the
-    Location, `/api/v1/tokens/{id}`) is what `DELETE /api/v1/tokens/{id}` revokes."""
+    """A new bearer token for the person, shown once and stored hashed: administrators for anyone,
+    staff for the people of their own organisation who are not administrators (403 otherwise;
+    someone you cannot see is 404). `id` (and the Location, `/api/v1/tokens/{id}`) is what
+    `DELETE /api/v1/tokens/{id}` revokes."""
     issued = await directory.issue_token(session, person_id, actor, when.now,
                                          label=data.label if data else None)
     response.headers["Location"] = f"/api/v1/tokens/{issued.id}"

@@ -19,7 +19,8 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such tok
 @router.get("/people/{person_id}/tokens", response_model=Page[TokenInfo])
 async def list_tokens(person_id: IdPath, session: SessionDep, actor: CurrentActor,
                       page: PageDep) -> Page[TokenInfo]:
-    """Admin, or the person: their tokens with label and dates, never the token itself."""
+    """Their tokens with label and dates, never the token itself: for an administrator, staff of the
+    person's organisation (if they are not an administrator), or the person themself."""
     rows, total = await tokens.list_tokens(session, person_id, actor, limit=page.limit, offset=page.offset)
     return Page(items=[TokenInfo.model_validate(r) for r in rows], total=total,
                 limit=page.limit, offset=page.offset)
@@ -27,6 +28,7 @@ async def list_tokens(person_id: IdPath, session: SessionDep, actor: CurrentActo
 
 @router.delete("/tokens/{token_id}", status_code=204, responses=_NOT_FOUND)
 async def revoke_token(token_id: IdPath, session: SessionDep, actor: CurrentActor, when: WhenDep) -> Response:
-    """Admin, or the token's own person: the token stops working at once. Revoking twice is harmless."""
+    """Whoever may list the token's person's tokens: the token stops working at once. Revoking twice
+    is harmless; a token you may not revoke is 404, as an unknown one."""
     await tokens.revoke_token(session, token_id, actor, when.now)
     return Response(status_code=204)

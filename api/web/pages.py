@@ -13,7 +13,7 @@ import math
 import uuid
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
@@ -42,8 +42,8 @@ from engine.agreements.values import AgreementSnapshot
 from engine.amendments import service as amendments
 from engine.clock import When
 from engine.context import Actor
+from engine.directory import rules, signin, tokens
 from engine.directory import service as directory
-from engine.directory import signin, tokens
 from engine.directory.service import hash_token
 from engine.errors import (
     AccordError,
@@ -70,6 +70,8 @@ from engine.schemas import (
     DeliverableUpdate,
     EventFire,
     OrganisationCreate,
+    OrganisationKind,
+    OrganisationUpdate,
     PartyCreate,
     PartyUpdate,
     PersonCreate,
@@ -1000,8 +1002,9 @@ async def _people_page(request: Request, session: AsyncSession, actor: Actor, pa
     rows, total = await directory.list_people(session, actor, organisation_id=None, limit=PAGE_SIZE,
                                               offset=(page - 1) * PAGE_SIZE)
     return {"person": actor, "people": rows, "total": total, "page": page,
-            "pages": max(1, -(-total // PAGE_SIZE)), "may_change": lambda p: directory.may_change(actor, p)
-            and p.id != actor.person_id, "changed": changed, "warnings": warnings or []}
+            "pages": max(1, -(-total // PAGE_SIZE)), "may_change": lambda p: rules.may_change(actor, p)
+            and p.id != actor.person_id, "may_add": rules.may_add_people(actor), "changed": changed,
+            "warnings": warnings or []}
 
 
 @router.get("/people", response_class=HTMLResponse)
@@ -1095,24 +1098,30 @@ async def person_page(session: AsyncSession, actor: Actor, person_id: int, when:
                       notice: str | None = None) -> dict[str, Any]:
     shown = await directory.find_person(session, person_id, actor)
     agreements, deliverables = await _commitments(session, person_id, actor)
-    sees_tokens = actor.is_admin or actor.person_id == person_id
+    sees_tokens = rules.may_see_tokens(actor, shown)
     token_rows = (await tokens.list_tokens(session, person_id, actor, limit=200, offset=0))[0] if sees_tokens else []
     zone_name, zone = await viewer_zone(session, actor)
     return {"person": actor, "shown": shown, "agreements": agreements, "deliverables": deliverables,
-            "today": when.today, "may_edit": directory.may_change(actor, shown), "sees_tokens": sees_tokens,
+            "today": when.today, "may_edit": rules.may_change(actor, shown), "sees_tokens": sees_tokens,
             "tokens": [{"row": t, "created": history.moment(t.created_at, zone),
                         "revoked": history.moment(t.revoked_at, zone) if t.revoked_at else None}
                        for t in token_rows],
-            "may_issue": actor.is_admin and shown.active, "issued": issued, "zone_name": zone_name,
+            "may_issue": rules.may_issue_tokens(actor, shown) and shown.active, "issued": issued,
+            "zone_name": zone_name,
             "problem": problem, "notice": notice}
 
 
 @router.get("/people/new", response_class=HTMLResponse)
-async def new_person_form(request: Request) -> Response:
+async def new_person_form(request: Request, organisation_id: int | None = Query(default=None, ge=1, le=MAX_ID)
+                          ) -> Response:
+    """The form that adds a person; `organisation_id` (the organisation page's link) chooses theirs."""
     async with get_database(request).transaction(write=False) as session:
         actor = await require_actor(request, session)
-        directory.require_admin(actor, "create people")
-        return await _person_form(request, session, actor, None)
+        rules.check_add_people(actor)
+        values = {"role": str(Role.PARTNER)}
+        if organisation_id or actor.organisation_id:
+            values["organisation_id"] = str(organisation_id or actor.organisation_id)
+        return await _person_form(request, session, actor, None, values=values)
 
 
 async def _person_form(request: Request, session: AsyncSession, actor: Actor, person: Person | None, *,
@@ -1123,8 +1132,9 @@ async def _person_form(request: Request, session: AsyncSession, actor: Actor, pe
         values = {"role": Role.PARTNER} if person is None else {
             "name": person.name, "email": person.email, "job_title": person.job_title or "",
             "timezone": person.timezone or "", "role": person.role}
-    organisations = [] if person is not None else (await directory.list_organisations(session, limit=1000,
-                                                                                     offset=0))[0]
+    organisations = [] if person is not None else [
+        o for o in (await directory.list_organisations(session, limit=1000, offset=0))[0]
+        if o.id is not None and rules.may_add_to(actor, o.id)]
     status = problem.status if problem else (422 if problems else 200)
     return render(request, "person_form.html", {
         "person": actor, "shown": person, "values": values, "problems": problems or {}, "problem": problem,
@@ -1144,7 +1154,7 @@ async def add_person(request: Request) -> Response:
     except ValidationError as invalid:
         async with get_database(request).transaction(write=False) as session:
             actor = await require_actor(request, session)
-            directory.require_admin(actor, "create people")
+            rules.check_add_people(actor)
             return await _person_form(request, session, actor, None, values=values, problems=field_problems(invalid))
     try:
         async with get_database(request).transaction() as session:
@@ -1178,7 +1188,7 @@ async def edit_person_form(request: Request, person_id: IdPath) -> Response:
     async with get_database(request).transaction(write=False) as session:
         actor = await require_actor(request, session)
         shown = await directory.find_person(session, person_id, actor)
-        if not directory.may_change(actor, shown):  # the form would only be refused (update_person)
+        if not rules.may_change(actor, shown):  # the form would only be refused (update_person)
             raise NotPermitted(f"You may not change {shown.name}: an administrator can, and staff of "
                                f"{shown.organisation.name} for its people who are not administrators.")
         return await _person_form(request, session, actor, shown)
@@ -1222,7 +1232,8 @@ async def edit_person(request: Request, person_id: IdPath) -> Response:
 
 @router.post("/people/{person_id}/tokens", response_class=HTMLResponse)
 async def issue_token(request: Request, person_id: IdPath) -> Response:
-    """A new token for the person (`directory.issue_token`: administrators), shown on this answer only."""
+    """A new token for the person (`directory.issue_token`; who may: `engine.directory.rules`), shown on
+    this answer only."""
     form = await posted(request)
     label = text(form, "label", limit=400)
     when = get_when(request)
@@ -1233,7 +1244,6 @@ async def issue_token(request: Request, person_id: IdPath) -> Response:
     try:
         async with get_database(request).transaction() as session:
             actor = await require_actor(request, session)
-            await directory.find_person(session, person_id, actor)
             issued = await directory.issue_token(session, person_id, actor, when.now, label=data.label)
     except (Conflict, NotPermitted) as refused:
         async with get_database(request).transaction(write=False) as session:
@@ -1248,7 +1258,7 @@ async def issue_token(request: Request, person_id: IdPath) -> Response:
 
 @router.post("/tokens/{token_id}/revoke", response_class=HTMLResponse)
 async def revoke_token(request: Request, token_id: IdPath) -> Response:
-    """Revoke a token (`engine.directory.tokens.revoke_token`: administrators, or its own person)."""
+    """Revoke a token (`engine.directory.tokens.revoke_token`; who may: `engine.directory.rules`)."""
     await posted(request)
     async with get_database(request).transaction() as session:
         actor = await require_actor(request, session)
@@ -1260,6 +1270,7 @@ async def revoke_token(request: Request, token_id: IdPath) -> Response:
 # --- organisations ----------------------------------------------------------------------------
 
 _ORGANISATION_FIELDS = ("name", "short_name", "kind", "city", "country", "timezone")
+_KINDS = [(kind, kind.replace("_", " ").capitalize()) for kind in get_args(OrganisationKind)]
 
 
 async def _organisations_page(request: Request, session: AsyncSession, actor: Actor, page: int, *,
@@ -1267,11 +1278,9 @@ async def _organisations_page(request: Request, session: AsyncSession, actor: Ac
                               problem: AccordError | None = None, added: str | None = None) -> HTMLResponse:
     rows, total = await directory.list_organisations(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     status = problem.status if problem else (422 if problems else 200)
-    kinds = getattr(OrganisationCreate.model_fields["kind"].annotation, "__args__", ())
     return render(request, "organisations.html", {
         "person": actor, "organisations": rows, "total": total, "page": page,
-        "pages": max(1, -(-total // PAGE_SIZE)), "may_add": actor.is_admin,
-        "kinds": [(kind, kind.replace("_", " ").capitalize()) for kind in kinds],
+        "pages": max(1, -(-total // PAGE_SIZE)), "may_add": actor.is_admin, "kinds": _KINDS,
         "values": values or {"timezone": "UTC", "kind": "network"},
         "problems": problems or {}, "problem": problem, "added": added,
     }, status_code=status)
@@ -1309,6 +1318,67 @@ async def add_organisation(request: Request) -> Response:
             return RedirectResponse(f"/organisations?{urlencode({'added': name})}", status_code=303)
     async with get_database(request).transaction(write=False) as session:
         actor = await require_actor(request, session)
-        directory.require_admin(actor, "create organisations")
+        rules.require_admin(actor, "create organisations")
         return await _organisations_page(request, session, actor, 1, values=values, problems=problems,
                                          problem=problem)
+
+
+async def _organisation_page(request: Request, session: AsyncSession, actor: Actor, organisation_id: int, page: int,
+                             *, values: dict[str, str] | None = None, problems: dict[str, str] | None = None,
+                             problem: AccordError | None = None, notice: str | None = None) -> HTMLResponse:
+    """An organisation, the people of it the reader can see, and (for whoever may change it:
+    `engine.directory.rules`) its form, with what was typed and what is wrong."""
+    organisation = await directory.get_organisation(session, organisation_id)
+    people, total = await directory.list_people(session, actor, organisation_id=organisation_id, limit=PAGE_SIZE,
+                                                offset=(page - 1) * PAGE_SIZE)
+    if values is None:
+        values = {name: str(getattr(organisation, name) or "") for name in _ORGANISATION_FIELDS}
+    status = problem.status if problem else (422 if problems else 200)
+    return render(request, "organisation.html", {
+        "person": actor, "organisation": organisation, "people": people, "total": total, "page": page,
+        "pages": max(1, -(-total // PAGE_SIZE)), "may_edit": rules.may_edit_organisation(actor, organisation_id),
+        "may_add_people": rules.may_add_to(actor, organisation_id), "kinds": _KINDS, "values": values,
+        "problems": problems or {}, "problem": problem, "notice": notice,
+    }, status_code=status)
+
+
+@router.get("/organisations/{organisation_id}", response_class=HTMLResponse)
+async def organisation_view(request: Request, organisation_id: IdPath,
+                            page: int = Query(default=1, ge=1, le=100_000)) -> Response:
+    notice = "Saved." if "changed" in request.query_params else None
+    async with get_database(request).transaction(write=False) as session:
+        actor = await require_actor(request, session)
+        return await _organisation_page(request, session, actor, organisation_id, page, notice=notice)
+
+
+@router.post("/organisations/{organisation_id}", response_class=HTMLResponse)
+async def edit_organisation(request: Request, organisation_id: IdPath) -> Response:
+    """Change an organisation from its form, as `PATCH /api/v1/organisations/{id}`
+    (`directory.update_organisation`); a refusal shows the page again with what was typed."""
+    form = await posted(request)
+    values = _form_values(form, _ORGANISATION_FIELDS)
+    fields: dict[str, Any] = {name: text(form, name, limit=400) for name in values}
+    for name in ("name", "kind", "timezone"):  # these cannot be cleared: left empty, they are said to be missing
+        if name in fields and fields[name] is None:
+            fields[name] = ""
+    problems: dict[str, str] = {}
+    problem: AccordError | None = None
+    try:
+        data = OrganisationUpdate.model_validate(fields)
+    except ValidationError as invalid:
+        problems = field_problems(invalid)
+    else:
+        try:
+            async with get_database(request).transaction() as session:
+                actor = await require_actor(request, session)
+                await directory.update_organisation(session, organisation_id, data, actor, get_when(request))
+        except Conflict as refused:
+            problems = {"name": refused.detail}
+        except NotPermitted as refused:
+            problem = refused
+        else:
+            return RedirectResponse(f"/organisations/{organisation_id}?changed=1", status_code=303)
+    async with get_database(request).transaction(write=False) as session:
+        actor = await require_actor(request, session)
+        return await _organisation_page(request, session, actor, organisation_id, 1, values=values,
+                                        problems=problems, problem=problem)

@@ -4,13 +4,15 @@ Who sees whom (`people_in_reach`): an administrator everyone; staff the people o
 organisation and of every organisation they share an agreement with (as party or supporter);
 a partner the people of their own organisation.
 
+Who may add, change or issue what is `engine.directory.rules`, asked here before every write.
 Who changes whom (`update_person`, `PATCH /people/{id}`):
     administrator  anyone: name, email, role (admin included), job title, timezone, active
     staff          people of their own organisation who are not administrators: name,
                    job title, timezone, active, and role between staff and partner (never admin); their
                    own email, but not a colleague's (that would let them sign in as the colleague)
     partner        no one
-Nobody disables themself or changes their own role: another administrator does.
+Nobody disables themself or changes their own role: another administrator does. A new time
+zone, a person's own or their organisation's, moves their pending reminders at once.
 
 Disabling a person (`active: false`) keeps their row, so history and agreements keep their
 name, and at once: revokes every bearer token and calendar feed of theirs, ends their web
@@ -40,24 +42,20 @@ from engine import schedule
 from engine.agreements import snapshot
 from engine.clock import When
 from engine.context import Actor
-from engine.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from engine.directory import rules
+from engine.errors import Conflict, InvalidInput, NotFound
 from engine.feed_models import CalendarFeed
 from engine.models import Agreement, ApiToken, Contact, Deliverable, Organisation, Party, Person
-from engine.schemas import OrganisationCreate, PersonCreate, PersonUpdate, PersonWarning
+from engine.schemas import OrganisationCreate, OrganisationUpdate, PersonCreate, PersonUpdate, PersonWarning
 from engine.statuses import ContactKind, DeliverableStatus, DeliveryStatus, Role
 
 TOKEN_PREFIX = "acc_"
 
 
-def require_admin(actor: Actor, doing: str) -> None:
-    if not actor.is_admin:
-        raise NotPermitted(f"Only an administrator can {doing}.")
-
-
 async def create_organisation(
     session: AsyncSession, data: OrganisationCreate, actor: Actor, now: datetime
 ) -> Organisation:
-    require_admin(actor, "create organisations")
+    rules.require_admin(actor, "create organisations")
     existing = await session.scalar(
         select(col(Organisation.id)).where(func.lower(col(Organisation.name)) == data.name.lower())
     )
@@ -76,6 +74,36 @@ async def get_organisation(session: AsyncSession, organisation_id: int) -> Organ
     return organisation
 
 
+async def update_organisation(session: AsyncSession, organisation_id: int, data: OrganisationUpdate, actor: Actor,
+                              when: When) -> Organisation:
+    """Change the organisation as `data` says (who may: `rules.check_edit_organisation`). A new time
+    zone moves the pending reminders of its people who have none of their own to 09:00 in it
+    (`schedule.retime_reminders`); timers fall on days of Accord's calendar, which no
+    organisation's zone moves."""
+    query = select(Organisation).where(col(Organisation.id) == organisation_id)
+    if session.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update()
+    organisation = await session.scalar(query)
+    if organisation is None:
+        raise NotFound(f"There is no organisation {organisation_id}.")
+    rules.check_edit_organisation(actor, organisation)
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("name", organisation.name).lower() != organisation.name.lower():
+        taken = await session.scalar(select(col(Organisation.id)).where(
+            func.lower(col(Organisation.name)) == changes["name"].lower(), col(Organisation.id) != organisation_id))
+        if taken is not None:
+            raise Conflict(f"An organisation named {changes['name']!r} already exists (id {taken}).")
+    zone_was = organisation.timezone
+    for name, value in changes.items():
+        setattr(organisation, name, value)
+    await _flush_unique(session, f"An organisation named {organisation.name!r} already exists.")
+    if organisation.timezone != zone_was:
+        without_own = await session.scalars(select(col(Person.id)).where(
+            col(Person.organisation_id) == organisation_id, col(Person.timezone).is_(None)))
+        await schedule.retime_reminders(session, {p for p in without_own if p is not None}, when)
+    return organisation
+
+
 async def list_organisations(
     session: AsyncSession, *, limit: int, offset: int
 ) -> tuple[list[Organisation], int]:
@@ -85,10 +113,13 @@ async def list_organisations(
 
 
 async def create_person(session: AsyncSession, data: PersonCreate, actor: Actor, now: datetime) -> Person:
-    require_admin(actor, "create people")
-    if await session.get(Organisation, data.organisation_id) is None:
+    """Add a person (who may, to which organisation, as what: `rules.check_add_person`)."""
+    rules.check_add_people(actor)
+    organisation = await session.get(Organisation, data.organisation_id)
+    if organisation is None:
         raise InvalidInput(f"There is no organisation {data.organisation_id}; create it first.",
                            field="organisation_id")
+    rules.check_add_person(actor, organisation, data.role)
     email = data.email.lower()
     if await session.scalar(select(col(Person.id)).where(col(Person.email) == email)) is not None:
         raise Conflict(f"Someone with the email {email} already exists.")
@@ -138,34 +169,6 @@ async def list_people(
     return list(rows), total
 
 
-def may_change(actor: Actor, person: Person) -> bool:
-    """Whether `actor` may change anything of `person` (what exactly: `_check_change`)."""
-    if actor.is_admin:
-        return True
-    return (actor.role == Role.STAFF and person.organisation_id == actor.organisation_id
-            and person.role != Role.ADMIN)
-
-
-def _check_change(actor: Actor, person: Person, changes: dict[str, Any]) -> None:
-    organisation = person.organisation.name
-    if not may_change(actor, person):
-        if actor.role == Role.STAFF and person.organisation_id == actor.organisation_id:
-            raise NotPermitted(f"{person.name} is an administrator; only an administrator can change them.")
-        raise NotPermitted(f"Only an administrator, or staff of {organisation}, can change {person.name}.")
-    own = person.id == actor.person_id
-    if own and changes.get("active", person.active) != person.active:
-        raise NotPermitted("You cannot disable yourself; ask an administrator.")
-    if own and changes.get("role", person.role) != person.role:
-        raise NotPermitted("You cannot change your own role; ask an administrator.")
-    if actor.is_admin:
-        return
-    if changes.get("role") == Role.ADMIN:
-        raise NotPermitted("Only an administrator can make someone an administrator.")
-    if not own and changes.get("email", person.email) != person.email:
-        raise NotPermitted(f"Only an administrator can change {person.name}'s email: whoever holds the "
-                           "address can sign in as them.")
-
-
 async def update_person(session: AsyncSession, person_id: int, data: PersonUpdate, actor: Actor,
                         when: When) -> tuple[Person, list[PersonWarning]]:
     """Change the person as `data` says; the warnings say what disabling them leaves undone."""
@@ -178,16 +181,18 @@ async def update_person(session: AsyncSession, person_id: int, data: PersonUpdat
     changes = data.model_dump(exclude_unset=True)
     if "email" in changes:
         changes["email"] = str(changes["email"]).lower()
-    _check_change(actor, person, changes)
+    rules.check_change(actor, person, changes)
     if changes.get("email", person.email) != person.email:
         taken = await session.scalar(select(col(Person.id)).where(col(Person.email) == changes["email"],
                                                                   col(Person.id) != person_id))
         if taken is not None:
             raise Conflict(f"Someone else already has the email {changes['email']}.")
-    was_active = person.active
+    was_active, zone_was = person.active, person.timezone
     for name, value in changes.items():
         setattr(person, name, value)
     await _flush_unique(session, f"Someone else already has the email {person.email}.")
+    if person.timezone != zone_was:
+        await schedule.retime_reminders(session, {person_id}, when)
     warnings: list[PersonWarning] = []
     if was_active and not person.active:
         await _cut_off(session, person_id, when.now)
@@ -295,9 +300,10 @@ class IssuedToken:
 async def issue_token(
     session: AsyncSession, person_id: int, actor: Actor, now: datetime, label: str | None = None
 ) -> IssuedToken:
-    """A new bearer token for the person; only its hash is stored, so it is returned once."""
-    require_admin(actor, "issue tokens")
-    person = await get_person(session, person_id)
+    """A new bearer token for the person (who may: `rules.check_issue_token`; someone out of
+    `actor`'s sight is not found); only its hash is stored, so it is returned once."""
+    person = await find_person(session, person_id, actor)
+    rules.check_issue_token(actor, person)
     if not person.active:
         raise Conflict(f"{person.name} is disabled; enable them first (PATCH /api/v1/people/{person_id} "
                        'with {"active": true}).')

@@ -1,7 +1,11 @@
 """Bearer tokens after they are issued: who holds which, and revoking one.
 
-    list_tokens(session, person_id, actor, ...)   admin, or the person: their tokens, never the secret
-    revoke_token(session, token_id, actor, now)   admin, or the token's own person; idempotent
+    list_tokens(session, person_id, actor, ...)   their tokens, never the secret
+    revoke_token(session, token_id, actor, now)   idempotent
+
+Who may (`engine.directory.rules.may_see_tokens`): an administrator anyone's; staff those of the
+people of their own organisation who are not administrators; everyone their own. A token of
+someone else's that one may not revoke is "not found", as an unknown one.
 
 Issuing stays in engine.directory.service (`issue_token`; refused for a disabled person). A revoked
 token is refused from the next request on: `engine.directory.service.actor_for_digest` reads
@@ -18,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from engine.context import Actor
-from engine.directory.service import get_person
-from engine.errors import NotFound, NotPermitted
-from engine.models import ApiToken
+from engine.directory import rules
+from engine.directory.service import find_person
+from engine.errors import NotFound
+from engine.models import ApiToken, Person
 from engine.schemas import Output
 
 
@@ -35,9 +40,7 @@ class TokenInfo(Output):
 async def list_tokens(
     session: AsyncSession, person_id: int, actor: Actor, *, limit: int, offset: int
 ) -> tuple[list[ApiToken], int]:
-    if not (actor.is_admin or actor.person_id == person_id):
-        raise NotPermitted("Only an administrator, or the person themself, can list a person's tokens.")
-    await get_person(session, person_id)
+    rules.check_see_tokens(actor, await find_person(session, person_id, actor))
     query = select(ApiToken).where(col(ApiToken.person_id) == person_id)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.scalars(query.order_by(col(ApiToken.id)).limit(limit).offset(offset))
@@ -46,8 +49,9 @@ async def list_tokens(
 
 async def revoke_token(session: AsyncSession, token_id: int, actor: Actor, now: datetime) -> ApiToken:
     token = await session.get(ApiToken, token_id)
-    # Someone else's token is "not found", so token ids of other people cannot be probed.
-    if token is None or not (actor.is_admin or token.person_id == actor.person_id):
+    holder = await session.get(Person, token.person_id) if token is not None else None
+    # A token one may not revoke is "not found", so token ids of other people cannot be probed.
+    if token is None or holder is None or not rules.may_see_tokens(actor, holder):
         raise NotFound(f"There is no token {token_id} that you can revoke. "
                        "List your tokens with GET /api/v1/people/{id}/tokens.")
     if token.revoked_at is None:

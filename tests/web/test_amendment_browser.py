@@ -1,21 +1,29 @@
-"""An amendment proposed, signed by both parties and merged, in headless Chromium (the set-up of
-tests/web/test_browser.py: Debian's chromium driven by Playwright; skipped without it)."""
+"""An amendment proposed, signed by both parties and merged, in headless Chromium
+(tests/web/chromium.py: Debian's `chromium`, driven by Playwright; skipped without it)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support import World
+from tests.web.chromium import chromium, shot, sign_in, sign_out
 from tests.web.conftest import LiveServer
-from tests.web.test_browser import browser, shot, sign_in, sign_out  # noqa: F401 (browser: a fixture)
 
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture
+async def browser(tmp_path: Path) -> AsyncIterator[Any]:
+    async with chromium(tmp_path / "chromium-profile") as context:
+        yield context
+
+
 async def test_staff_propose_an_amendment_and_both_parties_sign_it(
-        browser: Any, live_server: LiveServer, world: World) -> None:  # noqa: F811
+        browser: Any, live_server: LiveServer, world: World) -> None:
     agreement = await world.signed(ends_on="2029-12-01")
     path = f"{live_server.base_url}/agreements/{agreement['id']}"
     page = await browser.new_page()

@@ -1,7 +1,6 @@
-"""End to end in headless Chromium (Debian's `chromium`, driven by Playwright through its executable path).
+"""End to end in headless Chromium (tests/web/chromium.py: Debian's `chromium`, driven by Playwright).
 
-Each main page is saved to test-output/screenshots/ for review. Without /usr/bin/chromium these
-tests skip and say how to install it; CI installs it, so there they always run.
+Each main page is saved to test-output/screenshots/ for review.
 """
 
 from __future__ import annotations
@@ -15,58 +14,16 @@ from typing import Any
 import pytest
 
 from tests.support import World
+from tests.web.chromium import ROOT, chromium, shot, sign_in, sign_out
 from tests.web.conftest import LiveServer
-
-CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "test-output" / "screenshots"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-if not CHROMIUM.exists() and os.environ.get("CI") == "true":
-    pytest.fail(f"Chromium not found at {CHROMIUM}: on CI .ci/run installs Debian's chromium; it must be there",
-                pytrace=False)
-if not CHROMIUM.exists():
-    pytest.skip(f"Chromium not found at {CHROMIUM}: install Debian's chromium (apt-get install -y chromium) to run "
-                "the browser tests", allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.async_api", reason="Playwright for Python is not installed: "
-                                     "pip install -e '.[dev]'")
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 async def browser(tmp_path: Path) -> AsyncIterator[Any]:
-    """A fresh Chromium profile; pages of one context share cookies, like one person's browser."""
-    async with playwright_api.async_playwright() as driver:
-        context = await driver.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True, args=ARGS,
-            viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="UTC",
-        )
-        context.set_default_timeout(15_000)
-        try:
-            yield context
-        finally:
-            await context.close()
-
-
-async def shot(page: Any, name: str, *, full_page: bool = True) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    await page.screenshot(path=str(path), full_page=full_page)
-    return path
-
-
-async def sign_in(page: Any, live: LiveServer, token: str, *, then: str = "/agreements") -> None:
-    await page.goto(live.base_url + then)
-    await page.get_by_label("Access token").fill(token)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_url(live.base_url + then)
-
-
-async def sign_out(page: Any) -> None:
-    await page.get_by_role("button", name="Sign out").click()
-    await page.wait_for_url("**/sign-in")
+    async with chromium(tmp_path / "chromium-profile") as context:
+        yield context
 
 
 async def _agreement_with_deliverable(world: World) -> dict[str, Any]:
