@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.support import World
-from tests.web.chromium import chromium, shot, sign_in, sign_out
+from tests.web.chromium import PHONE, chromium, shot, sign_in, sign_out
 from tests.web.conftest import LiveServer
 
 pytestmark = pytest.mark.slow
@@ -46,5 +46,9 @@ async def test_staff_propose_an_amendment_and_both_parties_sign_it(
     await page.locator("#amendment-1 .badge").get_by_text("merged").wait_for()
     await page.get_by_text(f"Reference: {agreement['id']}-A1").wait_for()
     await shot(page, "amendment-merged")
-    await page.goto(path)
+    # On a phone the amendment and its diff read in one column.
+    await page.set_viewport_size(PHONE)
+    await page.goto(path + "#amendment-1")
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 400
+    await shot(page, "amendment-merged-phone")
     assert (await world.ok("metro_staff", "GET", f"/agreements/{agreement['id']}"))["ends_on"] == "2031-12-01"
