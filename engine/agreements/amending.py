@@ -113,8 +113,8 @@ def _areas(draft: Draft, changes: AmendmentChanges) -> None:
         progressed = [d.title for d in deliverables if progress_of(d)]
         if progressed:
             raise InvalidInput(f"The area {area.title!r} cannot be removed: {'; '.join(progressed)} "
-                               "has progress recorded. Move those deliverables to another area in the same "
-                               "amendment's scope changes (deliverables.change with area_id), or keep the area.",
+                               "has progress recorded. Move those deliverables to another area first (a scope "
+                               "amendment of their own: deliverables.change with area_id), or keep the area.",
                                field="changes.areas")
         draft.remove_all(deliverables)
         draft.remove(area)
