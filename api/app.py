@@ -27,6 +27,7 @@ from api.routers import (
     webhooks,
     workflows,
 )
+from api.routers import amendments as amendment_routes
 from api.routers import diagrams as workflow_diagrams
 from api.web import link_mail
 from api.web import router as web_pages
@@ -96,7 +97,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     _around_everything(app, NoSniff)  # outermost: every answer, a 500 included
     app.include_router(health.router)
     app.include_router(metrics.router)
-    for router in (directory.router, agreements.router, documents.router, workflows.router):
+    for router in (directory.router, agreements.router, amendment_routes.router, documents.router,
+                   workflows.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(webhooks.router, prefix=API_PREFIX)
     app.include_router(reminders.router, prefix=API_PREFIX)

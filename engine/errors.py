@@ -13,10 +13,12 @@ and title unless it says otherwise; its own type says what is different about it
     ├── TransitionNotAllowed   -> 409  transition-not-allowed  the event is not allowed in the current state
     ├── Conflict               -> 409  conflict                a concurrent writer got there first, or a
     │   │                                                      duplicate
-    │   └── StaleVersion       -> 409  stale-version           compare-and-set on `version` failed: another
-    │                                                          write won (412 precondition-failed when the
-    │                                                          request's If-Match named a version: see
-    │                                                          api.problems)
+    │   ├── StaleVersion       -> 409  stale-version           compare-and-set on `version` failed: another
+    │   │                                                      write won (412 precondition-failed when the
+    │   │                                                      request's If-Match named a version: see
+    │   │                                                      api.problems)
+    │   └── AmendmentConflict  -> 409  amendment-conflict      an amendment's merge refused: what it changes
+    │                                                          changed on the agreement since its draft
     ├── PreconditionFailed     -> 412  precondition-failed     If-Match names no current version (stale, or
     │                                                          cannot match)
     ├── GuardFailed            -> 422  guard-failed            one or more guards are unmet; `unmet` lists
@@ -101,6 +103,20 @@ class StaleVersion(Conflict):
             f"version {expected}). Reload it and try again."
         )
         self.expected = expected
+
+
+class AmendmentConflict(Conflict):
+    """An amendment's merge refused: `fields` (diff paths) changed on the agreement since the
+    version it was drafted on. The amendment goes back to draft with a fresh diff."""
+
+    type = problem_type("amendment-conflict")
+
+    def __init__(self, number: int, fields: list[str]) -> None:
+        super().__init__(
+            f"Amendment {number} was not merged: since it was drafted, the agreement changed in "
+            f"{', '.join(fields)}, which it changes too. It is back in draft with its diff against "
+            "the agreement as it is now; review it and submit it for signature again.")
+        self.fields = fields
 
 
 class PreconditionFailed(AccordError):

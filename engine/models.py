@@ -94,6 +94,8 @@ class Agreement(SQLModel, table=True):
     created_by_id: int | None = Field(default=None, foreign_key="person.id")
     created_at: datetime = instant()
     updated_at: datetime = instant()
+    # The instrument's reference as the parties cite it; a merged amendment adds `-A<number>`.
+    reference: str | None = Field(default=None, max_length=120)
 
     parties: list["Party"] = Relationship(
         back_populates="agreement",
@@ -219,6 +221,50 @@ class HistoryEvent(SQLModel, table=True):
     data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     # The change's field-level diff (engine/agreements/changes.py, `ChangeSet.diff`); None before 0005.
     diff: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class Amendment(SQLModel, table=True):
+    """A proposed change to a signed agreement, numbered 1, 2, ... per agreement, with its own
+    lifecycle (engine/amendments). `changes` is what it sets (`engine.schemas.AmendmentChanges`),
+    `diff` what that does to the agreement (`[{path, from, to}]`): as drafted on `base_version`,
+    refreshed when it goes back to draft, and as merged. `version` is its own compare-and-set."""
+
+    __table_args__ = (UniqueConstraint("agreement_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agreement_id: int = Field(foreign_key="agreement.id", index=True)
+    number: int
+    kind: str = Field(max_length=16)  # an AmendmentKind
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = Field(max_length=32)  # an AmendmentState
+    workflow_version: int = 1
+    version: int = 1
+    base_version: int
+    changes: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    diff: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    created_by_id: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = instant()
+    updated_at: datetime = instant()
+    merged_at: datetime | None = instant(nullable=True)
+    merged_version: int | None = None  # the agreement's version its merge wrote
+
+
+class AmendmentSignature(SQLModel, table=True):
+    """One party's assent to an amendment: signed, or approved by its focal point (an
+    administrative amendment). Cleared when the amendment goes back to draft."""
+
+    __tablename__ = "amendment_signature"
+    __table_args__ = (UniqueConstraint("amendment_id", "party_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    amendment_id: int = Field(foreign_key="amendment.id", index=True)
+    party_id: int  # no foreign key: a party that leaves by this very amendment signed it
+    organisation_id: int = Field(foreign_key="organisation.id")
+    assent: str = Field(max_length=16)  # an AmendmentAssent
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    actor: str = Field(max_length=200)
+    at: datetime = instant()
+
 
 from engine.directory.signin import SignInLink  # noqa: E402,F401
 from engine.feed_models import CalendarFeed  # noqa: E402,F401

@@ -61,6 +61,11 @@ ReviewOutcome = Literal["continue", "renew", "renew_as_successor", "terminate"]
 DocumentKindValue = Literal[statuses.DocumentKind.SIGNED_AGREEMENT, statuses.DocumentKind.AMENDMENT,
                             statuses.DocumentKind.TERMINATION_LETTER, statuses.DocumentKind.EVIDENCE,
                             statuses.DocumentKind.OTHER]
+AmendmentKindValue = Literal[statuses.AmendmentKind.ADMINISTRATIVE, statuses.AmendmentKind.TERMS,
+                             statuses.AmendmentKind.SCOPE, statuses.AmendmentKind.PARTIES]
+AmendmentEventValue = Literal[statuses.AmendmentEvent.SUBMIT, statuses.AmendmentEvent.SIGN,
+                              statuses.AmendmentEvent.APPROVE, statuses.AmendmentEvent.WITHDRAW,
+                              statuses.AmendmentEvent.CANCEL]
 
 
 def _spells(value: Any, members: Iterable[str]) -> None:
@@ -471,6 +476,150 @@ class PartyCreate(PartyInput):
     pass
 
 
+# --- amendments ------------------------------------------------------------------------------
+
+_MANY = Field(max_length=50)
+
+
+class ContactAmendment(Input):
+    """A focal point's or signatory's capacity (their title as the agreement names them)."""
+
+    id: Id
+    capacity: ShortText | None
+
+
+class AreaAmendment(Input):
+    id: Id
+    title: Title | None = None
+    description: LongText | None = None
+
+
+class AreasAmendment(Input):
+    add: Annotated[list[AreaCreate], _MANY] = []
+    change: Annotated[list[AreaAmendment], _MANY] = []
+    remove: Annotated[list[Id], _MANY] = []
+
+
+class DeliverableAddition(Input):
+    area_id: Id
+    title: Title
+    description: LongText | None = None
+    owner_id: Id | None = None
+    due_on: Day | None = None
+
+
+class DeliverableAmendment(Input):
+    """A deliverable changed: moved to another area (`area_id`), renamed, re-dated, given an owner."""
+
+    id: Id
+    area_id: Id | None = None
+    title: Title | None = None
+    description: LongText | None = None
+    owner_id: Id | None = None
+    due_on: Day | None = None
+
+
+class DeliverablesAmendment(Input):
+    add: Annotated[list[DeliverableAddition], _MANY] = []
+    change: Annotated[list[DeliverableAmendment], _MANY] = []
+    remove: Annotated[list[Id], _MANY] = []
+
+
+class PartiesAmendment(Input):
+    """Organisations that join (by accession) and parties that leave (by organisation id)."""
+
+    join: Annotated[list[PartyInput], _MANY] = []
+    leave: Annotated[list[Id], _MANY] = []
+
+
+class AmendmentChanges(Input):
+    """What an amendment sets: agreement fields with their new values, and parts to add, change
+    or remove. Which of these each kind may carry: `engine.amendments.changes.KIND_FIELDS`."""
+
+    title: Title | None = None
+    background: LongText | None = None
+    signing_place: ShortText | None = None
+    contacts: Annotated[list[ContactAmendment], _MANY] | None = None
+    summary: LongText | None = None
+    effective_from: Day | None = None
+    ends_on: Day | None = None
+    review_every_months: Annotated[int, Field(ge=1, le=120)] | None = None
+    next_review_on: Day | None = None
+    notice_period_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    areas: AreasAmendment | None = None
+    deliverables: DeliverablesAmendment | None = None
+    parties: PartiesAmendment | None = None
+
+
+class AmendmentCreate(Input):
+    kind: AmendmentKindValue
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000), LINES]
+    changes: AmendmentChanges
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"kind": statuses.AmendmentKind.TERMS, "reason": "Extended by two years at the 2025 review.",
+         "changes": {"ends_on": "2031-04-05", "review_every_months": 24}},
+        {"kind": statuses.AmendmentKind.ADMINISTRATIVE, "reason": "The focal point's new title.",
+         "changes": {"contacts": [{"id": 3, "capacity": "Director of Institutional Relations"}]}},
+        {"kind": statuses.AmendmentKind.PARTIES, "reason": "UCLG joins by accession.",
+         "changes": {"parties": {"join": [{"organisation_id": 4}]}}}]})
+
+
+class AmendmentEventFire(Input):
+    """An amendment event: `submit` (to the parties for signature), `sign` (for a party:
+    `organisation_id`, default your own), `approve` (an administrative amendment, by a party's
+    focal point), `withdraw` (back to draft, clearing signatures), `cancel`."""
+
+    event: AmendmentEventValue
+    organisation_id: Id | None = None
+    comment: LongText | None = None
+
+
+class DiffEntry(BaseModel):
+    path: str = Field(description="`field`, `part/id/column`, `part/id` (removed) or `part/new` (added)")
+    from_: Any = Field(alias="from")
+    to: Any
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class AmendmentSignatureRead(Output):
+    party_id: int
+    organisation_id: int
+    assent: str
+    person_id: int | None
+    actor: str
+    at: datetime
+
+
+class AmendmentRef(Output):
+    number: int
+    kind: str
+    state: str
+
+
+class AmendmentRead(Output):
+    id: int
+    agreement_id: int
+    number: int
+    kind: str
+    reason: str
+    state: str
+    version: int
+    base_version: int = Field(description="the agreement's version the amendment was drafted (or last "
+                              "redrafted) on")
+    changes: dict[str, Any]
+    diff: list[DiffEntry] = Field(description="what the amendment does to the agreement: as drafted, as "
+                                  "redrafted after a refused merge, or as merged")
+    signatures: list[AmendmentSignatureRead]
+    awaiting: list[OrganisationRef] = Field(description="the parties whose signature (or approval) is "
+                                            "still missing")
+    available_events: list[str]
+    created_at: datetime
+    merged_at: datetime | None
+    merged_version: int | None
+
+
 class PartyUpdate(Input):
     """A party's role: `party` (signs) or `supporter` (never signs)."""
 
@@ -656,12 +805,15 @@ class AgreementRead(Output):
     predecessor_id: int | None
     successor_id: int | None = Field(description="the newest agreement that names this one as its "
                                      "predecessor (a copy made as its successor, or a renewal as successor)")
+    reference: str | None = None
     parties: list[PartyRead]
     areas: list[AreaRead]
     available_events: list[str] = Field(
         description="events the caller may fire in the current state")
     unmet_conditions: dict[str, list[str]] = Field(
         description="for each available event whose guards are not met now, what is missing")
+    amendments: list[AmendmentRef] = Field(default=[], description="its amendments, by number "
+                                           "(GET /agreements/{id}/amendments/{number})")
     created_at: datetime
     updated_at: datetime
 
@@ -734,6 +886,7 @@ class WorkflowStateRead(BaseModel):
     signed: bool = Field(description="every signing party has signed by the time the agreement is here")
     term_restarts: bool = Field(description="a renewal waits here: its term starts afresh, reviews counted "
                                 "from the new term's start")
+    amendable: bool = Field(False, description="an amendment may be proposed and merged here")
     events: list[str]
 
 

@@ -65,13 +65,14 @@ class ContactKind(Choice):
 
 
 class HistoryKind(Choice):
-    """What a history row records: the agreement's creation, a workflow event, an edit, or its
-    import from a file (engine/importing)."""
+    """What a history row records: the agreement's creation, a workflow event, an edit, its
+    import from a file (engine/importing), or an amendment merged into it (engine/amendments)."""
 
     CREATED = "created"
     TRANSITION = "transition"
     EDITED = "edited"
     IMPORTED = "imported"
+    AMENDED = "amended"
 
 
 class TimerStatus(Choice):
@@ -111,3 +112,53 @@ class DocumentKind(Choice):
     TERMINATION_LETTER = "termination_letter"
     EVIDENCE = "evidence"
     OTHER = "other"
+
+
+class Word(Choice):
+    """A family whose values are also everyday words of the code (an amendment's kind `terms` or
+    `parties`, its event `sign`): tests/test_statuses.py does not hunt for them spelled as strings,
+    where it would find the agreement's terms, parties and the workflow's `sign`."""
+
+
+class AmendmentKind(Word):
+    """What an amendment changes (engine/amendments): `administrative` the title, the wording
+    and the capacities contacts are named in; `terms` the dates, review and notice periods and
+    the summary; `scope` the areas of collaboration and deliverables; `parties` who is party."""
+
+    ADMINISTRATIVE = "administrative"
+    TERMS = "terms"
+    SCOPE = "scope"
+    PARTIES = "parties"
+
+
+class AmendmentState(Choice):
+    """An amendment's lifecycle (engine/amendments/lifecycle.py): drafted, out for the parties'
+    signatures, signed by all (merged in the same moment, or back to draft if the agreement
+    changed underneath), merged into the agreement, or cancelled."""
+
+    DRAFT = "draft"
+    PENDING_SIGNATURE = "pending_signature"
+    SIGNED = "signed"
+    MERGED = "merged"
+    CANCELLED = "cancelled"
+
+    # Nothing leaves these.
+    FINAL = nonmember(frozenset({MERGED, CANCELLED}))
+
+
+class AmendmentEvent(Word):
+    """What a person does to an amendment (`POST .../amendments/{number}/events`)."""
+
+    SUBMIT = "submit"
+    SIGN = "sign"
+    APPROVE = "approve"
+    WITHDRAW = "withdraw"
+    CANCEL = "cancel"
+
+
+class AmendmentAssent(Choice):
+    """How a party agreed to an amendment: signed it, or (an administrative one) approved it
+    through its focal point."""
+
+    SIGNED = "signed"
+    APPROVED = "approved"

@@ -180,7 +180,8 @@ def test_the_dates_timers_and_reminders_count_from_read_only_schedule_fields() -
                               "signing_place": "Elsewhere", "signed_on": date(2025, 1, 2), "review_outcome": "renew",
                               "review_summary": "R", "predecessor_id": 3, "created_by_id": 4,
                               "created_at": datetime(2020, 1, 1, tzinfo=UTC),
-                              "updated_at": datetime(2020, 1, 1, tzinfo=UTC)}
+                              "updated_at": datetime(2020, 1, 1, tzinfo=UTC),
+                              "reference": "MoU-2019-A1"}
     assert set(others) == set(AGREEMENT_COLUMNS) - schedule.SCHEDULE_FIELDS - {"id", "workflow_name"}
     changed = replace(base, **others)
     for name, date_of in rules.DATES.items():

@@ -61,7 +61,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # which defines them, is not among them.
 SPELLED_NOWHERE = ("engine/importing", "engine/demo", "api/web/templates", "notifications/templates")
 FAMILIES = [family for family in vars(statuses).values()
-            if isinstance(family, type) and issubclass(family, statuses.Choice) and family is not statuses.Choice]
+            if isinstance(family, type) and issubclass(family, statuses.Choice)
+            and family not in (statuses.Choice, statuses.Word) and not issubclass(family, statuses.Word)]
 MEMBERS: dict[str, list[str]] = {}
 for _family in FAMILIES:
     for _member in _family:

@@ -38,13 +38,15 @@ class StateSpec(_Strict):
     state from an unsigned one is the signing (the `agreement.signed` webhook), and no transition
     leads from a signed state back to an unsigned one. `term_restarts`: the agreement waits here
     for a new term (a renewal): when its term starts from this state, reviews are counted afresh
-    from the new term's start (the `start_term` effect)."""
+    from the new term's start (the `start_term` effect). `amendable`: a signed agreement here
+    may be changed by an amendment (engine/amendments), which its parties sign in turn."""
 
     label: str
     final: bool = False
     editable: bool = False
     signed: bool = False
     term_restarts: bool = False
+    amendable: bool = False
 
 
 class DocumentGuard(_Strict):

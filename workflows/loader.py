@@ -99,6 +99,8 @@ def _problems(spec: WorkflowSpec, vocabulary: Vocabulary) -> Iterable[str]:
             yield f"state {name!r} has term_restarts but is not signed: only a signed agreement has a term"
         if state.term_restarts and state.final:
             yield f"state {name!r} has term_restarts but is final: no term starts from it"
+        if state.amendable and (state.final or not state.signed):
+            yield f"state {name!r} is amendable but final or not signed: only a running, signed agreement is amended"
 
     for name, event in spec.events.items():
         for guard in event.guards:

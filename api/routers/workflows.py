@@ -19,7 +19,8 @@ def _read(workflow: CompiledWorkflow) -> WorkflowRead:
         name=spec.name, version=spec.version, title=spec.title, description=spec.description.strip(),
         initial=spec.initial,
         states=[WorkflowStateRead(name=n, label=s.label, final=s.final, editable=s.editable, signed=s.signed,
-                                  term_restarts=s.term_restarts, events=list(workflow.allowed_events(n)))
+                                  term_restarts=s.term_restarts, amendable=s.amendable,
+                                  events=list(workflow.allowed_events(n)))
                 for n, s in spec.states.items()],
         events=[WorkflowEventRead(name=n, label=e.label, actors=list(e.actors),
                                   guards=[guard_name(g) for g in e.guards], effects=list(e.effects),

@@ -40,6 +40,7 @@ from engine import documents, reports, schedule, statuses
 from engine.access import in_reach
 from engine.agreements import actions, policy, reading, service, snapshot
 from engine.agreements.values import AgreementSnapshot
+from engine.amendments import service as amendments
 from engine.clock import When
 from engine.context import Actor
 from engine.days import in_words
@@ -65,6 +66,8 @@ from engine.schemas import (
     AgreementCopy,
     AgreementCreate,
     AgreementUpdate,
+    AmendmentCreate,
+    AmendmentEventFire,
     AreaCreate,
     AreaUpdate,
     ContactCreate,
@@ -84,7 +87,16 @@ from engine.schemas import (
     TokenCreate,
     control_character,
 )
-from engine.statuses import ContactKind, DeliverableStatus, DocumentKind, PartyRole, Role
+from engine.statuses import (
+    AmendmentEvent,
+    AmendmentKind,
+    AmendmentState,
+    ContactKind,
+    DeliverableStatus,
+    DocumentKind,
+    PartyRole,
+    Role,
+)
 from engine.workflow import diagrams
 from engine.workflow.machine import CompiledWorkflow, catalog
 
@@ -324,6 +336,7 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
         "problem_field": problem.field if isinstance(problem, InvalidInput) else None,
         "changed": request.query_params.get("changed"),
         "documents": await documents_section(session, actor, agreement),
+        **await amendment_forms(session, actor, agreement, workflow),
     }
 
 
@@ -356,6 +369,25 @@ def _copy_refusal(actor: Actor, agreement: AgreementSnapshot) -> str | None:
         return policy.require_creator(actor, [p.organisation_id for p in agreement.parties])
     except NotPermitted as refused:
         return refused.detail
+
+
+# The amendment fields the page's proposal form offers (the API takes every field and part).
+_AMENDMENT_FIELDS = ("title", "summary", "ends_on", "next_review_on", "review_every_months", "notice_period_days")
+_AMENDMENT_EVENTS = {AmendmentEvent.SUBMIT: "Submit for signature", AmendmentEvent.SIGN: "Sign",
+                     AmendmentEvent.APPROVE: "Approve", AmendmentEvent.WITHDRAW: "Withdraw to draft",
+                     AmendmentEvent.CANCEL: "Cancel"}
+
+
+async def amendment_forms(session: AsyncSession, actor: Actor, agreement: AgreementSnapshot,
+                          workflow: CompiledWorkflow) -> dict[str, Any]:
+    """The agreement's amendments with their diffs and the events the person may send, and
+    whether they may propose one now (engine.amendments.service, engine.agreements.policy)."""
+    listed, _ = await amendments.list_amendments(session, agreement.id, actor, limit=100, offset=0)
+    return {"amendments": listed, "amendment_events": _AMENDMENT_EVENTS, "amendment_fields": _AMENDMENT_FIELDS,
+            "amendment_kinds": [AmendmentKind.ADMINISTRATIVE, AmendmentKind.TERMS],  # what the form's fields are
+            "signing_events": [AmendmentEvent.SIGN, AmendmentEvent.APPROVE],
+            "pending_signature": AmendmentState.PENDING_SIGNATURE, "signs_for_any": policy.acts_for_anyone(actor),
+            "may_amend": policy.may_edit(actor, agreement) and workflow.is_amendable(agreement.state)}
 
 
 async def drafting_forms(session: AsyncSession, actor: Actor, agreement: AgreementSnapshot,
@@ -983,6 +1015,49 @@ async def withdraw_document(request: Request, document_id: IdPath) -> Response:
     def make() -> actions.WithdrawDocument:
         return actions.WithdrawDocument(document_id, _model(DocumentWithdraw, {"reason": text(form, "reason")}).reason)
     return await _draft_write(request, agreement_id, form, make, "document-withdrawn", "documents-title")
+
+
+def _amendment_problem(refused: InvalidInput) -> InvalidInput:
+    """A refusal of `changes.<field>` shown beside the proposal form's field of that name."""
+    field = refused.field.removeprefix("changes.") if refused.field else None
+    return InvalidInput(refused.detail, field=field if field in _AMENDMENT_FIELDS else "changes")
+
+
+@router.post("/agreements/{agreement_id}/amendments", response_class=HTMLResponse)
+async def propose_amendment(request: Request, agreement_id: IdPath) -> Response:
+    """Propose an amendment (engine.amendments.service.propose): the fields filled in are its changes."""
+    form = await posted(request)
+    try:
+        values = {k: v for k, v in _given(form, _AMENDMENT_FIELDS).items() if v is not None}
+        data = _model(AmendmentCreate, {"kind": text(form, "kind", limit=16), "reason": text(form, "reason"),
+                                        "changes": values})
+        async with get_database(request).transaction() as session:
+            actor = await require_actor(request, session)
+            made = await amendments.propose(session, agreement_id, actor, get_when(request), data)
+    except InvalidInput as refused:
+        return await _page_with_problem(request, agreement_id, _amendment_problem(refused), form)
+    except (NotPermitted, Conflict) as refused:
+        return await _page_with_problem(request, agreement_id, refused, form)
+    return RedirectResponse(f"/agreements/{agreement_id}?changed=amendment#amendment-{made.number}", status_code=303)
+
+
+@router.post("/agreements/{agreement_id}/amendments/{number}/events", response_class=HTMLResponse)
+async def amendment_event(request: Request, agreement_id: IdPath, number: IdPath) -> Response:
+    """Submit, sign, approve, withdraw or cancel an amendment (engine.amendments.service.fire); a
+    merge refused because the agreement changed is kept (the amendment is back in draft) and said."""
+    form = await posted(request)
+    try:
+        data = _model(AmendmentEventFire, {"event": text(form, "event", limit=16),
+                                           "organisation_id": _id(form, "organisation_id")})
+        async with get_database(request).transaction() as session:
+            actor = await require_actor(request, session)
+            fired = await amendments.fire(session, agreement_id, number, actor, get_when(request), data)
+    except (InvalidInput, NotPermitted, Conflict) as refused:
+        return await _page_with_problem(request, agreement_id, refused, form)
+    if fired.refused is not None:
+        return await _page_with_problem(request, agreement_id, fired.refused, form)
+    return RedirectResponse(f"/agreements/{agreement_id}?changed=amendment-{quote(data.event)}#amendment-{number}",
+                            status_code=303)
 
 
 @router.post("/agreements/{agreement_id}/parties", response_class=HTMLResponse)

@@ -27,6 +27,9 @@ returns. An action may read what it names (a person, an organisation, a predeces
 A change may make another change due on another agreement (`follow_ups`): a review that renews
 as successor creates the successor's draft; a successor's last signature supersedes its
 predecessor. `apply` applies them next, in the same transaction, each through `apply`.
+
+An amendment's merge, `MergeAmendment`, is in engine/agreements/amending.py beside the builder
+it shares with the amendment's proposal.
 """
 
 from __future__ import annotations

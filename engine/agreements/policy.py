@@ -34,7 +34,7 @@ from engine.clock import When
 from engine.context import Actor
 from engine.errors import Conflict, NotPermitted, TransitionNotAllowed
 from engine.schemas import EventInput
-from engine.statuses import DocumentKind, PartyRole, Role
+from engine.statuses import ContactKind, DocumentKind, PartyRole, Role
 from engine.workflow.event import EventContext
 from workflows.definition import EventActor
 
@@ -138,15 +138,40 @@ def require_terms_editable(workflow: CompiledWorkflow, agreement: AgreementSnaps
     listed = ", ".join(sorted(name.replace("_", " ") for name in fields))
     if not workflow.is_editable(agreement.state):
         editable = [_state(workflow, name) for name, s in workflow.spec.states.items() if s.editable]
-        undo = ("withdraw it from signature first (that clears the signatures), or record a successor "
-                "agreement" if "withdraw" in workflow.allowed_events(agreement.state)
-                else "record a successor agreement that follows this one")
+        if workflow.is_amendable(agreement.state):
+            undo = "propose an amendment, which every party signs (the agreement page's Amendments)"
+        elif "withdraw" in workflow.allowed_events(agreement.state):
+            undo = "withdraw it from signature first (that clears the signatures), or record a successor agreement"
+        else:
+            undo = "record a successor agreement that follows this one"
         raise Conflict(
             f"The agreement is {_state(workflow, agreement.state)}: its terms ({listed}) can be edited only "
             f"while it is {' or '.join(editable)}. To change them now, {undo}."
         )
     if agreement.signatures:
         raise Conflict(f"A party has already signed, so the terms ({listed}) can no longer change.")
+
+
+def require_amendable(workflow: CompiledWorkflow, agreement: AgreementSnapshot) -> None:
+    """An amendment is proposed and merged only while the agreement is in a state its workflow
+    flags `amendable` (signed and running); before that, its terms are edited directly."""
+    if not workflow.is_amendable(agreement.state):
+        states = [name for name, s in workflow.spec.states.items() if s.amendable]
+        direct = " While it is unsigned, edit its terms directly." if terms_editable(workflow, agreement) else ""
+        raise Conflict(f"The agreement is {agreement.state}: it can be amended only while it is "
+                       f"{' or '.join(states)}.{direct}")
+
+
+def approval_refusal(actor: Actor, agreement: AgreementSnapshot, party: PartyValue) -> str | None:
+    """Why `actor` may not approve an administrative amendment for `party`, or None: its focal
+    points approve (or an administrator, for it)."""
+    if acts_for_anyone(actor):
+        return None
+    if any(c.party_id == party.id and c.person_id == actor.person_id and c.kind == ContactKind.FOCAL_POINT
+           for c in agreement.contacts):
+        return None
+    return (f"An administrative amendment is approved for {party.organisation.name} by its focal "
+            "point on this agreement; you are not one. Sign it instead, if you sign for it.")
 
 
 def terms_editable(workflow: CompiledWorkflow, agreement: AgreementSnapshot) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -27,6 +28,7 @@ from engine.models import Agreement, CollaborationArea, Deliverable, Document, H
 from engine.schemas import (
     AgreementRead,
     AgreementSummary,
+    AmendmentRef,
     AreaRead,
     ContactRead,
     DeliverableRead,
@@ -106,7 +108,9 @@ def read_contact(contact: ContactValue) -> ContactRead:
 _NOT_ANSWERED = ("workflow_name", "workflow_version", "created_by_id")
 
 
-def read_agreement(agreement: AgreementSnapshot, actor: Actor, when: When) -> AgreementRead:
+def read_agreement(agreement: AgreementSnapshot, actor: Actor, when: When,
+                   amendments: Sequence[AmendmentRef] = ()) -> AgreementRead:
+    """The agreement as `GET` answers it; `amendments` are its amendments (engine.amendments.service.refs)."""
     workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
     events, unmet = policy.available_events(workflow, agreement, actor, when)
     parties = []
@@ -132,6 +136,7 @@ def read_agreement(agreement: AgreementSnapshot, actor: Actor, when: When) -> Ag
         editable=policy.terms_editable(workflow, agreement),
         successor_id=agreement.successor_id,
         parties=parties, areas=areas, available_events=events, unmet_conditions=unmet,
+        amendments=list(amendments),
     )
 
 

@@ -186,6 +186,7 @@ class AgreementSnapshot:
     created_by_id: int | None
     created_at: datetime
     updated_at: datetime
+    reference: str | None = None
     parties: tuple[PartyValue, ...] = ()
     contacts: tuple[ContactValue, ...] = ()
     signatures: tuple[SignatureValue, ...] = ()

@@ -108,6 +108,10 @@ class CompiledWorkflow:
     def is_editable(self, state: str) -> bool:
         return self.spec.states[state].editable
 
+    def is_amendable(self, state: str) -> bool:
+        """Whether an amendment may be proposed and merged in `state` (the workflow flags it `amendable`)."""
+        return self.spec.states[state].amendable
+
     def is_signed(self, state: str | None) -> bool:
         """Whether the agreement is signed in `state` (the workflow flags such states `signed`)."""
         spec = self.spec.states.get(state) if state is not None else None

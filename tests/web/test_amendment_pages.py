@@ -1,0 +1,81 @@
+"""Amendments on the agreement page: proposed with the form, listed with their diffs, signed by
+each party with its button; the same service as the API (engine.amendments.service)."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.support import World
+from tests.web.helpers import csrf_of, sign_in, text_of
+
+
+async def _form_version(client: httpx.AsyncClient, agreement_id: int) -> tuple[str, str]:
+    page = (await client.get(f"/agreements/{agreement_id}")).text
+    version = page.split('name="version" value="', 1)[1].split('"', 1)[0]
+    return csrf_of(page), version
+
+
+async def test_propose_and_sign_an_amendment_on_the_page(client: httpx.AsyncClient, world: World) -> None:
+    agreement = await world.signed(ends_on="2029-12-01")
+    agreement_id = agreement["id"]
+    await sign_in(client, world.metro_staff.token)
+    csrf, version = await _form_version(client, agreement_id)
+    answer = await client.post(f"/agreements/{agreement_id}/amendments", data={
+        "csrf": csrf, "version": version, "form": "amend", "kind": "terms",
+        "reason": "Two more years, as agreed at the review.", "ends_on": "2031-12-01", "title": ""})
+    assert answer.status_code == 303, text_of(answer.text)
+    page = text_of((await client.get(answer.headers["location"])).text)
+    assert "Amendment 1 · terms draft" in page
+    assert "ends_on 2029-12-01 2031-12-01" in page  # the diff: where, from, to
+    for event in ("submit", "sign"):
+        answer = await client.post(f"/agreements/{agreement_id}/amendments/1/events",
+                                   data={"csrf": csrf, "version": version, "form": f"amendment-1-{event}",
+                                         "event": event})
+        assert answer.status_code == 303, text_of(answer.text)
+    page = text_of((await client.get(f"/agreements/{agreement_id}")).text)
+    assert "Awaiting: UCLG ASPAC" in page
+    csrf = await sign_in(client, world.aspac_staff.token)
+    answer = await client.post(f"/agreements/{agreement_id}/amendments/1/events",
+                               data={"csrf": csrf, "version": version, "form": "amendment-1-sign", "event": "sign"})
+    assert answer.status_code == 303, text_of(answer.text)
+    page = text_of((await client.get(f"/agreements/{agreement_id}")).text)
+    assert "Amendment 1 · terms merged" in page
+    assert f"Reference: {agreement_id}-A1" in page
+    assert "Amendment merged" in page  # the history's entry
+    assert (await world.ok("metro_staff", "GET", f"/agreements/{agreement_id}"))["ends_on"] == "2031-12-01"
+
+
+async def test_a_field_the_kind_does_not_change_is_refused_beside_the_form(client: httpx.AsyncClient,
+                                                                           world: World) -> None:
+    agreement = await world.signed()
+    await sign_in(client, world.metro_staff.token)
+    csrf, version = await _form_version(client, agreement["id"])
+    answer = await client.post(f"/agreements/{agreement['id']}/amendments", data={
+        "csrf": csrf, "version": version, "form": "amend", "kind": "administrative",
+        "reason": "Typed reason.", "ends_on": "2031-12-01"})
+    assert answer.status_code == 422
+    assert "Typed reason." in answer.text
+    assert 'value="2031-12-01"' in answer.text
+    assert 'id="amend-ends_on-problem"' in answer.text
+    assert "not ends_on" in text_of(answer.text)
+    assert (await world.ok("metro_staff", "GET", f"/agreements/{agreement['id']}/amendments"))["total"] == 0
+
+
+async def test_a_refused_merge_is_said_and_the_amendment_is_back_in_draft(client: httpx.AsyncClient,
+                                                                          world: World) -> None:
+    agreement = await world.signed()
+    agreement_id = agreement["id"]
+    await world.ok("metro_staff", "POST", f"/agreements/{agreement_id}/amendments", json={
+        "kind": "terms", "reason": "Later review.", "changes": {"next_review_on": "2028-01-15"}})
+    for who, event in (("metro_staff", "submit"), ("metro_staff", "sign")):
+        await world.ok(who, "POST", f"/agreements/{agreement_id}/amendments/1/events", json={"event": event})
+    await world.ok("admin", "PATCH", f"/agreements/{agreement_id}", json={"next_review_on": "2027-06-01"})
+    csrf = await sign_in(client, world.aspac_staff.token)
+    csrf, version = await _form_version(client, agreement_id)
+    answer = await client.post(f"/agreements/{agreement_id}/amendments/1/events",
+                               data={"csrf": csrf, "version": version, "form": "amendment-1-sign", "event": "sign"})
+    assert answer.status_code == 409
+    page = text_of(answer.text)
+    assert "the agreement changed in next_review_on" in page
+    assert "Amendment 1 · terms draft" in page
+    assert "next_review_on 2027-06-01 2028-01-15" in page
