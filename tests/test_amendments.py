@@ -228,7 +228,7 @@ async def test_only_a_signed_running_agreement_is_amended_and_only_by_those_who_
     agreement = await world.signed()
     # Signed, its terms are no longer edited: the refusal says how to change them.
     problem(await world.call("metro_staff", "PATCH", f"/agreements/{agreement['id']}", json={"ends_on": "2030-01-01"}),
-            409, "propose an amendment", f"/api/v1/agreements/{agreement['id']}/amendments")
+            409, "propose an amendment, which every party signs")
     await propose(world, agreement["id"], AmendmentKind.TERMS, {"ends_on": "2030-01-01"})
     for method, path, body in (("POST", amendments(agreement["id"]), {"kind": "terms", "reason": "x",
                                                                       "changes": {"ends_on": "2030-01-01"}}),

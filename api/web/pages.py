@@ -1038,7 +1038,8 @@ async def propose_amendment(request: Request, agreement_id: IdPath) -> Response:
         return await _page_with_problem(request, agreement_id, _amendment_problem(refused), form)
     except (NotPermitted, Conflict) as refused:
         return await _page_with_problem(request, agreement_id, refused, form)
-    return RedirectResponse(f"/agreements/{agreement_id}?changed=amendment#amendment-{made.number}", status_code=303)
+    return RedirectResponse(f"/agreements/{agreement_id}?changed=amendment-proposed#amendment-{made.number}",
+                            status_code=303)
 
 
 @router.post("/agreements/{agreement_id}/amendments/{number}/events", response_class=HTMLResponse)

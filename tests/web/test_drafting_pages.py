@@ -407,7 +407,7 @@ async def test_refusals_on_pages_are_said_in_words_beside_what_they_stop(client:
     assert f'action="/agreements/{signed["id"]}/areas/{area["id"]}/remove"' not in page
     assert f'/contacts/{signatory["id"]}/withdraw"' not in page
     _said_for_a_page(page, "The agreement is signed: its terms (dates, parties, summary, title) can be edited only "
-                     "while it is draft. To change them now, record a successor agreement",
+                     "while it is draft. To change them now, propose an amendment, which every party signs",
                      "cannot be removed: this deliverable has progress recorded",
                      "Secretary General, Metropolis signed for Metropolis on 23 Nov 2026, so they stay named")
 
@@ -416,7 +416,7 @@ async def test_refusals_on_pages_are_said_in_words_beside_what_they_stop(client:
         (f"/deliverables/{done['id']}/remove", {}, 409, "delivered work stays on the agreement's record"),
         (f"{path}/areas/{area['id']}/remove", {}, 409, "'City profile' (status done)"),
         (f"{path}/contacts/{signatory['id']}/withdraw", {}, 409, "a recorded signature keeps its signatory"),
-        (f"{path}/terms", {"title": "Changed after signing"}, 409, "record a successor agreement"),
+        (f"{path}/terms", {"title": "Changed after signing"}, 409, "propose an amendment"),
         (f"{path}/events", {"event": "cancel"}, 409,
          "Cancel is not possible while the agreement is signed. Possible now: Activate, Terminate."),
     ):
