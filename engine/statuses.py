@@ -100,3 +100,12 @@ class NotificationKind(Choice):
 
     REMINDER = "reminder"
     ALERT = "alert"
+
+
+class Language(Choice):
+    """A language Accord speaks (engine/i18n.py): a person's and an organisation's `language`, the
+    pages' language switch, mails. A fourth is a member here and a catalog (README, "Languages")."""
+
+    EN = "en"
+    FR = "fr"
+    ES = "es"

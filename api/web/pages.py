@@ -35,7 +35,7 @@ from api.deps import IdPath, get_database, get_settings, get_when, parse_if_matc
 from api.observability import loggable_path
 from api.web import history, link_mail, views
 from api.web import session as web_session
-from engine import reports, schedule, statuses
+from engine import i18n, reports, schedule, statuses
 from engine.access import in_reach
 from engine.agreements import actions, policy, reading, service, snapshot
 from engine.agreements.values import AgreementSnapshot
@@ -75,7 +75,7 @@ from engine.schemas import (
     TokenCreate,
     control_character,
 )
-from engine.statuses import ContactKind, DeliverableStatus, PartyRole, Role
+from engine.statuses import ContactKind, DeliverableStatus, Language, PartyRole, Role
 from engine.workflow import diagrams
 from engine.workflow.machine import CompiledWorkflow, catalog
 
@@ -88,6 +88,15 @@ templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals.update({family.__name__: family for family in (
     statuses.DeliverableStatus, statuses.Role, statuses.PartyRole, statuses.ContactKind, statuses.HistoryKind,
     statuses.TimerStatus, statuses.DeliveryStatus, statuses.NotificationKind)})
+# {% trans %}, _() and the format_day filter speak the page's language (`page_language`, engine/i18n.py).
+i18n.install(templates.env).globals.update({
+    "LANGUAGES": i18n.NAMES,
+    # A role as the pages say it, translated where shown: `_(role_words[role])`.
+    "role_words": {Role.ADMIN: i18n.N_("admin"), Role.STAFF: i18n.N_("staff"), Role.PARTNER: i18n.N_("partner")},
+})
+# The language chosen with the switch on every page (`/language/{language}`), for a year.
+LANGUAGE_COOKIE = "accord_language"
+LANGUAGE_SECONDS = 365 * 24 * 3600
 STATIC = {"web.css": ("text/css", HERE / "static" / "web.css")}
 PAGE_SIZE = 50
 # The pages run no script and load nothing from elsewhere; forms post only back to this site.
@@ -101,11 +110,28 @@ _STATUS_TITLES = {400: "Bad request", 403: "Not permitted", 404: "Not found", 42
                   500: "Something went wrong", 503: "Service unavailable"}
 
 
+def page_language(request: Request, person: object) -> Language:
+    """The language a page is in: the one chosen with the switch in this browser, else the
+    signed-in person's (theirs, else their organisation's, else ACCORD_DEFAULT_LANGUAGE), else
+    before sign-in the browser's `Accept-Language`, else ACCORD_DEFAULT_LANGUAGE."""
+    default = get_settings(request).default_language
+    chosen = i18n.known(request.cookies.get(LANGUAGE_COOKIE))
+    if chosen is not None:
+        return chosen
+    if isinstance(person, Actor):
+        return i18n.language_of(person.language, None, default)
+    return i18n.negotiate(request.headers.get("accept-language")) or default
+
+
 def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
     settings = get_settings(request)
     csrf, fresh = web_session.csrf_value(request, settings)
-    context = {"csrf": csrf, "person": None, "path": request.url.path, **context}
-    response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    context = {"csrf": csrf, "person": None, "path": request.url.path, "here": here, **context}
+    language = context["language"] = page_language(request, context["person"])
+    with i18n.reading(language):
+        response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    response.headers["Content-Language"] = language
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Content-Security-Policy"] = _CSP
@@ -361,6 +387,20 @@ async def drafting_forms(session: AsyncSession, actor: Actor, agreement: Agreeme
 async def home(request: Request) -> Response:
     signed_in = web_session.read_session(request, get_settings(request)) is not None
     return RedirectResponse("/agreements" if signed_in else "/sign-in", status_code=303)
+
+
+@router.get("/language/{language}", response_class=HTMLResponse)
+async def choose_language(request: Request, language: str,
+                          next: str | None = Query(default=None, max_length=500)) -> Response:
+    """The language switch: pages are in `language` in this browser from now on, signed in or not."""
+    chosen = i18n.known(language)
+    if chosen is None:
+        raise NotFound(f"Accord is not written in {language!r}; it is in {', '.join(Language)}.")
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=LANGUAGE_SECONDS, httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https" or get_settings(request).base_url.startswith("https://"),
+                        path="/")
+    return response
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
@@ -1048,7 +1088,7 @@ async def _person_form(request: Request, session: AsyncSession, actor: Actor, pe
     if values is None:
         values = {"role": Role.PARTNER} if person is None else {
             "name": person.name, "email": person.email, "job_title": person.job_title or "",
-            "timezone": person.timezone or "", "role": person.role}
+            "timezone": person.timezone or "", "role": person.role, "language": person.language or ""}
     organisations = [] if person is not None else (await directory.list_organisations(session, limit=1000,
                                                                                      offset=0))[0]
     status = problem.status if problem else (422 if problems else 200)
@@ -1056,6 +1096,7 @@ async def _person_form(request: Request, session: AsyncSession, actor: Actor, pe
         "person": actor, "shown": person, "values": values, "problems": problems or {}, "problem": problem,
         "roles": _roles_offered(actor, person),
         "organisation_options": [(str(o.id), o.name) for o in organisations],
+        "language_options": list(i18n.NAMES.items()),
         "email_editable": person is None or actor.is_admin or person.id == actor.person_id,
     }, status_code=status)
 
@@ -1063,7 +1104,7 @@ async def _person_form(request: Request, session: AsyncSession, actor: Actor, pe
 @router.post("/people", response_class=HTMLResponse)
 async def add_person(request: Request) -> Response:
     form = await posted(request)
-    values = _form_values(form, ("name", "email", "organisation_id", "role", "job_title", "timezone"))
+    values = _form_values(form, ("name", "email", "organisation_id", "role", "job_title", "timezone", "language"))
     fields = {name: value for name in values if (value := text(form, name, limit=400)) is not None}
     try:
         data = PersonCreate.model_validate(fields)
@@ -1116,7 +1157,7 @@ async def edit_person(request: Request, person_id: IdPath) -> Response:
     (`directory.update_person`) says who may change what; a refusal shows the form again with
     what was typed and the problem next to its field."""
     form = await posted(request)
-    values = _form_values(form, ("name", "email", "job_title", "timezone", "role"))
+    values = _form_values(form, ("name", "email", "job_title", "timezone", "role", "language"))
     fields: dict[str, Any] = {name: text(form, name, limit=400) for name in values}
     for name in ("name", "email", "role"):  # these cannot be cleared: left empty, they are said to be missing
         if name in fields and fields[name] is None:

@@ -5,11 +5,12 @@ organisation and of every organisation they share an agreement with (as party or
 a partner the people of their own organisation.
 
 Who changes whom (`update_person`, `PATCH /people/{id}`):
-    administrator  anyone: name, email, role (admin included), job title, timezone, active
+    administrator  anyone: name, email, role (admin included), job title, timezone, language, active
     staff          people of their own organisation who are not administrators: name,
-                   job title, timezone, active, and role between staff and partner (never admin); their
-                   own email, but not a colleague's (that would let them sign in as the colleague)
+                   job title, timezone, language, active, and role between staff and partner (never admin);
+                   their own email, but not a colleague's (that would let them sign in as the colleague)
     partner        no one
+Everyone may change their own language (engine/i18n.py), and only that, whatever their role.
 Nobody disables themself or changes their own role: another administrator does.
 
 Disabling a person (`active: false`) keeps their row, so history and agreements keep their
@@ -148,6 +149,8 @@ def may_change(actor: Actor, person: Person) -> bool:
 
 def _check_change(actor: Actor, person: Person, changes: dict[str, Any]) -> None:
     organisation = person.organisation.name
+    if person.id == actor.person_id and set(changes) <= {"language"}:
+        return  # the language one reads in is one's own business
     if not may_change(actor, person):
         if actor.role == Role.STAFF and person.organisation_id == actor.organisation_id:
             raise NotPermitted(f"{person.name} is an administrator; only an administrator can change them.")
