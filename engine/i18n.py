@@ -37,6 +37,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from jinja2 import Environment
+from markupsafe import escape
 
 from engine.statuses import Language
 
@@ -146,6 +147,20 @@ def N_(message: str) -> str:
     """Marks `message` for the catalog where it is written (a table of labels); `gettext` it where
     it is read."""
     return message
+
+
+class Later:
+    """A message translated when it is shown, into the language being read then: for words a page
+    handler puts into the context before the page's language is set (`render`)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __str__(self) -> str:
+        return gettext(self.message)
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
 
 
 def format_day(day: date | None, language: Language | None = None) -> str:

@@ -93,6 +93,14 @@ i18n.install(templates.env).globals.update({
     "LANGUAGES": i18n.NAMES,
     # A role as the pages say it, translated where shown: `_(role_words[role])`.
     "role_words": {Role.ADMIN: i18n.N_("admin"), Role.STAFF: i18n.N_("staff"), Role.PARTNER: i18n.N_("partner")},
+    "kind_words": {"network": i18n.N_("network"), "association": i18n.N_("association"),
+                   "local_government": i18n.N_("local government"), "secretariat": i18n.N_("secretariat"),
+                   "other": i18n.N_("other")},
+    "contact_words": {ContactKind.FOCAL_POINT: i18n.N_("focal point"), ContactKind.SIGNATORY: i18n.N_("signatory")},
+    "status_words": {DeliverableStatus.PLANNED: i18n.N_("planned"),
+                     DeliverableStatus.IN_PROGRESS: i18n.N_("in progress"), DeliverableStatus.DONE: i18n.N_("done"),
+                     DeliverableStatus.CANCELLED: i18n.N_("cancelled")},
+    "outcome_words": {"continue": i18n.N_("Continue"), "renew": i18n.N_("Renew"), "terminate": i18n.N_("Terminate")},
 })
 # The language chosen with the switch on every page (`/language/{language}`), for a year.
 LANGUAGE_COOKIE = "accord_language"
@@ -1015,12 +1023,12 @@ def _form_values(form: FormData, names: tuple[str, ...]) -> dict[str, str]:
     return {name: value for name in names if isinstance(value := form.get(name), str)}
 
 
-_ROLE_WORDS = {Role.ADMIN: "Administrator: sees and changes everything",
-               Role.STAFF: "Staff: works on their organisation's agreements",
-               Role.PARTNER: "Partner: follows their organisation's agreements"}
+_ROLE_WORDS = {Role.ADMIN: i18n.Later(i18n.N_("Administrator: sees and changes everything")),
+               Role.STAFF: i18n.Later(i18n.N_("Staff: works on their organisation's agreements")),
+               Role.PARTNER: i18n.Later(i18n.N_("Partner: follows their organisation's agreements"))}
 
 
-def _roles_offered(actor: Actor, person: Person | None) -> list[tuple[str, str]]:
+def _roles_offered(actor: Actor, person: Person | None) -> list[tuple[str, i18n.Later]]:
     """The roles the form offers, as (value, words): the ones the engine would accept from `actor`
     (`directory.update_person`; it decides all the same); none for one's own role, which nobody changes."""
     if person is not None and person.id == actor.person_id:
@@ -1058,7 +1066,7 @@ async def _commitments(session: AsyncSession, person_id: int, actor: Actor) -> t
 
 async def person_page(session: AsyncSession, actor: Actor, person_id: int, when: When, *,
                       issued: directory.IssuedToken | None = None, problem: AccordError | None = None,
-                      notice: str | None = None) -> dict[str, Any]:
+                      notice: str | i18n.Later | None = None) -> dict[str, Any]:
     shown = await directory.find_person(session, person_id, actor)
     agreements, deliverables = await _commitments(session, person_id, actor)
     sees_tokens = actor.is_admin or actor.person_id == person_id
@@ -1131,9 +1139,9 @@ async def add_person(request: Request) -> Response:
 
 @router.get("/people/{person_id}", response_class=HTMLResponse)
 async def person_view(request: Request, person_id: IdPath) -> Response:
-    notices = {"added": "The person is added. Issue them a token below, or they can ask for a sign-in link.",
-               "changed": "Saved.", "revoked": "The token is revoked: it is refused from now on."}
-    notice = next((words for key, words in notices.items() if key in request.query_params), None)
+    notices = {"added": i18n.N_("The person is added. Issue them a token below, or they can ask for a sign-in link."),
+               "changed": i18n.N_("Saved."), "revoked": i18n.N_("The token is revoked: it is refused from now on.")}
+    notice = next((i18n.Later(words) for key, words in notices.items() if key in request.query_params), None)
     async with get_database(request).transaction(write=False) as session:
         actor = await require_actor(request, session)
         context = await person_page(session, actor, person_id, get_when(request), notice=notice)
@@ -1226,7 +1234,10 @@ async def revoke_token(request: Request, token_id: IdPath) -> Response:
 
 # --- organisations ----------------------------------------------------------------------------
 
-_ORGANISATION_FIELDS = ("name", "short_name", "kind", "city", "country", "timezone")
+_KIND_WORDS = {"network": i18n.N_("Network"), "association": i18n.N_("Association"),
+               "local_government": i18n.N_("Local government"), "secretariat": i18n.N_("Secretariat"),
+               "other": i18n.N_("Other")}
+_ORGANISATION_FIELDS = ("name", "short_name", "kind", "city", "country", "timezone", "language")
 
 
 async def _organisations_page(request: Request, session: AsyncSession, actor: Actor, page: int, *,
@@ -1238,7 +1249,8 @@ async def _organisations_page(request: Request, session: AsyncSession, actor: Ac
     return render(request, "organisations.html", {
         "person": actor, "organisations": rows, "total": total, "page": page,
         "pages": max(1, -(-total // PAGE_SIZE)), "may_add": actor.is_admin,
-        "kinds": [(kind, kind.replace("_", " ").capitalize()) for kind in kinds],
+        "kinds": [(kind, i18n.Later(_KIND_WORDS.get(kind, kind))) for kind in kinds],
+        "language_options": list(i18n.NAMES.items()),
         "values": values or {"timezone": "UTC", "kind": "network"},
         "problems": problems or {}, "problem": problem, "added": added,
     }, status_code=status)

@@ -86,7 +86,7 @@ async def test_list_shows_badges_parties_and_filters(client: httpx.AsyncClient, 
     assert "2 agreements." in words
     assert '<span class="badge state-draft">Draft</span>' in page.text
     assert "Metropolis, UCLG ASPAC" in words
-    assert "2027-06-01 review" in words
+    assert "1 June 2027 review" in words
     assert "<script" not in page.text
 
     searched = text_of((await client.get("/agreements", params={"q": "flood"})).text)
@@ -249,7 +249,7 @@ async def test_overview_counts_due_dates_and_overdue_deliverables(client: httpx.
     await sign_in(client, world.metro_staff.token)
     words = text_of((await client.get("/overview")).text)
     assert "2 Draft" in words
-    assert "2027-01-15 Review the agreement" in words
+    assert "15 January 2027 Review the agreement" in words
     assert "Overdue deliverables (1)" in words
     assert "Joint training on gender mainstreaming" in words
     assert "22 days late" in words
