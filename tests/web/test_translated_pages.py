@@ -1,0 +1,64 @@
+"""Every page reads in French and in Spanish: walked in each language, no page shows a sentence of
+the English catalog (a string left unwrapped in a template, or a translation missing), and each
+says its language in `<html lang>` (engine/i18n.py; the catalogs' completeness: tests/test_translations.py)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from babel.messages.pofile import read_po
+
+from engine import i18n
+from engine.statuses import Language
+from tests.support import World
+from tests.web.helpers import sign_in, text_of
+
+_PLACEHOLDER = re.compile(r"%\(\w+\)s|<[^>]+>")
+
+
+def english_sentences(language: Language) -> set[str]:
+    """The English of the catalog, each run of three words or more between placeholders and tags,
+    less what `language` writes the same way."""
+    with (i18n.LOCALES / f"{language}/LC_MESSAGES/messages.po").open("rb") as source:
+        catalog = read_po(source, locale=language)
+    found = set()
+    for message in catalog:
+        if not message.id:
+            continue
+        english = [message.id] if isinstance(message.id, str) else list(message.id)
+        translated = " ".join([message.string] if isinstance(message.string, str) else list(message.string))
+        for text in english:
+            for piece in _PLACEHOLDER.split(text):
+                piece = piece.strip(" .,;:()")
+                if len(piece.split()) >= 3 and piece not in translated:
+                    found.add(piece)
+    return found
+
+
+async def pages(world: World) -> list[str]:
+    """One address of each kind of page an administrator reaches (the agreement page aside)."""
+    await world.draft()
+    return ["/agreements", "/agreements?q=nothing-matches", "/agreements/new", "/overview", "/people",
+            f"/people/{world.aspac_partner.id}", f"/people/{world.aspac_partner.id}/edit", "/people/new",
+            "/organisations", "/agreements/999999"]
+
+
+@pytest.mark.parametrize("language", [Language.FR, Language.ES])
+async def test_every_page_reads_in_the_chosen_language(client: httpx.AsyncClient, world: World,
+                                                       language: Language) -> None:
+    english = english_sentences(language)
+    assert len(english) > 50  # the catalog was read
+    signed_out = ["/sign-in", "/sign-in/link/acc_link_not_a_real_one"]
+    await client.get(f"/language/{language}")
+    for path in signed_out + ["(sign in)"] + await pages(world):
+        if path == "(sign in)":
+            await sign_in(client, world.admin.token)
+            continue
+        page = await client.get(path)
+        assert page.status_code in (200, 404, 410), (path, page.status_code)
+        assert f'<html lang="{language}">' in page.text, path
+        words = text_of(page.text)
+        left = sorted(sentence for sentence in english if sentence in words)
+        assert not left, f"{path} in {language} still says, in English: {left}"
