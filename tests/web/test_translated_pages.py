@@ -28,7 +28,7 @@ def english_sentences(language: Language) -> set[str]:
         if not message.id:
             continue
         english = [message.id] if isinstance(message.id, str) else list(message.id)
-        translated = " ".join([message.string] if isinstance(message.string, str) else list(message.string))
+        translated = " ".join([message.string] if isinstance(message.string, str) else list(message.string or ()))
         for text in english:
             for piece in _PLACEHOLDER.split(text):
                 piece = piece.strip(" .,;:()")
