@@ -143,6 +143,11 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(current()).ngettext(singular, plural, n)
 
 
+def pgettext(context: str, message: str) -> str:
+    """`message` as meant in `context` (a button's "Name" is not a column's)."""
+    return translations(current()).pgettext(context, message)
+
+
 def N_(message: str) -> str:
     """Marks `message` for the catalog where it is written (a table of labels); `gettext` it where
     it is read."""
@@ -180,7 +185,7 @@ def install(environment: Environment) -> Environment:
     `format_day` and `format_number` filters."""
     environment.add_extension("jinja2.ext.i18n")
     environment.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=gettext, ngettext=ngettext, newstyle=True)
+        gettext=gettext, ngettext=ngettext, newstyle=True, pgettext=pgettext)
     environment.filters["format_day"] = format_day
     environment.filters["format_number"] = format_number
     return environment

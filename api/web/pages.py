@@ -97,9 +97,7 @@ i18n.install(templates.env).globals.update({
                    "local_government": i18n.N_("local government"), "secretariat": i18n.N_("secretariat"),
                    "other": i18n.N_("other")},
     "contact_words": {ContactKind.FOCAL_POINT: i18n.N_("focal point"), ContactKind.SIGNATORY: i18n.N_("signatory")},
-    "status_words": {DeliverableStatus.PLANNED: i18n.N_("planned"),
-                     DeliverableStatus.IN_PROGRESS: i18n.N_("in progress"), DeliverableStatus.DONE: i18n.N_("done"),
-                     DeliverableStatus.CANCELLED: i18n.N_("cancelled")},
+    "status_words": views.STATUS_WORDS,
     "outcome_words": {"continue": i18n.N_("Continue"), "renew": i18n.N_("Renew"), "terminate": i18n.N_("Terminate")},
 })
 # The language chosen with the switch on every page (`/language/{language}`), for a year.
@@ -322,13 +320,15 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
             "final": dest.final, "fields": event_fields(agreement.workflow_name, agreement.workflow_version, name),
             "unmet": read.unmet_conditions.get(name, []),
         })
+    with i18n.reading(page_language(request, actor)):  # its words are drawn into the picture now
+        timeline = views.timeline(read, when.today)
     return {
         "agreement": read, "diagram": diagram,
         "history": history.entries(rows, agreement, workflow.spec, people_named, zone),
         "zone_name": zone_name, "changed_at": history.moment(agreement.updated_at, zone),
         "scheduled": views.scheduled_steps(workflow, agreement, when),
         "steps": diagrams.states_in_order(workflow, agreement.state), "people": people,
-        "timeline": views.timeline(read, when.today), "today": when.today, "event_forms": event_forms,
+        "timeline": timeline, "today": when.today, "event_forms": event_forms,
         "can_update": lambda d: policy.may_update_deliverable(workflow, actor, agreement, d.owner_id),
         "progress": {"done": done, "total": counted}, "area_progress": {
             a.id: (sum(1 for d in a.deliverables if d.status == DeliverableStatus.DONE),

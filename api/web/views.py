@@ -15,12 +15,19 @@ from engine.agreements.values import AgreementSnapshot
 from engine.clock import When
 from engine.context import Actor
 from engine.days import in_words, usable
+from engine.i18n import N_, format_day, ngettext
+from engine.i18n import gettext as _
 from engine.schedule import timer_days
 from engine.schemas import AgreementRead
 from engine.statuses import DeliverableStatus
 from engine.workflow import rules
 from engine.workflow.event import EventContext
 from engine.workflow.machine import CompiledWorkflow
+
+# A deliverable's status as the pages say it, translated where shown: `_(STATUS_WORDS[status])`.
+STATUS_WORDS = {DeliverableStatus.PLANNED: N_("planned"), DeliverableStatus.IN_PROGRESS: N_("in progress"),
+                DeliverableStatus.DONE: N_("done"), DeliverableStatus.CANCELLED: N_("cancelled"),
+                "overdue": N_("overdue")}
 
 # --- what the scheduler will do --------------------------------------------------------------
 
@@ -152,10 +159,11 @@ class Timeline:
     def description(self) -> str:
         parts = [self.term_label] if self.term_label else []
         if self.reviews:
-            parts.append("reviews on " + ", ".join(m.on.isoformat() for m in self.reviews))
+            parts.append(_("reviews on %(days)s") % {"days": ", ".join(format_day(m.on) for m in self.reviews)})
         if self.deliverables:
-            parts.append(f"{len(self.deliverables)} deliverables due")
-        parts.append(f"today is {self.today_label}")
+            parts.append(ngettext("%(num)s deliverable due", "%(num)s deliverables due", len(self.deliverables))
+                         % {"num": len(self.deliverables)})
+        parts.append(_("today is %(day)s") % {"day": self.today_label})
         return "; ".join(parts) + "."
 
 
@@ -172,6 +180,7 @@ def _review_dates(first: date | None, every_months: int | None, until: date) -> 
 
 def timeline(agreement: AgreementRead, today: date) -> Timeline | None:
     """Term from effective_from to ends_on, review dates, deliverables due, today; None without any date.
+    Its words are in the language being read (`i18n.reading`).
 
     Only dates in the range Accord accepts are drawn (`engine.days.usable`): one stored outside
     it (`9999-12-31`, PostgreSQL's `infinity`) would stretch the picture past the calendar."""
@@ -203,13 +212,14 @@ def timeline(agreement: AgreementRead, today: date) -> Timeline | None:
     term_label = ""
     if term_start:
         term = (x(term_start), x(ends_on or end))
-        term_label = (f"term from {term_start.isoformat()} to {ends_on.isoformat()}" if ends_on
-                      else f"term from {term_start.isoformat()}, no end date")
+        term_label = (_("term from %(start)s to %(end)s") % {"start": format_day(term_start),
+                                                             "end": format_day(ends_on)}
+                      if ends_on else _("term from %(start)s, no end date") % {"start": format_day(term_start)})
     marks = []
     for due_on, deliverable in sorted(dues, key=lambda pair: pair[0]):
         kind = "overdue" if deliverable.overdue else deliverable.status
-        marks.append(Mark(x(due_on), due_on, f"{deliverable.title} ({kind.replace('_', ' ')}), due {due_on}",
-                          kind))
+        marks.append(Mark(x(due_on), due_on, _("%(title)s (%(status)s), due %(day)s") % {
+            "title": deliverable.title, "status": _(STATUS_WORDS.get(kind, kind)), "day": format_day(due_on)}, kind))
     ticks = []
     for year in range(lo.year + 1, hi.year + 1):
         tick = date(year, 1, 1)
@@ -219,7 +229,8 @@ def timeline(agreement: AgreementRead, today: date) -> Timeline | None:
         ticks = ticks[:: len(ticks) // 10 + 1]
     return Timeline(
         start=lo, end=hi, term=term, open_ended=ends_on is None, today=x(today) if lo <= today <= hi
-        else None, today_label=today.isoformat(),
-        reviews=[Mark(x(d), d, f"Review on {d}", "review") for d in reviews], deliverables=marks, ticks=ticks,
+        else None, today_label=format_day(today),
+        reviews=[Mark(x(d), d, _("Review on %(day)s") % {"day": format_day(d)}, "review") for d in reviews],
+        deliverables=marks, ticks=ticks,
         term_label=term_label,
     )

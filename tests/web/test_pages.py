@@ -149,8 +149,8 @@ async def test_staff_walk_an_agreement_through_signature_with_forms(client: http
     reading = await world.ok("metro_staff", "GET", f"/agreements/{agreement['id']}")
     assert reading["state"] == "signed"
     words = text_of((await client.get(path)).text)
-    assert "Signed on 2026-11-24 in Barcelona" in words
-    assert "Signed on 2026-11-25 in Jakarta" in words
+    assert "Signed on 24 November 2026 in Barcelona" in words
+    assert "Signed on 25 November 2026 in Jakarta" in words
     assert "Sign (pending signature → signed) by UCLG ASPAC focal point" in words
 
 
