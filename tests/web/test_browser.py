@@ -245,3 +245,21 @@ async def test_api_documentation_and_the_lifecycle_diagram_work_offline(
     assert 14 * drawn["width"] / natural >= 10, "the states' names are smaller than 10 px on a phone"
     await shot(page, "diagram-phone")
     assert elsewhere == []
+
+
+async def test_the_metropolis_page_reads_in_spanish_after_the_switch(browser: Any, live_server: LiveServer,
+                                                                     world: World) -> None:
+    agreement = await world.ready(effective_from="2019-04-06", ends_on="2030-11-30")
+    page = await browser.new_page()
+    await sign_in(page, live_server, world.metro_staff.token)
+    await page.get_by_role("link", name="Español").click()
+    await page.wait_for_url(live_server.base_url + "/agreements")
+    assert await page.get_attribute("html", "lang") == "es"
+    await page.goto(f"{live_server.base_url}/agreements/{agreement['id']}")
+    assert await page.get_attribute("html", "lang") == "es"
+    facts = page.locator("dl.facts")
+    await playwright_api.expect(facts).to_contain_text("En vigor desde")
+    await playwright_api.expect(facts).to_contain_text("6 de abril de 2019")
+    await playwright_api.expect(page.get_by_role("heading", name="Partes", exact=True)).to_be_visible()
+    await playwright_api.expect(page.get_by_role("button", name="Cerrar sesión")).to_be_visible()
+    await shot(page, "agreement-es")
