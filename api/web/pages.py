@@ -112,8 +112,9 @@ OVERVIEW_DAYS = 90
 
 # Titles of the pages for answers that are not an engine error (an engine error's page takes
 # its title and status from the error's class, like the API's problem+json: engine.errors).
-_STATUS_TITLES = {400: "Bad request", 403: "Not permitted", 404: "Not found", 422: "Invalid input",
-                  500: "Something went wrong", 503: "Service unavailable"}
+_STATUS_TITLES = {400: i18n.N_("Bad request"), 403: i18n.N_("Not permitted"), 404: i18n.N_("Not found"),
+                  422: i18n.N_("Invalid input"), 500: i18n.N_("Something went wrong"),
+                  503: i18n.N_("Service unavailable")}
 
 
 def page_language(request: Request, person: object) -> Language:
@@ -147,11 +148,11 @@ def render(request: Request, template: str, context: dict[str, Any], status_code
     return response
 
 
-def error_page(request: Request, status: int, detail: str, *, title: str | None = None,
+def error_page(request: Request, status: int, detail: str | i18n.Later, *, title: str | i18n.Later | None = None,
                unmet: list[str] | None = None, reference: str | None = None) -> HTMLResponse:
     signed_in = web_session.read_session(request, get_settings(request)) is not None
     return render(request, "error.html", {
-        "status": status, "title": title or _STATUS_TITLES.get(status, "Error"), "detail": detail,
+        "status": status, "title": title or i18n.Later(_STATUS_TITLES.get(status, i18n.N_("Error"))), "detail": detail,
         "unmet": unmet or [], "reference": reference, "signed_in": signed_in,
     }, status_code=status)
 
@@ -169,12 +170,12 @@ class WebRoute(APIRoute):
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/sign-in?next={quote(target)}", status_code=303)
             except web_session.CsrfRefused:
-                return error_page(request, 403, "This form was not sent from a page of this site, or it has "
-                                  "expired. Go back, reload the page and send it again.",
-                                  title="Form refused")
+                return error_page(request, 403, i18n.Later(i18n.N_(
+                    "This form was not sent from a page of this site, or it has expired. Go back, reload the page "
+                    "and send it again.")), title=i18n.Later(i18n.N_("Form refused")))
             except AccordError as error:
                 unmet = error.unmet if isinstance(error, GuardFailed) else None
-                return error_page(request, error.status, error.detail, title=error.title, unmet=unmet)
+                return error_page(request, error.status, error.detail, title=i18n.Later(error.title), unmet=unmet)
             except RequestValidationError as error:
                 fields = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: "
                                    f"{str(e.get('msg')).removeprefix('Value error, ')}"
@@ -428,9 +429,10 @@ async def sign_in(request: Request) -> Response:
     if key is None:
         return render(request, "sign_in.html", {
             "next": target,
-            "error": "That token is not valid (or has been revoked). Paste the whole token you were given, "
-                     "starting with acc_; an administrator issues tokens with `accord admin create` or "
-                     "POST /api/v1/people/{id}/tokens.",
+            "error": i18n.Later(i18n.N_(
+                "That token is not valid (or has been revoked). Paste the whole token you were given, starting "
+                "with acc_; an administrator issues tokens with `accord admin create` or "
+                "POST /api/v1/people/{id}/tokens.")),
         }, status_code=401)
     response = RedirectResponse(target, status_code=303)
     web_session.start_session(response, request, get_settings(request), key)

@@ -13,7 +13,7 @@ import httpx
 from engine import i18n
 from engine.statuses import Language
 from tests.support import World
-from tests.web.helpers import sign_in, text_of
+from tests.web.helpers import csrf_of, sign_in, text_of
 
 
 def lang_of(page: str) -> str:
@@ -33,6 +33,10 @@ async def test_before_sign_in_the_page_speaks_the_browsers_language(client: http
     spanish = await client.get("/sign-in", headers={"Accept-Language": "fr;q=0.3, es-419;q=0.9"})
     assert lang_of(spanish.text) == "es"
     assert "Ir al contenido" in spanish.text
+    refused = await client.post("/sign-in", headers={"Accept-Language": "es"}, data={
+        "token": "acc_not_a_token", "csrf": csrf_of(spanish.text), "next": "/agreements"})
+    assert refused.status_code == 401
+    assert "Este token no es válido (o ha sido revocado)." in text_of(refused.text)
     # A language Accord does not speak falls back to the default.
     assert lang_of((await client.get("/sign-in", headers={"Accept-Language": "de"})).text) == "en"
 

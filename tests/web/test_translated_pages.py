@@ -67,5 +67,7 @@ async def test_every_page_reads_in_the_chosen_language(client: httpx.AsyncClient
         assert page.status_code in (200, 404, 410), (path, page.status_code)
         assert f'<html lang="{language}">' in page.text, path
         words = text_of(page.text)
+        if page.status_code == 404:  # the error page's title too
+            assert {Language.FR: "Introuvable (404)", Language.ES: "No encontrado (404)"}[language] in words
         left = sorted(sentence for sentence in english if sentence in words)
         assert not left, f"{path} in {language} still says, in English: {left}"
