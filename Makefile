@@ -35,7 +35,8 @@ $(INSTALLED): pyproject.toml | $(PYTHON)
 
 # The translations (engine/i18n.py): `make catalogs` compiles each engine/locales/*/LC_MESSAGES/messages.po
 # into the .mo that Accord reads (never committed); `make messages` extracts every marked string into
-# messages.pot and merges it into each catalog, new strings untranslated, changed ones fuzzy.
+# messages.pot and merges it into each catalog, new strings untranslated, changed ones fuzzy (the
+# workflow files' words through engine/i18n.py's extractor, imported from this checkout: PYTHONPATH).
 LOCALES := engine/locales
 install: $(INSTALLED) catalogs
 
@@ -43,7 +44,7 @@ catalogs: $(INSTALLED)
 	$(VENV)/bin/pybabel compile --statistics -d $(LOCALES) -D messages
 
 messages: $(INSTALLED)
-	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --sort-output --project Accord \
+	PYTHONPATH=. $(VENV)/bin/pybabel extract -F babel.cfg --no-location --sort-output --project Accord \
 	  --copyright-holder "Accord" --msgid-bugs-address "" -k N_ -o $(LOCALES)/messages.pot .
 	$(VENV)/bin/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) -D messages --no-wrap --ignore-obsolete
 

@@ -24,13 +24,15 @@ from __future__ import annotations
 import gettext as gettext_module
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import IO, Any
 
+import yaml
 from babel import Locale, negotiate_locale
 from babel.dates import format_date
 from babel.messages.mofile import write_mo
@@ -178,6 +180,22 @@ def format_day(day: date | None, language: Language | None = None) -> str:
 def format_number(number: float, language: Language | None = None) -> str:
     """A number as the reader writes it: 1,234.5, 1 234,5, 1234,5."""
     return format_decimal(number, locale=_LOCALES[language or current()])
+
+
+def extract_workflow(fileobj: IO[bytes], keywords: Collection[str], comment_tags: Collection[str],
+                     options: dict[str, Any]) -> Iterator[tuple[int, str | None, str, list[str]]]:
+    """Babel's extraction method for the workflow files (babel.cfg, `[workflow: workflows/*.yaml]`):
+    their title, state and event labels and their reminders' title and words, so that the catalogs
+    translate them like any other string and the pages and mails `gettext` them where they show
+    them. Only these trusted files' words go through `_()` in a template, never what people type."""
+    spec = yaml.safe_load(fileobj) or {}
+    texts = [spec.get("title")]
+    texts += [part.get("label") for group in ("states", "events") for part in (spec.get(group) or {}).values()]
+    texts += [reminder.get(key) for reminder in spec.get("reminders") or ()
+              for key in ("title", "action", "partner_action")]
+    for text in texts:
+        if isinstance(text, str) and text:
+            yield 0, None, text, []
 
 
 def install(environment: Environment) -> Environment:

@@ -143,10 +143,11 @@ def _item(n: Notification, agreement: Any, deliverable: _Subject | None, reader:
         specs[rule] = next((r for r in catalog().get(agreement.workflow_name, agreement.workflow_version)
                             .spec.reminders if r.name == n.rule), None)
     spec = specs[rule]
-    title = spec.title if spec else n.rule.replace("_", " ").capitalize()
-    action = spec.action if spec else _("Open the agreement in Accord.")
+    # The workflow file's words are in the catalogs too (engine/i18n.py, `extract_workflow`).
+    title = _(spec.title) if spec else n.rule.replace("_", " ").capitalize()
+    action = _(spec.action) if spec else _("Open the agreement in Accord.")
     if partner and spec and spec.partner_action:
-        action = spec.partner_action
+        action = _(spec.partner_action)
     owns = deliverable is not None and deliverable.owner_id == reader.id
     if partner and deliverable is not None and not owns:
         action = _ask_the_owner(deliverable)

@@ -13,7 +13,7 @@ from api.web import link_mail
 from engine.clock import FixedClock
 from engine.settings import Settings
 from tests.notifications.conftest import MakeWorker, SmtpServer
-from tests.notifications.helpers import active_agreement, address, at, until
+from tests.notifications.helpers import active_agreement, address, at, subject, until
 from tests.support import World
 from tests.web.helpers import csrf_of
 
@@ -45,6 +45,9 @@ async def test_one_reminder_goes_out_in_each_recipients_language(
     mails = {address(m): m for m in smtp.messages}
     french = mails["aspac_partner@aspac.example"]
     assert french["Content-Language"] == "fr"
+    # The workflow file's words too: the reminder's title, and what a partner is asked to do.
+    assert subject(french) == f"Révision à mener: {agreement['title']}"
+    assert "Que faire : Le personnel des parties convient d’une date de révision" in part(french, "plain")
     assert part(french, "plain").startswith(f"Bonjour {world.aspac_partner.name},")
     assert "Date de la révision : 1 décembre 2027 (dans 30 jours)" in part(french, "plain")
     assert "Que faire :" in part(french, "plain")
@@ -54,6 +57,8 @@ async def test_one_reminder_goes_out_in_each_recipients_language(
 
     spanish = mails["metro_staff@metropolis.example"]
     assert spanish["Content-Language"] == "es"
+    assert subject(spanish) == f"Revisión pendiente: {agreement['title']}"
+    assert "Qué hacer: Acuerde con las demás partes una fecha para revisar el acuerdo" in part(spanish, "plain")
     assert part(spanish, "plain").startswith(f"Estimado/a {world.metro_staff.name}:")
     assert "Fecha de la revisión: 1 de diciembre de 2027 (dentro de 30 días)" in part(spanish, "plain")
     assert "Qué hacer:" in part(spanish, "plain")
@@ -62,6 +67,7 @@ async def test_one_reminder_goes_out_in_each_recipients_language(
 
     english = mails["aspac_staff@aspac.example"]
     assert english["Content-Language"] == "en"
+    assert subject(english) == f"Review due: {agreement['title']}"
     assert "Review date: 1 December 2027 (in 30 days)" in part(english, "plain")
     assert "What to do:" in part(english, "plain")
     for other in (french, spanish):

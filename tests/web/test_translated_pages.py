@@ -1,8 +1,8 @@
 """Every page reads in French and in Spanish: walked in each language, no page shows a sentence of
 the English catalog (a string left unwrapped in a template, or a translation missing), and each
 says its language in `<html lang>` (engine/i18n.py; the catalogs' completeness: tests/test_translations.py).
-What the workflow files and the engine's sentences say (state and event labels, unmet conditions,
-history lines) is not in the catalog yet, so it is not checked here."""
+The workflow files' state and event labels are in the catalog (and checked); the engine's own
+sentences (unmet conditions, consequences, history lines) are not yet, so they are not checked here."""
 
 from __future__ import annotations
 
@@ -59,7 +59,9 @@ async def test_every_page_reads_in_the_chosen_language(client: httpx.AsyncClient
     assert len(english) > 50  # the catalog was read
     signed_out = ["/sign-in", "/sign-in/link/acc_link_not_a_real_one"]
     await client.get(f"/language/{language}")
-    for path in signed_out + ["(sign in)"] + await pages(world):
+    walked = await pages(world)
+    pages_of_agreement = walked[0]
+    for path in signed_out + ["(sign in)"] + walked:
         if path == "(sign in)":
             await sign_in(client, world.admin.token)
             continue
@@ -67,6 +69,11 @@ async def test_every_page_reads_in_the_chosen_language(client: httpx.AsyncClient
         assert page.status_code in (200, 404, 410), (path, page.status_code)
         assert f'<html lang="{language}">' in page.text, path
         words = text_of(page.text)
+        if path == pages_of_agreement:  # the workflow file's words: its state, its events
+            draft, submit = {Language.FR: ("Projet", "Soumettre à la signature"),
+                             Language.ES: ("Borrador", "Enviar para firma")}[language]
+            assert f'<span class="badge big state-draft">{draft}</span>' in page.text
+            assert f">{submit}</h3>" in page.text
         if page.status_code == 404:  # the error page's title too
             assert {Language.FR: "Introuvable (404)", Language.ES: "No encontrado (404)"}[language] in words
         left = sorted(sentence for sentence in english if sentence in words)
