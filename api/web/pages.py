@@ -302,7 +302,7 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
     zone_name, zone = await viewer_zone(session, actor)
     named = {c.person_id for c in agreement.contacts}
     people_named = await _people_named(session, history.referenced_people(rows) - named)
-    diagram = diagrams.svg(workflow, agreement.state)
+    diagram = diagrams.svg(workflow, agreement.state, page_language(request, actor))
     people = {c.person.id: c.person.name for p in read.parties for c in (*p.focal_points, *p.signatories)}
     deliverables = [d for a in read.areas for d in a.deliverables]
     done = sum(1 for d in deliverables if d.status == DeliverableStatus.DONE)

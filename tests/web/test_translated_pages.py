@@ -74,6 +74,10 @@ async def test_every_page_reads_in_the_chosen_language(client: httpx.AsyncClient
                              Language.ES: ("Borrador", "Enviar para firma")}[language]
             assert f'<span class="badge big state-draft">{draft}</span>' in page.text
             assert f">{submit}</h3>" in page.text
+            lifecycle = {Language.FR: "Cycle de vie (accord de collaboration) ; état actuel : Projet",
+                         Language.ES: "Ciclo de vida (acuerdo de colaboración); estado actual: Borrador"}[language]
+            assert f">{lifecycle}</title>" in page.text  # the diagram's own title, and its boxes' labels
+            assert f">{draft} (" in page.text
         if page.status_code == 404:  # the error page's title too
             assert {Language.FR: "Introuvable (404)", Language.ES: "No encontrado (404)"}[language] in words
         left = sorted(sentence for sentence in english if sentence in words)
