@@ -23,7 +23,7 @@ PG_ANSWERS = if command -v pg_isready >/dev/null 2>&1; then \
 	  $(PYTHON) -c "import socket; socket.create_connection(('$(PG_HOST)', $(PG_PORT)), 3).close()" 2>/dev/null; \
 	fi
 
-.PHONY: install run test lint bench soak fuzz
+.PHONY: install catalogs messages run test lint bench soak fuzz
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -33,7 +33,20 @@ $(INSTALLED): pyproject.toml | $(PYTHON)
 	$(PYTHON) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(INSTALLED)
+# The translations (engine/i18n.py): `make catalogs` compiles each engine/locales/*/LC_MESSAGES/messages.po
+# into the .mo that Accord reads (never committed); `make messages` extracts every marked string into
+# messages.pot and merges it into each catalog, new strings untranslated, changed ones fuzzy (the
+# workflow files' words through engine/i18n.py's extractor, imported from this checkout: PYTHONPATH).
+LOCALES := engine/locales
+install: $(INSTALLED) catalogs
+
+catalogs: $(INSTALLED)
+	$(VENV)/bin/pybabel compile --statistics -d $(LOCALES) -D messages
+
+messages: $(INSTALLED)
+	PYTHONPATH=. $(VENV)/bin/pybabel extract -F babel.cfg --no-location --sort-output --project Accord \
+	  --copyright-holder "Accord" --msgid-bugs-address "" -k N_ -o $(LOCALES)/messages.pot .
+	$(VENV)/bin/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) -D messages --no-wrap --ignore-obsolete
 
 run: install
 	$(ACCORD) migrate

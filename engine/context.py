@@ -18,6 +18,9 @@ class Actor:
     role: str  # a Role: a person's, or the scheduler's
     person_id: int | None = None
     organisation_id: int | None = None
+    # The language they read (engine/i18n.py): their own, else their organisation's; None: neither
+    # chose one. Known where it is read (a page's session); None elsewhere.
+    language: str | None = None
 
     @classmethod
     def of(cls, person: Person) -> Actor:

@@ -8,7 +8,9 @@ reading code takes dates through `usable` before counting with them: an unusable
 no timer or reminder and appears in no feed, report or timeline. `plus` is for the sums that
 remain; it answers None where Python's calendar ends instead of raising `OverflowError`.
 `iso` writes a day that may be unset as it goes into JSON (history facts, webhook payloads);
-`in_words` as a person reads it on a page ("31 Dec 2029"), the same in every locale.
+`in_words` as the engine's own sentences say it ("31 Dec 2029": an error's `detail`, unmet
+conditions, history lines), the same in every locale; pages and mail write their days in the
+reader's language with `engine.i18n.format_day`, the templates' `in_words` filter.
 """
 
 from __future__ import annotations

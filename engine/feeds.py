@@ -42,8 +42,10 @@ from engine.days import usable
 from engine.directory.service import hash_token
 from engine.errors import NotFound, NotPermitted
 from engine.feed_models import CalendarFeed
+from engine.i18n import N_, format_day, language_of, reading
+from engine.i18n import gettext as _
 from engine.models import Agreement, CollaborationArea, Contact, Deliverable, Person
-from engine.statuses import DeliverableStatus
+from engine.statuses import DeliverableStatus, Language
 from engine.workflow.machine import catalog
 from engine.workflow.rules import notice_deadline
 
@@ -100,8 +102,10 @@ class _Entry:
     agreement: Agreement | AgreementSnapshot
 
 
-async def render_feed(session: AsyncSession, token: str, base_url: str, default_zone: str) -> bytes:
-    """The calendar a feed token serves; an unknown or revoked token is `NotFound`."""
+async def render_feed(session: AsyncSession, token: str, base_url: str, default_zone: str,
+                      default_language: Language = Language.EN) -> bytes:
+    """The calendar a feed token serves; an unknown or revoked token is `NotFound`. Its entries are
+    worded in the feed owner's language (theirs, else their organisation's, else `default_language`)."""
     missing = NotFound("There is no calendar feed at this address; it may have been revoked. "
                        "Create a new one with POST /api/v1/feeds.")
     if not token.startswith(FEED_TOKEN_PREFIX) or len(token) > 200:
@@ -114,19 +118,22 @@ async def render_feed(session: AsyncSession, token: str, base_url: str, default_
     if person is None or not person.active:  # disabling revokes the feeds; this holds in any case
         raise missing
     actor = Actor.of(person)
+    with reading(language_of(person.language, person.organisation.language, default_language)):
+        name, entries = await _named_entries(session, feed, actor, person, base_url, missing)
+    zone = person.timezone or person.organisation.timezone or default_zone
+    body: bytes = _calendar(name, zone, entries, base_url).to_ical()
+    return body
+
+
+async def _named_entries(session: AsyncSession, feed: CalendarFeed, actor: Actor, person: Person, base_url: str,
+                         missing: NotFound) -> tuple[str, list[_Entry]]:
     if feed.agreement_id is not None:
         try:
             agreement = await snapshot.load(session, feed.agreement_id, actor)
         except NotFound:
             raise missing from None  # the person no longer reaches it
-        entries = _agreement_entries(agreement, base_url)
-        name = f"Accord: {agreement.title}"
-    else:
-        entries = await _person_entries(session, actor, person, base_url)
-        name = f"Accord: {person.name}"
-    zone = person.timezone or person.organisation.timezone or default_zone
-    body: bytes = _calendar(name, zone, entries, base_url).to_ical()
-    return body
+        return f"Accord: {agreement.title}", _agreement_entries(agreement, base_url)
+    return f"Accord: {person.name}", await _person_entries(session, actor, person, base_url)
 
 
 async def _person_entries(session: AsyncSession, actor: Actor, person: Person,
@@ -164,22 +171,25 @@ def _date_entries(agreement: Agreement | AgreementSnapshot, base_url: str) -> li
     def add(kind: str, day: date | None, summary: str, todo: str) -> None:
         if day is not None:
             entries.append(_Entry(uid=f"{kind}-{agreement.id}-{day.isoformat()}@{_UID_DOMAIN}", day=day,
-                                  summary=f"{summary}: {title}",
-                                  description=f"{todo}\n\nAgreement: {title} ({agreement.state})\n{link}",
+                                  summary=f"{_(summary)}: {title}",
+                                  description=f"{_(todo)}\n\n"
+                                  + _("Agreement: %(title)s (%(state)s)") % {"title": title, "state": agreement.state}
+                                  + f"\n{link}",
                                   agreement=agreement))
 
-    add("start", usable(agreement.effective_from), "Agreement takes effect",
-        "The agreement takes effect today.")
-    add("review", usable(agreement.next_review_on), "Review due",
-        "The agreement is due for review today: meet the other parties' focal points, look at "
-        "the deliverables and record the outcome (continue, renew or terminate) in Accord.")
+    add("start", usable(agreement.effective_from), N_("Agreement takes effect"),
+        N_("The agreement takes effect today."))
+    add("review", usable(agreement.next_review_on), N_("Review due"),
+        N_("The agreement is due for review today: meet the other parties' focal points, look at "
+           "the deliverables and record the outcome (continue, renew or terminate) in Accord."))
     ends_on = usable(agreement.ends_on)
     if ends_on is not None:
-        add("notice", notice_deadline(agreement), "Last day to give notice",
-            f"Today is the last day to give notice ({agreement.notice_period_days} days before the "
-            f"agreement ends on {ends_on.isoformat()}): decide whether to renew or let it end.")
-    add("expiry", ends_on, "Agreement ends",
-        "The agreement ends today unless it has been renewed.")
+        add("notice", notice_deadline(agreement), N_("Last day to give notice"),
+            _("Today is the last day to give notice (%(days)s days before the agreement ends on %(day)s): "
+              "decide whether to renew or let it end.") % {"days": agreement.notice_period_days,
+                                                            "day": format_day(ends_on)})
+    add("expiry", ends_on, N_("Agreement ends"),
+        N_("The agreement ends today unless it has been renewed."))
     return entries
 
 
@@ -194,19 +204,27 @@ def _deliverable_entries(agreement: Agreement | AgreementSnapshot,
             continue
         area = areas.get(deliverable.area_id)
         owner = owners.get(deliverable.owner_id) if deliverable.owner_id else None
-        lines = [f"Deliver “{deliverable.title}” (status: {deliverable.status.replace('_', ' ')}); "
-                 "update its status and evidence in Accord.",
+        lines = [_("Deliver “%(title)s” (status: %(status)s); update its status and evidence in Accord.")
+                 % {"title": deliverable.title,
+                    "status": _(_STATUS_WORDS.get(deliverable.status, deliverable.status))},
                  "",
-                 f"Agreement: {agreement.title}"]
+                 _("Agreement: %(title)s") % {"title": agreement.title}]
         if area is not None:
-            lines.append(f"Area: {area.title}")
+            lines.append(_("Area: %(title)s") % {"title": area.title})
         if owner is not None:
-            lines.append(f"Owner: {owner.name}")
+            lines.append(_("Owner: %(name)s") % {"name": owner.name})
         entries.append(_Entry(uid=f"deliverable-{deliverable.id}@{_UID_DOMAIN}", day=due_on,
-                              summary=f"Deliverable due: {deliverable.title} ({agreement.title})",
+                              summary=_("Deliverable due: %(title)s (%(agreement)s)")
+                              % {"title": deliverable.title, "agreement": agreement.title},
                               description="\n".join(lines),
                               agreement=agreement))
     return entries
+
+
+# A deliverable's status as a calendar entry says it (translated where used).
+_STATUS_WORDS: dict[str, str] = {
+    DeliverableStatus.PLANNED: N_("planned"), DeliverableStatus.IN_PROGRESS: N_("in progress"),
+    DeliverableStatus.DONE: N_("done"), DeliverableStatus.CANCELLED: N_("cancelled")}
 
 
 def _link(base_url: str, agreement: Agreement | AgreementSnapshot) -> str:

@@ -38,6 +38,8 @@ class Organisation(SQLModel, table=True):
     city: str | None = Field(default=None, max_length=120)
     country: str | None = Field(default=None, max_length=120)
     timezone: str = Field(default="UTC", max_length=64)
+    # A Language its people read in when they have chosen none; None: ACCORD_DEFAULT_LANGUAGE.
+    language: str | None = Field(default=None, max_length=8)
     created_at: datetime = instant()
 
 
@@ -49,6 +51,8 @@ class Person(SQLModel, table=True):
     role: str = Field(max_length=16)  # a Role (of Role.PEOPLE)
     job_title: str | None = Field(default=None, max_length=200)
     timezone: str | None = Field(default=None, max_length=64)
+    # A Language (engine/i18n.py) for pages and mail; None: their organisation's.
+    language: str | None = Field(default=None, max_length=8)
     # False: disabled (engine.directory.service.update_person). The row stays, so history keeps the name.
     active: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     created_at: datetime = instant()

@@ -51,6 +51,7 @@ from engine.days import FIRST_DAY, LAST_DAY, RANGE
 # What an input may say, made of the members of engine.statuses' families: the OpenAPI lists
 # their values, a refusal quotes them, and the field holds the member.
 PersonRoleValue = Literal[statuses.Role.ADMIN, statuses.Role.STAFF, statuses.Role.PARTNER]
+LanguageValue = Literal[statuses.Language.EN, statuses.Language.FR, statuses.Language.ES]
 PartyRoleValue = Literal[statuses.PartyRole.PARTY, statuses.PartyRole.SUPPORTER]
 ContactKindValue = Literal[statuses.ContactKind.FOCAL_POINT, statuses.ContactKind.SIGNATORY]
 DeliverableStatusValue = Literal[statuses.DeliverableStatus.PLANNED, statuses.DeliverableStatus.IN_PROGRESS,
@@ -254,10 +255,12 @@ class OrganisationCreate(Input):
     city: Place | None = None
     country: Place | None = None
     timezone: TimeZone = "UTC"
+    # What its people read pages and mail in when they chose no language; null: ACCORD_DEFAULT_LANGUAGE.
+    language: LanguageValue | None = None
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "name": "UCLG ASPAC", "short_name": "UCLG ASPAC", "kind": "network",
-        "city": "Jakarta", "country": "Indonesia", "timezone": "Asia/Jakarta"}]})
+        "city": "Jakarta", "country": "Indonesia", "timezone": "Asia/Jakarta", "language": "en"}]})
 
 
 class OrganisationUpdate(Input):
@@ -293,6 +296,7 @@ class OrganisationRead(Output):
     city: str | None
     country: str | None
     timezone: str
+    language: str | None = None
 
 
 class PersonCreate(Input):
@@ -302,6 +306,8 @@ class PersonCreate(Input):
     role: PersonRoleValue = statuses.Role.PARTNER
     job_title: ShortText | None = None
     timezone: TimeZone | None = None
+    # The language of their pages and mail; null: their organisation's (engine/i18n.py).
+    language: LanguageValue | None = None
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "name": "Agnès Bickart", "email": "agnes.bickart@metropolis.example", "organisation_id": 1,
@@ -317,24 +323,27 @@ class PersonRead(Output):
     role: str
     job_title: str | None
     timezone: str | None
+    language: str | None = None
     active: bool
 
 
 class PersonUpdate(Input):
     """`PATCH /people/{id}`: only the fields sent change; `timezone: null` falls back to the
-    organisation's zone, `job_title: null` clears it. Who may change what: `engine.directory.service.update_person`."""
+    organisation's zone, `language: null` to its language, `job_title: null` clears it. Who may
+    change what: `engine.directory.service.update_person`."""
 
     name: Name | None = None
     email: EmailStr | None = None
     role: PersonRoleValue | None = None
     job_title: ShortText | None = None
     timezone: TimeZone | None = None
+    language: LanguageValue | None = None
     active: StrictBool | None = None
 
     @model_validator(mode="after")
     def _something_to_change(self) -> PersonUpdate:
         if not self.model_fields_set:
-            raise ValueError("send at least one of name, email, role, job_title, timezone, active")
+            raise ValueError("send at least one of name, email, role, job_title, timezone, language, active")
         for name in ("name", "email", "role", "active"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null; leave it out to keep it")

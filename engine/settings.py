@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from engine.statuses import Language
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ACCORD_", extra="ignore")
@@ -16,6 +18,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./accord.db"
     # The calendar in which agreement dates ("effective from", "ends on") are days.
     timezone: str = "UTC"
+    # The language of pages and mail for whoever has chosen none, nor their organisation (engine/i18n.py).
+    default_language: Language = Language.EN
     # Where people reach Accord: the start of every link in mail, calendar feeds and sign-in
     # links. Unset, `accord serve` (and so `make run HOST=... PORT=...`) makes it the address it
     # listens on (`served_at`); elsewhere (`accord worker`) it is this default.

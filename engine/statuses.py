@@ -162,3 +162,12 @@ class AmendmentAssent(Choice):
 
     SIGNED = "signed"
     APPROVED = "approved"
+
+
+class Language(Choice):
+    """A language Accord speaks (engine/i18n.py): a person's and an organisation's `language`, the
+    pages' language switch, mails. A fourth is a member here and a catalog (README, "Languages")."""
+
+    EN = "en"
+    FR = "fr"
+    ES = "es"

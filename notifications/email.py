@@ -28,15 +28,21 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 
+from engine import i18n
+from engine.i18n import gettext as _
+from engine.i18n import ngettext
 from engine.schemas import CONTROL_CHARACTERS
 from engine.settings import Settings
+from engine.statuses import Language
 
-_templates = Environment(
+# Each mail is written in its reader's language (`Mail.language`, engine/i18n.py); the templates'
+# words come from the catalogs, the days from `format_day` (the `in_words` filter).
+_templates = i18n.install(Environment(
     loader=PackageLoader("notifications", "templates"),
     autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
     undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     auto_reload=False,  # templates ship with the code: no stat() of the file on every mail
-)
+))
 
 
 @dataclass(frozen=True)
@@ -62,15 +68,20 @@ class Mail:
     to_address: str
     subject: str
     items: tuple[MailItem, ...]
+    # The reader's language (engine/i18n.py): the words of the mail, its Content-Language header.
+    language: Language = i18n.SOURCE
 
 
 def when_phrase(day: date, today: date) -> str:
+    """How far `day` is from `today`, in the language being read (`i18n.reading`)."""
     days = (day - today).days
     if days == 0:
-        return "today"
+        return _("today")
     if days > 0:
-        return "tomorrow" if days == 1 else f"in {days} days"
-    return "yesterday" if days == -1 else f"{-days} days ago"
+        return _("tomorrow") if days == 1 else ngettext("in %(num)s day", "in %(num)s days", days) % {"num": days}
+    if days == -1:
+        return _("yesterday")
+    return ngettext("%(num)s day ago", "%(num)s days ago", -days) % {"num": -days}
 
 
 @dataclass(frozen=True)
@@ -163,15 +174,17 @@ def render(mail: Mail, settings: Settings, now: datetime) -> Rendered:
     templates, the From line and the fixed headers, a pass's Date, a reminder's Subject, a
     recipient's To) is made once.
     """
-    context: dict[str, Any] = {"person_name": mail.to_name, "items": mail.items}
+    context: dict[str, Any] = {"person_name": mail.to_name, "items": mail.items, "language": mail.language}
     from_header, sender = _sender(settings.mail_from)
     to_header, recipient = _address_header("To", mail.to_name, mail.to_address)
     fixed, part_headers = _fixed()
     parts = [b"".join((from_header, to_header, _text_header("Subject", mail.subject), _date(now),
-                       _header("Message-ID", f"<{mail.key}@accord>"), fixed))]
-    for (_, template), headers in zip(_bodies(), part_headers, strict=True):
-        parts.append(f"--{_BOUNDARY}\r\n".encode("ascii") + headers)
-        parts.append(_quoted_printable(template.render(context)))
+                       _header("Message-ID", f"<{mail.key}@accord>"),
+                       _text_header("Content-Language", mail.language), fixed))]
+    with i18n.reading(mail.language):
+        for (_subtype, template), headers in zip(_bodies(), part_headers, strict=True):
+            parts.append(f"--{_BOUNDARY}\r\n".encode("ascii") + headers)
+            parts.append(_quoted_printable(template.render(context)))
     parts.append(f"--{_BOUNDARY}--\r\n".encode("ascii"))
     return Rendered(key=mail.key, sender=sender, recipient=recipient, data=b"\r\n".join(parts))
 

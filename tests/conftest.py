@@ -20,6 +20,7 @@ from sqlmodel import SQLModel
 
 import engine.models  # noqa: F401  (registers the tables)
 from api.app import create_app
+from engine import i18n
 from engine.clock import FixedClock
 from engine.db import Database
 from engine.settings import Settings, get_settings
@@ -40,6 +41,13 @@ async def _postgres_reachable() -> bool:
         return False
     await connection.close()
     return True
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogs() -> None:
+    """The translations compiled from the catalogs as they are now, as `make catalogs` does, so a
+    test never reads a stale `.mo` (engine/i18n.py)."""
+    i18n.compile_catalogs()
 
 
 @pytest.fixture

@@ -60,7 +60,7 @@ async def test_demo_loads_once_and_then_changes_nothing(migrated: Database,
     assert first.changed
     assert not second.changed
     assert after_second == after_first
-    assert after_first["organisation"] == len(demo.ORGANISATIONS) == 6
+    assert after_first["organisation"] == len(demo.ORGANISATIONS) == 7
     assert after_first["person"] == len(demo.PEOPLE)
     assert after_first["agreement"] == 2
     assert after_first[ApiToken.__tablename__] == 0  # the demo hands out no credentials

@@ -88,7 +88,7 @@ async def get_person(person_id: IdPath, session: SessionDep, actor: CurrentActor
 @router.patch("/people/{person_id}", response_model=PersonUpdated)
 async def update_person(person_id: IdPath, data: PersonUpdate, session: SessionDep, actor: CurrentActor,
                         when: WhenDep) -> PersonUpdated:
-    """Change `name`, `email`, `role`, `job_title`, `timezone` or `active`. Admins change anyone; staff the
+    """Change `name`, `email`, `role`, `job_title`, `timezone`, `language` or `active`. Admins change anyone; staff the
     people of their own organisation who are not admins (never making anyone admin, and not a
     colleague's email); nobody disables themself or changes their own role.
 

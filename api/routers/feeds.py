@@ -74,6 +74,6 @@ async def revoke_feed(feed_id: IdPath, session: SessionDep, actor: CurrentActor,
                        404: {"description": "unknown or revoked feed"}})
 async def serve_feed(token: str, session: SessionDep, settings: SettingsDep) -> Response:
     """The iCalendar feed itself; the unguessable token in the address is the credential."""
-    body = await feeds.render_feed(session, token, settings.base_url, settings.timezone)
+    body = await feeds.render_feed(session, token, settings.base_url, settings.timezone, settings.default_language)
     return Response(body, media_type="text/calendar; charset=utf-8",
                     headers={"Cache-Control": "private, max-age=300"})

@@ -1,12 +1,12 @@
 """An agreement's history in words, for its page.
 
-Each entry says when (in the viewer's time zone, as a person reads it: "23 Nov 2026, 11:00"),
+Each entry says when (in the viewer's time zone, as a person reads it: "23 November 2026, 11:00"),
 what happened (`engine.history_text.words`, the same words as the API's `text`), and what it
 changed, one line each, from the row's `diff` (`engine.agreements.changes.ChangeSet.diff`):
 
-    End date: 31 Dec 2029 → 31 Dec 2031
+    End date: 31 December 2029 → 31 December 2031
     Deliverable “City profile”: status planned → done
-    Signature of UCLG ASPAC: signed 25 Nov 2026 in Jakarta by Secretary General, UCLG ASPAC
+    Signature of UCLG ASPAC: signed 25 November 2026 in Jakarta by Secretary General, UCLG ASPAC
     Recorded by Accord Administrator on behalf of UCLG ASPAC.
     Outcome: renew. Summary: “All four areas on track.”
 
@@ -14,6 +14,9 @@ A row written before diffs were kept (its `diff` is NULL) says what its `data` h
 changes an edit or a deliverable update recorded, a signature's day and place, a review's
 outcome and summary. Parts are named as they were when the row was written (a deliverable
 renamed later keeps its old title in the entries before the renaming).
+
+The lines are the engine's words, in English for now; their days, like every day on a page,
+are in the reader's language (`engine.i18n.format_day`, under the page's `i18n.reading`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 
 from engine import history_text
 from engine.agreements.values import AgreementSnapshot
-from engine.days import in_words
+from engine.i18n import format_day
 from engine.models import HistoryEvent
 from engine.statuses import ContactKind, HistoryKind, PartyRole
 from workflows.definition import WorkflowSpec
@@ -56,19 +59,29 @@ LONGEST = 200
 
 
 @dataclass(frozen=True)
+class Moment:
+    """An instant as a person reads it in their time zone, its day in the language of the page it
+    is shown on (`engine.i18n.format_day`): "23 November 2026, 11:00", "23 novembre 2026, 11:00"."""
+
+    local: datetime
+
+    def __str__(self) -> str:
+        return f"{format_day(self.local.date())}, {self.local:%H:%M}"
+
+
+@dataclass(frozen=True)
 class Entry:
     at: datetime
-    when: str  # `at` in words, in the viewer's time zone
+    when: Moment  # `at` in words, in the viewer's time zone
     what: str
     rest: str
     comment: str | None
     lines: list[str]
 
 
-def moment(at: datetime, zone: tzinfo) -> str:
-    """An instant as a person reads it in `zone`: "23 Nov 2026, 11:00"."""
-    local = at.astimezone(zone)
-    return f"{in_words(local.date())}, {local:%H:%M}"
+def moment(at: datetime, zone: tzinfo) -> Moment:
+    """An instant as a person reads it in `zone`, written when it is shown."""
+    return Moment(at.astimezone(zone))
 
 
 def _quoted(text: str) -> str:
@@ -142,7 +155,7 @@ def _value(name: str, value: Any, names: Names) -> str:
         return "not set"
     if name in DAY_FIELDS and isinstance(value, str):
         try:
-            return in_words(date.fromisoformat(value))
+            return format_day(date.fromisoformat(value))
         except ValueError:
             return value
     if name == "review_every_months":

@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from engine import i18n
 from engine.db import Database
 from engine.directory import signin
 from engine.directory.signin import IssuedLink
@@ -35,16 +36,16 @@ from notifications.email import Mailer, Rendered, mailer_for, one_line
 
 log = logging.getLogger("accord.web")
 
-SUBJECT = "Your Accord sign-in link"
+SUBJECT = i18n.N_("Your Accord sign-in link")
 # Where signing in leads unless the link was asked for on the way to another page.
 HOME = "/agreements"
 ATTEMPTS = 3
 
-_templates = Environment(
+_templates = i18n.install(Environment(
     loader=PackageLoader("notifications", "templates"),
     autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
     undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-)
+))
 
 
 def link_url(settings: Settings, token: str, then: str = HOME) -> str:
@@ -54,22 +55,30 @@ def link_url(settings: Settings, token: str, then: str = HOME) -> str:
 
 
 def compose(link: IssuedLink, settings: Settings, now: datetime, then: str = HOME) -> Rendered:
+    language = i18n.language_of(link.language, None, settings.default_language)
+    with i18n.reading(language):
+        return _compose(link, settings, now, then, language)
+
+
+def _compose(link: IssuedLink, settings: Settings, now: datetime, then: str, language: str) -> Rendered:
     expires = link.expires_at.astimezone(zone(link.zone))
-    context = {"person_name": link.name, "link": link_url(settings, link.token, then),
-               "expires": f"{expires:%H:%M} on {expires:%Y-%m-%d} ({link.zone})"}
+    context = {"person_name": link.name, "link": link_url(settings, link.token, then), "language": language,
+               "expires": i18n.gettext("%(day)s at %(time)s (%(zone)s)") % {
+                   "time": f"{expires:%H:%M}", "day": i18n.format_day(expires.date()), "zone": link.zone}}
     # Headers from the email policy's own types; names made one line, whatever the database holds.
     sender_name, sender = parseaddr(settings.mail_from)
     recipient = Address(display_name=one_line(link.name), addr_spec=link.email)
     message = EmailMessage(policy=SMTP)
     message["From"] = Address(display_name=one_line(sender_name), addr_spec=sender or settings.mail_from)
     message["To"] = recipient
-    message["Subject"] = SUBJECT
+    message["Subject"] = i18n.gettext(SUBJECT)
     message["Date"] = now
     message["Message-ID"] = make_msgid(f"accord-sign-in-{link.id}", domain="accord")
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(_templates.get_template("sign_in_link.txt").render(context), cte="quoted-printable")
     message.add_alternative(_templates.get_template("sign_in_link.html").render(context), subtype="html",
                             cte="quoted-printable")
+    message["Content-Language"] = language  # after the parts: setting content clears Content-* headers
     return Rendered(key=f"accord-sign-in-{link.id}", sender=sender or settings.mail_from,
                     recipient=recipient.addr_spec, data=message.as_bytes())
 

@@ -36,14 +36,13 @@ from api.observability import loggable_path
 from api.routers.documents import download
 from api.web import history, link_mail, views
 from api.web import session as web_session
-from engine import documents, reports, schedule, statuses
+from engine import documents, i18n, reports, schedule, statuses
 from engine.access import in_reach
 from engine.agreements import actions, policy, reading, service, snapshot
 from engine.agreements.values import AgreementSnapshot
 from engine.amendments import service as amendments
 from engine.clock import When
 from engine.context import Actor
-from engine.days import in_words
 from engine.directory import rules, signin, tokens
 from engine.directory import service as directory
 from engine.directory.service import hash_token
@@ -88,12 +87,14 @@ from engine.schemas import (
     control_character,
 )
 from engine.statuses import (
+    AmendmentAssent,
     AmendmentEvent,
     AmendmentKind,
     AmendmentState,
     ContactKind,
     DeliverableStatus,
     DocumentKind,
+    Language,
     PartyRole,
     Role,
 )
@@ -109,9 +110,37 @@ templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals.update({family.__name__: family for family in (
     statuses.DeliverableStatus, statuses.Role, statuses.PartyRole, statuses.ContactKind, statuses.HistoryKind,
     statuses.TimerStatus, statuses.DeliveryStatus, statuses.NotificationKind)})
-# A day on a page, in words ("6 Apr 2019"): the one formatter of days, as the history says them
-# (engine.days.in_words); a date field's value and a <time datetime> stay ISO.
-templates.env.filters["in_words"] = in_words
+# {% trans %}, _() and the `in_words` filter speak the page's language (`page_language`, engine/i18n.py).
+i18n.install(templates.env).globals.update({
+    "LANGUAGES": i18n.NAMES,
+    # A workflow file's label (a state, an event, a workflow's title) in the page's language: a plain
+    # string, escaped like any other (unlike `_()`, whose result Jinja trusts).
+    "label": i18n.gettext,
+    # A role as the pages say it, translated where shown: `_(role_words[role])`.
+    "role_words": {Role.ADMIN: i18n.N_("admin"), Role.STAFF: i18n.N_("staff"), Role.PARTNER: i18n.N_("partner")},
+    "kind_words": {"network": i18n.N_("network"), "association": i18n.N_("association"),
+                   "local_government": i18n.N_("local government"), "secretariat": i18n.N_("secretariat"),
+                   "other": i18n.N_("other")},
+    "contact_words": {ContactKind.FOCAL_POINT: i18n.N_("focal point"), ContactKind.SIGNATORY: i18n.N_("signatory")},
+    "status_words": views.STATUS_WORDS,
+    "outcome_words": {"continue": i18n.N_("Continue"), "renew": i18n.N_("Renew"),
+                      "renew_as_successor": i18n.N_("Renew as successor"), "terminate": i18n.N_("Terminate")},
+    "document_kind_words": {DocumentKind.SIGNED_AGREEMENT: i18n.N_("Signed agreement"),
+                            DocumentKind.AMENDMENT: i18n.N_("Signed amendment"),
+                            DocumentKind.TERMINATION_LETTER: i18n.N_("Termination letter"),
+                            DocumentKind.EVIDENCE: i18n.N_("Evidence"), DocumentKind.OTHER: i18n.N_("Other")},
+    "amendment_kind_words": {AmendmentKind.ADMINISTRATIVE: i18n.N_("administrative"),
+                             AmendmentKind.TERMS: i18n.N_("terms"),
+                             AmendmentKind.SCOPE: i18n.N_("scope"), AmendmentKind.PARTIES: i18n.N_("parties")},
+    "amendment_state_words": {AmendmentState.DRAFT: i18n.N_("draft"),
+                              AmendmentState.PENDING_SIGNATURE: i18n.N_("pending signature"),
+                              AmendmentState.SIGNED: i18n.N_("signed"), AmendmentState.MERGED: i18n.N_("merged"),
+                              AmendmentState.CANCELLED: i18n.N_("cancelled")},
+    "assent_approved": AmendmentAssent.APPROVED,
+})
+# The language chosen with the switch on every page (`/language/{language}`), for a year.
+LANGUAGE_COOKIE = "accord_language"
+LANGUAGE_SECONDS = 365 * 24 * 3600
 STATIC = {"web.css": ("text/css", HERE / "static" / "web.css")}
 PAGE_SIZE = 50
 # The pages run no script and load nothing from elsewhere; forms post only back to this site.
@@ -121,15 +150,33 @@ OVERVIEW_DAYS = 90
 
 # Titles of the pages for answers that are not an engine error (an engine error's page takes
 # its title and status from the error's class, like the API's problem+json: engine.errors).
-_STATUS_TITLES = {400: "Bad request", 403: "Not permitted", 404: "Not found", 422: "Invalid input",
-                  500: "Something went wrong", 503: "Service unavailable"}
+_STATUS_TITLES = {400: i18n.N_("Bad request"), 403: i18n.N_("Not permitted"), 404: i18n.N_("Not found"),
+                  422: i18n.N_("Invalid input"), 500: i18n.N_("Something went wrong"),
+                  503: i18n.N_("Service unavailable")}
+
+
+def page_language(request: Request, person: object) -> Language:
+    """The language a page is in: the one chosen with the switch in this browser, else the
+    signed-in person's (theirs, else their organisation's, else ACCORD_DEFAULT_LANGUAGE), else
+    before sign-in the browser's `Accept-Language`, else ACCORD_DEFAULT_LANGUAGE."""
+    default = get_settings(request).default_language
+    chosen = i18n.known(request.cookies.get(LANGUAGE_COOKIE))
+    if chosen is not None:
+        return chosen
+    if isinstance(person, Actor):
+        return i18n.language_of(person.language, None, default)
+    return i18n.negotiate(request.headers.get("accept-language")) or default
 
 
 def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
     settings = get_settings(request)
     csrf, fresh = web_session.csrf_value(request, settings)
-    context = {"csrf": csrf, "person": None, "path": request.url.path, **context}
-    response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    context = {"csrf": csrf, "person": None, "path": request.url.path, "here": here, **context}
+    language = context["language"] = page_language(request, context["person"])
+    with i18n.reading(language):
+        response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    response.headers["Content-Language"] = language
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Content-Security-Policy"] = _CSP
@@ -139,11 +186,11 @@ def render(request: Request, template: str, context: dict[str, Any], status_code
     return response
 
 
-def error_page(request: Request, status: int, detail: str, *, title: str | None = None,
+def error_page(request: Request, status: int, detail: str | i18n.Later, *, title: str | i18n.Later | None = None,
                unmet: list[str] | None = None, reference: str | None = None) -> HTMLResponse:
     signed_in = web_session.read_session(request, get_settings(request)) is not None
     return render(request, "error.html", {
-        "status": status, "title": title or _STATUS_TITLES.get(status, "Error"), "detail": detail,
+        "status": status, "title": title or i18n.Later(_STATUS_TITLES.get(status, i18n.N_("Error"))), "detail": detail,
         "unmet": unmet or [], "reference": reference, "signed_in": signed_in,
     }, status_code=status)
 
@@ -161,12 +208,12 @@ class WebRoute(APIRoute):
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/sign-in?next={quote(target)}", status_code=303)
             except web_session.CsrfRefused:
-                return error_page(request, 403, "This form was not sent from a page of this site, or it has "
-                                  "expired. Go back, reload the page and send it again.",
-                                  title="Form refused")
+                return error_page(request, 403, i18n.Later(i18n.N_(
+                    "This form was not sent from a page of this site, or it has expired. Go back, reload the page "
+                    "and send it again.")), title=i18n.Later(i18n.N_("Form refused")))
             except AccordError as error:
                 unmet = error.unmet if isinstance(error, GuardFailed) else None
-                return error_page(request, error.status, error.detail, title=error.title, unmet=unmet)
+                return error_page(request, error.status, error.detail, title=i18n.Later(error.title), unmet=unmet)
             except RequestValidationError as error:
                 fields = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: "
                                    f"{str(e.get('msg')).removeprefix('Value error, ')}"
@@ -290,7 +337,7 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
     zone_name, zone = await viewer_zone(session, actor)
     named = {c.person_id for c in agreement.contacts}
     people_named = await _people_named(session, history.referenced_people(rows) - named)
-    diagram = diagrams.svg(workflow, agreement.state)
+    diagram = diagrams.svg(workflow, agreement.state, page_language(request, actor))
     people = {c.person.id: c.person.name for p in read.parties for c in (*p.focal_points, *p.signatories)}
     deliverables = [d for a in read.areas for d in a.deliverables]
     done = sum(1 for d in deliverables if d.status == DeliverableStatus.DONE)
@@ -312,14 +359,17 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
             "final": dest.final, "fields": event_fields(agreement.workflow_name, agreement.workflow_version, name),
             "unmet": read.unmet_conditions.get(name, []),
         })
+    with i18n.reading(page_language(request, actor)):  # their words and days are written now
+        timeline = views.timeline(read, when.today)
+        entries = history.entries(rows, agreement, workflow.spec, people_named, zone)
+        scheduled = views.scheduled_steps(workflow, agreement, when)
     return {
-        "agreement": read, "diagram": diagram,
-        "history": history.entries(rows, agreement, workflow.spec, people_named, zone),
+        "agreement": read, "diagram": diagram, "history": entries,
         "zone_name": zone_name, "changed_at": history.moment(agreement.updated_at, zone),
-        "scheduled": views.scheduled_steps(workflow, agreement, when),
+        "scheduled": scheduled,
         "next_review": views.next_review(workflow, agreement, when.today),
         "steps": diagrams.states_in_order(workflow, agreement.state), "people": people,
-        "timeline": views.timeline(read, when.today), "today": when.today, "event_forms": event_forms,
+        "timeline": timeline, "today": when.today, "event_forms": event_forms,
         "can_update": lambda d: policy.may_update_deliverable(workflow, actor, agreement, d.owner_id),
         "progress": {"done": done, "total": counted}, "area_progress": {
             a.id: (sum(1 for d in a.deliverables if d.status == DeliverableStatus.DONE),
@@ -373,9 +423,14 @@ def _copy_refusal(actor: Actor, agreement: AgreementSnapshot) -> str | None:
 
 # The amendment fields the page's proposal form offers (the API takes every field and part).
 _AMENDMENT_FIELDS = ("title", "summary", "ends_on", "next_review_on", "review_every_months", "notice_period_days")
-_AMENDMENT_EVENTS = {AmendmentEvent.SUBMIT: "Submit for signature", AmendmentEvent.SIGN: "Sign",
-                     AmendmentEvent.APPROVE: "Approve", AmendmentEvent.WITHDRAW: "Withdraw to draft",
-                     AmendmentEvent.CANCEL: "Cancel"}
+_AMENDMENT_EVENTS = {AmendmentEvent.SUBMIT: i18n.N_("Submit for signature"), AmendmentEvent.SIGN: i18n.N_("Sign"),
+                     AmendmentEvent.APPROVE: i18n.N_("Approve"), AmendmentEvent.WITHDRAW: i18n.N_("Withdraw to draft"),
+                     AmendmentEvent.CANCEL: i18n.N_("Cancel")}
+# The proposal form's fields, as its labels say them (translated where shown).
+_AMENDMENT_FIELD_WORDS = {"title": i18n.N_("Title"), "summary": i18n.N_("Summary"), "ends_on": i18n.N_("Ends on"),
+                          "next_review_on": i18n.N_("Next review"),
+                          "review_every_months": i18n.N_("Review every (months)"),
+                          "notice_period_days": i18n.N_("Notice period (days)")}
 
 
 async def amendment_forms(session: AsyncSession, actor: Actor, agreement: AgreementSnapshot,
@@ -384,6 +439,7 @@ async def amendment_forms(session: AsyncSession, actor: Actor, agreement: Agreem
     whether they may propose one now (engine.amendments.service, engine.agreements.policy)."""
     listed, _ = await amendments.list_amendments(session, agreement.id, actor, limit=100, offset=0)
     return {"amendments": listed, "amendment_events": _AMENDMENT_EVENTS, "amendment_fields": _AMENDMENT_FIELDS,
+            "amendment_field_words": _AMENDMENT_FIELD_WORDS,
             "amendment_kinds": [AmendmentKind.ADMINISTRATIVE, AmendmentKind.TERMS],  # what the form's fields are
             "signing_events": [AmendmentEvent.SIGN, AmendmentEvent.APPROVE],
             "pending_signature": AmendmentState.PENDING_SIGNATURE, "signs_for_any": policy.acts_for_anyone(actor),
@@ -452,6 +508,20 @@ async def home(request: Request) -> Response:
     return RedirectResponse("/agreements" if signed_in else "/sign-in", status_code=303)
 
 
+@router.get("/language/{language}", response_class=HTMLResponse)
+async def choose_language(request: Request, language: str,
+                          next: str | None = Query(default=None, max_length=500)) -> Response:
+    """The language switch: pages are in `language` in this browser from now on, signed in or not."""
+    chosen = i18n.known(language)
+    if chosen is None:
+        raise NotFound(f"Accord is not written in {language!r}; it is in {', '.join(Language)}.")
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=LANGUAGE_SECONDS, httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https" or get_settings(request).base_url.startswith("https://"),
+                        path="/")
+    return response
+
+
 @router.get("/sign-in", response_class=HTMLResponse)
 async def sign_in_form(request: Request, next: str | None = Query(default=None, max_length=500)) -> Response:
     return render(request, "sign_in.html", {"next": safe_next(next), "error": None})
@@ -469,9 +539,10 @@ async def sign_in(request: Request) -> Response:
     if key is None:
         return render(request, "sign_in.html", {
             "next": target,
-            "error": "That token is not valid (or has been revoked). Paste the whole token you were given, "
-                     "starting with acc_; an administrator issues tokens with `accord admin create` or "
-                     "POST /api/v1/people/{id}/tokens.",
+            "error": i18n.Later(i18n.N_(
+                "That token is not valid (or has been revoked). Paste the whole token you were given, starting "
+                "with acc_; an administrator issues tokens with `accord admin create` or "
+                "POST /api/v1/people/{id}/tokens.")),
         }, status_code=401)
     response = RedirectResponse(target, status_code=303)
     web_session.start_session(response, request, get_settings(request), key)
@@ -685,7 +756,7 @@ async def _page_with_problem(request: Request, agreement_id: int, problem: Accor
         if confirming is not None:
             try:
                 context = await confirmation(session, agreement_id, actor, get_when(request), confirming,
-                                             form=form, problem=problem)
+                                             page_language(request, actor), form=form, problem=problem)
             except AccordError:
                 context = None
             if context is not None:
@@ -695,13 +766,14 @@ async def _page_with_problem(request: Request, agreement_id: int, problem: Accor
     return render(request, "agreement.html", context, status_code=problem.status)
 
 
-async def confirmation(session: AsyncSession, agreement_id: int, actor: Actor, when: When, event: str, *,
+async def confirmation(session: AsyncSession, agreement_id: int, actor: Actor, when: When, event: str,
+                       language: Language, *,
                        form: FormData | None = None, problem: AccordError | None = None,
                        seen_version: str | None = None, data: EventFire | None = None) -> dict[str, Any] | None:
     """The confirmation page of an event that asks first (the workflow's `confirm: true`): what it
     will do to the agreement as it is now, and its form. None if the event does not ask first;
     the reasons it may not be fired now (reach, authority, state, a field the event does not
-    take in `data`) are raised as firing it would raise them."""
+    take in `data`) are raised as firing it would raise them. Its consequences are said in `language`."""
     agreement = await snapshot.load(session, agreement_id, actor)
     workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
     spec = workflow.event(event)
@@ -714,12 +786,14 @@ async def confirmation(session: AsyncSession, agreement_id: int, actor: Actor, w
     if event not in read.available_events:  # an effect's authority refuses this person
         raise NotPermitted(f"You may not {spec.label.lower()} this agreement.")
     changed = seen_version is not None and seen_version != str(agreement.version)
+    with i18n.reading(language):
+        consequences = views.consequences(workflow, agreement, event)
     return {
         "agreement": read, "person": actor, "workflow": workflow.spec, "today": when.today,
         "event": {"name": event, "label": spec.label,
                   "fields": event_fields(agreement.workflow_name, agreement.workflow_version, event),
                   "unmet": read.unmet_conditions.get(event, [])},
-        "consequences": views.consequences(workflow, agreement, event), "form": form, "problem": problem,
+        "consequences": consequences, "form": form, "problem": problem,
         "problem_status": problem.status if problem else None,
         "unmet": problem.unmet if isinstance(problem, GuardFailed) else [], "changed": changed,
         "sign_for": [],
@@ -743,7 +817,8 @@ async def confirm_event(request: Request, agreement_id: IdPath,
     """An event that cannot be undone (or stops the agreement) asks first, on a page of its own."""
     async with get_database(request).transaction(write=False) as session:
         actor = await require_actor(request, session)
-        context = await confirmation(session, agreement_id, actor, get_when(request), event)
+        context = await confirmation(session, agreement_id, actor, get_when(request), event,
+                                     page_language(request, actor))
     if context is None:
         raise NotFound(f"{event.replace('_', ' ').capitalize()} asks for no confirmation here; it is done "
                        "from the agreement's page.")
@@ -770,7 +845,8 @@ async def fire_event(request: Request, agreement_id: IdPath) -> Response:
         if not confirmed:
             async with get_database(request).transaction(write=False) as session:
                 actor = await require_actor(request, session)
-                context = (await confirmation(session, agreement_id, actor, when, data.event, form=form,
+                context = (await confirmation(session, agreement_id, actor, when, data.event,
+                                              page_language(request, actor), form=form,
                                               seen_version=version, data=data)
                            if await _asks_first(session, agreement_id, data.event) else None)
             if context is not None:
@@ -1186,12 +1262,12 @@ def _form_values(form: FormData, names: tuple[str, ...]) -> dict[str, str]:
     return {name: value for name in names if isinstance(value := form.get(name), str)}
 
 
-_ROLE_WORDS = {Role.ADMIN: "Administrator: sees and changes everything",
-               Role.STAFF: "Staff: works on their organisation's agreements",
-               Role.PARTNER: "Partner: follows their organisation's agreements"}
+_ROLE_WORDS = {Role.ADMIN: i18n.Later(i18n.N_("Administrator: sees and changes everything")),
+               Role.STAFF: i18n.Later(i18n.N_("Staff: works on their organisation's agreements")),
+               Role.PARTNER: i18n.Later(i18n.N_("Partner: follows their organisation's agreements"))}
 
 
-def _roles_offered(actor: Actor, person: Person | None) -> list[tuple[str, str]]:
+def _roles_offered(actor: Actor, person: Person | None) -> list[tuple[str, i18n.Later]]:
     """The roles the form offers, as (value, words): the ones the engine would accept from `actor`
     (`directory.update_person`; it decides all the same); none for one's own role, which nobody changes."""
     if person is not None and person.id == actor.person_id:
@@ -1229,7 +1305,7 @@ async def _commitments(session: AsyncSession, person_id: int, actor: Actor) -> t
 
 async def person_page(session: AsyncSession, actor: Actor, person_id: int, when: When, *,
                       issued: directory.IssuedToken | None = None, problem: AccordError | None = None,
-                      notice: str | None = None) -> dict[str, Any]:
+                      notice: str | i18n.Later | None = None) -> dict[str, Any]:
     shown = await directory.find_person(session, person_id, actor)
     agreements, deliverables = await _commitments(session, person_id, actor)
     sees_tokens = rules.may_see_tokens(actor, shown)
@@ -1265,7 +1341,7 @@ async def _person_form(request: Request, session: AsyncSession, actor: Actor, pe
     if values is None:
         values = {"role": Role.PARTNER} if person is None else {
             "name": person.name, "email": person.email, "job_title": person.job_title or "",
-            "timezone": person.timezone or "", "role": person.role}
+            "timezone": person.timezone or "", "role": person.role, "language": person.language or ""}
     organisations = [] if person is not None else [
         o for o in (await directory.list_organisations(session, limit=1000, offset=0))[0]
         if o.id is not None and rules.may_add_to(actor, o.id)]
@@ -1274,6 +1350,7 @@ async def _person_form(request: Request, session: AsyncSession, actor: Actor, pe
         "person": actor, "shown": person, "values": values, "problems": problems or {}, "problem": problem,
         "roles": _roles_offered(actor, person),
         "organisation_options": [(str(o.id), o.name) for o in organisations],
+        "language_options": list(i18n.NAMES.items()),
         "email_editable": person is None or actor.is_admin or person.id == actor.person_id,
     }, status_code=status)
 
@@ -1281,7 +1358,7 @@ async def _person_form(request: Request, session: AsyncSession, actor: Actor, pe
 @router.post("/people", response_class=HTMLResponse)
 async def add_person(request: Request) -> Response:
     form = await posted(request)
-    values = _form_values(form, ("name", "email", "organisation_id", "role", "job_title", "timezone"))
+    values = _form_values(form, ("name", "email", "organisation_id", "role", "job_title", "timezone", "language"))
     fields = {name: value for name in values if (value := text(form, name, limit=400)) is not None}
     try:
         data = PersonCreate.model_validate(fields)
@@ -1308,9 +1385,9 @@ async def add_person(request: Request) -> Response:
 
 @router.get("/people/{person_id}", response_class=HTMLResponse)
 async def person_view(request: Request, person_id: IdPath) -> Response:
-    notices = {"added": "The person is added. Issue them a token below, or they can ask for a sign-in link.",
-               "changed": "Saved.", "revoked": "The token is revoked: it is refused from now on."}
-    notice = next((words for key, words in notices.items() if key in request.query_params), None)
+    notices = {"added": i18n.N_("The person is added. Issue them a token below, or they can ask for a sign-in link."),
+               "changed": i18n.N_("Saved."), "revoked": i18n.N_("The token is revoked: it is refused from now on.")}
+    notice = next((i18n.Later(words) for key, words in notices.items() if key in request.query_params), None)
     async with get_database(request).transaction(write=False) as session:
         actor = await require_actor(request, session)
         context = await person_page(session, actor, person_id, get_when(request), notice=notice)
@@ -1334,7 +1411,7 @@ async def edit_person(request: Request, person_id: IdPath) -> Response:
     (`directory.update_person`) says who may change what; a refusal shows the form again with
     what was typed and the problem next to its field."""
     form = await posted(request)
-    values = _form_values(form, ("name", "email", "job_title", "timezone", "role"))
+    values = _form_values(form, ("name", "email", "job_title", "timezone", "role", "language"))
     fields: dict[str, Any] = {name: text(form, name, limit=400) for name in values}
     for name in ("name", "email", "role"):  # these cannot be cleared: left empty, they are said to be missing
         if name in fields and fields[name] is None:
@@ -1403,8 +1480,11 @@ async def revoke_token(request: Request, token_id: IdPath) -> Response:
 
 # --- organisations ----------------------------------------------------------------------------
 
-_ORGANISATION_FIELDS = ("name", "short_name", "kind", "city", "country", "timezone")
-_KINDS = [(kind, kind.replace("_", " ").capitalize()) for kind in get_args(OrganisationKind)]
+_KIND_WORDS = {"network": i18n.N_("Network"), "association": i18n.N_("Association"),
+               "local_government": i18n.N_("Local government"), "secretariat": i18n.N_("Secretariat"),
+               "other": i18n.N_("Other")}
+_ORGANISATION_FIELDS = ("name", "short_name", "kind", "city", "country", "timezone", "language")
+_KINDS = [(kind, i18n.Later(_KIND_WORDS.get(kind, kind))) for kind in get_args(OrganisationKind)]
 
 
 async def _organisations_page(request: Request, session: AsyncSession, actor: Actor, page: int, *,
@@ -1415,6 +1495,7 @@ async def _organisations_page(request: Request, session: AsyncSession, actor: Ac
     return render(request, "organisations.html", {
         "person": actor, "organisations": rows, "total": total, "page": page,
         "pages": max(1, -(-total // PAGE_SIZE)), "may_add": actor.is_admin, "kinds": _KINDS,
+        "language_options": list(i18n.NAMES.items()),
         "values": values or {"timezone": "UTC", "kind": "network"},
         "problems": problems or {}, "problem": problem, "added": added,
     }, status_code=status)
@@ -1459,7 +1540,7 @@ async def add_organisation(request: Request) -> Response:
 
 async def _organisation_page(request: Request, session: AsyncSession, actor: Actor, organisation_id: int, page: int,
                              *, values: dict[str, str] | None = None, problems: dict[str, str] | None = None,
-                             problem: AccordError | None = None, notice: str | None = None) -> HTMLResponse:
+                             problem: AccordError | None = None, notice: i18n.Later | None = None) -> HTMLResponse:
     """An organisation, the people of it the reader can see, and (for whoever may change it:
     `engine.directory.rules`) its form, with what was typed and what is wrong."""
     organisation = await directory.get_organisation(session, organisation_id)
@@ -1472,6 +1553,7 @@ async def _organisation_page(request: Request, session: AsyncSession, actor: Act
         "person": actor, "organisation": organisation, "people": people, "total": total, "page": page,
         "pages": max(1, -(-total // PAGE_SIZE)), "may_edit": rules.may_edit_organisation(actor, organisation_id),
         "may_add_people": rules.may_add_to(actor, organisation_id), "kinds": _KINDS, "values": values,
+        "language_options": list(i18n.NAMES.items()),
         "problems": problems or {}, "problem": problem, "notice": notice,
     }, status_code=status)
 
@@ -1479,7 +1561,7 @@ async def _organisation_page(request: Request, session: AsyncSession, actor: Act
 @router.get("/organisations/{organisation_id}", response_class=HTMLResponse)
 async def organisation_view(request: Request, organisation_id: IdPath,
                             page: int = Query(default=1, ge=1, le=100_000)) -> Response:
-    notice = "Saved." if "changed" in request.query_params else None
+    notice = i18n.Later(i18n.N_("Saved.")) if "changed" in request.query_params else None
     async with get_database(request).transaction(write=False) as session:
         actor = await require_actor(request, session)
         return await _organisation_page(request, session, actor, organisation_id, page, notice=notice)

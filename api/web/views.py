@@ -14,13 +14,20 @@ from engine.agreements.policy import NO_FIELDS
 from engine.agreements.values import AgreementSnapshot
 from engine.clock import When
 from engine.context import Actor
-from engine.days import in_words, usable
+from engine.days import usable
+from engine.i18n import N_, format_day, ngettext
+from engine.i18n import gettext as _
 from engine.schedule import timer_days
 from engine.schemas import AgreementRead
 from engine.statuses import DeliverableStatus
 from engine.workflow import rules
 from engine.workflow.event import EventContext
 from engine.workflow.machine import CompiledWorkflow
+
+# A deliverable's status as the pages say it, translated where shown: `_(STATUS_WORDS[status])`.
+STATUS_WORDS = {DeliverableStatus.PLANNED: N_("planned"), DeliverableStatus.IN_PROGRESS: N_("in progress"),
+                DeliverableStatus.DONE: N_("done"), DeliverableStatus.CANCELLED: N_("cancelled"),
+                "overdue": N_("overdue")}
 
 # --- what the scheduler will do --------------------------------------------------------------
 
@@ -37,7 +44,8 @@ class Scheduled:
 
 def scheduled_steps(workflow: CompiledWorkflow, agreement: AgreementSnapshot, when: When) -> list[Scheduled]:
     """The agreement's next steps that nobody needs to take: on which day (its workflow's timers,
-    from the agreement's dates) and what the agreement becomes; without a day, why not."""
+    from the agreement's dates) and what the agreement becomes; without a day, why not (the
+    engine's words, in English). Its own words are in the language being read (`i18n.reading`)."""
     days = timer_days(agreement)
     steps = []
     for event in workflow.allowed_events(agreement.state):
@@ -45,22 +53,22 @@ def scheduled_steps(workflow: CompiledWorkflow, agreement: AgreementSnapshot, wh
         if not spec.scheduled:
             continue
         dest = workflow.destination(agreement.state, event)
-        becomes = workflow.spec.states[dest].label if dest else agreement.state
+        becomes = _(workflow.spec.states[dest].label) if dest else agreement.state
         planned = sorted(day for name, day in days if name == event)
         if not planned:
             ctx = EventContext(snapshot=agreement, event=event, actor=Actor.scheduler(), data=NO_FIELDS,
                                today=when.today, now=when.now, zone=when.zone)
             why = " ".join(workflow.unmet(ctx, with_input=False))
-            steps.append(Scheduled(event, spec.label, f"Not planned. {why}".strip(), None))
+            steps.append(Scheduled(event, spec.label, f"{_('Not planned.')} {why}".strip(), None))
             continue
         day = planned[0]
         if day > when.today:
-            sentence = (f"On {in_words(day)} the agreement becomes {becomes}. Accord does this by itself; "
-                        "nobody needs to act.")
+            sentence = _("On %(day)s the agreement becomes %(state)s. Accord does this by itself; nobody needs "
+                         "to act.") % {"day": format_day(day), "state": becomes}
         else:
-            due = f"today ({in_words(day)})" if day == when.today else f"since {in_words(day)}"
-            sentence = (f"Due {due}: the agreement becomes {becomes} when Accord next runs its schedule. "
-                        "Accord does this by itself; nobody needs to act.")
+            due = (_("Due today (%(day)s)") if day == when.today else _("Due since %(day)s")) % {"day": format_day(day)}
+            sentence = _("%(due)s: the agreement becomes %(state)s when Accord next runs its schedule. Accord does "
+                         "this by itself; nobody needs to act.") % {"due": due, "state": becomes}
         steps.append(Scheduled(event, spec.label, sentence, day))
     return steps
 
@@ -108,28 +116,32 @@ class Consequences:
 
 
 def consequences(workflow: CompiledWorkflow, agreement: AgreementSnapshot, event: str) -> Consequences:
+    """Its own sentences in the language being read (`i18n.reading`); the workflow's
+    (`CompiledWorkflow.consequences`) are the engine's, in English."""
     spec = workflow.spec
     dest = workflow.destination(agreement.state, event) or agreement.state
     state = spec.states[dest]
     sentences = []
     if state.final:
-        sentences.append(f"The agreement becomes {state.label}, for good: nothing more can be done to it "
-                         "(no event, no edit, no deliverable update).")
+        sentences.append(_("The agreement becomes %(state)s, for good: nothing more can be done to it (no event, "
+                           "no edit, no deliverable update).") % {"state": _(state.label)})
     else:
-        then = [spec.events[e].label for e in workflow.allowed_events(dest) if not spec.events[e].scheduled]
-        sentences.append(f"The agreement becomes {state.label}."
-                         + (f" From there the parties' staff can: {', '.join(then)}." if then else ""))
+        then = [_(spec.events[e].label) for e in workflow.allowed_events(dest) if not spec.events[e].scheduled]
+        sentences.append(_("The agreement becomes %(state)s.") % {"state": _(state.label)}
+                         + (" " + _("From there the parties' staff can: %(events)s.") % {"events": ", ".join(then)}
+                            if then else ""))
     sentences += workflow.consequences(event, agreement)
     after = replace(agreement, state=dest)
     stopped = sorted(timer_days(agreement) - timer_days(after), key=lambda pair: pair[1])
     if stopped:
-        sentences.append("Accord no longer does by itself: " + "; ".join(
-            f"{spec.events[name].label} on {in_words(day)}" for name, day in stopped) + ".")
+        sentences.append(_("Accord no longer does by itself: %(steps)s.") % {"steps": "; ".join(
+            _("%(event)s on %(day)s") % {"event": _(spec.events[name].label), "day": format_day(day)}
+            for name, day in stopped)})
     reminders = [r.title for r in spec.reminders
                  if agreement.state in r.states and dest not in r.states and _applies(r.subject, r.date_name,
                                                                                       agreement)]
     if reminders:
-        sentences.append("These reminders stop: " + ", ".join(reminders) + ".")
+        sentences.append(_("These reminders stop: %(reminders)s.") % {"reminders": ", ".join(_(r) for r in reminders)})
     return Consequences(event=event, label=spec.events[event].label, becomes=state.label, final=state.final,
                         sentences=sentences)
 
@@ -180,10 +192,11 @@ class Timeline:
     def description(self) -> str:
         parts = [self.term_label] if self.term_label else []
         if self.reviews:
-            parts.append("reviews on " + ", ".join(in_words(m.on) for m in self.reviews))
+            parts.append(_("reviews on %(days)s") % {"days": ", ".join(format_day(m.on) for m in self.reviews)})
         if self.deliverables:
-            parts.append(f"{len(self.deliverables)} deliverables due")
-        parts.append(f"today is {self.today_label}")
+            parts.append(ngettext("%(num)s deliverable due", "%(num)s deliverables due", len(self.deliverables))
+                         % {"num": len(self.deliverables)})
+        parts.append(_("today is %(day)s") % {"day": self.today_label})
         return "; ".join(parts) + "."
 
 
@@ -200,6 +213,7 @@ def _review_dates(first: date | None, every_months: int | None, until: date) -> 
 
 def timeline(agreement: AgreementRead, today: date) -> Timeline | None:
     """Term from effective_from to ends_on, review dates, deliverables due, today; None without any date.
+    Its words are in the language being read (`i18n.reading`).
 
     Only dates in the range Accord accepts are drawn (`engine.days.usable`): one stored outside
     it (`9999-12-31`, PostgreSQL's `infinity`) would stretch the picture past the calendar."""
@@ -231,13 +245,14 @@ def timeline(agreement: AgreementRead, today: date) -> Timeline | None:
     term_label = ""
     if term_start:
         term = (x(term_start), x(ends_on or end))
-        term_label = (f"term from {in_words(term_start)} to {in_words(ends_on)}" if ends_on
-                      else f"term from {in_words(term_start)}, no end date")
+        term_label = (_("term from %(start)s to %(end)s") % {"start": format_day(term_start),
+                                                             "end": format_day(ends_on)}
+                      if ends_on else _("term from %(start)s, no end date") % {"start": format_day(term_start)})
     marks = []
     for due_on, deliverable in sorted(dues, key=lambda pair: pair[0]):
         kind = "overdue" if deliverable.overdue else deliverable.status
-        marks.append(Mark(x(due_on), due_on, f"{deliverable.title} ({kind.replace('_', ' ')}), due {in_words(due_on)}",
-                          kind))
+        marks.append(Mark(x(due_on), due_on, _("%(title)s (%(status)s), due %(day)s") % {
+            "title": deliverable.title, "status": _(STATUS_WORDS.get(kind, kind)), "day": format_day(due_on)}, kind))
     ticks = []
     for year in range(lo.year + 1, hi.year + 1):
         tick = date(year, 1, 1)
@@ -247,7 +262,8 @@ def timeline(agreement: AgreementRead, today: date) -> Timeline | None:
         ticks = ticks[:: len(ticks) // 10 + 1]
     return Timeline(
         start=lo, end=hi, term=term, open_ended=ends_on is None, today=x(today) if lo <= today <= hi
-        else None, today_label=in_words(today),
-        reviews=[Mark(x(d), d, f"Review on {in_words(d)}", "review") for d in reviews], deliverables=marks, ticks=ticks,
+        else None, today_label=format_day(today),
+        reviews=[Mark(x(d), d, _("Review on %(day)s") % {"day": format_day(d)}, "review") for d in reviews],
+        deliverables=marks, ticks=ticks,
         term_label=term_label,
     )

@@ -29,6 +29,7 @@ class OrganisationValue:
     city: str | None
     country: str | None
     timezone: str
+    language: str | None
     created_at: datetime
 
 
@@ -43,6 +44,7 @@ class PersonValue:
     role: str
     job_title: str | None
     timezone: str | None
+    language: str | None
     active: bool
     created_at: datetime
     organisation: OrganisationValue

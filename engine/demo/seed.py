@@ -42,7 +42,7 @@ from engine.schemas import (
     PersonCreate,
 )
 from engine.settings import Settings, get_settings
-from engine.statuses import ContactKind, DeliverableStatus, DocumentKind, PartyRole, Role
+from engine.statuses import ContactKind, DeliverableStatus, DocumentKind, Language, PartyRole, Role
 from engine.workflow.rules import first_review_after
 
 # Whoever loads the demo acts as an administrator with no person behind it.
@@ -50,6 +50,7 @@ LOADER = Actor(label="accord demo", role=Role.ADMIN)
 
 METROPOLIS, ASPAC, UCLG, AMF = "Metropolis", "UCLG ASPAC", "UCLG", "Asian Mayors Forum"
 TABRIZ, BISHKEK = "Tabriz Municipality", "Bishkek City Hall"
+MONTEVIDEO_CITY = "Intendencia de Montevideo"
 
 ORGANISATIONS = [
     OrganisationCreate(name=METROPOLIS, short_name="Metropolis", kind="network", city="Barcelona",
@@ -65,6 +66,10 @@ ORGANISATIONS = [
                        country="Iran", timezone="Asia/Tehran"),
     OrganisationCreate(name=BISHKEK, short_name="Bishkek", kind="local_government",
                        city="Bishkek", country="Kyrgyzstan", timezone="Asia/Bishkek"),
+    # A Metropolis member in Latin America whose people read Accord in Spanish (README, "Languages").
+    OrganisationCreate(name=MONTEVIDEO_CITY, short_name="Montevideo", kind="local_government",
+                       city="Montevideo", country="Uruguay", timezone="America/Montevideo",
+                       language=Language.ES),
 ]
 
 
@@ -76,6 +81,7 @@ class PersonSpec:
     role: Role
     job_title: str
     timezone: str
+    language: Language | None = None  # None: their organisation's
 
 
 AGNES = "agnes.bickart@metropolis.example"
@@ -90,6 +96,7 @@ TABRIZ_FOCAL = "international.relations@tabriz.example"
 TABRIZ_MAYOR = "mayor@tabriz.example"
 BISHKEK_FOCAL = "international.relations@bishkek.example"
 BISHKEK_MAYOR = "mayor@bishkek.example"
+MONTEVIDEO_FOCAL = "relaciones.internacionales@montevideo.example"
 
 PEOPLE = [
     PersonSpec(METROPOLIS, "Agnès Bickart", AGNES, Role.STAFF,
@@ -102,8 +109,9 @@ PEOPLE = [
                "Programme Manager", "Asia/Jakarta"),
     PersonSpec(ASPAC, "Secretary General, UCLG ASPAC", ASPAC_SG, Role.STAFF,
                "Secretary General", "Asia/Jakarta"),
+    # A French-speaking partner: their reminders and pages are in French.
     PersonSpec(ASPAC, "Programme Officer, UCLG ASPAC", ASPAC_OFFICER, Role.PARTNER,
-               "Programme Officer", "Asia/Jakarta"),
+               "Programme Officer", "Asia/Jakarta", Language.FR),
     PersonSpec(AMF, "C2C Programme Officer, AMF Secretariat", AMF_FOCAL, Role.STAFF,
                "C2C Programme Officer", "Asia/Tehran"),
     PersonSpec(AMF, "Communications Officer, AMF Secretariat", AMF_OFFICER, Role.PARTNER,
@@ -114,6 +122,8 @@ PEOPLE = [
     PersonSpec(BISHKEK, "International Relations Officer, Bishkek", BISHKEK_FOCAL, Role.STAFF,
                "International Relations Officer", "Asia/Bishkek"),
     PersonSpec(BISHKEK, "Mayor of Bishkek", BISHKEK_MAYOR, Role.STAFF, "Mayor", "Asia/Bishkek"),
+    PersonSpec(MONTEVIDEO_CITY, "Directora de Relaciones Internacionales, Montevideo", MONTEVIDEO_FOCAL,
+               Role.STAFF, "Directora de Relaciones Internacionales", "America/Montevideo"),
 ]
 
 # --- the Metropolis – UCLG ASPAC collaboration agreement (seed) --------------------------------
@@ -284,6 +294,7 @@ async def _ensure_directory(session: AsyncSession, when: When, report: DemoRepor
             await create_person(session, PersonCreate(
                 name=person.name, email=person.email, organisation_id=organisation_id,
                 role=person.role, job_title=person.job_title, timezone=person.timezone,
+                language=person.language,
             ), LOADER, when.now)
             report.created.append(f"person {person.name} <{person.email}>")
         else:

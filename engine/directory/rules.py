@@ -14,6 +14,7 @@ would be accepted.
     tokens           issue, list and revoke   the same people's: issue, list and      their own: list
                      anyone's                 revoke (their own included)             and revoke
 
+Everyone may change their own language, and only that, whatever their role (`check_change`).
 Someone's own tokens they always list and revoke; issuing is for those who look after them.
 Seeing comes first and is not decided here: a person out of the actor's sight
 (`service.people_in_reach`) is 404 before any rule is asked. A rule's refusal is a 403
@@ -90,6 +91,8 @@ def may_change(actor: Actor, person: Person) -> bool:
 def check_change(actor: Actor, person: Person, changes: dict[str, Any]) -> None:
     """Refuse `changes` (field -> new value) to `person` that `actor` may not make."""
     organisation = person.organisation.name
+    if person.id == actor.person_id and set(changes) <= {"language"}:
+        return  # the language one reads in is one's own business
     if not may_change(actor, person):
         if actor.role == Role.STAFF and person.organisation_id == actor.organisation_id:
             raise NotPermitted(f"{person.name} is an administrator; only an administrator can change them.")

@@ -6,11 +6,12 @@ a partner the people of their own organisation.
 
 Who may add, change or issue what is `engine.directory.rules`, asked here before every write.
 Who changes whom (`update_person`, `PATCH /people/{id}`):
-    administrator  anyone: name, email, role (admin included), job title, timezone, active
+    administrator  anyone: name, email, role (admin included), job title, timezone, language, active
     staff          people of their own organisation who are not administrators: name,
-                   job title, timezone, active, and role between staff and partner (never admin); their
-                   own email, but not a colleague's (that would let them sign in as the colleague)
+                   job title, timezone, language, active, and role between staff and partner (never admin);
+                   their own email, but not a colleague's (that would let them sign in as the colleague)
     partner        no one
+Everyone may change their own language (engine/i18n.py), and only that, whatever their role.
 Nobody disables themself or changes their own role: another administrator does. A new time
 zone, a person's own or their organisation's, moves their pending reminders at once.
 

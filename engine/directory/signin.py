@@ -105,6 +105,7 @@ class IssuedLink:
     email: str
     zone: str  # the person's time zone, else their organisation's: the mail gives the expiry in it
     expires_at: datetime
+    language: str | None = None  # the person's language, else their organisation's (engine/i18n.py)
 
 
 def _plausible(token: str) -> bool:
@@ -158,7 +159,8 @@ async def request_link(session: AsyncSession, email: str, now: datetime) -> Issu
     await session.flush()
     assert link.id is not None
     return IssuedLink(id=link.id, token=token, person_id=person.id, name=person.name, email=person.email,
-                      zone=person.timezone or person.organisation.timezone, expires_at=link.expires_at)
+                      zone=person.timezone or person.organisation.timezone, expires_at=link.expires_at,
+                      language=person.language or person.organisation.language)
 
 
 def _usable(token_hash: str, now: datetime) -> list[Any]:
@@ -231,13 +233,16 @@ async def open_session(session: AsyncSession, token_hash: str, now: datetime) ->
 @cache
 def _actor_by_session() -> Select[Any]:
     """Built once: every page runs it."""
-    from engine.models import ApiToken, Person
+    from engine.models import ApiToken, Organisation, Person
 
     web: Table = WebSession.__table__  # type: ignore[attr-defined]
     token: Table = ApiToken.__table__  # type: ignore[attr-defined]
     person: Table = Person.__table__  # type: ignore[attr-defined]
-    return (select(person.c.id, person.c.name, person.c.role, person.c.organisation_id)
-            .select_from(web.join(token, token.c.id == web.c.token_id).join(person, person.c.id == web.c.person_id))
+    organisation: Table = Organisation.__table__  # type: ignore[attr-defined]
+    return (select(person.c.id, person.c.name, person.c.role, person.c.organisation_id,
+                   func.coalesce(person.c.language, organisation.c.language))
+            .select_from(web.join(token, token.c.id == web.c.token_id).join(person, person.c.id == web.c.person_id)
+                         .join(organisation, organisation.c.id == person.c.organisation_id))
             .where(web.c.key_hash == bindparam("digest"), web.c.ended_at.is_(None),
                    web.c.expires_at > bindparam("now", type_=web.c.expires_at.type),
                    token.c.revoked_at.is_(None), person.c.active.is_(True)))
@@ -254,8 +259,8 @@ async def session_actor(session: AsyncSession, key: str, now: datetime) -> Actor
     row = (await session.execute(_actor_by_session(), {"digest": hash_token(key), "now": now})).first()
     if row is None:
         return None
-    person_id, name, role, organisation_id = row
-    return Actor(label=name, role=role, person_id=person_id, organisation_id=organisation_id)
+    person_id, name, role, organisation_id, language = row
+    return Actor(label=name, role=role, person_id=person_id, organisation_id=organisation_id, language=language)
 
 
 async def end_session(session: AsyncSession, key: str, now: datetime) -> None:

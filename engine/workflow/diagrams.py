@@ -8,7 +8,10 @@ The SVG is laid out by Graphviz's `dot` when the server has it (transitions' `Gr
 the graphviz engine; every node is then relabelled with its state's label and the highlighted
 state drawn dark with white text), and otherwise drawn in Python (`engine.workflow.drawing`): a
 fresh machine with no Graphviz and no internet draws the diagram all the same. Rendered SVG is
-cached per (workflow, version, highlight, renderer): a workflow version never changes once loaded.
+cached per (workflow, version, highlight, renderer, language): a workflow version never changes
+once loaded. In a language other than English its title and its states' and events' labels come
+from the catalogs (engine/i18n.py), with the words around them; the arrows Graphviz draws keep the
+events' names.
 """
 
 from __future__ import annotations
@@ -17,8 +20,12 @@ import re
 import shutil
 from dataclasses import dataclass
 
+from engine import i18n
+from engine.i18n import gettext as _
+from engine.statuses import Language
 from engine.workflow import drawing
 from engine.workflow.machine import CompiledWorkflow
+from workflows.definition import WorkflowSpec
 
 _FONT = "Helvetica,Arial,sans-serif"
 _PLAIN = {"style": "rounded,filled", "fillcolor": "#ffffff", "color": "#4b5563", "fontcolor": "#111827",
@@ -36,40 +43,54 @@ def dot_available() -> bool:
     return shutil.which("dot") is not None
 
 
-def svg(workflow: CompiledWorkflow, highlight: str | None = None) -> str:
-    """The workflow as an inline-able <svg>, `highlight` (a state name) marked as current."""
+def svg(workflow: CompiledWorkflow, highlight: str | None = None, language: Language = i18n.SOURCE) -> str:
+    """The workflow as an inline-able <svg>, `highlight` (a state name) marked as current, its
+    words in `language`."""
     if highlight is not None and highlight not in workflow.spec.states:
         highlight = None
     renderer = "dot" if dot_available() else "python"
-    key = (workflow.spec.name, workflow.spec.version, highlight, renderer)
+    key = (workflow.spec.name, workflow.spec.version, highlight, renderer, language)
     cached = _CACHE.get(key)
     if cached is None:
-        if renderer == "dot":
-            try:
-                cached = _render(workflow, highlight)
-            except _DotMissing:
-                return drawing.draw(workflow.spec, highlight, title=_title(workflow, highlight))
-        else:
-            cached = drawing.draw(workflow.spec, highlight, title=_title(workflow, highlight))
+        with i18n.reading(language):
+            spec = _in_words_of(workflow.spec, language)
+            if renderer == "dot":
+                try:
+                    cached = _render(spec, highlight)
+                except _DotMissing:
+                    return drawing.draw(spec, highlight, title=_title(spec, highlight))
+            else:
+                cached = drawing.draw(spec, highlight, title=_title(spec, highlight))
         _CACHE[key] = cached
     return cached
 
 
-# (workflow, version, highlight, renderer) -> SVG; bounded by the states of the loaded workflows.
-_CACHE: dict[tuple[str, int, str | None, str], str] = {}
+# (workflow, version, highlight, renderer, language) -> SVG; bounded by the loaded workflows' states.
+_CACHE: dict[tuple[str, int, str | None, str, str], str] = {}
 
 
-def _title(workflow: CompiledWorkflow, highlight: str | None) -> str:
-    spec = workflow.spec
-    return (f"Lifecycle of a {spec.title.lower()}"
-            + (f"; current state: {spec.states[highlight].label}" if highlight else ""))
+def _in_words_of(spec: WorkflowSpec, language: Language) -> WorkflowSpec:
+    """`spec` with its title and labels in the language being read (the file's own in English)."""
+    if language == i18n.SOURCE:
+        return spec
+    return spec.model_copy(update={
+        "title": _(spec.title),
+        "states": {name: state.model_copy(update={"label": _(state.label)}) for name, state in spec.states.items()},
+        "events": {name: event.model_copy(update={"label": _(event.label)}) for name, event in spec.events.items()},
+    })
 
 
-def _render(workflow: CompiledWorkflow, highlight: str | None) -> str:
+def _title(spec: WorkflowSpec, highlight: str | None) -> str:
+    if highlight:
+        return _("Lifecycle of a %(workflow)s; current state: %(state)s") % {
+            "workflow": spec.title.lower(), "state": spec.states[highlight].label}
+    return _("Lifecycle of a %(workflow)s") % {"workflow": spec.title.lower()}
+
+
+def _render(spec: WorkflowSpec, highlight: str | None) -> str:
     import graphviz  # type: ignore[import-untyped]  # the package ships no type hints
     from transitions.extensions import GraphMachine
 
-    spec = workflow.spec
     machine = GraphMachine(
         states=list(spec.states), initial=highlight or spec.initial, auto_transitions=False,
         transitions=[{"trigger": t.event, "source": list(t.source), "dest": t.dest} for t in spec.transitions],
@@ -83,13 +104,13 @@ def _render(workflow: CompiledWorkflow, highlight: str | None) -> str:
     for state_name, state in spec.states.items():
         # A second statement for a node overrides the attributes transitions gave it.
         style = _CURRENT if state_name == highlight else _FINAL if state.final else _PLAIN
-        label = state.label + (" (current)" if state_name == highlight else "")
+        label = state.label + (_(" (current)") if state_name == highlight else "")
         graph.node(state_name, label=label, **style)
     try:
         raw = graph.pipe(format="svg", engine="dot").decode()
     except graphviz.ExecutableNotFound:
         raise _DotMissing() from None
-    return _inline(raw, _title(workflow, highlight))
+    return _inline(raw, _title(spec, highlight))
 
 
 def _inline(raw: str, title: str) -> str:

@@ -38,6 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html import escape
 
+from engine.i18n import gettext
 from workflows.definition import WorkflowSpec
 
 FONT = "Helvetica, Arial, sans-serif"
@@ -180,7 +181,7 @@ def _graph(spec: WorkflowSpec, highlight: str | None) -> tuple[dict[str, _Node],
     nodes: dict[str, _Node] = {}
     for name, state in spec.states.items():
         nodes[name] = _Node(key=name, rank=rank[name], state=name, final=state.final, current=name == highlight,
-                            label=state.label + (" (current)" if name == highlight else ""),
+                            label=state.label + (gettext(" (current)") if name == highlight else ""),
                             loop_labels=loops.get(name, []))
     bundles: dict[_Bundle, list[str]] = {}
     for source, event, dest in arrows:
@@ -494,9 +495,11 @@ def _description(spec: WorkflowSpec, highlight: str | None) -> str:
         leads: list[str] = []
         for transition in spec.transitions:
             if name in transition.source:
-                words = f"{spec.events[transition.event].label} leads to {spec.states[transition.dest].label}"
+                words = gettext("%(event)s leads to %(state)s") % {"event": spec.events[transition.event].label,
+                                                              "state": spec.states[transition.dest].label}
                 if words not in leads:
                     leads.append(words)
-        what = state.label + (" (current state)" if name == highlight else "") + (" (final)" if state.final else "")
+        what = (state.label + (gettext(" (current state)") if name == highlight else "")
+                + (gettext(" (final)") if state.final else ""))
         sentences.append(f"{what}: {'; '.join(leads)}." if leads else f"{what}.")
-    return f"Starts in {spec.states[spec.initial].label}. " + " ".join(sentences)
+    return gettext("Starts in %(state)s.") % {"state": spec.states[spec.initial].label} + " " + " ".join(sentences)

@@ -9,6 +9,9 @@ the deliverables they own, engine/agreements/policy.py) reads the rule's `partne
 it has one; about someone else's deliverable, a partner is asked to tell its owner; about an
 alert, that the staff of the parties correct the agreement.
 
+Each letter is in its reader's language (engine/i18n.py: theirs, else their organisation's, else
+ACCORD_DEFAULT_LANGUAGE), so one reminder about one agreement may go out in three languages.
+
 A letter's key (`accord-<row ids>`) is its Message-ID, the same on every retry, so mail systems
 can drop a copy sent again after a worker died between the send and the write of its outcome.
 """
@@ -20,12 +23,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Result, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from engine.models import Agreement, Deliverable, Person
+from engine import i18n
+from engine.i18n import N_, ngettext
+from engine.i18n import gettext as _
+from engine.models import Agreement, Deliverable, Organisation, Person
 from engine.schedule import Notification, NotificationPreference
 from engine.settings import Settings
 from engine.statuses import NotificationKind, Role
@@ -33,8 +39,9 @@ from engine.workflow.machine import catalog
 from notifications.email import Mail, MailItem, when_phrase
 from workflows.definition import ReminderSpec
 
-_DATE_LABELS = {"next_review_on": "Review date", "ends_on": "End date", "notice_deadline": "Notice deadline",
-                "due_on": "Due date", "submitted_on": "Submitted for signature on"}
+_DATE_LABELS = {"next_review_on": N_("Review date"), "ends_on": N_("End date"),
+                "notice_deadline": N_("Notice deadline"), "due_on": N_("Due date"),
+                "submitted_on": N_("Submitted for signature on")}
 
 
 @dataclass(frozen=True)
@@ -65,9 +72,12 @@ async def compose(session: AsyncSession, claimed: list[Notification], settings: 
     """The letters that carry `claimed`, grouped by person (and day, for a digest)."""
     # Only the columns a mail shows: these are read for every claimed batch.
     person_ids = {n.person_id for n in claimed}
-    people = {p.id: p for p in await session.execute(
-        select(col(Person.id), col(Person.name), col(Person.email), col(Person.role))
-        .where(col(Person.id).in_(person_ids)))}
+    readers: Result[Any] = await session.execute(
+        select(col(Person.id), col(Person.name), col(Person.email), col(Person.role),
+               col(Person.language), col(Organisation.language).label("organisation_language"))
+        .join(Organisation, col(Organisation.id) == col(Person.organisation_id))
+        .where(col(Person.id).in_(person_ids)))
+    people: dict[int, Any] = {p.id: p for p in readers}
     agreements = {a.id: a for a in await session.execute(
         select(col(Agreement.id), col(Agreement.title), col(Agreement.workflow_name),
                col(Agreement.workflow_version))
@@ -90,59 +100,64 @@ async def compose(session: AsyncSession, claimed: list[Notification], settings: 
     letters: list[Letter] = []
     today = now.astimezone(settings.zone).date()
     specs: dict[tuple[str, int, str], ReminderSpec | None] = {}
-    for (person_id, _), members in groups.items():
+    for (person_id, _group), members in groups.items():
         person = people[person_id]
         reader = _Reader(person_id, person.role)
-        items = tuple(_item(n, agreements[n.agreement_id],
-                            deliverables.get(n.subject_id) if n.subject_type == "deliverable" else None,
-                            reader, settings, today, specs) for n in members)
+        language = i18n.language_of(person.language, person.organisation_language, settings.default_language)
+        with i18n.reading(language):
+            items = tuple(_item(n, agreements[n.agreement_id],
+                                deliverables.get(n.subject_id) if n.subject_type == "deliverable" else None,
+                                reader, settings, today, specs) for n in members)
+            if len(items) == 1:
+                subject = f"{items[0].title}: {items[0].agreement_title}"
+                if items[0].subject_title:
+                    subject += f" — {items[0].subject_title}"
+            else:
+                subject = ngettext("Accord: %(num)s reminder for %(day)s", "Accord: %(num)s reminders for %(day)s",
+                                   len(items)) % {"num": len(items), "day": i18n.format_day(members[0].due_on)}
         ids = tuple(n.id or 0 for n in members)
-        if len(items) == 1:
-            subject = f"{items[0].title}: {items[0].agreement_title}"
-            if items[0].subject_title:
-                subject += f" — {items[0].subject_title}"
-        else:
-            subject = f"Accord: {len(items)} reminders for {members[0].due_on.isoformat()}"
         key = "accord-" + "-".join(str(i) for i in ids[:20])
         letters.append(Letter(Mail(key=key, to_name=person.name, to_address=person.email,
-                                   subject=subject, items=items), ids))
+                                   subject=subject, items=items, language=language), ids))
     return letters
 
 
 def _item(n: Notification, agreement: Any, deliverable: _Subject | None, reader: _Reader,
           settings: Settings, today: date, specs: dict[tuple[str, int, str], ReminderSpec | None]) -> MailItem:
-    """One reminder or alert as a mail shows it to `reader`. `agreement` has the agreement's id,
-    title, workflow_name and workflow_version; `specs` caches the reminder rules looked up."""
+    """One reminder or alert as a mail shows it to `reader`, in the language being read. `agreement`
+    has the agreement's id, title, workflow_name and workflow_version; `specs` caches the reminder
+    rules looked up."""
     link = agreement_page(settings, agreement.id)
     partner = reader.role == Role.PARTNER
     if n.kind == NotificationKind.ALERT:
         reason = (n.data or {}).get("reason", "")
         event = (n.data or {}).get("event", "")
-        then = (f"The staff of the parties correct the agreement, then fire '{event}' by hand." if partner
-                else f"Correct the agreement, then fire '{event}' by hand.")
+        then = (_("The staff of the parties correct the agreement, then fire '%(event)s' by hand.") if partner
+                else _("Correct the agreement, then fire '%(event)s' by hand.")) % {"event": event}
         return MailItem(
-            title=f"Scheduled '{event}' could not run", agreement_title=agreement.title,
-            subject_title=None, date_label="Was due on", date=n.due_on,
+            title=_("Scheduled '%(event)s' could not run") % {"event": event}, agreement_title=agreement.title,
+            subject_title=None, date_label=_("Was due on"), date=n.due_on,
             when_phrase=when_phrase(n.due_on, today), action=f"{reason} {then}", link=link)
     rule = (agreement.workflow_name, agreement.workflow_version, n.rule)
     if rule not in specs:
         specs[rule] = next((r for r in catalog().get(agreement.workflow_name, agreement.workflow_version)
                             .spec.reminders if r.name == n.rule), None)
     spec = specs[rule]
-    title = spec.title if spec else n.rule.replace("_", " ").capitalize()
-    action = spec.action if spec else "Open the agreement in Accord."
+    # The workflow file's words are in the catalogs too (engine/i18n.py, `extract_workflow`).
+    title = _(spec.title) if spec else n.rule.replace("_", " ").capitalize()
+    action = _(spec.action) if spec else _("Open the agreement in Accord.")
     if partner and spec and spec.partner_action:
-        action = spec.partner_action
+        action = _(spec.partner_action)
     owns = deliverable is not None and deliverable.owner_id == reader.id
     if partner and deliverable is not None and not owns:
         action = _ask_the_owner(deliverable)
     escalation = None
     if (n.data or {}).get("escalated") and not owns:
-        escalation = ("You are receiving this because "
-                      + (f"its owner, {deliverable.owner_name}, has not acted on it yet."
-                         if deliverable and deliverable.owner_name else "it has not been acted on yet."))
+        escalation = (_("You are receiving this because its owner, %(owner)s, has not acted on it yet.")
+                      % {"owner": deliverable.owner_name} if deliverable and deliverable.owner_name
+                      else _("You are receiving this because it has not been acted on yet."))
     event_day: date = n.due_on - timedelta(days=n.offset_days)
-    label = _DATE_LABELS.get(spec.date_name if spec else "", "Date")
+    label = _(_DATE_LABELS.get(spec.date_name if spec else "", N_("Date")))
     return MailItem(title=title, action=action, agreement_title=agreement.title,
                     subject_title=deliverable.title if deliverable else None,
                     date_label=label, date=event_day, when_phrase=when_phrase(event_day, today),
@@ -156,5 +171,8 @@ def agreement_page(settings: Settings, agreement_id: int) -> str:
 
 def _ask_the_owner(deliverable: _Subject) -> str:
     """What a partner can do about a deliverable that is not theirs: partners update only their own."""
-    who = f"Ask its owner, {deliverable.owner_name}," if deliverable.owner_name else "Ask the staff of the parties"
-    return f"{who} to record its progress or mark it done in Accord: partners update only the deliverables they own."
+    if deliverable.owner_name:
+        return _("Ask its owner, %(owner)s, to record its progress or mark it done in Accord: partners update "
+                 "only the deliverables they own.") % {"owner": deliverable.owner_name}
+    return _("Ask the staff of the parties to record its progress or mark it done in Accord: partners update "
+             "only the deliverables they own.")

@@ -18,7 +18,8 @@ from tests.support import World
 INJECTED = ("Signed\r\nBcc: thief@evil.example\r\nReply-To: thief@evil.example\r\n"
             "Content-Type: text/html\r\n\r\n<h1>Pay this invoice</h1>")
 EVIL_NAME = "Evil\r\nBcc: name-thief@evil.example\nCc: cc-thief@evil.example"
-HEADERS = ["From", "To", "Subject", "Date", "Message-ID", "Auto-Submitted", "MIME-Version", "Content-Type"]
+HEADERS = ["From", "To", "Subject", "Date", "Message-ID", "Content-Language", "Auto-Submitted", "MIME-Version",
+           "Content-Type"]
 
 
 async def _store(database: Database, statement: str, **values: object) -> None:

@@ -37,7 +37,7 @@ async def test_review_reminders_at_30_7_0_days_once_with_two_workers(
     assert text is not None
     content = text.get_content()
     assert agreement["title"] in content
-    assert "2027-12-01" in content
+    assert "1 December 2027" in content  # the day as its English reader writes it
     assert f"Link: http://127.0.0.1:8000/agreements/{agreement['id']}" in content.splitlines()
     assert review[0].get_body(("html",)) is not None
 

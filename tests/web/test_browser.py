@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.support import World
-from tests.web.chromium import ROOT, chromium, shot, sign_in, sign_out
+from tests.web.chromium import ROOT, chromium, playwright_api, shot, sign_in, sign_out
 from tests.web.conftest import LiveServer
 
 pytestmark = pytest.mark.slow
@@ -228,3 +228,21 @@ async def test_the_last_signature_asks_for_the_signed_copy_uploaded_in_the_brows
     await page.get_by_label("Place").fill("Jakarta")
     await page.get_by_role("button", name="Sign", exact=True).click()
     await page.get_by_text("The agreement is now signed.").wait_for()
+
+
+async def test_the_metropolis_page_reads_in_spanish_after_the_switch(browser: Any, live_server: LiveServer,
+                                                                     world: World) -> None:
+    agreement = await world.ready(effective_from="2019-04-06", ends_on="2030-11-30")
+    page = await browser.new_page()
+    await sign_in(page, live_server, world.metro_staff.token)
+    await page.get_by_role("link", name="Español").click()
+    await page.wait_for_url(live_server.base_url + "/agreements")
+    assert await page.get_attribute("html", "lang") == "es"
+    await page.goto(f"{live_server.base_url}/agreements/{agreement['id']}")
+    assert await page.get_attribute("html", "lang") == "es"
+    facts = page.locator("dl.facts")
+    await playwright_api.expect(facts).to_contain_text("En vigor desde")
+    await playwright_api.expect(facts).to_contain_text("6 de abril de 2019")
+    await playwright_api.expect(page.get_by_role("heading", name="Partes", exact=True)).to_be_visible()
+    await playwright_api.expect(page.get_by_role("button", name="Cerrar sesión")).to_be_visible()
+    await shot(page, "agreement-es")

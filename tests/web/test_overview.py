@@ -84,16 +84,16 @@ async def test_staff_see_what_their_organisation_owes_this_week_by_owner(client:
     running = made["running"]["id"]
 
     assert "What needs Metropolis this week" in words
-    assert "From 23 Nov 2026 to 29 Nov 2026 (your time zone: Europe/Madrid)" in words
+    assert "From 23 November 2026 to 29 November 2026 (your time zone: Europe/Madrid)" in words
     assert ("Signatures awaited (1) Urban Resilience Pact — Metropolis has not signed yet; "
             "signatory: Secretary General, Metropolis") in words
     assert f'<a href="/agreements/{made["pending"]["id"]}">Urban Resilience Pact</a>' in week
-    assert ("Reviews due (1) Metropolis–ASPAC Cooperation on SDG Localisation — review due 27 Nov 2026; "
+    assert ("Reviews due (1) Metropolis–ASPAC Cooperation on SDG Localisation — review due 27 November 2026; "
             "focal point: Agnès Bickart, Metropolis programme officer") in words
     # Grouped by owner, each title as written, linked to its place on the agreement's page.
-    assert ("Agnès Bickart (1) Joint Training on Gender Mainstreaming — due 1 Nov 2026, 22 days late; "
+    assert ("Agnès Bickart (1) Joint Training on Gender Mainstreaming — due 1 November 2026, 22 days late; "
             "Metropolis–ASPAC Cooperation on SDG Localisation") in words
-    assert ("Metropolis programme officer (1) Peer Learning Visit to Seoul with UN-Habitat — due 26 Nov 2026; "
+    assert ("Metropolis programme officer (1) Peer Learning Visit to Seoul with UN-Habitat — due 26 November 2026; "
             "Metropolis–ASPAC Cooperation on SDG Localisation") in words
     assert f'href="/agreements/{running}#deliverable-{made["soon"]}"' in week
     assert f'href="/agreements/{running}#deliverable-{made["late"]}"' in week
@@ -118,8 +118,8 @@ async def test_a_party_that_signed_is_not_asked_again(client: httpx.AsyncClient,
     assert "Urban Resilience Pact" not in words
     # Its own people's deliverables, on each agreement it is party to.
     assert "UCLG ASPAC focal point (2)" in words
-    assert "Forum Exchange Report — due 24 Nov 2026; Asian Mayors Forum Exchange" in words
-    assert "ASPAC Regional Survey — due 25 Nov 2026" in words
+    assert "Forum Exchange Report — due 24 November 2026; Asian Mayors Forum Exchange" in words
+    assert "ASPAC Regional Survey — due 25 November 2026" in words
 
 
 async def test_an_organisation_with_nothing_due_is_told_so(client: httpx.AsyncClient, world: World) -> None:
@@ -143,7 +143,7 @@ async def test_an_administrator_sees_every_organisation_grouped(client: httpx.As
     assert "Urban Resilience Pact — Metropolis has not signed yet" in metropolis
     assert "Agnès Bickart (1) Joint Training on Gender Mainstreaming" in metropolis
     assert "ASPAC Regional Survey" not in metropolis
-    assert "Reviews due (1) Metropolis–ASPAC Cooperation on SDG Localisation — review due 27 Nov 2026" in aspac
+    assert "Reviews due (1) Metropolis–ASPAC Cooperation on SDG Localisation — review due 27 November 2026" in aspac
     assert "UCLG ASPAC focal point (2)" in aspac
     assert "Forum Exchange Report" in aspac
     assert "has not signed" not in aspac
@@ -155,7 +155,7 @@ async def test_a_review_already_past_is_listed_as_late(client: httpx.AsyncClient
     await world.ok("metro_staff", "PATCH", f"/agreements/{late['id']}", json={"next_review_on": "2026-11-20"})
     await sign_in(client, world.metro_staff.token)
     words = _words(_week((await client.get("/overview")).text))
-    assert "Reviews due (1) Habitat III Follow-up — review due 20 Nov 2026, 3 days late" in words
+    assert "Reviews due (1) Habitat III Follow-up — review due 20 November 2026, 3 days late" in words
 
 
 async def test_the_week_is_the_readers_own(client: httpx.AsyncClient, world: World, database: Database,
@@ -166,12 +166,12 @@ async def test_the_week_is_the_readers_own(client: httpx.AsyncClient, world: Wor
     clock.set(datetime(2026, 11, 23, 23, 30, tzinfo=UTC))
     await sign_in(client, world.metro_staff.token)
     words = _words(_week((await client.get("/overview")).text))
-    assert "From 24 Nov 2026 to 30 Nov 2026 (your time zone: Europe/Madrid)" in words
-    assert "City Report — due 30 Nov 2026" in words
+    assert "From 24 November 2026 to 30 November 2026 (your time zone: Europe/Madrid)" in words
+    assert "City Report — due 30 November 2026" in words
     # A person's own time zone comes first: in New York it is still Monday 23.
     async with database.transaction() as session:
         await session.execute(update(Person).where(col(Person.id) == world.metro_staff.id)
                               .values(timezone="America/New_York"))
     words = _words(_week((await client.get("/overview")).text))
-    assert "From 23 Nov 2026 to 29 Nov 2026 (your time zone: America/New_York)" in words
+    assert "From 23 November 2026 to 29 November 2026 (your time zone: America/New_York)" in words
     assert "City Report" not in words

@@ -86,7 +86,7 @@ async def test_list_shows_badges_parties_and_filters(client: httpx.AsyncClient, 
     assert "2 agreements." in words
     assert '<span class="badge state-draft">Draft</span>' in page.text
     assert "Metropolis, UCLG ASPAC" in words
-    assert "1 Jun 2027 review" in words
+    assert "1 June 2027 review" in words
     assert "<script" not in page.text
 
     searched = text_of((await client.get("/agreements", params={"q": "flood"})).text)
@@ -149,8 +149,8 @@ async def test_staff_walk_an_agreement_through_signature_with_forms(client: http
     reading = await world.ok("metro_staff", "GET", f"/agreements/{agreement['id']}")
     assert reading["state"] == "signed"
     words = text_of((await client.get(path)).text)
-    assert "Signed on 24 Nov 2026 in Barcelona" in words
-    assert "Signed on 25 Nov 2026 in Jakarta" in words
+    assert "Signed on 24 November 2026 in Barcelona" in words
+    assert "Signed on 25 November 2026 in Jakarta" in words
     assert "Sign (pending signature → signed) by UCLG ASPAC focal point" in words
 
 
@@ -249,7 +249,7 @@ async def test_overview_counts_due_dates_and_overdue_deliverables(client: httpx.
     await sign_in(client, world.metro_staff.token)
     words = text_of((await client.get("/overview")).text)
     assert "2 Draft" in words
-    assert "15 Jan 2027 Review the agreement" in words
+    assert "15 January 2027 Review the agreement" in words
     assert "Overdue deliverables (1)" in words
     assert "Joint training on gender mainstreaming" in words
     assert "22 days late" in words

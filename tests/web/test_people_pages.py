@@ -125,7 +125,7 @@ async def test_a_person_page_shows_their_agreements_and_open_deliverables(client
     assert f'<a href="/agreements/{agreement_id}">{agreement["title"]}</a>' in page.text
     assert "focal point for Metropolis" in words
     assert "City profile" in words
-    assert "due 1 Mar 2027" in words
+    assert "due 1 March 2027" in words
     assert "Launch webinar" not in words  # done: not open
     assert "Access tokens" not in words  # only an administrator or the person themself
 
