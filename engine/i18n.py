@@ -45,7 +45,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from jinja2 import Environment
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from engine.statuses import Language
 
@@ -183,6 +183,16 @@ def format_day(day: date | None, language: Language | None = None) -> str:
     return format_date(day, format="long", locale=_LOCALES[language or current()])
 
 
+def in_english(text: str | Later | None) -> str | Later | None:
+    """`text` — one of the engine's own sentences, in English whatever the reader's language (a
+    refusal's detail, an unmet condition, a history line) — marked `lang="en"` on a page in another
+    language, so that a screen reader says it in English, and a reader sees why it is not
+    translated (the templates' `english` filter). Words of the catalogs (`Later`) are left alone."""
+    if not text or isinstance(text, Later) or current() == SOURCE:
+        return text
+    return Markup('<span lang="en">%s</span>') % text
+
+
 def format_number(number: float, language: Language | None = None) -> str:
     """A number as the reader writes it: 1,234.5, 1 234,5, 1234,5."""
     return format_decimal(number, locale=_LOCALES[language or current()])
@@ -206,10 +216,11 @@ def extract_workflow(fileobj: IO[bytes], keywords: Collection[str], comment_tags
 
 def install(environment: Environment) -> Environment:
     """`environment` with Jinja2's i18n extension translating into the language being read, and the
-    `in_words` (a day: `format_day`) and `format_number` filters."""
+    `in_words` (a day: `format_day`), `english` (`in_english`) and `format_number` filters."""
     environment.add_extension("jinja2.ext.i18n")
     environment.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=gettext, ngettext=ngettext, newstyle=True, pgettext=pgettext)
     environment.filters["in_words"] = format_day
+    environment.filters["english"] = in_english
     environment.filters["format_number"] = format_number
     return environment

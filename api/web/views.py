@@ -15,7 +15,7 @@ from engine.agreements.values import AgreementSnapshot
 from engine.clock import When
 from engine.context import Actor
 from engine.days import usable
-from engine.i18n import N_, format_day, ngettext
+from engine.i18n import N_, format_day, in_english, ngettext
 from engine.i18n import gettext as _
 from engine.schedule import timer_days
 from engine.schemas import AgreementRead
@@ -40,6 +40,7 @@ class Scheduled:
     label: str
     sentence: str
     on: date | None
+    why: str = ""  # without a day: the engine's reasons (in English)
 
 
 def scheduled_steps(workflow: CompiledWorkflow, agreement: AgreementSnapshot, when: When) -> list[Scheduled]:
@@ -59,7 +60,7 @@ def scheduled_steps(workflow: CompiledWorkflow, agreement: AgreementSnapshot, wh
             ctx = EventContext(snapshot=agreement, event=event, actor=Actor.scheduler(), data=NO_FIELDS,
                                today=when.today, now=when.now, zone=when.zone)
             why = " ".join(workflow.unmet(ctx, with_input=False))
-            steps.append(Scheduled(event, spec.label, f"{_('Not planned.')} {why}".strip(), None))
+            steps.append(Scheduled(event, spec.label, _("Not planned."), None, why))
             continue
         day = planned[0]
         if day > when.today:
@@ -130,7 +131,8 @@ def consequences(workflow: CompiledWorkflow, agreement: AgreementSnapshot, event
         sentences.append(_("The agreement becomes %(state)s.") % {"state": _(state.label)}
                          + (" " + _("From there the parties' staff can: %(events)s.") % {"events": ", ".join(then)}
                             if then else ""))
-    sentences += workflow.consequences(event, agreement)
+    sentences += [english for sentence in workflow.consequences(event, agreement)
+                  if isinstance(english := in_english(sentence), str)]  # marked lang="en" (Markup)
     after = replace(agreement, state=dest)
     stopped = sorted(timer_days(agreement) - timer_days(after), key=lambda pair: pair[1])
     if stopped:

@@ -100,7 +100,7 @@ async def test_staff_sign_an_agreement_and_see_a_guard_in_the_browser(
 
     # The scheduler activates it on its date: said, not offered as a button.
     await page.goto(f"{live_server.base_url}/agreements/{agreement['id']}")
-    await page.get_by_text("On 1 Dec 2026 the agreement becomes Active.").wait_for()
+    await page.get_by_text("On 1 December 2026 the agreement becomes Active.").wait_for()
     assert await page.get_by_role("button", name="Activate").count() == 0
     # Terminate asks first, on its own page; on a phone the history and that page read in one column.
     await page.set_viewport_size({"width": 390, "height": 844})

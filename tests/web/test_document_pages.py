@@ -37,7 +37,7 @@ async def test_staff_upload_download_and_an_administrator_withdraws(client: http
     page = text_of((await client.get(answer.headers["location"])).text)
     assert "Document uploaded." in page
     assert "Signed agreement Signed copy (signed.pdf)" in page
-    assert f"{world.metro_staff.name}, 23 Nov 2026" in page
+    assert f"{world.metro_staff.name}, 23 November 2026" in page
     [document] = (await world.ok("metro_staff", "GET", f"/agreements/{agreement['id']}/documents"))["items"]
     assert "Document “Signed copy” uploaded (signed agreement, signed.pdf)" in page  # the history
 
@@ -68,7 +68,7 @@ async def test_staff_upload_download_and_an_administrator_withdraws(client: http
         assert withdrawn.status_code == 303, text_of(withdrawn.text)
         page = text_of((await admin.get(withdrawn.headers["location"])).text)
     assert "Document withdrawn." in page
-    assert "Withdrawn 23 Nov 2026: “Page 3 unsigned.”" in page
+    assert "Withdrawn 23 November 2026: “Page 3 unsigned.”" in page
 
 
 async def test_a_partner_is_offered_evidence_of_their_own_deliverables_only(client: httpx.AsyncClient,

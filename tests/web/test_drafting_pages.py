@@ -168,7 +168,7 @@ async def test_staff_add_an_area_and_a_deliverable_and_correct_its_due_date(clie
     assert (await world.ok("metro_staff", "GET", path))["areas"][0]["deliverables"][0]["due_on"] == "2027-06-30"
     words = text_of((await client.get(path)).text)
     history = words[words.index("History"):]
-    assert "Deliverable “Joint resilience toolkit”: due 1 Mar 2027 → 30 Jun 2027" in history, history
+    assert "Deliverable “Joint resilience toolkit”: due 1 March 2027 → 30 June 2027" in history, history
 
 
 async def test_a_stale_page_is_refused_and_nothing_changes(client: httpx.AsyncClient, world: World) -> None:
@@ -325,10 +325,10 @@ async def test_a_signed_agreement_says_its_dates_and_next_review_in_words(client
     await sign_in(client, world.metro_staff.token)
     words = text_of((await client.get(path)).text)
     facts = words[words.index("Effective from"):words.index("What you can do")]
-    assert "Effective from 1 Dec 2026" in facts
-    assert "Ends on 30 Nov 2029" in facts
-    assert "Next review 1 Dec 2027, once the term starts on 1 Dec 2026 (every 12 months)" in facts
-    assert "Signed 23 Nov 2026, Montevideo" in facts
+    assert "Effective from 1 December 2026" in facts
+    assert "Ends on 30 November 2029" in facts
+    assert "Next review 1 December 2027, once the term starts on 1 December 2026 (every 12 months)" in facts
+    assert "Signed 23 November 2026, Montevideo" in facts
     # Every day the page says is in words, as the history says them (ISO stays in form values).
     assert not re.search(r"\d{4}-\d\d-\d\d", words), re.findall(r".{40}\d{4}-\d\d-\d\d.{20}", words)
 
@@ -336,7 +336,7 @@ async def test_a_signed_agreement_says_its_dates_and_next_review_in_words(client
     assert (await world.fire("metro_staff", agreement["id"], "activate")).status_code == 200
     await sign_in(client, world.metro_staff.token)  # a week on, the session has expired
     words = text_of((await client.get(path)).text)
-    assert "Next review 1 Dec 2027 (every 12 months)" in words
+    assert "Next review 1 December 2027 (every 12 months)" in words
 
 
 # A refusal or unmet condition as a page shows it: no API path or method, no JSON field or state

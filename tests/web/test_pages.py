@@ -317,13 +317,13 @@ async def test_the_history_says_what_an_edit_and_a_deliverable_correction_change
 
     page = await client.get(f"/agreements/{agreement['id']}")
     words = text_of(page.text)
-    assert "End date: not set → 31 Dec 2029" in words
-    assert "End date: 31 Dec 2029 → 31 Dec 2031" in words
-    assert "Deliverable “Joint training on gender mainstreaming”: due 1 Nov 2026 → 15 Dec 2026" in words
+    assert "End date: not set → 31 December 2029" in words
+    assert "End date: 31 December 2029 → 31 December 2031" in words
+    assert "Deliverable “Joint training on gender mainstreaming”: due 1 November 2026 → 15 December 2026" in words
     assert "Deliverable “Joint training on gender mainstreaming”: status planned → done" in words
     assert "Focal point for Metropolis named: Metropolis programme officer" in words
     assert "record version" not in words
-    assert "last changed 23 Nov 2026, 10:00" in words  # the partner's organisation is in Europe/Madrid
+    assert "last changed 23 November 2026, 10:00" in words  # the partner's organisation is in Europe/Madrid
 
 
 async def test_the_history_says_on_whose_behalf_an_administrator_signed(client: httpx.AsyncClient,
@@ -333,7 +333,7 @@ async def test_the_history_says_on_whose_behalf_an_administrator_signed(client: 
     await fire_ok(world, "admin", agreement["id"], "sign", organisation_id=world.orgs["aspac"], place="Jakarta")
     await sign_in(client, world.metro_staff.token)
     words = text_of((await client.get(f"/agreements/{agreement['id']}")).text)
-    assert ("Signature of UCLG ASPAC: signed 23 Nov 2026 in Jakarta by Secretary General, UCLG ASPAC"
+    assert ("Signature of UCLG ASPAC: signed 23 November 2026 in Jakarta by Secretary General, UCLG ASPAC"
             in words)
     assert "Recorded by Accord Administrator on behalf of UCLG ASPAC." in words
 
@@ -343,7 +343,7 @@ async def test_the_history_shows_the_review_s_outcome_and_summary(client: httpx.
     agreement = await reviewed(world, "renew")
     await sign_in(client, world.aspac_staff.token)
     words = text_of((await client.get(f"/agreements/{agreement['id']}")).text)
-    assert ("23 Nov 2026, 16:00 Complete review (under review → reviewed) by Agnès Bickart "
+    assert ("23 November 2026, 16:00 Complete review (under review → reviewed) by Agnès Bickart "
             "Outcome: renew Summary: “All four areas on track.”") in words
 
 
@@ -356,18 +356,18 @@ async def test_rows_from_before_diffs_show_what_their_data_says(client: httpx.As
                               .values(diff=None))
     await sign_in(client, world.metro_staff.token)
     words = text_of((await client.get(f"/agreements/{agreement['id']}")).text)
-    assert "Next review: 1 Nov 2027 → 1 Mar 2028" in words
+    assert "Next review: 1 November 2027 → 1 March 2028" in words
     assert "Outcome: continue Summary: “All four areas on track.”" in words
-    assert "Signature of UCLG ASPAC: signed 23 Nov 2026 in Montevideo by Secretary General, UCLG ASPAC" in words
+    assert "Signature of UCLG ASPAC: signed 23 November 2026 in Montevideo by Secretary General, UCLG ASPAC" in words
 
 
 async def test_history_times_are_in_the_viewer_s_time_zone(client: httpx.AsyncClient, world: World,
                                                           database: Database) -> None:
     agreement = await _agreement(world)  # created at 09:00 UTC
     path = f"/agreements/{agreement['id']}"
-    for who, zone, seen in (("metro_staff", "Europe/Madrid", "23 Nov 2026, 10:00"),
-                            ("aspac_staff", "Asia/Jakarta", "23 Nov 2026, 16:00"),
-                            ("admin", "UTC", "23 Nov 2026, 09:00")):
+    for who, zone, seen in (("metro_staff", "Europe/Madrid", "23 November 2026, 10:00"),
+                            ("aspac_staff", "Asia/Jakarta", "23 November 2026, 16:00"),
+                            ("admin", "UTC", "23 November 2026, 09:00")):
         async with httpx.AsyncClient(transport=client._transport, base_url=str(client.base_url)) as browser:
             await sign_in(browser, world.people[who].token)
             page = await browser.get(path)
@@ -381,7 +381,7 @@ async def test_history_times_are_in_the_viewer_s_time_zone(client: httpx.AsyncCl
                               .values(timezone="America/Montevideo"))
     await sign_in(client, world.metro_staff.token)
     words = text_of((await client.get(path)).text)
-    assert "23 Nov 2026, 06:00 Created by Agnès Bickart" in words
+    assert "23 November 2026, 06:00 Created by Agnès Bickart" in words
 
 
 # --- events that cannot be undone ask first; the scheduler's are said, not offered -----------
@@ -401,7 +401,7 @@ async def test_terminate_asks_first_and_terminates_only_when_confirmed(client: h
     assert asked.status_code == 200
     words = text_of(asked.text)
     assert "The agreement becomes Terminated, for good" in words
-    assert "Accord no longer does by itself: Start review on 1 Nov 2027; Expire on 1 Jan 2032." in words
+    assert "Accord no longer does by itself: Start review on 1 November 2027; Expire on 1 January 2032." in words
     assert "These reminders stop: Review due, Agreement ends soon" in words
     assert "This cannot be undone." in words
 
@@ -459,9 +459,9 @@ async def test_activate_is_said_with_its_date_not_offered_as_a_button(client: ht
     assert 'value="activate"' not in page.text
     words = text_of(page.text)
     assert "What happens by itself" in words
-    assert "On 1 Dec 2026 the agreement becomes Active. Accord does this by itself; nobody needs to act." in words
+    assert "On 1 December 2026 the agreement becomes Active. Accord does this by itself; nobody needs to act." in words
     partner = httpx.AsyncClient(transport=client._transport, base_url=str(client.base_url))
     async with partner:
         await sign_in(partner, world.aspac_partner.token)  # who reads the agreement reads it too
-        assert "On 1 Dec 2026 the agreement becomes Active." in text_of(
+        assert "On 1 December 2026 the agreement becomes Active." in text_of(
             (await partner.get(f"/agreements/{agreement['id']}")).text)
