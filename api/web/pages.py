@@ -1208,7 +1208,8 @@ async def overview(request: Request) -> Response:
 # --- people -----------------------------------------------------------------------------------
 
 async def _people_page(request: Request, session: AsyncSession, actor: Actor, page: int, *,
-                       changed: str | None = None, warnings: list[PersonWarning] | None = None) -> dict[str, Any]:
+                       changed: dict[str, Any] | None = None,
+                       warnings: list[PersonWarning] | None = None) -> dict[str, Any]:
     rows, total = await directory.list_people(session, actor, organisation_id=None, limit=PAGE_SIZE,
                                               offset=(page - 1) * PAGE_SIZE)
     return {"person": actor, "people": rows, "total": total, "page": page,
@@ -1238,7 +1239,7 @@ async def set_person_active(request: Request, person_id: IdPath) -> Response:
         actor = await require_actor(request, session)
         person, warnings = await directory.update_person(session, person_id, PersonUpdate(active=active == "true"),
                                                          actor, get_when(request))
-        changed = f"{person.name} is {'enabled' if person.active else 'disabled'}."
+        changed = {"name": person.name, "active": person.active}  # the page says it in its language
     async with get_database(request).transaction(write=False) as session:
         context = await _people_page(request, session, actor, 1, changed=changed, warnings=warnings)
     return render(request, "people.html", context)

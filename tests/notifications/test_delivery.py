@@ -211,7 +211,7 @@ async def test_daily_digest_gathers_a_days_reminders_into_one_mail(
     # 2026-12-01: the expiry (-90 days) and the notice deadline (0 days) reminders fall due.
     await worker.run_pass(at("2026-12-01T10:00"))
     mine = [m for m in smtp.messages if "metro_staff@" in str(m["To"])]
-    assert [subject(m) for m in mine] == ["Accord: 2 reminders for 2026-12-01"]
+    assert [subject(m) for m in mine] == ["Accord: 2 reminders for 1 December 2026"]
     body = mine[0].get_body(("plain",))
     assert body is not None
     assert "Agreement ends soon" in body.get_content()

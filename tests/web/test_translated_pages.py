@@ -88,6 +88,7 @@ async def test_every_page_reads_in_the_chosen_language(client: httpx.AsyncClient
         page = await client.get(path)
         assert page.status_code in (200, 404, 410), (path, page.status_code)
         assert f'<html lang="{language}">' in page.text, path
+        assert page.headers["content-language"] == language, path
         words = text_of(_ENGLISH.sub(" ", page.text))
         if path == pages_of_agreement:  # the workflow file's words: its state, its events
             draft, submit = {Language.FR: ("Projet", "Soumettre à la signature"),
