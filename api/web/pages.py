@@ -390,6 +390,9 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
     }
 
 
+_NOBODY_LISTED = i18n.Later(i18n.N_("someone no longer listed"))
+
+
 def size_in_words(size: int) -> str:
     for unit, step in (("MB", 1024 * 1024), ("KB", 1024)):
         if size >= step:
@@ -404,7 +407,7 @@ async def documents_section(session: AsyncSession, actor: Actor, agreement: Agre
     people = await _people_named(session, {d.uploaded_by_id for d in agreement.documents if d.uploaded_by_id})
     staff = policy.may_edit(actor, agreement)
     return {
-        "items": [{"document": d, "by": people.get(d.uploaded_by_id or 0, "someone no longer listed"),
+        "items": [{"document": d, "by": people.get(d.uploaded_by_id or 0, _NOBODY_LISTED),
                    "size": size_in_words(d.size)} for d in agreement.documents],
         "may_upload": policy.may_upload(actor, agreement), "may_withdraw": actor.is_admin,
         "kinds": list(DocumentKind) if staff else [DocumentKind.EVIDENCE],
