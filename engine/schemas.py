@@ -264,9 +264,10 @@ class OrganisationCreate(Input):
 
 
 class OrganisationUpdate(Input):
-    """`PATCH /organisations/{id}`: only the fields sent change; `short_name`, `city` and `country`
-    may be null (cleared). Who may: `engine.directory.rules`. A new `timezone` moves the pending
-    reminders of its people who have no zone of their own (`engine.directory.service.update_organisation`)."""
+    """`PATCH /organisations/{id}`: only the fields sent change; `short_name`, `city`, `country` and
+    `language` may be null (cleared; a null language is ACCORD_DEFAULT_LANGUAGE). Who may:
+    `engine.directory.rules`. A new `timezone` moves the pending reminders of its people who have
+    no zone of their own (`engine.directory.service.update_organisation`)."""
 
     name: Name | None = None
     short_name: ShortName | None = None
@@ -274,11 +275,12 @@ class OrganisationUpdate(Input):
     city: Place | None = None
     country: Place | None = None
     timezone: TimeZone | None = None
+    language: LanguageValue | None = None
 
     @model_validator(mode="after")
     def _something_to_change(self) -> OrganisationUpdate:
         if not self.model_fields_set:
-            raise ValueError("send at least one of name, short_name, kind, city, country, timezone")
+            raise ValueError("send at least one of name, short_name, kind, city, country, timezone, language")
         for name in ("name", "kind", "timezone"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null; leave it out to keep it")

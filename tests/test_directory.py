@@ -31,8 +31,13 @@ async def test_an_administrator_edits_any_organisation_and_staff_their_own(world
         "short_name": " ASPAC ", "kind": "association", "city": "Jakarta", "country": "Indonesia"})
     assert changed == {"id": world.orgs["aspac"], "name": "UCLG ASPAC", "short_name": "ASPAC",
                        "kind": "association", "city": "Jakarta", "country": "Indonesia",
-                       "timezone": "Asia/Jakarta"}
+                       "timezone": "Asia/Jakarta", "language": None}
     assert await organisation(world, "aspac") == changed
+    # Its people who chose no language read in its own from now on; null gives them the default again.
+    spanish = await world.ok("admin", "PATCH", f"/organisations/{world.orgs['aspac']}", json={"language": "es"})
+    assert spanish["language"] == "es"
+    assert (await world.ok("admin", "PATCH", f"/organisations/{world.orgs['aspac']}",
+                           json={"language": None}))["language"] is None
 
     own = await world.ok("metro_staff", "PATCH", f"/organisations/{world.orgs['metropolis']}",
                          json={"name": "Metropolis – World Association of the Major Metropolises",

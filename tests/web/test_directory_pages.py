@@ -76,6 +76,13 @@ async def test_staff_edit_their_organisation_keeping_what_was_typed(client: http
     assert "Barcelona, Spain" in words
     stored = await world.ok("admin", "GET", f"/organisations/{world.orgs['metropolis']}")
     assert (stored["kind"], stored["city"], stored["country"]) == ("association", "Barcelona", "Spain")
+    # Its language is its people's when they chose none: the staff member reads the next page in Spanish.
+    spanish = await client.post(path, data={**sent, "timezone": "Europe/Madrid", "language": "es"},
+                                follow_redirects=True)
+    assert spanish.headers["content-language"] == "es"
+    assert "Guardado. " in text_of(spanish.text)
+    assert "Idioma Español" in text_of(spanish.text)
+    assert (await world.ok("admin", "GET", path))["language"] == "es"
 
     forged = await client.post(path, data={**sent, "csrf": "", "timezone": "UTC"})
     assert forged.status_code == 403
