@@ -121,7 +121,7 @@ def _statement(dialect: str, for_change: bool, scoped: bool) -> TextClause:
         "successor_id": "(SELECT max(s.id) FROM agreement s WHERE s.predecessor_id = a.id)",
         "documents": _array(dialect, _object(dialect, "f", _table(Document)),
                             "FROM document f WHERE f.agreement_id = a.id"),
-        "amendments": _array(dialect, _object(dialect, "m", _table(Amendment), ("number", "kind", "state")),
+        "amendments": _array(dialect, _object(dialect, "m", _table(Amendment), ("id", "number", "kind", "state")),
                              "FROM amendment m WHERE m.agreement_id = a.id"),
     }
     if for_change:

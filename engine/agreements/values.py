@@ -161,8 +161,10 @@ REFERENCES: dict[type[Any], dict[str, type[Any]]] = {
 
 @dataclass(frozen=True, slots=True)
 class AmendmentRefValue:
-    """An amendment as its agreement's read lists it: number, kind and state."""
+    """An amendment as its agreement's read lists it (number, kind, state), and its row's id,
+    which a document of the amendment names."""
 
+    id: int
     number: int
     kind: str
     state: str
