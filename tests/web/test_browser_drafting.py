@@ -205,7 +205,7 @@ async def test_metropolis_staff_build_the_collaboration_agreement_on_pages_from_
     await form.get_by_role("button", name="Save corrections").click()
     await _notice(page, "Deliverable corrected.")
     item = page.locator(".deliverable-item").filter(has_text=brief.title)
-    assert "due 2027-06-30" in await item.inner_text()
+    assert "due 30 Jun 2027" in await item.inner_text()
     newest = page.locator("ol.history > li").first
     changes = await newest.locator(".changes").inner_text()
     assert changes == (f"Deliverable “{brief.title}”: description not set → “Two pages for the joint members' "
