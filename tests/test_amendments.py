@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from engine.statuses import AmendmentEvent, AmendmentKind, AmendmentState, HistoryKind
+from engine.demo.signed_copy import signed_copy
+from engine.statuses import AmendmentEvent, AmendmentKind, AmendmentState, DocumentKind, HistoryKind
 from tests.checks import active, problem, snapshot
 from tests.support import World
 
@@ -327,3 +328,26 @@ async def test_withdraw_clears_signatures_and_cancel_ends_the_amendment(world: W
     assert after["ends_on"] is None
     assert not amended_rows(rows)
     assert after["amendments"] == [{"number": 1, "kind": "terms", "state": "cancelled"}]
+
+
+async def test_an_amendments_signed_copy_is_kept_with_it_and_names_only_this_agreements_amendments(
+        world: World) -> None:
+    agreement = await active(world)
+    other = await active(world)
+    amendment = await propose(world, agreement["id"], AmendmentKind.TERMS, {"ends_on": "2031-12-31"})
+    elsewhere = await propose(world, other["id"], AmendmentKind.TERMS, {"ends_on": "2031-12-31"})
+    copy = signed_copy("Amendment 1", ["Signed by both parties."])
+
+    async def upload(amendment_id: int) -> Any:
+        return await world.call("metro_staff", "POST", f"/agreements/{agreement['id']}/documents",
+                                files={"file": ("amendment-1.pdf", copy, "application/pdf")},
+                                data={"kind": DocumentKind.AMENDMENT, "amendment_id": str(amendment_id)})
+
+    kept = await upload(amendment["id"])
+    assert kept.status_code == 201, kept.text
+    assert (kept.json()["kind"], kept.json()["amendment_id"]) == (DocumentKind.AMENDMENT, amendment["id"])
+    # Another agreement's amendment is not this agreement's: the field is named, nothing is kept.
+    problem(await upload(elsewhere["id"]), 422, f"no amendment with id {elsewhere['id']}",
+            f"{amendment['id']} (amendment 1)")
+    listed = await world.ok("metro_staff", "GET", f"/agreements/{agreement['id']}/documents")
+    assert [d["amendment_id"] for d in listed["items"]] == [amendment["id"]]

@@ -102,6 +102,18 @@ async def test_the_seed_agreement_is_active_signed_in_montevideo(migrated: Datab
     assert content.startswith(b"%PDF-1.4")
     assert content.rstrip().endswith(b"%%EOF")
     assert b"Montevideo" in content
+    # One merged administrative amendment: the Metropolis focal point's new title, approved by
+    # both parties' focal points; the agreement's reference says so.
+    capacities = {c.capacity for c in agreement.contacts if c.kind == "focal_point"}
+    assert "Director of Institutional Relations & Asia" in capacities
+    assert "Senior Manager for Institutional Relations & Asia" not in capacities
+    assert (agreement.reference or "").endswith("-A1")
+    [amended] = [h for h in history if h.kind == "amended"]
+    assert amended.at.date() == date(2026, 10, 21)
+    assert (amended.data or {})["amendment"] == 1
+    [contact] = (amended.diff or {})["parts"]
+    assert contact["changes"]["capacity"] == ["Senior Manager for Institutional Relations & Asia",
+                                              "Director of Institutional Relations & Asia"]
     assert [a.title for a in agreement.areas] == demo.COLLABORATION_AREAS
     assert len(agreement.areas) == 4
     per_area = {a.id: [d for d in agreement.deliverables if d.area_id == a.id]

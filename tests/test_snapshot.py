@@ -128,7 +128,8 @@ def test_each_value_has_the_columns_of_its_table() -> None:
                          (SignatureValue, Signature), (AreaValue, CollaborationArea), (DeliverableValue, Deliverable),
                          (OrganisationValue, Organisation), (PersonValue, Person), (DocumentValue, Document)):
         own = {f.name for f in fields(value)} - {"organisation", "person", "parties", "contacts", "signatures",
-                                                 "areas", "deliverables", "documents", "successor_id"}  # read beside
+                                                 "areas", "deliverables", "documents", "successor_id",
+                                                 "amendments"}  # read beside
         assert own == set(columns_of_table(model)), value.__name__
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import (
     AgreementFiltersDep,
@@ -21,9 +20,6 @@ from api.links import LOCATION
 from engine.access import reachable
 from engine.agreements import actions, reading, service, snapshot
 from engine.agreements.values import AgreementSnapshot, AreaValue, ContactValue, DeliverableValue
-from engine.amendments import service as amendments
-from engine.clock import When
-from engine.context import Actor
 from engine.schemas import (
     AgreementCopy,
     AgreementCreate,
@@ -78,11 +74,6 @@ def _etag(agreement: AgreementSnapshot, response: Response, location: str | None
         response.headers["Location"] = location
 
 
-async def _read(session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When) -> AgreementRead:
-    """The agreement as `GET` answers it, with its amendments."""
-    return reading.read_agreement(agreement, actor, when, await amendments.refs(session, agreement.id))
-
-
 def _agreement(body: AgreementRead, *, status_code: int = 200, location: str | None = None) -> Response:
     """The agreement as JSON with its ETag, serialised once: a `Response` that FastAPI sends as
     it is, without validating and serialising the `AgreementRead` again (`response_model` still
@@ -100,7 +91,7 @@ async def create_agreement(data: AgreementCreate, session: SessionDep, actor: Cu
                            when: WhenDep) -> Response:
     """Create an agreement in its workflow's first state (`draft`)."""
     agreement = (await service.apply(session, None, actor, when, actions.Create(data))).agreement
-    return _agreement(await _read(session, agreement, actor, when), status_code=201,
+    return _agreement(reading.read_agreement(agreement, actor, when), status_code=201,
                       location=f"/api/v1/agreements/{agreement.id}")
 
 
@@ -123,7 +114,7 @@ async def get_agreement(agreement_id: IdPath, session: SessionDep, actor: Curren
     agreement = await snapshot.load(session, agreement_id, actor)
     if if_none_match is not None and if_none_match.matches(agreement.version):
         return Response(status_code=304, headers={"ETag": f'"{agreement.version}"'})
-    return _agreement(await _read(session, agreement, actor, when))
+    return _agreement(reading.read_agreement(agreement, actor, when))
 
 
 @router.patch("/agreements/{agreement_id}", response_model=AgreementRead, responses=_write())
@@ -131,7 +122,7 @@ async def update_agreement(agreement_id: IdPath, data: AgreementUpdate, session:
                            actor: CurrentActor, when: WhenDep, if_match: IfMatchDep) -> Response:
     """Edit the terms while the agreement is editable (draft, unsigned); `next_review_on` any time."""
     outcome = await service.apply(session, agreement_id, actor, when, actions.Edit(data), if_match=if_match)
-    return _agreement(await _read(session, outcome.agreement, actor, when))
+    return _agreement(reading.read_agreement(outcome.agreement, actor, when))
 
 
 @router.post("/agreements/{agreement_id}/copies", status_code=201, response_model=AgreementRead,
@@ -168,7 +159,7 @@ async def fire_event(agreement_id: IdPath, data: EventFire, session: SessionDep,
     and the `Link` header gives its address (`rel="successor-version"`). A successor's last
     signature supersedes its predecessor in the same transaction."""
     outcome = await service.fire(session, agreement_id, data.event, actor, when, data, if_match=if_match)
-    answer = _agreement(await _read(session, outcome.agreement, actor, when))
+    answer = _agreement(reading.read_agreement(outcome.agreement, actor, when))
     successor = outcome.successor()
     if successor is not None:
         answer.headers["Link"] = f'</api/v1/agreements/{successor.id}>; rel="successor-version"'
@@ -192,7 +183,7 @@ async def add_party(agreement_id: IdPath, data: PartyCreate, session: SessionDep
     the new party's address (`PATCH` changes its role) as Location."""
     outcome = await service.apply(session, agreement_id, actor, when, actions.AddParty(data), if_match=if_match)
     party = outcome.added()
-    return _agreement(await _read(session, outcome.agreement, actor, when), status_code=201,
+    return _agreement(reading.read_agreement(outcome.agreement, actor, when), status_code=201,
                       location=f"/api/v1/agreements/{agreement_id}/parties/{party.id}")
 
 
@@ -206,7 +197,7 @@ async def change_party(agreement_id: IdPath, party_id: IdPath, data: PartyUpdate
     whom). The same role again changes nothing. Answers with the agreement."""
     outcome = await service.apply(session, agreement_id, actor, when, actions.ChangePartyRole(party_id, data),
                                   if_match=if_match)
-    return _agreement(await _read(session, outcome.agreement, actor, when))
+    return _agreement(reading.read_agreement(outcome.agreement, actor, when))
 
 
 @router.post("/agreements/{agreement_id}/focal-points", status_code=201, response_model=ContactRead,

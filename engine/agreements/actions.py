@@ -805,6 +805,10 @@ class AttachDocument:
             if deliverable is None:
                 raise InvalidInput(f"Agreement {agreement.id} has no deliverable {data.deliverable_id}; name "
                                    "one of its deliverables, or none.", field="deliverable_id")
+        if data.amendment_id is not None and not any(m.id == data.amendment_id for m in agreement.amendments):
+            listed = ", ".join(f"{m.id} (amendment {m.number})" for m in agreement.amendments) or "it has none"
+            raise InvalidInput(f"Agreement {agreement.id} has no amendment with id {data.amendment_id}; name one "
+                               f"of its amendments by id ({listed}), or none.", field="amendment_id")
         policy.require(policy.document_refusal(actor, agreement, data.kind, deliverable))
         filename = safe_filename(self.filename)
         draft = Draft(agreement)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -108,9 +107,8 @@ def read_contact(contact: ContactValue) -> ContactRead:
 _NOT_ANSWERED = ("workflow_name", "workflow_version", "created_by_id")
 
 
-def read_agreement(agreement: AgreementSnapshot, actor: Actor, when: When,
-                   amendments: Sequence[AmendmentRef] = ()) -> AgreementRead:
-    """The agreement as `GET` answers it; `amendments` are its amendments (engine.amendments.service.refs)."""
+def read_agreement(agreement: AgreementSnapshot, actor: Actor, when: When) -> AgreementRead:
+    """The agreement as `GET` answers it."""
     workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
     events, unmet = policy.available_events(workflow, agreement, actor, when)
     parties = []
@@ -136,7 +134,7 @@ def read_agreement(agreement: AgreementSnapshot, actor: Actor, when: When,
         editable=policy.terms_editable(workflow, agreement),
         successor_id=agreement.successor_id,
         parties=parties, areas=areas, available_events=events, unmet_conditions=unmet,
-        amendments=list(amendments),
+        amendments=[AmendmentRef(number=m.number, kind=m.kind, state=m.state) for m in agreement.amendments],
     )
 
 

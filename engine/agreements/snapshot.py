@@ -29,6 +29,7 @@ from sqlmodel import SQLModel
 from engine.agreements.values import (
     COLUMNS,
     AgreementSnapshot,
+    AmendmentRefValue,
     AreaValue,
     ContactValue,
     DeliverableValue,
@@ -44,6 +45,7 @@ from engine.db import Executor, dialect_name
 from engine.errors import NotFound
 from engine.models import (
     Agreement,
+    Amendment,
     CollaborationArea,
     Contact,
     Deliverable,
@@ -119,6 +121,8 @@ def _statement(dialect: str, for_change: bool, scoped: bool) -> TextClause:
         "successor_id": "(SELECT max(s.id) FROM agreement s WHERE s.predecessor_id = a.id)",
         "documents": _array(dialect, _object(dialect, "f", _table(Document)),
                             "FROM document f WHERE f.agreement_id = a.id"),
+        "amendments": _array(dialect, _object(dialect, "m", _table(Amendment), ("id", "number", "kind", "state")),
+                             "FROM amendment m WHERE m.agreement_id = a.id"),
     }
     if for_change:
         parts["timers"] = _array(dialect, _object(dialect, "t", _table(Timer), TIMER_COLUMNS),
@@ -231,7 +235,9 @@ def from_row(data: Any) -> AgreementSnapshot:
     return AgreementSnapshot(**convert(Agreement, _loads(data["agreement"])), parties=parties,
                              contacts=contacts, signatures=signatures, areas=areas,
                              deliverables=deliverables, documents=documents,
-                             successor_id=data["successor_id"])
+                             successor_id=data["successor_id"],
+                             amendments=tuple(AmendmentRefValue(**v) for v in sorted(
+                                 _loads(data["amendments"]), key=lambda v: v["number"])))
 
 
 async def _read(session: Executor, agreement_id: int, actor: Actor, change_at: When | None) -> Any:

@@ -162,6 +162,17 @@ REFERENCES: dict[type[Any], dict[str, type[Any]]] = {
 
 
 @dataclass(frozen=True, slots=True)
+class AmendmentRefValue:
+    """An amendment as its agreement's read lists it (number, kind, state), and its row's id,
+    which a document of the amendment names."""
+
+    id: int
+    number: int
+    kind: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
 class AgreementSnapshot:
     TABLE: ClassVar[str] = "agreement"
 
@@ -195,8 +206,10 @@ class AgreementSnapshot:
     areas: tuple[AreaValue, ...] = ()
     deliverables: tuple[DeliverableValue, ...] = ()
     documents: tuple[DocumentValue, ...] = ()
-    # Not a column: the newest agreement that names this one as its predecessor, read with it.
+    # Not columns, read with it: the newest agreement that names this one as its predecessor, and
+    # its amendments (their own lifecycle and rows are engine/amendments').
     successor_id: int | None = None
+    amendments: tuple[AmendmentRefValue, ...] = ()
 
     def columns(self) -> dict[str, Any]:
         """The agreement's own columns by name (not its parts)."""
@@ -229,7 +242,7 @@ class AgreementSnapshot:
 
 
 PARTS = ("parties", "contacts", "signatures", "areas", "deliverables", "documents")
-DERIVED = ("successor_id",)
+DERIVED = ("successor_id", "amendments")
 AGREEMENT_COLUMNS = tuple(f.name for f in fields(AgreementSnapshot) if f.name not in PARTS + DERIVED)
 
 

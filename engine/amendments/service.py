@@ -38,7 +38,6 @@ from engine.schemas import (
     AmendmentCreate,
     AmendmentEventFire,
     AmendmentRead,
-    AmendmentRef,
     AmendmentSignatureRead,
     OrganisationRef,
 )
@@ -112,14 +111,6 @@ async def list_amendments(session: AsyncSession, agreement_id: int, actor: Actor
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.scalars(query.order_by(col(Amendment.number)).limit(limit).offset(offset))
     return [await _read(session, agreement, row, actor) for row in rows], total
-
-
-async def refs(session: AsyncSession, agreement_id: int) -> list[AmendmentRef]:
-    """The agreement's amendments as its read lists them (its reach already checked)."""
-    rows = await session.execute(select(col(Amendment.number), col(Amendment.kind), col(Amendment.state))
-                                 .where(col(Amendment.agreement_id) == agreement_id)
-                                 .order_by(col(Amendment.number)))
-    return [AmendmentRef(number=n, kind=k, state=s) for n, k, s in rows.all()]
 
 
 async def _claim(session: AsyncSession, row: Amendment, **values: Any) -> None:

@@ -22,6 +22,7 @@ from engine import documents
 from engine.agreements import actions
 from engine.agreements.service import apply, fire
 from engine.agreements.values import AgreementSnapshot
+from engine.amendments import service as amendments
 from engine.clock import Clock, FixedClock, When
 from engine.context import Actor
 from engine.db import Database
@@ -31,7 +32,11 @@ from engine.models import Agreement, Organisation, Person
 from engine.schemas import (
     AgreementCreate,
     AgreementUpdate,
+    AmendmentChanges,
+    AmendmentCreate,
+    AmendmentEventFire,
     AreaCreate,
+    ContactAmendment,
     ContactCreate,
     DeliverableCreate,
     DeliverableUpdate,
@@ -42,7 +47,16 @@ from engine.schemas import (
     PersonCreate,
 )
 from engine.settings import Settings, get_settings
-from engine.statuses import ContactKind, DeliverableStatus, DocumentKind, Language, PartyRole, Role
+from engine.statuses import (
+    AmendmentEvent,
+    AmendmentKind,
+    ContactKind,
+    DeliverableStatus,
+    DocumentKind,
+    Language,
+    PartyRole,
+    Role,
+)
 from engine.workflow.rules import first_review_after
 
 # Whoever loads the demo acts as an administrator with no person behind it.
@@ -132,6 +146,7 @@ COLLABORATION_TITLE = "Collaboration agreement between Metropolis and UCLG ASPAC
 COLLABORATION_SIGNED_ON = date(2019, 4, 6)
 COLLABORATION_PLACE = "Montevideo"
 MONTEVIDEO = ZoneInfo("America/Montevideo")
+BARCELONA = ZoneInfo("Europe/Madrid")
 
 COLLABORATION_SUMMARY = (
     "A new framework of collaboration that strengthens the bonds between Metropolis and UCLG "
@@ -371,9 +386,11 @@ async def _ensure_collaboration_agreement(session: AsyncSession, clock: Clock, z
         (aspac_focal, ASPAC_OFFICER, ContactKind.FOCAL_POINT, "Programme Officer, UCLG ASPAC"),
         (aspac_focal, ASPAC_SG, ContactKind.SIGNATORY, "Secretary General, UCLG ASPAC"),
     ]
+    named: dict[tuple[str, ContactKind], int] = {}
     for actor, email, kind, capacity in contacts:
-        await apply(session, agreement_id, actor, timeline.step(), actions.NameContact(ContactCreate(
+        outcome = await apply(session, agreement_id, actor, timeline.step(), actions.NameContact(ContactCreate(
             person_id=_id(people[email]), kind=kind, capacity=capacity)))
+        named[email, kind] = outcome.added().id
     area_ids = []
     for title in COLLABORATION_AREAS:
         added = await apply(session, agreement_id, agnes, timeline.step(), actions.AddArea(AreaCreate(title=title)))
@@ -394,10 +411,31 @@ async def _ensure_collaboration_agreement(session: AsyncSession, clock: Clock, z
                timeline.at(COLLABORATION_SIGNED_ON, MONTEVIDEO, 18))
 
     await _record_progress(session, agreement_id, COLLABORATION_DELIVERABLES, deliverable_ids, people, timeline)
+    await _amend_focal_point_title(session, agreement_id, named[AGNES, ContactKind.FOCAL_POINT], people, orgs,
+                                   timeline)
     agreement = await _review_after_today(session, agreement_id, COLLABORATION_SIGNED_ON, agnes,
                                           clock, zone)
     report.created.append(f"agreement {agreement_id} {COLLABORATION_TITLE!r}: {agreement.state}, "
                           f"next review {agreement.next_review_on}")
+
+
+async def _amend_focal_point_title(session: AsyncSession, agreement_id: int, contact_id: int,
+                                   people: dict[str, Person], orgs: dict[str, int], timeline: _Timeline) -> None:
+    """Amendment 1, administrative: the Metropolis focal point's title as the agreement names her,
+    proposed by her and approved by both parties' focal points, which merges it (reference -A1)."""
+    agnes, aspac_focal = Actor.of(people[AGNES]), Actor.of(people[ASPAC_FOCAL])
+    day = date(2026, 10, 20)
+    proposed = await amendments.propose(session, agreement_id, agnes, timeline.at(day, BARCELONA, 10), AmendmentCreate(
+        kind=AmendmentKind.ADMINISTRATIVE, reason="The Metropolis focal point's title changed in the new structure.",
+        changes=AmendmentChanges(contacts=[ContactAmendment(
+            id=contact_id, capacity="Director of Institutional Relations & Asia")])))
+    steps = ((agnes, AmendmentEvent.SUBMIT, None, 11), (agnes, AmendmentEvent.APPROVE, orgs[METROPOLIS], 12))
+    for actor, event, organisation_id, hour in steps:
+        await amendments.fire(session, agreement_id, proposed.number, actor, timeline.at(day, BARCELONA, hour),
+                              AmendmentEventFire(event=event, organisation_id=organisation_id))
+    await amendments.fire(session, agreement_id, proposed.number, aspac_focal,
+                          timeline.at(day + timedelta(days=1), ZoneInfo("Asia/Jakarta"), 9),
+                          AmendmentEventFire(event=AmendmentEvent.APPROVE, organisation_id=orgs[ASPAC]))
 
 
 async def _attach_signed_copy(session: AsyncSession, agreement_id: int, actor: Actor, when: When,
