@@ -128,11 +128,19 @@ async def test_every_main_page_has_no_serious_accessibility_violation_and_fits_a
                        ("agreement-signed", f"/agreements/{signed['id']}"),
                        ("confirm-terminate", f"/agreements/{signed['id']}/events/terminate"),
                        ("person", f"/people/{world.metro_partner.id}"), ("people", "/people"),
-                       ("organisations", "/organisations")):
+                       ("organisations", "/organisations"),
+                       ("organisation", f"/organisations/{world.orgs['metropolis']}")):
         answer = await page.goto(base + path)
         assert answer is not None
         assert answer.status == 200, (path, answer.status)
         await inspector.look(page, name, forms=name == "agreement-draft")
+
+    # The same agreement read in French and in Spanish (the language switch remembers the choice).
+    for language in ("fr", "es"):
+        await page.goto(f"{base}/language/{language}?next=/agreements/{signed['id']}")
+        assert await page.locator("html").get_attribute("lang") == language
+        await inspector.look(page, f"agreement-signed-{language}")
+    await page.goto(f"{base}/language/en?next=/agreements")
 
     # A refused form: the problems beside their fields.
     await page.goto(base + "/agreements/new")
@@ -160,6 +168,6 @@ async def test_every_main_page_has_no_serious_accessibility_violation_and_fits_a
         assert answer.status == 200, (path, answer.status)
         await inspector.look(page, name)
 
-    assert len(inspector.seen) == 17
+    assert len(inspector.seen) == 20
     print("\n\n".join(inspector.problems))
     assert inspector.problems == [], "\n\n".join(inspector.problems)
