@@ -69,6 +69,8 @@ class ApiToken(SQLModel, table=True):
     label: str | None = Field(default=None, max_length=100)
     created_at: datetime = instant()
     revoked_at: datetime | None = instant(nullable=True)
+    # Who issued it, when not its holder (staff for a colleague, an administrator); None from the CLI.
+    issued_by_id: int | None = Field(default=None, foreign_key="person.id")
 
 
 class Agreement(SQLModel, table=True):

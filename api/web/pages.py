@@ -1315,10 +1315,14 @@ async def person_page(session: AsyncSession, actor: Actor, person_id: int, when:
     sees_tokens = rules.may_see_tokens(actor, shown)
     token_rows = (await tokens.list_tokens(session, person_id, actor, limit=200, offset=0))[0] if sees_tokens else []
     zone_name, zone = await viewer_zone(session, actor)
+    # Who issued a token the holder did not issue themself (a colleague, an administrator).
+    issuers = await _people_named(session, {t.issued_by_id for t in token_rows
+                                            if t.issued_by_id is not None and t.issued_by_id != person_id})
     return {"person": actor, "shown": shown, "agreements": agreements, "deliverables": deliverables,
             "today": when.today, "may_edit": rules.may_change(actor, shown), "sees_tokens": sees_tokens,
             "tokens": [{"row": t, "created": history.moment(t.created_at, zone),
-                        "revoked": history.moment(t.revoked_at, zone) if t.revoked_at else None}
+                        "revoked": history.moment(t.revoked_at, zone) if t.revoked_at else None,
+                        "by": issuers.get(t.issued_by_id) if t.issued_by_id is not None else None}
                        for t in token_rows],
             "may_issue": rules.may_issue_tokens(actor, shown) and shown.active, "issued": issued,
             "zone_name": zone_name,

@@ -309,7 +309,8 @@ async def issue_token(
         raise Conflict(f"{person.name} is disabled; enable them first (PATCH /api/v1/people/{person_id} "
                        'with {"active": true}).')
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(person_id=person_id, token_hash=hash_token(token), label=label, created_at=now)
+    row = ApiToken(person_id=person_id, token_hash=hash_token(token), label=label, created_at=now,
+                   issued_by_id=actor.person_id)
     session.add(row)
     await session.flush()
     assert row.id is not None

@@ -201,7 +201,7 @@ async def redeem_link(session: AsyncSession, token: str, now: datetime) -> str |
     assert person_id is not None
     session_token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(person_id=person_id, token_hash=hash_token(session_token), label=LINK_TOKEN_LABEL,
-                         created_at=now))
+                         created_at=now, issued_by_id=person_id))
     await session.flush()
     return session_token
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -35,6 +36,8 @@ class TokenInfo(Output):
     label: str | None
     created_at: datetime
     revoked_at: datetime | None
+    issued_by_id: int | None = Field(default=None, description="who issued it (its holder, a colleague on the "
+                                     "staff of their organisation, or an administrator); none from the command line")
 
 
 async def list_tokens(

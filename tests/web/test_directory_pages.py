@@ -153,6 +153,10 @@ async def test_staff_issue_and_revoke_a_colleagues_token_on_the_pages(client: ht
     bearer = {"Authorization": f"Bearer {html.unescape(token.group(1))}"}
     assert (await world.client.get("/api/v1/agreements", headers=bearer)).status_code == 200
     ids = re.findall(r'id="token-(\d+)">Reporting script', issued.text)
+    # The colleague's page, which they read too, says who made the token (and could use it).
+    assert f"issued by {world.metro_staff.name}" in text_of(issued.text)
+    listed = await world.ok("metro_partner", "GET", f"/people/{world.metro_partner.id}/tokens")
+    assert [t["issued_by_id"] for t in listed["items"] if t["label"] == "Reporting script"] == [world.metro_staff.id]
     revoked = await client.post(f"/tokens/{ids[0]}/revoke", data={"csrf": csrf}, follow_redirects=True)
     assert "The token is revoked" in text_of(revoked.text)
     assert (await world.client.get("/api/v1/agreements", headers=bearer)).status_code == 401
