@@ -412,7 +412,8 @@ async def documents_section(session: AsyncSession, actor: Actor, agreement: Agre
         "may_upload": policy.may_upload(actor, agreement), "may_withdraw": actor.is_admin,
         "kinds": list(DocumentKind) if staff else [DocumentKind.EVIDENCE],
         "deliverables": [d for d in agreement.deliverables if staff or d.owner_id == actor.person_id],
-        "evidence": DocumentKind.EVIDENCE,
+        "evidence": DocumentKind.EVIDENCE, "signed_amendment": DocumentKind.AMENDMENT,
+        "may_upload_amendment": policy.may_upload(actor, agreement) and staff,
     }
 
 
@@ -1058,7 +1059,8 @@ async def upload_document(request: Request, agreement_id: IdPath) -> Response:
         if isinstance(upload, str) or upload is None or not upload.filename:
             raise InvalidInput("Choose the file to upload.", field="file")
         data = _model(DocumentUpload, {"kind": text(form, "kind", limit=32), "title": text(form, "title"),
-                                       "deliverable_id": _id(form, "deliverable_id")})
+                                       "deliverable_id": _id(form, "deliverable_id"),
+                                       "amendment_id": _id(form, "amendment_id")})
         async with get_database(request).transaction(write=False) as session:
             await snapshot.load(session, agreement_id, await require_actor(request, session))
         filename = upload.filename
@@ -1068,7 +1070,7 @@ async def upload_document(request: Request, agreement_id: IdPath) -> Response:
     finally:
         await form.close()  # the upload's spooled file, whatever happened
     return await _draft_write(request, agreement_id, form, lambda: actions.AttachDocument(data, filename, stored),
-                              "document", "documents-title")
+                              "document", "documents-title" if data.amendment_id is None else "amendments-title")
 
 
 @router.get("/documents/{document_id}/content")

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import httpx
 
+from engine.demo.signed_copy import signed_copy
+from engine.statuses import DocumentKind
 from tests.support import World
 from tests.web.helpers import csrf_of, sign_in, text_of
+
+PDF = signed_copy("Amendment 1", ["Signed by both parties."])
 
 
 async def _form_version(client: httpx.AsyncClient, agreement_id: int) -> tuple[str, str]:
@@ -79,3 +83,36 @@ async def test_a_refused_merge_is_said_and_the_amendment_is_back_in_draft(client
     assert "the agreement changed in next_review_on" in page
     assert "Amendment 1 · terms draft" in page
     assert "next_review_on 2027-06-01 2028-01-15" in page
+
+
+async def test_the_signed_amendment_is_uploaded_and_listed_under_its_amendment(client: httpx.AsyncClient,
+                                                                               world: World) -> None:
+    agreement = await world.signed()
+    agreement_id = agreement["id"]
+    made = await world.ok("metro_staff", "POST", f"/agreements/{agreement_id}/amendments", json={
+        "kind": "terms", "reason": "Later review.", "changes": {"next_review_on": "2028-01-15"}})
+    await sign_in(client, world.metro_staff.token)
+    csrf, version = await _form_version(client, agreement_id)
+    page = (await client.get(f"/agreements/{agreement_id}")).text
+    assert "Upload the signed amendment" in text_of(page)
+    assert f'name="amendment_id" value="{made["id"]}"' in page
+    answer = await client.post(f"/agreements/{agreement_id}/documents", data={
+        "csrf": csrf, "version": version, "form": "amendment-1-upload", "kind": DocumentKind.AMENDMENT,
+        "amendment_id": str(made["id"]), "title": "Amendment 1, signed"},
+        files={"file": ("amendment-1.pdf", PDF, "application/pdf")})
+    assert answer.status_code == 303, text_of(answer.text)
+    assert answer.headers["location"].endswith("#amendments-title")
+    page = (await client.get(answer.headers["location"])).text
+    section = text_of(page.split('id="amendment-1"', 1)[1].split("</div>", 1)[0])
+    assert "Signed amendment: Amendment 1, signed" in section
+    [document] = (await world.ok("metro_staff", "GET", f"/agreements/{agreement_id}/documents"))["items"]
+    assert document["amendment_id"] == made["id"]
+    assert f'href="/documents/{document["id"]}/content"' in page.split('id="amendment-1"', 1)[1]
+    download = await client.get(f"/documents/{document['id']}/content")
+    assert download.content == PDF
+
+    # A partner reaches the page but is offered no upload of the amendment.
+    await sign_in(client, world.metro_partner.token)
+    page = (await client.get(f"/agreements/{agreement_id}")).text
+    assert "Signed amendment: Amendment 1, signed" in text_of(page)
+    assert "Upload the signed amendment" not in text_of(page)
