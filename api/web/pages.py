@@ -67,9 +67,11 @@ from engine.schemas import (
     AgreementUpdate,
     AmendmentCreate,
     AmendmentEventFire,
+    AreaAmendment,
     AreaCreate,
     AreaUpdate,
     ContactCreate,
+    DeliverableAddition,
     DeliverableCreate,
     DeliverableUpdate,
     DocumentUpload,
@@ -79,6 +81,7 @@ from engine.schemas import (
     OrganisationKind,
     OrganisationUpdate,
     PartyCreate,
+    PartyInput,
     PartyUpdate,
     PersonCreate,
     PersonUpdate,
@@ -437,17 +440,29 @@ _AMENDMENT_FIELD_WORDS = {"title": i18n.N_("Title"), "summary": i18n.N_("Summary
                           "notice_period_days": i18n.N_("Notice period (days)")}
 
 
+# The scope and parties proposal forms' fields: one change of each sort at a time.
+_SCOPE_FIELDS = ("add_area_title", "rename_area_id", "rename_area_title", "remove_area_id", "deliverable_area_id",
+                 "deliverable_title", "owner_id", "due_on")
+_PARTIES_FIELDS = ("join_organisation_id", "join_role", "leave_organisation_id")
+
+
 async def amendment_forms(session: AsyncSession, actor: Actor, agreement: AgreementSnapshot,
                           workflow: CompiledWorkflow) -> dict[str, Any]:
     """The agreement's amendments with their diffs and the events the person may send, and
-    whether they may propose one now (engine.amendments.service, engine.agreements.policy)."""
+    whether they may propose one now (engine.amendments.service, engine.agreements.policy),
+    with the organisations that could join it by a parties amendment."""
     listed, _ = await amendments.list_amendments(session, agreement.id, actor, limit=100, offset=0)
+    may_amend = policy.may_edit(actor, agreement) and workflow.is_amendable(agreement.state)
+    parties = {p.organisation_id for p in agreement.parties}
+    joinable = [o for o in await session.scalars(select(Organisation).order_by(col(Organisation.name)))
+                if o.id not in parties] if may_amend else []
     return {"amendments": listed, "amendment_events": _AMENDMENT_EVENTS, "amendment_fields": _AMENDMENT_FIELDS,
             "amendment_field_words": _AMENDMENT_FIELD_WORDS,
             "amendment_kinds": [AmendmentKind.ADMINISTRATIVE, AmendmentKind.TERMS],  # what the form's fields are
             "signing_events": [AmendmentEvent.SIGN, AmendmentEvent.APPROVE],
             "pending_signature": AmendmentState.PENDING_SIGNATURE, "signs_for_any": policy.acts_for_anyone(actor),
-            "may_amend": policy.may_edit(actor, agreement) and workflow.is_amendable(agreement.state)}
+            "scope_kind": AmendmentKind.SCOPE, "parties_kind": AmendmentKind.PARTIES, "joinable": joinable,
+            "may_amend": may_amend}
 
 
 async def drafting_forms(session: AsyncSession, actor: Actor, agreement: AgreementSnapshot,
@@ -1101,7 +1116,51 @@ async def withdraw_document(request: Request, document_id: IdPath) -> Response:
 def _amendment_problem(refused: InvalidInput) -> InvalidInput:
     """A refusal of `changes.<field>` shown beside the proposal form's field of that name."""
     field = refused.field.removeprefix("changes.") if refused.field else None
-    return InvalidInput(refused.detail, field=field if field in _AMENDMENT_FIELDS else "changes")
+    shown = ("reason", *_AMENDMENT_FIELDS, *_SCOPE_FIELDS, *_PARTIES_FIELDS)
+    return InvalidInput(refused.detail, field=field if field in shown else "changes")
+
+
+def _piece(schema: Any, values: dict[str, Any], fields: dict[str, str]) -> dict[str, Any]:
+    """One change of an amendment checked by `schema`, a refusal named by the form's field
+    (`fields`: the schema's field → the form's)."""
+    try:
+        checked = _model(schema, values)
+    except InvalidInput as refused:
+        raise InvalidInput(refused.detail, field=fields.get(refused.field or "", "changes")) from None
+    return dict(checked.model_dump(mode="json", exclude_none=True))
+
+
+def _scope_changes(form: FormData) -> dict[str, Any]:
+    """The scope form's changes: an area added, renamed or removed, a deliverable added to an area."""
+    areas: dict[str, list[Any]] = {}
+    if (title := text(form, "add_area_title")) is not None:
+        areas["add"] = [_piece(AreaCreate, {"title": title}, {"title": "add_area_title"})]
+    if (renamed := _id(form, "rename_area_id")) is not None:
+        if (new_title := text(form, "rename_area_title")) is None:
+            raise InvalidInput("Type the area's new title, or choose no area to rename.", field="rename_area_title")
+        areas["change"] = [_piece(AreaAmendment, {"id": renamed, "title": new_title}, {"title": "rename_area_title"})]
+    if (removed := _id(form, "remove_area_id")) is not None:
+        areas["remove"] = [removed]
+    changes: dict[str, Any] = {"areas": areas} if areas else {}
+    area_id, title = _id(form, "deliverable_area_id"), text(form, "deliverable_title")
+    if area_id is not None or title is not None:
+        changes["deliverables"] = {"add": [_piece(DeliverableAddition, {
+            "area_id": area_id, "title": title, "owner_id": _id(form, "owner_id"), "due_on": text(form, "due_on")},
+            {"area_id": "deliverable_area_id", "title": "deliverable_title", "owner_id": "owner_id",
+             "due_on": "due_on"})]}
+    return changes
+
+
+def _parties_changes(form: FormData) -> dict[str, Any]:
+    """The parties form's changes: an organisation joins (as party or supporter), a party leaves."""
+    parties: dict[str, list[Any]] = {}
+    if (joining := _id(form, "join_organisation_id")) is not None:
+        parties["join"] = [_piece(PartyInput, {"organisation_id": joining,
+                                               "role": text(form, "join_role", limit=16) or PartyRole.PARTY},
+                                  {"organisation_id": "join_organisation_id", "role": "join_role"})]
+    if (leaving := _id(form, "leave_organisation_id")) is not None:
+        parties["leave"] = [leaving]
+    return {"parties": parties} if parties else {}
 
 
 @router.post("/agreements/{agreement_id}/amendments", response_class=HTMLResponse)
@@ -1109,9 +1168,11 @@ async def propose_amendment(request: Request, agreement_id: IdPath) -> Response:
     """Propose an amendment (engine.amendments.service.propose): the fields filled in are its changes."""
     form = await posted(request)
     try:
-        values = {k: v for k, v in _given(form, _AMENDMENT_FIELDS).items() if v is not None}
-        data = _model(AmendmentCreate, {"kind": text(form, "kind", limit=16), "reason": text(form, "reason"),
-                                        "changes": values})
+        kind = text(form, "kind", limit=16)
+        values = (_scope_changes(form) if kind == AmendmentKind.SCOPE else _parties_changes(form)
+                  if kind == AmendmentKind.PARTIES
+                  else {k: v for k, v in _given(form, _AMENDMENT_FIELDS).items() if v is not None})
+        data = _model(AmendmentCreate, {"kind": kind, "reason": text(form, "reason"), "changes": values})
         async with get_database(request).transaction() as session:
             actor = await require_actor(request, session)
             made = await amendments.propose(session, agreement_id, actor, get_when(request), data)
