@@ -34,7 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.deps import IdPath, get_database, get_settings, get_when, parse_if_match
 from api.observability import loggable_path
 from api.routers.documents import download
-from api.web import history, link_mail, views
+from api.web import amendment_diff, history, link_mail, views
 from api.web import session as web_session
 from engine import documents, i18n, reports, schedule, statuses
 from engine.access import in_reach
@@ -389,7 +389,7 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
         "problem_field": problem.field if isinstance(problem, InvalidInput) else None,
         "changed": request.query_params.get("changed"),
         "documents": await documents_section(session, actor, agreement),
-        **await amendment_forms(session, actor, agreement, workflow),
+        **await amendment_forms(session, actor, agreement, workflow, page_language(request, actor)),
     }
 
 
@@ -447,16 +447,23 @@ _PARTIES_FIELDS = ("join_organisation_id", "join_role", "leave_organisation_id")
 
 
 async def amendment_forms(session: AsyncSession, actor: Actor, agreement: AgreementSnapshot,
-                          workflow: CompiledWorkflow) -> dict[str, Any]:
-    """The agreement's amendments with their diffs and the events the person may send, and
-    whether they may propose one now (engine.amendments.service, engine.agreements.policy),
-    with the organisations that could join it by a parties amendment."""
+                          workflow: CompiledWorkflow, language: Language) -> dict[str, Any]:
+    """The agreement's amendments with their diffs (in words, in `language`) and the events the
+    person may send, and whether they may propose one now (engine.amendments.service,
+    engine.agreements.policy), with the organisations that could join it by a parties amendment."""
     listed, _ = await amendments.list_amendments(session, agreement.id, actor, limit=100, offset=0)
+    people_ids, organisation_ids = amendment_diff.named_ids(am.diff for am in listed)
+    people = await _people_named(session, people_ids)
+    organisations = {o.id: o.name for o in await session.scalars(
+        select(Organisation).where(col(Organisation.id).in_(organisation_ids))) if o.id is not None}
+    with i18n.reading(language):
+        diffs = {am.id: amendment_diff.lines(am.diff, agreement, people, organisations) for am in listed}
     may_amend = policy.may_edit(actor, agreement) and workflow.is_amendable(agreement.state)
     parties = {p.organisation_id for p in agreement.parties}
     joinable = [o for o in await session.scalars(select(Organisation).order_by(col(Organisation.name)))
                 if o.id not in parties] if may_amend else []
-    return {"amendments": listed, "amendment_events": _AMENDMENT_EVENTS, "amendment_fields": _AMENDMENT_FIELDS,
+    return {"amendments": listed, "amendment_diffs": diffs, "amendment_events": _AMENDMENT_EVENTS,
+            "amendment_fields": _AMENDMENT_FIELDS,
             "amendment_field_words": _AMENDMENT_FIELD_WORDS,
             "amendment_kinds": [AmendmentKind.ADMINISTRATIVE, AmendmentKind.TERMS],  # what the form's fields are
             "signing_events": [AmendmentEvent.SIGN, AmendmentEvent.APPROVE],

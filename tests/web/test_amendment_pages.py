@@ -30,7 +30,7 @@ async def test_propose_and_sign_an_amendment_on_the_page(client: httpx.AsyncClie
     assert answer.status_code == 303, text_of(answer.text)
     page = text_of((await client.get(answer.headers["location"])).text)
     assert "Amendment 1 · terms draft" in page
-    assert "ends_on 2029-12-01 2031-12-01" in page  # the diff: where, from, to
+    assert "End date: 1 December 2029 → 1 December 2031" in page  # the diff, in words
     for event in ("submit", "sign"):
         answer = await client.post(f"/agreements/{agreement_id}/amendments/1/events",
                                    data={"csrf": csrf, "version": version, "form": f"amendment-1-{event}",
@@ -82,7 +82,7 @@ async def test_a_refused_merge_is_said_and_the_amendment_is_back_in_draft(client
     page = text_of(answer.text)
     assert "the agreement changed in next_review_on" in page
     assert "Amendment 1 · terms draft" in page
-    assert "next_review_on 2027-06-01 2028-01-15" in page
+    assert "Next review: 1 June 2027 → 15 January 2028" in page
 
 
 async def test_the_signed_amendment_is_uploaded_and_listed_under_its_amendment(client: httpx.AsyncClient,
@@ -154,8 +154,15 @@ async def test_a_scope_amendment_from_its_form_to_merged(client: httpx.AsyncClie
     page = text_of((await client.get(answer.headers["location"])).text)
     assert "Amendment 1 · scope draft" in page
 
+    area_title = "Capacity building and gender mainstreaming"
+    assert "Area “Urban resilience” added" in page
+    assert f"Area “{area_title}”: title “{area_title}” → “Capacity building”" in page
+    assert (f"Deliverable “Gender toolkit” added (area “{area_title}”, owner {world.metro_staff.name}, "
+            "due 30 June 2027)") in page
+
     page = await _merge_through_the_page(client, world, agreement_id, 1)
     assert "Amendment 1 · scope merged" in page
+    assert "Area “Urban resilience” added" in page
     after = await world.ok("metro_staff", "GET", f"/agreements/{agreement_id}")
     assert [a["title"] for a in after["areas"]] == ["Capacity building", "Urban resilience"]
     [deliverable] = after["areas"][0]["deliverables"]
@@ -177,6 +184,10 @@ async def test_a_parties_amendment_from_its_form_to_merged(client: httpx.AsyncCl
     assert answer.status_code == 303, text_of(answer.text)
     page = await _merge_through_the_page(client, world, agreement_id, 1)
     assert "Amendment 1 · parties merged" in page
+    assert "Asian Mayors Forum joins as supporter" in page
+    client.cookies.set("accord_language", "fr")
+    page = text_of((await client.get(f"/agreements/{agreement_id}")).text)
+    assert "Asian Mayors Forum adhère en tant que partenaire d’appui" in page
     after = await world.ok("metro_staff", "GET", f"/agreements/{agreement_id}")
     assert {(p["organisation"]["id"], p["role"]) for p in after["parties"]} == {
         (world.orgs["metropolis"], "party"), (world.orgs["aspac"], "party"), (world.orgs["amf"], "supporter")}
