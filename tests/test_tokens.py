@@ -27,8 +27,9 @@ async def test_admin_lists_a_persons_tokens_without_the_secrets(world: World) ->
     listed = await tokens_of(world, "admin", "aspac_staff")
     assert [t["label"] for t in listed] == [None, "laptop"]  # the fixture's token, then the new one
     laptop = listed[1]
-    assert set(laptop) == {"id", "person_id", "label", "created_at", "revoked_at"}
+    assert set(laptop) == {"id", "person_id", "label", "created_at", "revoked_at", "issued_by_id"}
     assert laptop["person_id"] == world.aspac_staff.id
+    assert laptop["issued_by_id"] == world.admin.id  # who saw it once
     assert laptop["created_at"].startswith("2026-11-23T09:00:00")
     assert laptop["revoked_at"] is None
     response = await world.call("admin", "GET", f"/people/{world.aspac_staff.id}/tokens")

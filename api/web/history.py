@@ -28,25 +28,26 @@ from typing import Any
 
 from engine import history_text
 from engine.agreements.values import AgreementSnapshot
-from engine.i18n import format_day
+from engine.i18n import N_, format_day
 from engine.models import HistoryEvent
 from engine.statuses import ContactKind, HistoryKind, PartyRole
 from workflows.definition import WorkflowSpec
 
-# The agreement's fields, in words a secretariat uses.
+# The agreement's fields, in words a secretariat uses (English in the history; translated where
+# an amendment's diff is said, api.web.amendment_diff).
 FIELD_LABELS = {
-    "title": "Title", "summary": "Summary", "background": "Background",
-    "effective_from": "Effective from", "ends_on": "End date", "term_starts_on": "Term starts",
-    "review_every_months": "Reviewed every", "next_review_on": "Next review",
-    "notice_period_days": "Notice period", "signing_place": "Place of signing", "signed_on": "Signed on",
-    "submitted_on": "Submitted for signature on", "predecessor_id": "Follows agreement",
-    "review_outcome": "Review outcome", "review_summary": "Review summary",
+    "title": N_("Title"), "summary": N_("Summary"), "background": N_("Background"),
+    "effective_from": N_("Effective from"), "ends_on": N_("End date"), "term_starts_on": N_("Term starts"),
+    "review_every_months": N_("Reviewed every"), "next_review_on": N_("Next review"),
+    "notice_period_days": N_("Notice period"), "signing_place": N_("Place of signing"), "signed_on": N_("Signed on"),
+    "submitted_on": N_("Submitted for signature on"), "predecessor_id": N_("Follows agreement"),
+    "review_outcome": N_("Review outcome"), "review_summary": N_("Review summary"),
 }
 # A deliverable's and an area's columns, as they read after the part's name.
 PART_LABELS = {
-    "title": "title", "description": "description", "owner_id": "owner", "due_on": "due",
-    "status": "status", "progress_note": "progress note", "evidence_url": "evidence link",
-    "completed_on": "completed on", "area_id": "area", "position": "position", "capacity": "capacity",
+    "title": N_("title"), "description": N_("description"), "owner_id": N_("owner"), "due_on": N_("due"),
+    "status": N_("status"), "progress_note": N_("progress note"), "evidence_url": N_("evidence link"),
+    "completed_on": N_("completed on"), "area_id": N_("area"), "position": N_("position"), "capacity": N_("capacity"),
 }
 # Said by the heading (state) or kept for the machine (the rest); never a line of their own.
 UNSAID = frozenset({"state", "version", "created_at", "updated_at", "recorded_at", "workflow_name",

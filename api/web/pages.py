@@ -34,7 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.deps import IdPath, get_database, get_settings, get_when, parse_if_match
 from api.observability import loggable_path
 from api.routers.documents import download
-from api.web import history, link_mail, views
+from api.web import amendment_diff, history, link_mail, views
 from api.web import session as web_session
 from engine import documents, i18n, reports, schedule, statuses
 from engine.access import in_reach
@@ -67,9 +67,11 @@ from engine.schemas import (
     AgreementUpdate,
     AmendmentCreate,
     AmendmentEventFire,
+    AreaAmendment,
     AreaCreate,
     AreaUpdate,
     ContactCreate,
+    DeliverableAddition,
     DeliverableCreate,
     DeliverableUpdate,
     DocumentUpload,
@@ -79,6 +81,7 @@ from engine.schemas import (
     OrganisationKind,
     OrganisationUpdate,
     PartyCreate,
+    PartyInput,
     PartyUpdate,
     PersonCreate,
     PersonUpdate,
@@ -386,7 +389,7 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
         "problem_field": problem.field if isinstance(problem, InvalidInput) else None,
         "changed": request.query_params.get("changed"),
         "documents": await documents_section(session, actor, agreement),
-        **await amendment_forms(session, actor, agreement, workflow),
+        **await amendment_forms(session, actor, agreement, workflow, page_language(request, actor)),
     }
 
 
@@ -412,7 +415,8 @@ async def documents_section(session: AsyncSession, actor: Actor, agreement: Agre
         "may_upload": policy.may_upload(actor, agreement), "may_withdraw": actor.is_admin,
         "kinds": list(DocumentKind) if staff else [DocumentKind.EVIDENCE],
         "deliverables": [d for d in agreement.deliverables if staff or d.owner_id == actor.person_id],
-        "evidence": DocumentKind.EVIDENCE,
+        "evidence": DocumentKind.EVIDENCE, "signed_amendment": DocumentKind.AMENDMENT,
+        "may_upload_amendment": policy.may_upload(actor, agreement) and staff,
     }
 
 
@@ -436,17 +440,36 @@ _AMENDMENT_FIELD_WORDS = {"title": i18n.N_("Title"), "summary": i18n.N_("Summary
                           "notice_period_days": i18n.N_("Notice period (days)")}
 
 
+# The scope and parties proposal forms' fields: one change of each sort at a time.
+_SCOPE_FIELDS = ("add_area_title", "rename_area_id", "rename_area_title", "remove_area_id", "deliverable_area_id",
+                 "deliverable_title", "owner_id", "due_on")
+_PARTIES_FIELDS = ("join_organisation_id", "join_role", "leave_organisation_id")
+
+
 async def amendment_forms(session: AsyncSession, actor: Actor, agreement: AgreementSnapshot,
-                          workflow: CompiledWorkflow) -> dict[str, Any]:
-    """The agreement's amendments with their diffs and the events the person may send, and
-    whether they may propose one now (engine.amendments.service, engine.agreements.policy)."""
+                          workflow: CompiledWorkflow, language: Language) -> dict[str, Any]:
+    """The agreement's amendments with their diffs (in words, in `language`) and the events the
+    person may send, and whether they may propose one now (engine.amendments.service,
+    engine.agreements.policy), with the organisations that could join it by a parties amendment."""
     listed, _ = await amendments.list_amendments(session, agreement.id, actor, limit=100, offset=0)
-    return {"amendments": listed, "amendment_events": _AMENDMENT_EVENTS, "amendment_fields": _AMENDMENT_FIELDS,
+    people_ids, organisation_ids = amendment_diff.named_ids(am.diff for am in listed)
+    people = await _people_named(session, people_ids)
+    organisations = {o.id: o.name for o in await session.scalars(
+        select(Organisation).where(col(Organisation.id).in_(organisation_ids))) if o.id is not None}
+    with i18n.reading(language):
+        diffs = {am.id: amendment_diff.lines(am.diff, agreement, people, organisations) for am in listed}
+    may_amend = policy.may_edit(actor, agreement) and workflow.is_amendable(agreement.state)
+    parties = {p.organisation_id for p in agreement.parties}
+    joinable = [o for o in await session.scalars(select(Organisation).order_by(col(Organisation.name)))
+                if o.id not in parties] if may_amend else []
+    return {"amendments": listed, "amendment_diffs": diffs, "amendment_events": _AMENDMENT_EVENTS,
+            "amendment_fields": _AMENDMENT_FIELDS,
             "amendment_field_words": _AMENDMENT_FIELD_WORDS,
             "amendment_kinds": [AmendmentKind.ADMINISTRATIVE, AmendmentKind.TERMS],  # what the form's fields are
             "signing_events": [AmendmentEvent.SIGN, AmendmentEvent.APPROVE],
             "pending_signature": AmendmentState.PENDING_SIGNATURE, "signs_for_any": policy.acts_for_anyone(actor),
-            "may_amend": policy.may_edit(actor, agreement) and workflow.is_amendable(agreement.state)}
+            "scope_kind": AmendmentKind.SCOPE, "parties_kind": AmendmentKind.PARTIES, "joinable": joinable,
+            "may_amend": may_amend}
 
 
 async def drafting_forms(session: AsyncSession, actor: Actor, agreement: AgreementSnapshot,
@@ -1058,7 +1081,8 @@ async def upload_document(request: Request, agreement_id: IdPath) -> Response:
         if isinstance(upload, str) or upload is None or not upload.filename:
             raise InvalidInput("Choose the file to upload.", field="file")
         data = _model(DocumentUpload, {"kind": text(form, "kind", limit=32), "title": text(form, "title"),
-                                       "deliverable_id": _id(form, "deliverable_id")})
+                                       "deliverable_id": _id(form, "deliverable_id"),
+                                       "amendment_id": _id(form, "amendment_id")})
         async with get_database(request).transaction(write=False) as session:
             await snapshot.load(session, agreement_id, await require_actor(request, session))
         filename = upload.filename
@@ -1068,7 +1092,7 @@ async def upload_document(request: Request, agreement_id: IdPath) -> Response:
     finally:
         await form.close()  # the upload's spooled file, whatever happened
     return await _draft_write(request, agreement_id, form, lambda: actions.AttachDocument(data, filename, stored),
-                              "document", "documents-title")
+                              "document", "documents-title" if data.amendment_id is None else "amendments-title")
 
 
 @router.get("/documents/{document_id}/content")
@@ -1099,7 +1123,51 @@ async def withdraw_document(request: Request, document_id: IdPath) -> Response:
 def _amendment_problem(refused: InvalidInput) -> InvalidInput:
     """A refusal of `changes.<field>` shown beside the proposal form's field of that name."""
     field = refused.field.removeprefix("changes.") if refused.field else None
-    return InvalidInput(refused.detail, field=field if field in _AMENDMENT_FIELDS else "changes")
+    shown = ("reason", *_AMENDMENT_FIELDS, *_SCOPE_FIELDS, *_PARTIES_FIELDS)
+    return InvalidInput(refused.detail, field=field if field in shown else "changes")
+
+
+def _piece(schema: Any, values: dict[str, Any], fields: dict[str, str]) -> dict[str, Any]:
+    """One change of an amendment checked by `schema`, a refusal named by the form's field
+    (`fields`: the schema's field → the form's)."""
+    try:
+        checked = _model(schema, values)
+    except InvalidInput as refused:
+        raise InvalidInput(refused.detail, field=fields.get(refused.field or "", "changes")) from None
+    return dict(checked.model_dump(mode="json", exclude_none=True))
+
+
+def _scope_changes(form: FormData) -> dict[str, Any]:
+    """The scope form's changes: an area added, renamed or removed, a deliverable added to an area."""
+    areas: dict[str, list[Any]] = {}
+    if (title := text(form, "add_area_title")) is not None:
+        areas["add"] = [_piece(AreaCreate, {"title": title}, {"title": "add_area_title"})]
+    if (renamed := _id(form, "rename_area_id")) is not None:
+        if (new_title := text(form, "rename_area_title")) is None:
+            raise InvalidInput("Type the area's new title, or choose no area to rename.", field="rename_area_title")
+        areas["change"] = [_piece(AreaAmendment, {"id": renamed, "title": new_title}, {"title": "rename_area_title"})]
+    if (removed := _id(form, "remove_area_id")) is not None:
+        areas["remove"] = [removed]
+    changes: dict[str, Any] = {"areas": areas} if areas else {}
+    area_id, title = _id(form, "deliverable_area_id"), text(form, "deliverable_title")
+    if area_id is not None or title is not None:
+        changes["deliverables"] = {"add": [_piece(DeliverableAddition, {
+            "area_id": area_id, "title": title, "owner_id": _id(form, "owner_id"), "due_on": text(form, "due_on")},
+            {"area_id": "deliverable_area_id", "title": "deliverable_title", "owner_id": "owner_id",
+             "due_on": "due_on"})]}
+    return changes
+
+
+def _parties_changes(form: FormData) -> dict[str, Any]:
+    """The parties form's changes: an organisation joins (as party or supporter), a party leaves."""
+    parties: dict[str, list[Any]] = {}
+    if (joining := _id(form, "join_organisation_id")) is not None:
+        parties["join"] = [_piece(PartyInput, {"organisation_id": joining,
+                                               "role": text(form, "join_role", limit=16) or PartyRole.PARTY},
+                                  {"organisation_id": "join_organisation_id", "role": "join_role"})]
+    if (leaving := _id(form, "leave_organisation_id")) is not None:
+        parties["leave"] = [leaving]
+    return {"parties": parties} if parties else {}
 
 
 @router.post("/agreements/{agreement_id}/amendments", response_class=HTMLResponse)
@@ -1107,9 +1175,11 @@ async def propose_amendment(request: Request, agreement_id: IdPath) -> Response:
     """Propose an amendment (engine.amendments.service.propose): the fields filled in are its changes."""
     form = await posted(request)
     try:
-        values = {k: v for k, v in _given(form, _AMENDMENT_FIELDS).items() if v is not None}
-        data = _model(AmendmentCreate, {"kind": text(form, "kind", limit=16), "reason": text(form, "reason"),
-                                        "changes": values})
+        kind = text(form, "kind", limit=16)
+        values = (_scope_changes(form) if kind == AmendmentKind.SCOPE else _parties_changes(form)
+                  if kind == AmendmentKind.PARTIES
+                  else {k: v for k, v in _given(form, _AMENDMENT_FIELDS).items() if v is not None})
+        data = _model(AmendmentCreate, {"kind": kind, "reason": text(form, "reason"), "changes": values})
         async with get_database(request).transaction() as session:
             actor = await require_actor(request, session)
             made = await amendments.propose(session, agreement_id, actor, get_when(request), data)
