@@ -7,8 +7,12 @@ Run on both databases: `ACCORD_TEST_DATABASE=postgresql pytest tests/test_amendm
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from engine.amendments import lifecycle
 from engine.demo.signed_copy import signed_copy
 from engine.statuses import AmendmentEvent, AmendmentKind, AmendmentState, DocumentKind, HistoryKind
 from tests.checks import active, problem, snapshot
@@ -351,3 +355,24 @@ async def test_an_amendments_signed_copy_is_kept_with_it_and_names_only_this_agr
             f"{amendment['id']} (amendment 1)")
     listed = await world.ok("metro_staff", "GET", f"/agreements/{agreement['id']}/documents")
     assert [d["amendment_id"] for d in listed["items"]] == [amendment["id"]]
+
+
+def test_the_amendment_lifecycle_is_its_workflow_file_and_a_broken_file_is_refused(tmp_path: Path) -> None:
+    assert lifecycle.allowed(AmendmentState.DRAFT) == [AmendmentEvent.SUBMIT, AmendmentEvent.CANCEL]
+    assert lifecycle.allowed(AmendmentState.PENDING_SIGNATURE) == [
+        AmendmentEvent.SIGN, AmendmentEvent.APPROVE, AmendmentEvent.WITHDRAW, AmendmentEvent.CANCEL]
+    assert lifecycle.allowed(AmendmentState.MERGED) == []
+    shipped = lifecycle.FILE.read_text(encoding="utf-8")
+    broken = tmp_path / "amendment.v1.yaml"
+    broken.write_text(shipped.replace("  - {event: withdraw, from: pending_signature, to: draft}",
+                                      "  - {event: withdraw, from: pending_signature, to: redraft}")
+                      .replace("steps: [complete, merge, reopen]", "steps: [complete, merge]")
+                      .replace("  - {event: reopen, from: signed, to: draft}\n",
+                               "  - {event: reopen, from: signed, to: draft}\n  - {event: cancel, from: merged, "
+                               "to: cancelled}\n"), encoding="utf-8")
+    with pytest.raises(lifecycle.LifecycleFileError) as refused:
+        lifecycle.read_lifecycle(broken)
+    said = str(refused.value)
+    for expected in ("'redraft' is not a state", "steps must be exactly", "'reopen' is neither an event nor a step",
+                    "cancel leaves a final state"):
+        assert expected in said, said

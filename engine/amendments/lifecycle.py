@@ -1,62 +1,102 @@
-"""An amendment's lifecycle (version 1): a small `transitions` machine declared here.
+"""An amendment's lifecycle: the workflow file `workflows/amendments/amendment.v1.yaml`, read
+once and compiled into a small `transitions` machine.
 
-Not a workflow file: the loader of `workflows/` checks a file against what an agreement is (its
-guards and effects in engine/workflow/rules.py read an agreement's parties, dates, timers), and
-an amendment has none of that; five states and five events are clearer as code than as a file
-whose every rule would be a special case. `allowed` and `target` are what the service asks.
-
-    draft ──submit──▶ pending_signature ──sign / approve, the last party──▶ signed ──▶ merged
-      ▲                  │  └──sign / approve, others still to come──▶ (stays)        │
-      ├────withdraw──────┘                                                            │
-      └───────────── reopen: the merge was refused (the agreement changed) ◀─────────┘
-    draft, pending_signature ──cancel──▶ cancelled
-
-`signed` lasts only within the request of the last signature: in the same transaction the
-amendment is merged (`merge`) or sent back to draft (`reopen`); neither is a person's event.
-`approve` stands for `sign` on an administrative amendment (a party's focal point approves).
+The file is data like the agreements' workflows, but apart from them: their loader checks guards
+and effects that read an agreement, and an amendment has none — only states, the events a person
+sends and the steps Accord takes (`complete`, `merge`, `reopen`). `read_lifecycle` refuses a file
+whose states or events are not those Accord knows (engine/statuses.py: AmendmentState,
+AmendmentEvent), whose steps are not the service's, or whose transitions name anything else, with
+every problem named. `allowed` and `target` are what engine/amendments/service.py asks.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
 from transitions import Machine
 
 from engine.statuses import AmendmentEvent, AmendmentState
 
-VERSION = 1
+FILE = Path(__file__).resolve().parent.parent.parent / "workflows" / "amendments" / "amendment.v1.yaml"
 # The machine's own steps, taken by the service, never sent by a person.
 COMPLETE, MERGE, REOPEN = "complete", "merge", "reopen"
+STEPS = (COMPLETE, MERGE, REOPEN)
 
-# Plain strings: `transitions` names an Enum state by its member's name, not its value.
-_DRAFT, _PENDING = AmendmentState.DRAFT.value, AmendmentState.PENDING_SIGNATURE.value
-_SIGNED = AmendmentState.SIGNED.value
-_MACHINE = Machine(
-    model=[], states=[s.value for s in AmendmentState], initial=_DRAFT, auto_transitions=False,
-    transitions=[
-        {"trigger": AmendmentEvent.SUBMIT.value, "source": _DRAFT, "dest": _PENDING},
-        {"trigger": AmendmentEvent.SIGN.value, "source": _PENDING, "dest": _PENDING},
-        {"trigger": AmendmentEvent.APPROVE.value, "source": _PENDING, "dest": _PENDING},
-        {"trigger": COMPLETE, "source": _PENDING, "dest": _SIGNED},
-        {"trigger": MERGE, "source": _SIGNED, "dest": AmendmentState.MERGED.value},
-        {"trigger": REOPEN, "source": _SIGNED, "dest": _DRAFT},
-        {"trigger": AmendmentEvent.WITHDRAW.value, "source": _PENDING, "dest": _DRAFT},
-        {"trigger": AmendmentEvent.CANCEL.value, "source": [_DRAFT, _PENDING],
-         "dest": AmendmentState.CANCELLED.value},
-    ])
-_EVENTS = frozenset(e.value for e in AmendmentEvent)
+
+class LifecycleFileError(ValueError):
+    """The amendment's workflow file cannot be used; the message lists every problem."""
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    name: str
+    version: int
+    events: tuple[str, ...]
+    machine: Machine
+
+
+def read_lifecycle(path: Path) -> Lifecycle:
+    """The lifecycle the file at `path` declares, checked against the states, events and steps
+    Accord's amendments have."""
+    raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict):
+        raise LifecycleFileError(f"{path.name}: expected a mapping with name, version, states, events, "
+                                 "steps and transitions")
+    problems: list[str] = []
+    states, events, steps = (list(raw.get(key) or []) for key in ("states", "events", "steps"))
+    known_states = {s.value for s in AmendmentState}
+    known_events = {e.value for e in AmendmentEvent}
+    if set(states) != known_states:
+        problems.append(f"states must be exactly {sorted(known_states)}, not {sorted(map(str, states))}")
+    if set(events) != known_events:
+        problems.append(f"events must be exactly {sorted(known_events)}, not {sorted(map(str, events))}")
+    if set(steps) != set(STEPS):
+        problems.append(f"steps must be exactly {sorted(STEPS)}, not {sorted(map(str, steps))}")
+    if raw.get("initial") not in states:
+        problems.append(f"initial {raw.get('initial')!r} is not one of its states")
+    if not isinstance(raw.get("version"), int) or raw.get("name") != "amendment":
+        problems.append("name must be 'amendment' and version a whole number")
+    transitions = []
+    for number, item in enumerate(raw.get("transitions") or [], start=1):
+        sources = item.get("from") if isinstance(item, dict) else None
+        sources = sources if isinstance(sources, list) else [sources]
+        trigger, dest = (item.get("event"), item.get("to")) if isinstance(item, dict) else (None, None)
+        if trigger not in [*events, *steps]:
+            problems.append(f"transition {number}: {trigger!r} is neither an event nor a step")
+        for name in [*sources, dest]:
+            if name not in states:
+                problems.append(f"transition {number}: {name!r} is not a state")
+        transitions.append({"trigger": str(trigger), "source": [str(s) for s in sources], "dest": str(dest)})
+    final = set(raw.get("final") or [])
+    for transition in transitions:
+        if final & set(transition["source"]):
+            problems.append(f"{transition['trigger']} leaves a final state ({', '.join(sorted(final))})")
+    if problems:
+        raise LifecycleFileError(f"{path.name}: " + "; ".join(problems))
+    machine = Machine(model=[], states=states, initial=raw["initial"], auto_transitions=False,
+                      transitions=transitions)
+    return Lifecycle(name=raw["name"], version=raw["version"], events=tuple(events), machine=machine)
+
+
+_LIFECYCLE = read_lifecycle(FILE)
+VERSION = _LIFECYCLE.version
 
 
 def allowed(state: str) -> list[str]:
-    """The events a person may send to an amendment in `state`, in the order declared."""
-    triggers = set(_MACHINE.get_triggers(state))
-    return [e.value for e in AmendmentEvent if e.value in triggers]
+    """The events a person may send to an amendment in `state`, in the order the file declares."""
+    triggers = set(_LIFECYCLE.machine.get_triggers(str(state)))
+    return [e for e in _LIFECYCLE.events if e in triggers]
 
 
 def target(step: str, state: str) -> str:
     """Where `step` (an event or the machine's own step) leads from `state`."""
-    found = _MACHINE.get_transitions(trigger=str(step), source=str(state))
+    found = _LIFECYCLE.machine.get_transitions(trigger=str(step), source=str(state))
     assert found, f"{step} is not a step from {state}"
     return str(found[0].dest)
 
 
 def is_event(name: str) -> bool:
-    return name in _EVENTS
+    return name in _LIFECYCLE.events
