@@ -393,3 +393,17 @@ def test_every_shipped_workflow_names_its_states_and_events_in_each_language() -
     assert spec.label_of("submit_for_signature", "en") == "Submit for signature"
     assert spec.events["submit_for_signature"].label == "Submit for signature"  # the engine's English
     assert spec.title_in("es") == "Acuerdo de colaboración"
+
+
+def test_one_english_label_is_translated_alike_in_every_file(tmp_path: Path) -> None:
+    # The pages find a label's French and Spanish by its English: two files may not disagree.
+    write(tmp_path, MINIMAL)
+    other = copy.deepcopy(MINIMAL)
+    other["version"] = 2
+    other["states"]["active"]["labels"] = {"en": "Active", "fr": "Actif", "es": "Activo"}
+    write(tmp_path, other, name="handshake.v2.yaml")
+    with pytest.raises(WorkflowError) as refused:
+        load_workflows(tmp_path, vocabulary())
+    assert "handshake.v2.yaml" in str(refused.value)
+    assert "'Active' is translated" in str(refused.value)
+    assert "translate it alike" in str(refused.value)

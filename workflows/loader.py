@@ -20,7 +20,7 @@ import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from workflows.definition import DocumentGuard, EventActor, WorkflowSpec
+from workflows.definition import DocumentGuard, EventActor, Labels, WorkflowSpec
 
 WORKFLOW_DIR = Path(__file__).parent
 
@@ -73,12 +73,22 @@ def load_workflow(path: Path, vocabulary: Vocabulary) -> WorkflowSpec:
 
 def load_workflows(directory: Path, vocabulary: Vocabulary) -> dict[tuple[str, int], WorkflowSpec]:
     specs: dict[tuple[str, int], WorkflowSpec] = {}
+    # The pages find a label's other languages by its English (engine/workflow/machine.py,
+    # `Catalog.words`): one English word is translated alike in every file.
+    words: dict[str, Labels] = {}
     for path in sorted(directory.glob("*.yaml")):
         spec = load_workflow(path, vocabulary)
         key = (spec.name, spec.version)
         if key in specs:
             raise WorkflowError(path, [f"workflow {spec.name!r} version {spec.version} is defined twice"])
         specs[key] = spec
+        for labels in (spec.titles, *(state.labels for state in spec.states.values()),
+                       *(event.labels for event in spec.events.values())):
+            known = words.setdefault(labels.en, labels)
+            if known != labels:
+                raise WorkflowError(path, [
+                    f"{labels.en!r} is translated {labels.model_dump()} here but {known.model_dump()} "
+                    "elsewhere (another state, event or workflow file): translate it alike"])
     return specs
 
 
