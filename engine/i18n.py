@@ -201,14 +201,14 @@ def format_number(number: float, language: Language | None = None) -> str:
 def extract_workflow(fileobj: IO[bytes], keywords: Collection[str], comment_tags: Collection[str],
                      options: dict[str, Any]) -> Iterator[tuple[int, str | None, str, list[str]]]:
     """Babel's extraction method for the workflow files (babel.cfg, `[workflow: workflows/*.yaml]`):
-    their title, state and event labels and their reminders' title and words, so that the catalogs
-    translate them like any other string and the pages and mails `gettext` them where they show
-    them. Only these trusted files' words go through `_()` in a template, never what people type."""
+    their reminders' title and words, so that the catalogs translate them like any other string and
+    the mails `gettext` them. The states', events' and workflow's own names are not here: each file
+    carries them in every language (`labels`, `titles`; workflows/definition.py) and the pages,
+    mails and diagrams read them from it (`WorkflowSpec.label_of`). Only these trusted files' words
+    go through `_()` in a template, never what people type."""
     spec = yaml.safe_load(fileobj) or {}
-    texts = [spec.get("title")]
-    texts += [part.get("label") for group in ("states", "events") for part in (spec.get(group) or {}).values()]
-    texts += [reminder.get(key) for reminder in spec.get("reminders") or ()
-              for key in ("title", "action", "partner_action")]
+    texts = [reminder.get(key) for reminder in spec.get("reminders") or ()
+             for key in ("title", "action", "partner_action")]
     for text in texts:
         if isinstance(text, str) and text:
             yield 0, None, text, []

@@ -36,7 +36,7 @@ from engine.clock import When
 from engine.context import Actor
 from engine.days import usable
 from engine.models import Agreement, CollaborationArea, Contact, Deliverable, Organisation, Party, Person, Signature
-from engine.statuses import ContactKind, DeliverableStatus, PartyRole
+from engine.statuses import ContactKind, DeliverableStatus, Language, PartyRole
 from engine.workflow.machine import catalog
 from engine.workflow.rules import notice_deadline
 
@@ -331,6 +331,63 @@ DELIVERABLE_COLUMNS = [
     "overdue", "completed_on", "progress_note", "evidence_url", "updated_at",
 ]
 
+# Each column's heading in French and Spanish (docs/glossary.md); in English it is the column's
+# name, which `accord import` and the API's documentation use. Only the header row is translated:
+# the values stay the machine's (states, statuses, days), so a file reads back the same in any
+# language, and the importer takes a header in any of them (`column_of`).
+HEADINGS: dict[str, dict[Language, str]] = {
+    "id": {Language.FR: "numéro", Language.ES: "número"},
+    "title": {Language.FR: "titre", Language.ES: "título"},
+    "workflow": {Language.FR: "procédure", Language.ES: "procedimiento"},
+    "workflow_version": {Language.FR: "version de la procédure", Language.ES: "versión del procedimiento"},
+    "state": {Language.FR: "état", Language.ES: "estado"},
+    "version": {Language.FR: "version", Language.ES: "versión"},
+    "parties": {Language.FR: "parties", Language.ES: "partes"},
+    "supporters": {Language.FR: "partenaires d'appui", Language.ES: "entidades de apoyo"},
+    "effective_from": {Language.FR: "en vigueur le", Language.ES: "vigente desde"},
+    "ends_on": {Language.FR: "fin le", Language.ES: "fecha de fin"},
+    "review_every_months": {Language.FR: "révision tous les (mois)", Language.ES: "revisión cada (meses)"},
+    "next_review_on": {Language.FR: "prochaine révision", Language.ES: "próxima revisión"},
+    "notice_period_days": {Language.FR: "préavis (jours)", Language.ES: "plazo de preaviso (días)"},
+    "signed_on": {Language.FR: "signé le", Language.ES: "firmado el"},
+    "signing_place": {Language.FR: "lieu de signature", Language.ES: "lugar de firma"},
+    "focal_points": {Language.FR: "points focaux", Language.ES: "puntos focales"},
+    "signatories": {Language.FR: "signataires", Language.ES: "signatarios"},
+    "areas": {Language.FR: "domaines de collaboration", Language.ES: "ámbitos de colaboración"},
+    "updated_at": {Language.FR: "modifié le", Language.ES: "modificado el"},
+    "predecessor_id": {Language.FR: "numéro du prédécesseur", Language.ES: "número del predecesor"},
+    "successor_id": {Language.FR: "numéro du successeur", Language.ES: "número del sucesor"},
+    "agreement_id": {Language.FR: "numéro de l'accord", Language.ES: "número del acuerdo"},
+    "agreement": {Language.FR: "accord", Language.ES: "acuerdo"},
+    "area": {Language.FR: "domaine de collaboration", Language.ES: "ámbito de colaboración"},
+    "owner": {Language.FR: "responsable", Language.ES: "responsable"},
+    "owner_name": {Language.FR: "nom du responsable", Language.ES: "nombre del responsable"},
+    "due_on": {Language.FR: "date d'échéance", Language.ES: "fecha de vencimiento"},
+    "status": {Language.FR: "statut", Language.ES: "estado del entregable"},
+    "overdue": {Language.FR: "en retard", Language.ES: "con retraso"},
+    "completed_on": {Language.FR: "terminé le", Language.ES: "completado el"},
+    "progress_note": {Language.FR: "note d'avancement", Language.ES: "nota de avance"},
+    "evidence_url": {Language.FR: "lien du justificatif", Language.ES: "enlace del justificante"},
+    "summary": {Language.FR: "résumé", Language.ES: "resumen"},
+    "description": {Language.FR: "description", Language.ES: "descripción"},
+}
+
+
+def heading(column: str, language: Language) -> str:
+    """`column`'s heading in `language` (its own name in English)."""
+    return column if language == Language.EN else HEADINGS[column][language]
+
+
+def column_of(heading: str) -> str:
+    """The column a header cell names, in any language (`heading`'s inverse, case and spaces
+    aside); a heading no language has is returned as it is, for the importer to name."""
+    wanted = heading.strip().casefold()
+    for column, words in HEADINGS.items():
+        if wanted in (column, *(word.casefold() for word in words.values())):
+            return column
+    return heading
+
+
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _BATCH = 200
 
@@ -359,9 +416,9 @@ async def _pages(session: AsyncSession, actor: Actor, filters: AgreementFilters)
         offset += len(rows)
 
 
-async def agreement_csv_rows(session: AsyncSession, actor: Actor,
-                             filters: AgreementFilters) -> AsyncIterator[str]:
-    yield csv_line(AGREEMENT_COLUMNS)
+async def agreement_csv_rows(session: AsyncSession, actor: Actor, filters: AgreementFilters,
+                             language: Language = Language.EN) -> AsyncIterator[str]:
+    yield csv_line(heading(column, language) for column in AGREEMENT_COLUMNS)
     async for page in _pages(session, actor, filters):
         ids = [a.id for a in page]
         contacts = list(await session.scalars(
@@ -394,8 +451,8 @@ async def agreement_csv_rows(session: AsyncSession, actor: Actor,
 
 
 async def deliverable_csv_rows(session: AsyncSession, actor: Actor, filters: AgreementFilters,
-                               today: date) -> AsyncIterator[str]:
-    yield csv_line(DELIVERABLE_COLUMNS)
+                               today: date, language: Language = Language.EN) -> AsyncIterator[str]:
+    yield csv_line(heading(column, language) for column in DELIVERABLE_COLUMNS)
     async for page in _pages(session, actor, filters):
         titles = {a.id: a.title for a in page}
         rows = await session.execute(

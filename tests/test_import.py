@@ -696,3 +696,19 @@ async def test_a_disabled_person_is_not_named_by_an_import(world: World, databas
             (2, "Agnès Bickart (metro_staff@metropolis.example) is disabled and cannot be named (in focal_points); "
                 "enable them or name someone else.")], report.lines()
     assert (await world.ok("admin", "GET", "/agreements"))["total"] == 0
+
+
+async def test_an_export_headed_in_french_imports_as_it_is(world: World, database: Database, clock: FixedClock,
+                                                          tmp_path: Path) -> None:
+    # A file exported with French headings (`?lang=fr`) is read back: the importer knows each
+    # column by its heading in any language.
+    agreement = await world.signed(next_review_on="2027-06-01")
+    export = await world.call("admin", "GET", "/exports/agreements.csv", params={"lang": "fr"})
+    assert export.content.decode("utf-8-sig").startswith("numéro,titre,procédure,")
+    path = tmp_path / "export.csv"
+    path.write_bytes(export.content)
+
+    report = await _import(database, clock, path, dry_run=True)
+
+    assert report.ok, report.lines()
+    assert [agreement_id for _, _, agreement_id in report.unchanged] == [agreement["id"]]

@@ -176,3 +176,28 @@ async def test_a_large_export_streams_every_row(world: World) -> None:
         await world.draft(title=f"Agreement {number:03d}")
     rows = _rows(await world.call("admin", "GET", "/exports/agreements.csv"))
     assert [r["title"] for r in rows] == [f"Agreement {n:03d}" for n in range(230)]
+
+
+async def test_an_export_is_headed_in_the_language_asked_else_the_callers(world: World) -> None:
+    # The header row is in French or Spanish as asked, else in the caller's own language; the values
+    # stay the machine's (a state is `signed` in every file), so a spreadsheet reads the same data.
+    agreement = await world.signed()
+    french = await world.call("metro_staff", "GET", "/exports/agreements.csv", params={"lang": "fr"})
+    rows = _rows(french)
+    assert list(rows[0])[:6] == ["numéro", "titre", "procédure", "version de la procédure", "état", "version"]
+    assert rows[0]["état"] == "signed"
+    assert rows[0]["numéro"] == str(agreement["id"])
+    spanish = _rows(await world.call("metro_staff", "GET", "/exports/deliverables.csv", params={"lang": "es"}))
+    header = (await world.call("metro_staff", "GET", "/exports/deliverables.csv", params={"lang": "es"})
+              ).content.decode("utf-8-sig").splitlines()[0]
+    assert header.startswith("número,número del acuerdo,acuerdo,ámbito de colaboración,título,responsable")
+    assert all(row["con retraso"] in ("yes", "no") for row in spanish)
+
+    # No `lang`: the caller's language (a person who reads Spanish gets Spanish headings).
+    await world.ok("metro_staff", "PATCH", f"/people/{world.metro_staff.id}", json={"language": "es"})
+    theirs = _rows(await world.call("metro_staff", "GET", "/exports/agreements.csv"))
+    assert "estado" in theirs[0]
+    assert "state" in _rows(await world.call("metro_staff", "GET", "/exports/agreements.csv",
+                                             params={"lang": "en"}))[0]
+    refused = await world.call("metro_staff", "GET", "/exports/agreements.csv", params={"lang": "de"})
+    assert refused.status_code == 422

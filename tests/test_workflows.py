@@ -22,16 +22,28 @@ from engine.workflow.rules import vocabulary
 from workflows.definition import WorkflowSpec
 from workflows.loader import WORKFLOW_DIR, WorkflowError, load_workflow, load_workflows
 
+# The test workflows' words in each language, as a workflow file carries them.
+WORDS = {"Handshake": ("Poignée de main", "Apretón de manos"), "Draft": ("Projet", "Borrador"),
+         "Active": ("En vigueur", "Vigente"), "Closed": ("Clôturé", "Cerrado"), "Start": ("Commencer", "Comenzar"),
+         "Close": ("Clôturer", "Cerrar"), "Archived": ("Archivé", "Archivado"), "Pause": ("Suspendre", "Pausar"),
+         "Stuck": ("Bloqué", "Bloqueado"), "Stick": ("Bloquer", "Bloquear")}
+
+
+def words(english: str) -> dict[str, str]:
+    french, spanish = WORDS[english]
+    return {"en": english, "fr": french, "es": spanish}
+
+
 MINIMAL: dict[str, Any] = {
     "name": "handshake",
     "version": 1,
-    "title": "Handshake",
+    "titles": words("Handshake"),
     "initial": "draft",
-    "states": {"draft": {"label": "Draft", "editable": True},
-               "active": {"label": "Active"},
-               "closed": {"label": "Closed", "final": True}},
-    "events": {"start": {"label": "Start", "guards": ["effective_from_set"]},
-               "close": {"label": "Close", "guards": ["reason_given"], "confirm": True}},
+    "states": {"draft": {"labels": words("Draft"), "editable": True},
+               "active": {"labels": words("Active")},
+               "closed": {"labels": words("Closed"), "final": True}},
+    "events": {"start": {"labels": words("Start"), "guards": ["effective_from_set"]},
+               "close": {"labels": words("Close"), "guards": ["reason_given"], "confirm": True}},
     "transitions": [{"event": "start", "from": "draft", "to": "active"},
                     {"event": "close", "from": ["draft", "active"], "to": "closed"}],
 }
@@ -100,12 +112,12 @@ def _unknown_effect(spec: dict[str, Any]) -> None:
 
 
 def _unreachable(spec: dict[str, Any]) -> None:
-    spec["states"]["archived"] = {"label": "Archived", "final": True}
+    spec["states"]["archived"] = {"labels": words("Archived"), "final": True}
 
 
 def _dead_end(spec: dict[str, Any]) -> None:
-    spec["states"]["stuck"] = {"label": "Stuck"}
-    spec["events"]["stick"] = {"label": "Stick"}
+    spec["states"]["stuck"] = {"labels": words("Stuck")}
+    spec["events"]["stick"] = {"labels": words("Stick")}
     spec["transitions"].append({"event": "stick", "from": "active", "to": "stuck"})
 
 
@@ -122,7 +134,7 @@ def _leaves_final(spec: dict[str, Any]) -> None:
 
 
 def _event_without_transition(spec: dict[str, Any]) -> None:
-    spec["events"]["pause"] = {"label": "Pause"}
+    spec["events"]["pause"] = {"labels": words("Pause")}
 
 
 def _transition_of_unknown_event(spec: dict[str, Any]) -> None:
@@ -189,7 +201,7 @@ def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("missing", "field"), [
     ("initial", "initial"), ("states", "states"), ("transitions", "transitions"),
-    ("name", "name"), ("title", "title"),
+    ("name", "name"), ("titles", "titles"),
 ])
 def test_missing_fields(tmp_path: Path, missing: str, field: str) -> None:
     spec = copy.deepcopy(MINIMAL)
@@ -275,13 +287,14 @@ def _flagged(states: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("states", "words"), [
-    ({"draft": {"label": "Draft", "signed": True}}, "initial state 'draft' is signed"),
-    ({"active": {"label": "Active", "signed": True}},  # close leads from active to closed
+    ({"draft": {"labels": words("Draft"), "signed": True}}, "initial state 'draft' is signed"),
+    ({"active": {"labels": words("Active"), "signed": True}},  # close leads from active to closed
      "leads from signed state 'active' to 'closed', which is not signed"),
-    ({"active": {"label": "Active", "term_restarts": True}}, "state 'active' has term_restarts but is not signed"),
-    ({"closed": {"label": "Closed", "final": True, "signed": True, "term_restarts": True}},
+    ({"active": {"labels": words("Active"), "term_restarts": True}},
+     "state 'active' has term_restarts but is not signed"),
+    ({"closed": {"labels": words("Closed"), "final": True, "signed": True, "term_restarts": True}},
      "state 'closed' has term_restarts but is final"),
-    ({"active": {"label": "Active", "signs": True}}, "states.active.signs: Extra inputs are not permitted"),
+    ({"active": {"labels": words("Active"), "signs": True}}, "states.active.signs: Extra inputs are not permitted"),
 ])
 def test_state_flags_that_contradict_the_workflow_are_refused(tmp_path: Path, states: dict[str, Any],
                                                               words: str) -> None:
@@ -290,8 +303,8 @@ def test_state_flags_that_contradict_the_workflow_are_refused(tmp_path: Path, st
 
 def test_consistent_state_flags_load(tmp_path: Path) -> None:
     spec = load_workflow(write(tmp_path, _flagged({
-        "active": {"label": "Active", "signed": True, "term_restarts": True},
-        "closed": {"label": "Closed", "final": True, "signed": True}})), vocabulary())
+        "active": {"labels": words("Active"), "signed": True, "term_restarts": True},
+        "closed": {"labels": words("Closed"), "final": True, "signed": True}})), vocabulary())
     assert [n for n, s in spec.states.items() if s.signed] == ["active", "closed"]
 
 
@@ -354,3 +367,43 @@ def test_a_term_restarts_from_a_state_flagged_so_whatever_its_name(state: str, n
     assert workflow.step(state, ctx) == "active"
     assert ctx.agreement.next_review_on == next_review  # as the change leaves it
     assert agreement.next_review_on == date(2027, 3, 1)  # the snapshot itself is never changed
+
+
+@pytest.mark.parametrize(("group", "name", "language", "said"), [
+    ("states", "active", "fr", "state 'active' has no French label"),
+    ("events", "close", "es", "event 'close' has no Spanish label"),
+    ("states", "draft", "en", "state 'draft' has no English label"),
+])
+def test_a_label_missing_in_a_language_is_refused(tmp_path: Path, group: str, name: str, language: str,
+                                                  said: str) -> None:
+    # A file that names a state or event in only some of the languages never loads: no reader
+    # would meet that state in a language they did not choose.
+    spec = copy.deepcopy(MINIMAL)
+    del spec[group][name]["labels"][language]
+    message = problems_of(write(tmp_path, spec))
+    assert f"{group}.{name}.labels.{language}: {said}" in message
+    assert "handshake.v1.yaml" in message
+
+
+def test_every_shipped_workflow_names_its_states_and_events_in_each_language() -> None:
+    spec = catalog().get("collaboration_agreement", 2).spec
+    assert spec.label_of("active", "fr") == "En vigueur"
+    assert spec.label_of("under_review", "es") == "En revisión"
+    assert spec.label_of("submit_for_signature", "fr") == "Soumettre à la signature"
+    assert spec.label_of("submit_for_signature", "en") == "Submit for signature"
+    assert spec.events["submit_for_signature"].label == "Submit for signature"  # the engine's English
+    assert spec.title_in("es") == "Acuerdo de colaboración"
+
+
+def test_one_english_label_is_translated_alike_in_every_file(tmp_path: Path) -> None:
+    # The pages find a label's French and Spanish by its English: two files may not disagree.
+    write(tmp_path, MINIMAL)
+    other = copy.deepcopy(MINIMAL)
+    other["version"] = 2
+    other["states"]["active"]["labels"] = {"en": "Active", "fr": "Actif", "es": "Activo"}
+    write(tmp_path, other, name="handshake.v2.yaml")
+    with pytest.raises(WorkflowError) as refused:
+        load_workflows(tmp_path, vocabulary())
+    assert "handshake.v2.yaml" in str(refused.value)
+    assert "'Active' is translated" in str(refused.value)
+    assert "translate it alike" in str(refused.value)

@@ -30,6 +30,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Labels(_Strict):
+    """A workflow file's words (a state's or event's label, the workflow's title) in each language
+    the pages and mails speak (engine/i18n.py, LANGUAGES): the file carries them all, and the loader
+    refuses one that lacks any, so that no reader meets a state in a language they did not choose.
+    A fourth language is a new field here, and its words in every workflow file."""
+
+    en: str = Field(min_length=1)
+    fr: str = Field(min_length=1)
+    es: str = Field(min_length=1)
+
+    def of(self, language: str) -> str:
+        """The words in `language` (a code of engine/i18n.py's LANGUAGES)."""
+        return str(getattr(self, language))
+
+
 class StateSpec(_Strict):
     """A state, and what the engine must know of it (it never names a workflow's states).
 
@@ -39,14 +54,20 @@ class StateSpec(_Strict):
     leads from a signed state back to an unsigned one. `term_restarts`: the agreement waits here
     for a new term (a renewal): when its term starts from this state, reviews are counted afresh
     from the new term's start (the `start_term` effect). `amendable`: a signed agreement here
-    may be changed by an amendment (engine/amendments), which its parties sign in turn."""
+    may be changed by an amendment (engine/amendments), which its parties sign in turn.
+    `labels`: its name in each language; `label` is the English one, which the engine's own
+    sentences (refusals, history) use."""
 
-    label: str
+    labels: Labels
     final: bool = False
     editable: bool = False
     signed: bool = False
     term_restarts: bool = False
     amendable: bool = False
+
+    @property
+    def label(self) -> str:
+        return self.labels.en
 
 
 class DocumentGuard(_Strict):
@@ -80,14 +101,18 @@ class EventSpec(_Strict):
     scheduler fires it on its timer's day and a person has nothing to decide, so the pages say
     what will happen and when instead of offering a button (the loader requires a timer for it;
     its actors may still fire it through the API once its guards hold). Neither changes what the
-    API accepts."""
+    API accepts. `labels`, `label`: as a state's."""
 
-    label: str
+    labels: Labels
     actors: tuple[EventActor, ...] = (EventActor.STAFF,)
     guards: tuple[GuardEntry, ...] = ()
     effects: tuple[Identifier, ...] = ()
     confirm: bool = False
     scheduled: bool = False
+
+    @property
+    def label(self) -> str:
+        return self.labels.en
 
 
 class TransitionSpec(_Strict):
@@ -149,9 +174,11 @@ class ReminderSpec(_Strict):
 
 
 class WorkflowSpec(_Strict):
+    """A workflow file. `titles`: the workflow's name in each language (`title`, the English one)."""
+
     name: Identifier
     version: int = Field(ge=1)
-    title: str
+    titles: Labels
     description: str = ""
     initial: Identifier
     states: dict[Identifier, StateSpec]
@@ -159,3 +186,16 @@ class WorkflowSpec(_Strict):
     transitions: tuple[TransitionSpec, ...]
     timers: tuple[TimerSpec, ...] = ()
     reminders: tuple[ReminderSpec, ...] = ()
+
+    @property
+    def title(self) -> str:
+        return self.titles.en
+
+    def label_of(self, name: str, language: str) -> str:
+        """The label of the state or event `name` in `language`: what the pages, mails and
+        diagrams show a reader (a workflow has no state and event of one name: the loader checks)."""
+        part = self.states.get(name) or self.events[name]
+        return part.labels.of(language)
+
+    def title_in(self, language: str) -> str:
+        return self.titles.of(language)

@@ -6,7 +6,8 @@ conditions or dates; unreachable states; states with no path to a final state;
 state flags that contradict each other or the transitions (a signed initial state,
 a transition from a signed state to an unsigned one, `term_restarts` on an unsigned
 or final state); event flags that do not fit (an event into a final state that does
-not `confirm`, a `scheduled` event no timer fires) — and raises `WorkflowError` naming the file and every problem found.
+not `confirm`, a `scheduled` event no timer fires; a state or event not named in each of
+en, fr and es) — and raises `WorkflowError` naming the file and every problem found.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
-from workflows.definition import DocumentGuard, EventActor, WorkflowSpec
+from workflows.definition import DocumentGuard, EventActor, Labels, WorkflowSpec
 
 WORKFLOW_DIR = Path(__file__).parent
 
@@ -58,13 +60,7 @@ def load_workflow(path: Path, vocabulary: Vocabulary) -> WorkflowSpec:
     try:
         spec = WorkflowSpec.model_validate(raw)
     except ValidationError as error:
-        raise WorkflowError(
-            path,
-            [
-                f"{'.'.join(str(part) for part in problem['loc']) or '(top)'}: {problem['msg']}"
-                for problem in error.errors()
-            ],
-        ) from error
+        raise WorkflowError(path, [_described(problem) for problem in error.errors()]) from error
     problems = list(_problems(spec, vocabulary))
     expected_stem = f"{spec.name}.v{spec.version}"
     if path.suffix == ".yaml" and path.stem != expected_stem:
@@ -77,17 +73,44 @@ def load_workflow(path: Path, vocabulary: Vocabulary) -> WorkflowSpec:
 
 def load_workflows(directory: Path, vocabulary: Vocabulary) -> dict[tuple[str, int], WorkflowSpec]:
     specs: dict[tuple[str, int], WorkflowSpec] = {}
+    # The pages find a label's other languages by its English (engine/workflow/machine.py,
+    # `Catalog.words`): one English word is translated alike in every file.
+    words: dict[str, Labels] = {}
     for path in sorted(directory.glob("*.yaml")):
         spec = load_workflow(path, vocabulary)
         key = (spec.name, spec.version)
         if key in specs:
             raise WorkflowError(path, [f"workflow {spec.name!r} version {spec.version} is defined twice"])
         specs[key] = spec
+        for labels in (spec.titles, *(state.labels for state in spec.states.values()),
+                       *(event.labels for event in spec.events.values())):
+            known = words.setdefault(labels.en, labels)
+            if known != labels:
+                raise WorkflowError(path, [
+                    f"{labels.en!r} is translated {labels.model_dump()} here but {known.model_dump()} "
+                    "elsewhere (another state, event or workflow file): translate it alike"])
     return specs
+
+
+_LANGUAGE_NAMES = {"en": "English", "fr": "French", "es": "Spanish"}
+
+
+def _described(problem: ErrorDetails) -> str:
+    """A pydantic problem as the loader reports it: where, then what; a missing label says which
+    state or event lacks which language (`states.draft.labels.fr: state 'draft' has no French label ...`)."""
+    loc = problem["loc"]
+    where = ".".join(str(part) for part in loc) or "(top)"
+    if problem["type"] == "missing" and loc[-2:-1] in (("labels",), ("titles",)) and loc[-1] in _LANGUAGE_NAMES:
+        owner = f"{'state' if loc[0] == 'states' else 'event'} {loc[1]!r}" if len(loc) == 4 else "the workflow"
+        return (f"{where}: {owner} has no {_LANGUAGE_NAMES[str(loc[-1])]} label: give it "
+                "labels: {en: ..., fr: ..., es: ...} (every state and event is named in each language)")
+    return f"{where}: {problem['msg']}"
 
 
 def _problems(spec: WorkflowSpec, vocabulary: Vocabulary) -> Iterable[str]:
     states = set(spec.states)
+    for name in sorted(states & set(spec.events)):
+        yield f"{name!r} is both a state and an event: give them different names"
     if spec.initial not in states:
         yield f"initial state {spec.initial!r} is not one of the states"
     if not any(state.final for state in spec.states.values()):

@@ -9,13 +9,23 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import AgreementFiltersDep, CurrentActor, SessionDep, WhenDep, get_database
-from engine import reports
+from api.deps import AgreementFiltersDep, CurrentActor, SessionDep, SettingsDep, WhenDep, get_database
+from engine import i18n, reports
+from engine.context import Actor
 from engine.db import Database
+from engine.settings import Settings
+from engine.statuses import Language
 
 router = APIRouter(tags=["reports"])
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
+LangQuery = Annotated[Language | None, Query(
+    description="the header row's language (en, fr, es); unset, the caller's (their own, else their "
+                "organisation's, else the server's default). The values stay the same in every language.")]
+
+
+def _header_language(lang: Language | None, actor: Actor, settings: Settings) -> Language:
+    return lang or i18n.language_of(actor.language, None, settings.default_language)
 
 
 @router.get("/reports/summary", response_model=reports.Summary)
@@ -41,26 +51,30 @@ def _csv(database: Database, name: str,
 
 @router.get("/exports/agreements.csv", response_class=StreamingResponse,
             responses={200: {"content": {"text/csv": {}}}})
-async def export_agreements(actor: CurrentActor, database: DatabaseDep,
-                            filters: AgreementFiltersDep) -> StreamingResponse:
+async def export_agreements(actor: CurrentActor, database: DatabaseDep, filters: AgreementFiltersDep,
+                            settings: SettingsDep, lang: LangQuery = None) -> StreamingResponse:
     """The agreements `GET /agreements` would list with the same filters, one row each.
 
     Columns: id, title, workflow, workflow_version, state, version, parties, supporters,
     effective_from, ends_on, review_every_months, next_review_on, notice_period_days, signed_on,
-    signing_place, focal_points, signatories, areas, updated_at. The file is also a valid
-    `accord import` file.
+    signing_place, focal_points, signatories, areas, updated_at, predecessor_id, successor_id: so
+    in English; `?lang=fr` or `es` heads them in French or Spanish. The file, in any of the three,
+    is also a valid `accord import` file.
     """
-    return _csv(database, "agreements.csv", lambda s: reports.agreement_csv_rows(s, actor, filters))
+    language = _header_language(lang, actor, settings)
+    return _csv(database, "agreements.csv", lambda s: reports.agreement_csv_rows(s, actor, filters, language))
 
 
 @router.get("/exports/deliverables.csv", response_class=StreamingResponse,
             responses={200: {"content": {"text/csv": {}}}})
 async def export_deliverables(actor: CurrentActor, database: DatabaseDep, filters: AgreementFiltersDep,
-                              when: WhenDep) -> StreamingResponse:
+                              when: WhenDep, settings: SettingsDep, lang: LangQuery = None) -> StreamingResponse:
     """The deliverables of the agreements `GET /agreements` would list with the same filters.
 
     Columns: id, agreement_id, agreement, area, title, owner (email), owner_name, due_on,
-    status, overdue (yes/no), completed_on, progress_note, evidence_url, updated_at.
+    status, overdue (yes/no), completed_on, progress_note, evidence_url, updated_at (`?lang=` as
+    for agreements).
     """
+    language = _header_language(lang, actor, settings)
     return _csv(database, "deliverables.csv",
-                lambda s: reports.deliverable_csv_rows(s, actor, filters, when.today))
+                lambda s: reports.deliverable_csv_rows(s, actor, filters, when.today, language))

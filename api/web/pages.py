@@ -116,9 +116,10 @@ templates.env.globals.update({family.__name__: family for family in (
 # {% trans %}, _() and the `in_words` filter speak the page's language (`page_language`, engine/i18n.py).
 i18n.install(templates.env).globals.update({
     "LANGUAGES": i18n.NAMES,
-    # A workflow file's label (a state, an event, a workflow's title) in the page's language: a plain
-    # string, escaped like any other (unlike `_()`, whose result Jinja trusts).
-    "label": i18n.gettext,
+    # A workflow file's label (a state, an event, a workflow's title) in the page's language, as the
+    # file writes it (`labels`): a plain string, escaped like any other (unlike `_()`, whose result
+    # Jinja trusts).
+    "label": lambda english: catalog().words(english, i18n.current()),
     # A role as the pages say it, translated where shown: `_(role_words[role])`.
     "role_words": {Role.ADMIN: i18n.N_("admin"), Role.STAFF: i18n.N_("staff"), Role.PARTNER: i18n.N_("partner")},
     "kind_words": {"network": i18n.N_("network"), "association": i18n.N_("association"),

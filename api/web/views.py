@@ -15,7 +15,7 @@ from engine.agreements.values import AgreementSnapshot
 from engine.clock import When
 from engine.context import Actor
 from engine.days import usable
-from engine.i18n import N_, format_day, in_english, ngettext
+from engine.i18n import N_, current, format_day, in_english, ngettext
 from engine.i18n import gettext as _
 from engine.schedule import timer_days
 from engine.schemas import AgreementRead
@@ -54,7 +54,7 @@ def scheduled_steps(workflow: CompiledWorkflow, agreement: AgreementSnapshot, wh
         if not spec.scheduled:
             continue
         dest = workflow.destination(agreement.state, event)
-        becomes = _(workflow.spec.states[dest].label) if dest else agreement.state
+        becomes = workflow.spec.label_of(dest, current()) if dest else agreement.state
         planned = sorted(day for name, day in days if name == event)
         if not planned:
             ctx = EventContext(snapshot=agreement, event=event, actor=Actor.scheduler(), data=NO_FIELDS,
@@ -125,10 +125,10 @@ def consequences(workflow: CompiledWorkflow, agreement: AgreementSnapshot, event
     sentences = []
     if state.final:
         sentences.append(_("The agreement becomes %(state)s, for good: nothing more can be done to it (no event, "
-                           "no edit, no deliverable update).") % {"state": _(state.label)})
+                           "no edit, no deliverable update).") % {"state": spec.label_of(dest, current())})
     else:
-        then = [_(spec.events[e].label) for e in workflow.allowed_events(dest) if not spec.events[e].scheduled]
-        sentences.append(_("The agreement becomes %(state)s.") % {"state": _(state.label)}
+        then = [spec.label_of(e, current()) for e in workflow.allowed_events(dest) if not spec.events[e].scheduled]
+        sentences.append(_("The agreement becomes %(state)s.") % {"state": spec.label_of(dest, current())}
                          + (" " + _("From there the parties' staff can: %(events)s.") % {"events": ", ".join(then)}
                             if then else ""))
     sentences += [english for sentence in workflow.consequences(event, agreement)
@@ -137,7 +137,7 @@ def consequences(workflow: CompiledWorkflow, agreement: AgreementSnapshot, event
     stopped = sorted(timer_days(agreement) - timer_days(after), key=lambda pair: pair[1])
     if stopped:
         sentences.append(_("Accord no longer does by itself: %(steps)s.") % {"steps": "; ".join(
-            _("%(event)s on %(day)s") % {"event": _(spec.events[name].label), "day": format_day(day)}
+            _("%(event)s on %(day)s") % {"event": spec.label_of(name, current()), "day": format_day(day)}
             for name, day in stopped)})
     reminders = [r.title for r in spec.reminders
                  if agreement.state in r.states and dest not in r.states and _applies(r.subject, r.date_name,

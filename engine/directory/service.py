@@ -319,10 +319,14 @@ async def issue_token(
 
 _TOKEN: Table = ApiToken.__table__  # type: ignore[attr-defined]
 _PERSON: Table = Person.__table__  # type: ignore[attr-defined]
-# Built once: every request runs it.
+_ORGANISATION: Table = Organisation.__table__  # type: ignore[attr-defined]
+# Built once: every request runs it. The language the holder reads (theirs, else their
+# organisation's) heads their CSV exports (api/routers/reports.py).
 _ACTOR_BY_DIGEST = (
-    select(_TOKEN.c.token_hash, _PERSON.c.id, _PERSON.c.name, _PERSON.c.role, _PERSON.c.organisation_id)
+    select(_TOKEN.c.token_hash, _PERSON.c.id, _PERSON.c.name, _PERSON.c.role, _PERSON.c.organisation_id,
+           func.coalesce(_PERSON.c.language, _ORGANISATION.c.language))
     .join(_PERSON, _PERSON.c.id == _TOKEN.c.person_id)
+    .outerjoin(_ORGANISATION, _ORGANISATION.c.id == _PERSON.c.organisation_id)
     .where(_TOKEN.c.token_hash == bindparam("digest"), _TOKEN.c.revoked_at.is_(None),
            _PERSON.c.active.is_(True))
 )
@@ -335,8 +339,8 @@ async def actor_for_digest(session: AsyncSession, digest: str) -> Actor | None:
     row = (await connection.execute(_ACTOR_BY_DIGEST, {"digest": digest})).first()
     if row is None or not hmac.compare_digest(row[0], digest):
         return None
-    _, person_id, name, role, organisation_id = row
-    return Actor(label=name, role=role, person_id=person_id, organisation_id=organisation_id)
+    _, person_id, name, role, organisation_id, language = row
+    return Actor(label=name, role=role, person_id=person_id, organisation_id=organisation_id, language=language)
 
 
 async def actor_for_token(session: AsyncSession, token: str) -> Actor | None:

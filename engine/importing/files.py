@@ -25,6 +25,7 @@ from xml.sax.handler import ContentHandler
 import defusedxml.sax as defused_sax
 from defusedxml import DefusedXmlException
 
+from engine.reports import column_of
 from engine.settings import Settings
 
 # An XLSX workbook is a zip archive of a few dozen XML parts that deflate 5 to 20 times; a
@@ -74,7 +75,11 @@ class ImportTables:
 
 
 def _column(name: Any) -> str:
-    return str(name or "").strip().lower().replace(" ", "_")
+    """The column a header cell names: an export's heading in any language (`reports.column_of`),
+    else the cell as a column's name (`Due On` is `due_on`)."""
+    text = str(name or "")
+    found = column_of(text)
+    return found if found != text else text.strip().lower().replace(" ", "_")
 
 
 def quoted(text: str, limit: int = 80) -> str:

@@ -9,9 +9,9 @@ the graphviz engine; every node is then relabelled with its state's label and th
 state drawn dark with white text), and otherwise drawn in Python (`engine.workflow.drawing`): a
 fresh machine with no Graphviz and no internet draws the diagram all the same. Rendered SVG is
 cached per (workflow, version, highlight, renderer, language): a workflow version never changes
-once loaded. In a language other than English its title and its states' and events' labels come
-from the catalogs (engine/i18n.py), with the words around them; the arrows Graphviz draws keep the
-events' names.
+once loaded. In every language its title and its states' and events' labels (those on the arrows
+too, with either renderer) are the workflow file's own in that language (`WorkflowSpec.label_of`),
+and the words around them come from the catalogs (engine/i18n.py).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def svg(workflow: CompiledWorkflow, highlight: str | None = None, language: Lang
     cached = _CACHE.get(key)
     if cached is None:
         with i18n.reading(language):
-            spec = _in_words_of(workflow.spec, language)
+            spec = workflow.spec
             if renderer == "dot":
                 try:
                     cached = _render(spec, highlight)
@@ -69,22 +69,11 @@ def svg(workflow: CompiledWorkflow, highlight: str | None = None, language: Lang
 _CACHE: dict[tuple[str, int, str | None, str, str], str] = {}
 
 
-def _in_words_of(spec: WorkflowSpec, language: Language) -> WorkflowSpec:
-    """`spec` with its title and labels in the language being read (the file's own in English)."""
-    if language == i18n.SOURCE:
-        return spec
-    return spec.model_copy(update={
-        "title": _(spec.title),
-        "states": {name: state.model_copy(update={"label": _(state.label)}) for name, state in spec.states.items()},
-        "events": {name: event.model_copy(update={"label": _(event.label)}) for name, event in spec.events.items()},
-    })
-
-
 def _title(spec: WorkflowSpec, highlight: str | None) -> str:
     if highlight:
         return _("Lifecycle of a %(workflow)s; current state: %(state)s") % {
-            "workflow": spec.title.lower(), "state": spec.states[highlight].label}
-    return _("Lifecycle of a %(workflow)s") % {"workflow": spec.title.lower()}
+            "workflow": spec.title_in(i18n.current()).lower(), "state": spec.label_of(highlight, i18n.current())}
+    return _("Lifecycle of a %(workflow)s") % {"workflow": spec.title_in(i18n.current()).lower()}
 
 
 def _render(spec: WorkflowSpec, highlight: str | None) -> str:
@@ -93,8 +82,10 @@ def _render(spec: WorkflowSpec, highlight: str | None) -> str:
 
     machine = GraphMachine(
         states=list(spec.states), initial=highlight or spec.initial, auto_transitions=False,
-        transitions=[{"trigger": t.event, "source": list(t.source), "dest": t.dest} for t in spec.transitions],
-        graph_engine="graphviz", title=spec.title, show_conditions=False,
+        # Each arrow is named by its event's label, not its name: the trigger is what Graphviz writes.
+        transitions=[{"trigger": spec.label_of(t.event, i18n.current()), "source": list(t.source), "dest": t.dest}
+                     for t in spec.transitions],
+        graph_engine="graphviz", title=spec.title_in(i18n.current()), show_conditions=False,
     )
     graph = machine.get_graph()
     # Defaults written at the top of the file, so they reach the nodes and edges transitions declared.
@@ -104,7 +95,7 @@ def _render(spec: WorkflowSpec, highlight: str | None) -> str:
     for state_name, state in spec.states.items():
         # A second statement for a node overrides the attributes transitions gave it.
         style = _CURRENT if state_name == highlight else _FINAL if state.final else _PLAIN
-        label = state.label + (_(" (current)") if state_name == highlight else "")
+        label = spec.label_of(state_name, i18n.current()) + (_(" (current)") if state_name == highlight else "")
         graph.node(state_name, label=label, **style)
     try:
         raw = graph.pipe(format="svg", engine="dot").decode()
@@ -134,6 +125,7 @@ class StateStep:
 
 
 def states_in_order(workflow: CompiledWorkflow, current: str | None = None) -> list[StateStep]:
+    """The labels in English: the page shows them in its language (its template's `label()`)."""
     spec = workflow.spec
     steps = []
     for name, state in spec.states.items():

@@ -31,6 +31,9 @@ and its natural `width` and `height`: it scales down to a phone's width, and a <
 
 Text widths are estimated (no font metrics without a renderer): boxes are sized generously
 and text is centred, so a narrower font only leaves more room.
+
+Every word is in the language being read (`engine.i18n.reading`): the states' and events' labels
+from the workflow file (`WorkflowSpec.label_of`), the words around them from the catalogs.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html import escape
 
-from engine.i18n import gettext
+from engine.i18n import current, gettext
 from workflows.definition import WorkflowSpec
 
 FONT = "Helvetica, Arial, sans-serif"
@@ -133,7 +136,7 @@ def _arrows(spec: WorkflowSpec) -> tuple[list[tuple[str, str, str]], dict[str, l
     for transition in spec.transitions:
         for source in transition.source:
             if source == transition.dest:
-                label = spec.events[transition.event].label
+                label = spec.label_of(transition.event, current())
                 if label not in loops.setdefault(source, []):
                     loops[source].append(label)
             elif (source, transition.event, transition.dest) not in arrows:
@@ -181,11 +184,11 @@ def _graph(spec: WorkflowSpec, highlight: str | None) -> tuple[dict[str, _Node],
     nodes: dict[str, _Node] = {}
     for name, state in spec.states.items():
         nodes[name] = _Node(key=name, rank=rank[name], state=name, final=state.final, current=name == highlight,
-                            label=state.label + (gettext(" (current)") if name == highlight else ""),
+                            label=spec.label_of(name, current()) + (gettext(" (current)") if name == highlight else ""),
                             loop_labels=loops.get(name, []))
     bundles: dict[_Bundle, list[str]] = {}
     for source, event, dest in arrows:
-        bundle = _Bundle(event=event, label=spec.events[event].label, dest=dest, up=rank[dest] < rank[source])
+        bundle = _Bundle(event=event, label=spec.label_of(event, current()), dest=dest, up=rank[dest] < rank[source])
         bundles.setdefault(bundle, []).append(source)
     # A state's first arrow down, in the file's order, is its main way on: kept the straightest.
     main: dict[str, str] = {}
@@ -495,11 +498,13 @@ def _description(spec: WorkflowSpec, highlight: str | None) -> str:
         leads: list[str] = []
         for transition in spec.transitions:
             if name in transition.source:
-                words = gettext("%(event)s leads to %(state)s") % {"event": spec.events[transition.event].label,
-                                                              "state": spec.states[transition.dest].label}
+                words = gettext("%(event)s leads to %(state)s") % {
+                    "event": spec.label_of(transition.event, current()),
+                    "state": spec.label_of(transition.dest, current())}
                 if words not in leads:
                     leads.append(words)
-        what = (state.label + (gettext(" (current state)") if name == highlight else "")
+        what = (spec.label_of(name, current()) + (gettext(" (current state)") if name == highlight else "")
                 + (gettext(" (final)") if state.final else ""))
         sentences.append(f"{what}: {'; '.join(leads)}." if leads else f"{what}.")
-    return gettext("Starts in %(state)s.") % {"state": spec.states[spec.initial].label} + " " + " ".join(sentences)
+    start = gettext("Starts in %(state)s.") % {"state": spec.label_of(spec.initial, current())}
+    return start + " " + " ".join(sentences)

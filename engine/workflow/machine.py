@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from transitions import EventData, Machine
@@ -20,7 +20,7 @@ from engine.agreements.values import AgreementSnapshot
 from engine.errors import NotFound
 from engine.workflow import rules
 from engine.workflow.event import EventContext
-from workflows.definition import EventSpec, WorkflowSpec
+from workflows.definition import EventSpec, Labels, WorkflowSpec
 from workflows.loader import WORKFLOW_DIR, load_workflows
 
 
@@ -218,6 +218,24 @@ class Catalog:
 
     def names(self) -> set[str]:
         return {name for name, _ in self.workflows}
+
+    def words(self, english: str, language: str) -> str:
+        """A workflow file's English words (a state's or an event's label, a workflow's title) in
+        `language`, as the files themselves write them (`labels`, `titles`): for the pages, whose
+        context carries the English label as far as the template (`label()`). Words no file has
+        (already translated, or an amendment's) are returned as they are."""
+        found = self._words.get(english)
+        return found.of(language) if found else english
+
+    @cached_property
+    def _words(self) -> dict[str, Labels]:
+        words: dict[str, Labels] = {}
+        for workflow in self.workflows.values():
+            spec = workflow.spec
+            for labels in (spec.titles, *(s.labels for s in spec.states.values()),
+                           *(e.labels for e in spec.events.values())):
+                words[labels.en] = labels
+        return words
 
 
 @cache

@@ -10,7 +10,8 @@ from xml.etree import ElementTree
 import httpx
 import pytest
 
-from engine.workflow import drawing
+from engine.statuses import Language
+from engine.workflow import diagrams, drawing
 from engine.workflow.machine import catalog
 from tests.support import World
 from tests.web.helpers import sign_in, text_of
@@ -144,3 +145,28 @@ def test_python_drawing_keeps_boxes_apart_and_arrows_between_rows(name: str) -> 
     width, height = float(svg.get("width", "0")), float(svg.get("height", "0"))
     assert all(0 <= left + shift and right + shift <= width and 0 <= top and bottom <= height
                for left, top, right, bottom in boxes), "a state is outside the picture"
+
+
+@pytest.mark.parametrize("renderer", ["dot", "python"])
+def test_the_diagram_names_states_and_arrows_in_the_readers_language(
+        renderer: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # A French or Spanish reader sees the workflow file's own words on the boxes and on the arrows,
+    # with Graphviz and without it; each language is drawn (and cached) apart.
+    if renderer == "dot" and shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot not found")
+    if renderer == "python":
+        monkeypatch.setenv("PATH", str(tmp_path))
+    workflow = catalog().get("collaboration_agreement", 2)
+    french = diagrams.svg(workflow, "signed", Language.FR)
+    spanish = diagrams.svg(workflow, "signed", Language.ES)
+    english = diagrams.svg(workflow, "signed", Language.EN)
+    for picture, state, arrow, title in (
+            (french, "En vigueur", "Mettre en vigueur", "Cycle de vie"),
+            (spanish, "Vigente", "Poner en vigor", "Ciclo de vida"),
+            (english, "Active", "Activate", "Lifecycle")):
+        texts = " ".join(t.text or "" for t in ElementTree.fromstring(picture).iter(f"{SVG}text"))
+        assert state in texts
+        assert arrow in texts  # the event's label on its arrow, not its name (`activate`)
+        assert (ElementTree.fromstring(picture).findtext(f"{SVG}title") or "").startswith(title)
+    assert "Activate" not in french
+    assert "Pending signature" not in spanish

@@ -123,3 +123,19 @@ def test_days_and_numbers_are_written_as_each_reader_writes_them() -> None:
         assert i18n.gettext("Agreements") == "Acuerdos"
     assert i18n.gettext("Agreements") == "Agreements"
     assert i18n.format_number(1234.5, Language.FR) == "1\u202f234,5"
+
+
+async def test_an_agreement_page_names_states_and_events_in_the_workflow_files_words(
+        client: httpx.AsyncClient, world: World) -> None:
+    # The state, the buttons, the list beside the diagram and the diagram itself speak the workflow
+    # file's French (`labels: {fr: ...}`), not its English.
+    agreement = await world.signed()
+    await sign_in(client, world.metro_staff.token)
+    await client.get("/language/fr", params={"next": "/agreements"})
+    page = text_of((await client.get(f"/agreements/{agreement['id']}")).text)
+    assert "Signé" in page
+    assert "Mettre en vigueur" in page  # the event the agreement may take next
+    assert "Accord de collaboration" in page  # the workflow's title
+    assert "Activate" not in page
+    listed = text_of((await client.get("/agreements")).text)
+    assert "Signé" in listed
