@@ -3,19 +3,26 @@
 "Sign (pending signature → signed) for UCLG ASPAC by Accord Administrator": what happened (the
 workflow's label of the event when the caller has it), the change of state if any, on whose
 behalf when an administrator acted for a party (`on_behalf_of` in the row's data), and who.
+
+The words are gettext's (engine/i18n.py), in the language being read when they are written: a
+page's (api/web/pages.py sets it), the API's English unless the request sends `Accept-Language`
+(api/languages.py). The states stay the machine's names, as the API's `from_state`/`to_state`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from engine.i18n import N_, gettext
+
 # Creations said in words of their own (the others: their name, `focal_point_named` -> "Focal point named").
-_CREATIONS = {"create": "Created", "copy": "Copied", "create_successor": "Created as successor"}
+_CREATIONS = {"create": N_("Created"), "copy": N_("Copied"), "create_successor": N_("Created as successor")}
 
 
 def event_label(event: str) -> str:
     """The words of an event when no workflow label is at hand."""
-    return _CREATIONS.get(event) or event.replace("_", " ").capitalize()
+    creation = _CREATIONS.get(event)
+    return gettext(creation) if creation else event.replace("_", " ").capitalize()
 
 
 def words(event: str, from_state: str | None, to_state: str | None, actor: str,
@@ -26,17 +33,18 @@ def words(event: str, from_state: str | None, to_state: str | None, actor: str,
     rest = ""
     copied = (data or {}).get("copied_from")
     if isinstance(copied, int):
-        rest += f" {'of' if event == 'create_successor' else 'from'} agreement #{copied}"
+        rest += " " + (gettext("of agreement #%(number)s") if event == "create_successor"
+                       else gettext("from agreement #%(number)s")) % {"number": copied}
     if from_state and to_state and from_state != to_state:
         rest += f" ({from_state.replace('_', ' ')} → {to_state.replace('_', ' ')})"
     behalf = (data or {}).get("on_behalf_of")
     if isinstance(behalf, dict) and behalf.get("name"):
-        rest += f" for {behalf['name']}"
-    rest += f" by {actor}"
+        rest += " " + gettext("for %(party)s") % {"party": behalf["name"]}
+    rest += " " + gettext("by %(person)s") % {"person": actor}
     supersedes = (data or {}).get("supersedes")
     if isinstance(supersedes, int):
-        rest += f", which supersedes agreement #{supersedes}"
-    return label or event_label(event), rest
+        rest += gettext(", which supersedes agreement #%(number)s") % {"number": supersedes}
+    return gettext(label) if label else event_label(event), rest
 
 
 def describe(event: str, from_state: str | None, to_state: str | None, actor: str,

@@ -331,7 +331,8 @@ async def _people_named(session: AsyncSession, ids: set[int]) -> dict[int, str]:
 async def agreement_page(session: AsyncSession, request: Request, agreement_id: int, actor: Actor, when: When,
                          *, problem: AccordError | None = None, form: FormData | None = None) -> dict[str, Any]:
     agreement = await snapshot.load(session, agreement_id, actor)
-    read = reading.read_agreement(agreement, actor, when)
+    with i18n.reading(page_language(request, actor)):  # its unmet conditions in the page's language
+        read = reading.read_agreement(agreement, actor, when)
     workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
     rows, _ = await reading.list_history(session, agreement_id, limit=500, offset=0)
     zone_name, zone = await viewer_zone(session, actor)
