@@ -13,16 +13,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.i18n import N_, gettext
-
-# Creations said in words of their own (the others: their name, `focal_point_named` -> "Focal point named").
-_CREATIONS = {"create": N_("Created"), "copy": N_("Copied"), "create_successor": N_("Created as successor")}
+from engine.i18n import gettext, pgettext
 
 
 def event_label(event: str) -> str:
-    """The words of an event when no workflow label is at hand."""
-    creation = _CREATIONS.get(event)
-    return gettext(creation) if creation else event.replace("_", " ").capitalize()
+    """The words of an event when no workflow label is at hand: its own when it has some (a
+    creation, an edit), else its name ("something_new" -> "Something new")."""
+    said = {
+        "create": pgettext("history", "Created"), "copy": pgettext("history", "Copied"),
+        "create_successor": pgettext("history", "Created as successor"), "import": pgettext("history", "Import"),
+        "edit": pgettext("history", "Edit"), "party_added": pgettext("history", "Party added"),
+        "party_role_changed": pgettext("history", "Party role changed"),
+        "focal_point_named": pgettext("history", "Focal point named"),
+        "signatory_named": pgettext("history", "Signatory named"),
+        "focal_point_removed": pgettext("history", "Focal point removed"),
+        "signatory_removed": pgettext("history", "Signatory removed"),
+        "area_added": pgettext("history", "Area added"), "area_updated": pgettext("history", "Area updated"),
+        "area_removed": pgettext("history", "Area removed"),
+        "deliverable_added": pgettext("history", "Deliverable added"),
+        "deliverable_updated": pgettext("history", "Deliverable updated"),
+        "deliverable_removed": pgettext("history", "Deliverable removed"),
+        "document_added": pgettext("history", "Document added"),
+        "document_withdrawn": pgettext("history", "Document withdrawn"),
+        "workflow_version_changed": pgettext("history", "Workflow version changed"),
+        "amendment_merged": pgettext("history", "Amendment merged"),
+    }
+    return said.get(event) or event.replace("_", " ").capitalize()
 
 
 def words(event: str, from_state: str | None, to_state: str | None, actor: str,

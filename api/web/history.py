@@ -87,8 +87,9 @@ def moment(at: datetime, zone: tzinfo) -> Moment:
 
 
 def _quoted(text: str) -> str:
+    """What a person typed, quoted as the reader quotes: “…”, « … », «…»."""
     text = " ".join(text.split())
-    return f"“{text[:LONGEST - 1]}…”" if len(text) > LONGEST else f"“{text}”"
+    return gettext("“%(text)s”") % {"text": f"{text[:LONGEST - 1]}…" if len(text) > LONGEST else text}
 
 
 @dataclass
@@ -189,10 +190,11 @@ def _field_lines(fields: Mapping[str, Any], names: Names, *, created: bool) -> l
             continue
         label = gettext(FIELD_LABELS[name]) if name in FIELD_LABELS else name.replace("_", " ").capitalize()
         old, new = pair
+        said = gettext("%(label)s:") % {"label": label}
         if created:
-            lines.append(f"{label}: {_value(name, new, names)}")
+            lines.append(f"{said} {_value(name, new, names)}")
         else:
-            lines.append(_change(f"{label}:", name, old, new, names))
+            lines.append(_change(said, name, old, new, names))
     return lines
 
 
@@ -310,8 +312,8 @@ def _data_lines(row: HistoryEvent, names: Names) -> list[str]:
         organisation = names.organisations.get(_id(data.get("organisation_id"))) or gettext("a party")
         lines.append(_signature(organisation, _value("signed_on", data["signed_on"], names), data, names))
     if data.get("ends_on"):  # a renewal's new end date
-        lines.append(_change(gettext("End date") + ":", "ends_on", data.get("previous_ends_on"), data.get("ends_on"),
-                             names))
+        end_date = gettext("%(label)s:") % {"label": gettext("End date")}
+        lines.append(_change(end_date, "ends_on", data.get("previous_ends_on"), data.get("ends_on"), names))
     if row.event == "area_added" and data.get("title"):
         lines.append(gettext("Area of collaboration %(title)s added") % {"title": _quoted(data["title"])})
     if row.event == "deliverable_added" and data.get("title"):
