@@ -280,8 +280,12 @@ def _outcome_is(*expected: str) -> GuardFn:
             return None
         follow = {"continue": "continue", "renew": "renew", "terminate": "terminate",
                   RENEW_AS_SUCCESSOR: "continue"}.get(outcome or "")
-        hint = f" fire '{follow}' instead." if follow else " complete the review first."
-        return f"The review's outcome was '{outcome}', not {' or '.join(repr(e) for e in expected)};{hint}"
+        said = {"outcome": outcome, "expected": " / ".join(repr(e) for e in expected), "event": follow}
+        if follow:
+            return i18n.gettext("The review's outcome was '%(outcome)s', not %(expected)s; fire '%(event)s' "
+                                "instead.") % said
+        return i18n.gettext("The review's outcome was '%(outcome)s', not %(expected)s; complete the review "
+                            "first.") % said
     return check
 
 
@@ -318,19 +322,20 @@ def _reason_given(ctx: EventContext) -> str | None:
 def _end_date_passed(ctx: EventContext) -> str | None:
     ends_on = ctx.agreement.ends_on
     if ends_on is None:
-        return "The agreement has no end date, so it cannot expire."
+        return i18n.gettext("The agreement has no end date, so it cannot expire.")
     if ends_on >= ctx.today:
-        return f"The agreement runs until {in_words(ends_on)}; it expires only after that day."
+        return i18n.gettext("The agreement runs until %(day)s; it expires only after that day.") % {
+            "day": _day(ends_on)}
     return None
 
 
 # The document each kind names, in the sentence that asks for it.
 DOCUMENT_WORDS: dict[str, str] = {
-    DocumentKind.SIGNED_AGREEMENT: "the signed agreement (a scan or PDF of the copy every party signed)",
-    DocumentKind.AMENDMENT: "the signed amendment",
-    DocumentKind.TERMINATION_LETTER: "the termination letter",
-    DocumentKind.EVIDENCE: "evidence of the work",
-    DocumentKind.OTHER: "the document",
+    DocumentKind.SIGNED_AGREEMENT: N_("the signed agreement (a scan or PDF of the copy every party signed)"),
+    DocumentKind.AMENDMENT: N_("the signed amendment"),
+    DocumentKind.TERMINATION_LETTER: N_("the termination letter"),
+    DocumentKind.EVIDENCE: N_("evidence of the work"),
+    DocumentKind.OTHER: N_("the document"),
 }
 
 
@@ -351,10 +356,14 @@ def _document_guard(entry: DocumentGuard) -> Guard:
             return None
         if ctx.agreement.kept_documents(kind):
             return None
-        why = (f"for this {ctx.event.replace('_', ' ')}, which is the one that completes it" if when
-               else f"to {ctx.event.replace('_', ' ')} the agreement")
-        return (f"Upload {DOCUMENT_WORDS.get(kind, kind)} first, as a document of kind {kind} (the agreement "
-                f"page's Documents, or POST /api/v1/agreements/{ctx.agreement.id}/documents): it is needed {why}.")
+        said = {"document": i18n.gettext(DOCUMENT_WORDS[kind]) if kind in DOCUMENT_WORDS else kind, "kind": kind,
+                "path": f"/api/v1/agreements/{ctx.agreement.id}/documents", "event": ctx.event.replace("_", " ")}
+        if when:
+            return i18n.gettext("Upload %(document)s first, as a document of kind %(kind)s (the agreement page's "
+                                "Documents, or POST %(path)s): it is needed for this %(event)s, which is the one "
+                                "that completes it.") % said
+        return i18n.gettext("Upload %(document)s first, as a document of kind %(kind)s (the agreement page's "
+                            "Documents, or POST %(path)s): it is needed to %(event)s the agreement.") % said
     return Guard(check)
 
 
