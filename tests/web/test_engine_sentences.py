@@ -73,3 +73,21 @@ async def test_the_api_says_detail_and_unmet_in_the_language_asked_for_and_engli
     assert said_es.json()["items"][0]["text"] == f"Creado por {world.metro_staff.name}"
     assert said_en["items"][0]["text"] == f"Created by {world.metro_staff.name}"
     assert said_es.json()["items"][0]["event"] == said_en["items"][0]["event"] == "create"
+
+
+async def test_a_refused_event_says_its_unmet_conditions_in_the_pages_language(
+        client: httpx.AsyncClient, world: World) -> None:
+    agreement = await world.draft(parties=[{"organisation_id": world.orgs["metropolis"]}], areas=[])
+    await client.get(f"/language/{Language.ES}")
+    csrf = await sign_in(client, world.metro_staff.token)
+
+    refused = await client.post(f"/agreements/{agreement['id']}/events", data={
+        "csrf": csrf, "event": "submit_for_signature", "version": str(agreement["version"])})
+
+    assert refused.status_code == 422
+    problem = refused.text.partition('id="problem"')[2].partition("</section>")[0]
+    words = text_of(problem)
+    assert "No es posible «submit for signature»: El acuerdo necesita al menos dos partes firmantes" in words
+    for sentence in UNMET[Language.ES]:
+        assert sentence in words, (sentence, words)
+    assert 'lang="en"' not in problem
