@@ -13,6 +13,7 @@ from starlette.types import ASGIApp
 
 from api import links, observability, problems
 from api.guards import NoSniff, RefuseControlCharacters
+from api.languages import AnswerInTheirLanguage
 from api.limits import BodyLimit
 from api.routers import (
     agreements,
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes, uploads=UPLOADS,
                        max_document_bytes=settings.document_max_bytes)
     app.add_middleware(RefuseControlCharacters)
+    app.add_middleware(AnswerInTheirLanguage, prefix=API_PREFIX)  # `detail` in Accept-Language's language
     observability.install(app, settings)  # ids, access log and metrics for every answer
     _around_everything(app, NoSniff)  # outermost: every answer, a 500 included
     app.include_router(health.router)

@@ -34,6 +34,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
+from engine.i18n import gettext
+
 PROBLEM_TYPES = "https://accord.example/problems/"
 
 
@@ -142,7 +144,9 @@ class GuardFailed(AccordError):
     status, title, type = 422, "Conditions not met", problem_type("guard-failed")
 
     def __init__(self, event: str, unmet: list[str]) -> None:
-        super().__init__(f"Cannot {event.replace('_', ' ')}: " + " ".join(unmet))
+        # In the language being read (engine/i18n.py), like the unmet conditions it quotes.
+        super().__init__(gettext("Cannot %(event)s: %(unmet)s") % {"event": event.replace("_", " "),
+                                                                    "unmet": " ".join(unmet)})
         self.event = event
         self.unmet = unmet
 

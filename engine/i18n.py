@@ -21,8 +21,8 @@ current task or thread only (a `ContextVar`), and the `in_words` and `format_num
 Days: every day a page or a mail shows goes through `format_day` (the templates' `in_words`
 filter), one long format in the reader's language — "23 November 2026", "23 novembre 2026",
 "23 de noviembre de 2026" — so a page never mixes two ways of writing a day. The engine's own
-sentences (an error's `detail`, unmet conditions, history lines), which are English whatever the
-reader's language, write theirs with `engine.days.in_words`.
+sentences still English (most errors' `detail`, refusals) write theirs with `engine.days.in_words`;
+those translated (history lines, unmet conditions) in the reader's way when it is not English.
 """
 
 from __future__ import annotations
@@ -184,8 +184,8 @@ def format_day(day: date | None, language: Language | None = None) -> str:
 
 
 def in_english(text: str | Later | None) -> str | Later | None:
-    """`text` — one of the engine's own sentences, in English whatever the reader's language (a
-    refusal's detail, an unmet condition, a history line) — marked `lang="en"` on a page in another
+    """`text` — one of the engine's own sentences still in English whatever the reader's language (a
+    refusal's detail, a why-not) — marked `lang="en"` on a page in another
     language, so that a screen reader says it in English, and a reader sees why it is not
     translated (the templates' `english` filter). Words of the catalogs (`Later`) are left alone."""
     if not text or isinstance(text, Later) or current() == SOURCE:

@@ -15,8 +15,9 @@ changes an edit or a deliverable update recorded, a signature's day and place, a
 outcome and summary. Parts are named as they were when the row was written (a deliverable
 renamed later keeps its old title in the entries before the renaming).
 
-The lines are the engine's words, in English for now; their days, like every day on a page,
-are in the reader's language (`engine.i18n.format_day`, under the page's `i18n.reading`).
+The lines are written in the reader's language (gettext, with named placeholders, under the
+page's `i18n.reading`), their days too (`engine.i18n.format_day`); what people typed (titles,
+summaries, names) is quoted as typed.
 """
 
 from __future__ import annotations
@@ -28,13 +29,12 @@ from typing import Any
 
 from engine import history_text
 from engine.agreements.values import AgreementSnapshot
-from engine.i18n import N_, format_day
+from engine.i18n import N_, format_day, gettext, ngettext
 from engine.models import HistoryEvent
 from engine.statuses import ContactKind, HistoryKind, PartyRole
 from workflows.definition import WorkflowSpec
 
-# The agreement's fields, in words a secretariat uses (English in the history; translated where
-# an amendment's diff is said, api.web.amendment_diff).
+# The agreement's fields, in words a secretariat uses (translated where they are shown).
 FIELD_LABELS = {
     "title": N_("Title"), "summary": N_("Summary"), "background": N_("Background"),
     "effective_from": N_("Effective from"), "ends_on": N_("End date"), "term_starts_on": N_("Term starts"),
@@ -47,7 +47,8 @@ FIELD_LABELS = {
 PART_LABELS = {
     "title": N_("title"), "description": N_("description"), "owner_id": N_("owner"), "due_on": N_("due"),
     "status": N_("status"), "progress_note": N_("progress note"), "evidence_url": N_("evidence link"),
-    "completed_on": N_("completed on"), "area_id": N_("area"), "position": N_("position"), "capacity": N_("capacity"),
+    "completed_on": N_("completed on"), "area_id": N_("area"), "position": N_("position"),
+    "capacity": N_("capacity"),
 }
 # Said by the heading (state) or kept for the machine (the rest); never a line of their own.
 UNSAID = frozenset({"state", "version", "created_at", "updated_at", "recorded_at", "workflow_name",
@@ -86,8 +87,9 @@ def moment(at: datetime, zone: tzinfo) -> Moment:
 
 
 def _quoted(text: str) -> str:
+    """What a person typed, quoted as the reader quotes: “…”, « … », «…»."""
     text = " ".join(text.split())
-    return f"“{text[:LONGEST - 1]}…”" if len(text) > LONGEST else f"“{text}”"
+    return gettext("“%(text)s”") % {"text": f"{text[:LONGEST - 1]}…" if len(text) > LONGEST else text}
 
 
 @dataclass
@@ -115,12 +117,13 @@ class Names:
         return names
 
     def party(self, party_id: Any) -> str:
-        return self.parties.get(party_id, "a party") if isinstance(party_id, int) else "a party"
+        found = self.parties.get(party_id) if isinstance(party_id, int) else None
+        return found or gettext("a party")
 
     def person(self, person_id: Any) -> str:
         if not isinstance(person_id, int):
-            return "nobody"
-        return self.people.get(person_id, f"person {person_id}")
+            return gettext("nobody")
+        return self.people.get(person_id) or gettext("person %(number)s") % {"number": person_id}
 
 
 def referenced_people(rows: Iterable[HistoryEvent]) -> set[int]:
@@ -153,22 +156,22 @@ def _id(value: Any) -> int:
 def _value(name: str, value: Any, names: Names) -> str:
     """A column's value in words."""
     if value is None or value == "":
-        return "not set"
+        return gettext("not set")
     if name in DAY_FIELDS and isinstance(value, str):
         try:
             return format_day(date.fromisoformat(value))
         except ValueError:
             return value
-    if name == "review_every_months":
-        return f"{value} month{'' if value == 1 else 's'}"
-    if name == "notice_period_days":
-        return f"{value} day{'' if value == 1 else 's'}"
+    if name == "review_every_months" and isinstance(value, int):
+        return ngettext("%(num)d month", "%(num)d months", value) % {"num": value}
+    if name == "notice_period_days" and isinstance(value, int):
+        return ngettext("%(num)d day", "%(num)d days", value) % {"num": value}
     if name == "predecessor_id":
         return f"#{value}"
     if name == "owner_id":
         return names.person(value)
     if name == "area_id":
-        return _quoted(names.areas.get(value, f"area {value}"))
+        return _quoted(names.areas.get(value) or gettext("area %(number)s") % {"number": value})
     if name in ("status", "review_outcome", "outcome"):
         return str(value).replace("_", " ")
     if isinstance(value, str):
@@ -185,17 +188,22 @@ def _field_lines(fields: Mapping[str, Any], names: Names, *, created: bool) -> l
     for name, pair in fields.items():
         if name in UNSAID or name in REVIEW_FIELDS or not isinstance(pair, list) or len(pair) != 2:
             continue
-        label = FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
+        label = gettext(FIELD_LABELS[name]) if name in FIELD_LABELS else name.replace("_", " ").capitalize()
         old, new = pair
+        said = gettext("%(label)s:") % {"label": label}
         if created:
-            lines.append(f"{label}: {_value(name, new, names)}")
+            lines.append(f"{said} {_value(name, new, names)}")
         else:
-            lines.append(_change(f"{label}:", name, old, new, names))
+            lines.append(_change(said, name, old, new, names))
     return lines
 
 
+def _part_label(name: str) -> str:
+    return gettext(PART_LABELS[name]) if name in PART_LABELS else name.replace("_", " ")
+
+
 def _column_changes(changes: Mapping[str, Any], names: Names) -> str:
-    said = [_change(PART_LABELS.get(n, n.replace("_", " ")), n, pair[0], pair[1], names)
+    said = [_change(_part_label(n), n, pair[0], pair[1], names)
             for n, pair in changes.items()
             if n not in UNSAID and isinstance(pair, list) and len(pair) == 2]
     return "; ".join(said)
@@ -206,63 +214,86 @@ def _part_line(part: Mapping[str, Any], names: Names) -> str | None:
     values: Mapping[str, Any] = part.get("values") or {}
     changes: Mapping[str, Any] = part.get("changes") or {}
     if kind == "deliverable":
-        title = names.deliverables.get(part_id) or values.get("title") or f"deliverable {part_id}"
+        title = (names.deliverables.get(part_id) or values.get("title")
+                 or gettext("deliverable %(number)s") % {"number": part_id})
         if op == "added":
             names.deliverables[part_id] = values.get("title") or title
-            details = [f"in {_value('area_id', values.get('area_id'), names)}"] if values.get("area_id") else []
-            details += [f"{PART_LABELS[n]} {_value(n, values[n], names)}"
+            details = ([gettext("in %(area)s") % {"area": _value("area_id", values.get("area_id"), names)}]
+                       if values.get("area_id") else [])
+            details += [f"{_part_label(n)} {_value(n, values[n], names)}"
                         for n in ("due_on", "owner_id", "status") if values.get(n) is not None]
-            return f"Deliverable {_quoted(title)} added" + (f": {', '.join(details)}" if details else "")
+            if details:
+                return gettext("Deliverable %(title)s added: %(details)s") % {
+                    "title": _quoted(title), "details": ", ".join(details)}
+            return gettext("Deliverable %(title)s added") % {"title": _quoted(title)}
         if op == "removed":
-            return f"Deliverable {_quoted(title)} removed"
-        line = f"Deliverable {_quoted(title)}: {_column_changes(changes, names)}"
+            return gettext("Deliverable %(title)s removed") % {"title": _quoted(title)}
+        line = gettext("Deliverable %(title)s: %(changes)s") % {
+            "title": _quoted(title), "changes": _column_changes(changes, names)}
         if isinstance(changes.get("title"), list):
             names.deliverables[part_id] = changes["title"][1]
         return line
     if kind == "area":
-        title = names.areas.get(part_id) or values.get("title") or f"area {part_id}"
+        title = names.areas.get(part_id) or values.get("title") or gettext("area %(number)s") % {"number": part_id}
         if op == "added":
             names.areas[part_id] = values.get("title") or title
-            return f"Area of collaboration {_quoted(title)} added"
+            return gettext("Area of collaboration %(title)s added") % {"title": _quoted(title)}
         if op == "removed":
-            return f"Area of collaboration {_quoted(title)} removed"
-        line = f"Area of collaboration {_quoted(title)}: {_column_changes(changes, names)}"
+            return gettext("Area of collaboration %(title)s removed") % {"title": _quoted(title)}
+        line = gettext("Area of collaboration %(title)s: %(changes)s") % {
+            "title": _quoted(title), "changes": _column_changes(changes, names)}
         if isinstance(changes.get("title"), list):
             names.areas[part_id] = changes["title"][1]
         return line
     if kind == "party":
-        organisation = names.organisations.get(_id(values.get("organisation_id")), "an organisation")
+        organisation = names.organisations.get(_id(values.get("organisation_id"))) or gettext("an organisation")
         if op == "added":
             names.parties[part_id] = organisation
-            role = values.get("role")
-            return f"{'Supporter' if role == PartyRole.SUPPORTER else 'Party'} added: {organisation}"
-        return f"Party {names.party(part_id)} {'removed' if op == 'removed' else 'changed'}"
+            added = (gettext("Supporter added: %(organisation)s") if values.get("role") == PartyRole.SUPPORTER
+                     else gettext("Party added: %(organisation)s"))
+            return added % {"organisation": organisation}
+        gone = gettext("Party %(party)s removed") if op == "removed" else gettext("Party %(party)s changed")
+        return gone % {"party": names.party(part_id)}
     if kind == "contact":
-        what = "Signatory" if values.get("kind") == ContactKind.SIGNATORY else "Focal point"
-        person = names.person(values.get("person_id"))
-        capacity = f" ({values['capacity']})" if values.get("capacity") else ""
-        party = names.party(values.get("party_id"))
+        signatory = values.get("kind") == ContactKind.SIGNATORY
+        said = {"person": names.person(values.get("person_id")), "party": names.party(values.get("party_id")),
+                "changes": ""}
         if op == "added":
-            return f"{what} for {party} named: {person}{capacity}"
+            line = (gettext("Signatory for %(party)s named: %(person)s") if signatory
+                    else gettext("Focal point for %(party)s named: %(person)s")) % said
+            return line + (f" ({values['capacity']})" if values.get("capacity") else "")
         if op == "removed":
-            return f"{what} for {party} no longer named: {person}"
-        return f"{what} for {party}: {_column_changes(changes, names)}"
+            return (gettext("Signatory for %(party)s no longer named: %(person)s") if signatory
+                    else gettext("Focal point for %(party)s no longer named: %(person)s")) % said
+        said["changes"] = _column_changes(changes, names)
+        return (gettext("Signatory for %(party)s: %(changes)s") if signatory
+                else gettext("Focal point for %(party)s: %(changes)s")) % said
     if kind == "document":
         if op == "added":
-            kind_words = str(values.get("kind", "")).replace("_", " ")
-            return f"Document {_quoted(str(values.get('title')))} uploaded ({kind_words}, {values.get('filename')})"
+            return gettext("Document %(title)s uploaded (%(kind)s, %(file)s)") % {
+                "title": _quoted(str(values.get("title"))), "kind": str(values.get("kind", "")).replace("_", " "),
+                "file": values.get("filename")}
         if isinstance(changes.get("withdrawn_reason"), list):
-            return f"Document {part_id} withdrawn: {_quoted(str(changes['withdrawn_reason'][1]))}"
+            return gettext("Document %(number)s withdrawn: %(reason)s") % {
+                "number": part_id, "reason": _quoted(str(changes["withdrawn_reason"][1]))}
         return None
     if kind == "signature":
         party = names.party(values.get("party_id"))
         signed_on = _value("signed_on", values.get("signed_on"), names)
         if op == "removed":
-            return f"Signature of {party} (signed {signed_on}) cleared"
-        place = f" in {values['place']}" if values.get("place") else ""
-        signatory = f" by {names.person(values['signatory_id'])}" if values.get("signatory_id") else ""
-        return f"Signature of {party}: signed {signed_on}{place}{signatory}"
+            return gettext("Signature of %(party)s (signed %(day)s) cleared") % {"party": party, "day": signed_on}
+        return _signature(party, signed_on, values, names)
     return None
+
+
+def _signature(party: str, signed_on: str, values: Mapping[str, Any], names: Names) -> str:
+    """"Signature of UCLG ASPAC: signed 25 November 2026 in Jakarta by Secretary General"."""
+    line = gettext("Signature of %(party)s: signed %(day)s") % {"party": party, "day": signed_on}
+    if values.get("place"):
+        line += " " + gettext("in %(place)s") % {"place": values["place"]}
+    if values.get("signatory_id"):
+        line += " " + gettext("by %(person)s") % {"person": names.person(values["signatory_id"])}
+    return line
 
 
 def _data_lines(row: HistoryEvent, names: Names) -> list[str]:
@@ -272,23 +303,26 @@ def _data_lines(row: HistoryEvent, names: Names) -> list[str]:
     changes = data.get("changes")
     if isinstance(changes, dict):
         if row.event == "deliverable_updated":
-            title = names.deliverables.get(_id(data.get("deliverable_id")), "a deliverable")
-            lines.append(f"Deliverable {_quoted(title)}: {_column_changes(changes, names)}")
+            title = names.deliverables.get(_id(data.get("deliverable_id"))) or gettext("a deliverable")
+            lines.append(gettext("Deliverable %(title)s: %(changes)s") % {
+                "title": _quoted(title), "changes": _column_changes(changes, names)})
         else:
             lines += _field_lines(changes, names, created=False)
     if data.get("signed_on"):
-        organisation = names.organisations.get(_id(data.get("organisation_id")), "a party")
-        place = f" in {data['place']}" if data.get("place") else ""
-        signatory = f" by {names.person(data['signatory_id'])}" if data.get("signatory_id") else ""
-        lines.append(f"Signature of {organisation}: signed {_value('signed_on', data['signed_on'], names)}"
-                     f"{place}{signatory}")
+        organisation = names.organisations.get(_id(data.get("organisation_id"))) or gettext("a party")
+        lines.append(_signature(organisation, _value("signed_on", data["signed_on"], names), data, names))
     if data.get("ends_on"):  # a renewal's new end date
-        lines.append(_change("End date:", "ends_on", data.get("previous_ends_on"), data.get("ends_on"), names))
+        end_date = gettext("%(label)s:") % {"label": gettext("End date")}
+        lines.append(_change(end_date, "ends_on", data.get("previous_ends_on"), data.get("ends_on"), names))
     if row.event == "area_added" and data.get("title"):
-        lines.append(f"Area of collaboration {_quoted(data['title'])} added")
+        lines.append(gettext("Area of collaboration %(title)s added") % {"title": _quoted(data["title"])})
     if row.event == "deliverable_added" and data.get("title"):
-        due = f": due {_value('due_on', data['due_on'], names)}" if data.get("due_on") else ""
-        lines.append(f"Deliverable {_quoted(data['title'])} added{due}")
+        if data.get("due_on"):
+            lines.append(gettext("Deliverable %(title)s added: %(details)s") % {
+                "title": _quoted(data["title"]),
+                "details": f"{gettext('due')} {_value('due_on', data['due_on'], names)}"})
+        else:
+            lines.append(gettext("Deliverable %(title)s added") % {"title": _quoted(data["title"])})
     return lines
 
 
@@ -296,15 +330,17 @@ def _review_and_behalf(row: HistoryEvent) -> list[str]:
     data: Mapping[str, Any] = row.data or {}
     lines = []
     if data.get("outcome"):
-        lines.append(f"Outcome: {str(data['outcome']).replace('_', ' ')}")
+        lines.append(gettext("Outcome: %(outcome)s") % {"outcome": str(data["outcome"]).replace("_", " ")})
     if data.get("summary"):
-        lines.append(f"Summary: {_quoted(str(data['summary']))}")
+        lines.append(gettext("Summary: %(summary)s") % {"summary": _quoted(str(data["summary"]))})
     behalf = data.get("on_behalf_of")
     if isinstance(behalf, dict) and behalf.get("name"):
-        lines.append(f"Recorded by {row.actor} on behalf of {behalf['name']}.")
+        lines.append(gettext("Recorded by %(person)s on behalf of %(party)s.") % {
+            "person": row.actor, "party": behalf["name"]})
     left = data.get("not_copied")
     if isinstance(left, list) and left:
-        lines.append(f"Not named on the copy (disabled, or no longer with their party): {', '.join(map(str, left))}.")
+        lines.append(gettext("Not named on the copy (disabled, or no longer with their party): %(people)s.") % {
+            "people": ", ".join(map(str, left))})
     return lines
 
 
@@ -325,7 +361,7 @@ def entries(rows: Iterable[HistoryEvent], agreement: AgreementSnapshot, workflow
             lines = _data_lines(row, names)
         lines += _review_and_behalf(row)
         comment = row.comment
-        if comment and row.event == "deliverable_updated" and any("progress note" in line for line in lines):
+        if comment and row.event == "deliverable_updated" and any(gettext("progress note") in line for line in lines):
             comment = None  # the progress note's line says it
         said.append(Entry(at=row.at, when=moment(row.at, zone), what=what, rest=rest, comment=comment,
                           lines=lines))

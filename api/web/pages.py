@@ -335,7 +335,8 @@ async def _people_named(session: AsyncSession, ids: set[int]) -> dict[int, str]:
 async def agreement_page(session: AsyncSession, request: Request, agreement_id: int, actor: Actor, when: When,
                          *, problem: AccordError | None = None, form: FormData | None = None) -> dict[str, Any]:
     agreement = await snapshot.load(session, agreement_id, actor)
-    read = reading.read_agreement(agreement, actor, when)
+    with i18n.reading(page_language(request, actor)):  # its unmet conditions in the page's language
+        read = reading.read_agreement(agreement, actor, when)
     workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
     rows, _ = await reading.list_history(session, agreement_id, limit=500, offset=0)
     zone_name, zone = await viewer_zone(session, actor)
@@ -809,7 +810,8 @@ async def confirmation(session: AsyncSession, agreement_id: int, actor: Actor, w
     policy.require_fire(workflow, actor, agreement, event)
     if data is not None:
         actions.only_fields_of(workflow, event, actions.given_fields(data))
-    read = reading.read_agreement(agreement, actor, when)
+    with i18n.reading(language):  # its unmet conditions in the page's language
+        read = reading.read_agreement(agreement, actor, when)
     if event not in read.available_events:  # an effect's authority refuses this person
         raise NotPermitted(f"You may not {spec.label.lower()} this agreement.")
     changed = seen_version is not None and seen_version != str(agreement.version)
@@ -880,8 +882,9 @@ async def fire_event(request: Request, agreement_id: IdPath) -> Response:
                 return render(request, "confirm.html", context)
         async with get_database(request).transaction() as session:
             actor = await require_actor(request, session)
-            outcome = await service.fire(session, agreement_id, data.event, actor, when, data,
-                                         if_match=parse_if_match(f'"{version}"') if version else None)
+            with i18n.reading(page_language(request, actor)):  # a refusal's unmet conditions in its words
+                outcome = await service.fire(session, agreement_id, data.event, actor, when, data,
+                                             if_match=parse_if_match(f'"{version}"') if version else None)
     except PreconditionFailed:
         changed = Conflict("Someone changed this agreement after you opened the page, so nothing was done. "
                            "It is shown again as it is now; decide again.")

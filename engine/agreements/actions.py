@@ -60,6 +60,7 @@ from engine.context import Actor
 from engine.days import in_words
 from engine.documents import Stored, safe_filename
 from engine.errors import Conflict, GuardFailed, InvalidInput, NotFound, NotPermitted
+from engine.i18n import gettext
 from engine.models import Agreement, Organisation
 from engine.schemas import (
     AgreementCopy,
@@ -123,7 +124,8 @@ class Fire:
             raise GuardFailed(event, unmet)
         to_state = workflow.step(agreement.state, ctx)
         if to_state is None:
-            raise GuardFailed(event, [f"No transition of '{event}' fits the agreement as it is now."])
+            raise GuardFailed(event, [gettext("No transition of '%(event)s' fits the agreement as it is now.") % {
+                "event": event}])
         ctx.draft.set("state", to_state)
         facts = {k: jsonable(v) for k, v in given.items() if k in _KEPT_FIELDS}
         facts.update(ctx.facts)

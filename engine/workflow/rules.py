@@ -3,7 +3,9 @@
 A guard is pure: it reads an `EventContext` and returns `None` when met, or a
 sentence that tells a person what to do when unmet: read on the pages as in the API's answers,
 it names what a person sets ("the effective date"), never a JSON field or an API path, and says
-days in words (`engine.days.in_words`). Guards marked `needs_input`
+days in words (`_day`). The sentences a person meets most are gettext's (engine/i18n.py): written
+in the language being read when the guard runs — a page's, the API's English unless the request
+sends `Accept-Language` (api/languages.py); the others are still English. Guards marked `needs_input`
 depend on the event's fields, so they are not evaluated when listing what an
 agreement could do next. An effect changes nothing itself: it writes what the event changes into
 the context's draft (`ctx.draft.set`, `add`, `remove`; facts into `ctx.facts`), which becomes the
@@ -27,9 +29,11 @@ from functools import cache
 
 from dateutil.relativedelta import relativedelta
 
+from engine import i18n
 from engine.agreements import policy
 from engine.agreements.values import AgreementSnapshot, DeliverableValue, SignatureValue
 from engine.days import in_words, iso, plus, usable
+from engine.i18n import N_
 from engine.models import Agreement
 from engine.statuses import ContactKind, DocumentKind, PartyRole
 from engine.workflow.event import EventContext
@@ -102,10 +106,20 @@ def _org_name(ctx: EventContext, organisation_id: int | None) -> str:
     return party.organisation.name if party is not None else f"organisation {organisation_id}"
 
 
+def _disabled(people: list[str]) -> str:
+    """" (Ana Lima, Jo Park: disabled)", or nothing when nobody is."""
+    return " (" + i18n.gettext("%(people)s: disabled") % {"people": ", ".join(people)} + ")" if people else ""
+
+
 # --- guards ---------------------------------------------------------------------------------
 
 # Said on the pages as well as in the API's answers: no field names, but what a person sets.
-EFFECTIVE_DATE_UNSET = "Set the effective date, the day the agreement takes effect."
+EFFECTIVE_DATE_UNSET = N_("Set the effective date, the day the agreement takes effect.")
+
+
+def _day(day: date) -> str:
+    """A day in a translated sentence: the engine's English "31 Dec 2029", else the reader's way."""
+    return in_words(day) if i18n.current() == i18n.SOURCE else i18n.format_day(day)
 
 
 @guard("two_or_more_parties")
@@ -113,7 +127,8 @@ def _two_or_more_parties(ctx: EventContext) -> str | None:
     count = len(ctx.signing_parties())
     if count >= 2:
         return None
-    return f"The agreement needs at least two signing parties; it has {count}. Add a party."
+    return i18n.gettext("The agreement needs at least two signing parties; it has %(count)s. Add a party.") % {
+        "count": count}
 
 
 @guard("parties_named_focal_points_and_signatories")
@@ -126,8 +141,10 @@ def _parties_named_people(ctx: EventContext) -> str | None:
         for kind in needed:
             if kind not in kinds:
                 disabled = [c.person.name for c in named if c.kind == kind and not c.person.active]
-                why = f" ({', '.join(disabled)}: disabled)" if disabled else ""
-                missing.append(f"{party.organisation.name} has not named a {kind.replace('_', ' ')}{why}.")
+                why = _disabled(disabled)
+                unnamed = (i18n.gettext("%(party)s has not named a signatory") if kind == ContactKind.SIGNATORY
+                           else i18n.gettext("%(party)s has not named a focal point"))
+                missing.append(unnamed % {"party": party.organisation.name} + f"{why}.")
     return " ".join(missing) or None
 
 
@@ -135,14 +152,14 @@ def _parties_named_people(ctx: EventContext) -> str | None:
 def _has_collaboration_area(ctx: EventContext) -> str | None:
     if ctx.agreement.areas:
         return None
-    return "Add at least one area of collaboration."
+    return i18n.gettext("Add at least one area of collaboration.")
 
 
 @guard("effective_from_set")
 def _effective_from_set(ctx: EventContext) -> str | None:
     if ctx.agreement.effective_from is not None:
         return None
-    return EFFECTIVE_DATE_UNSET
+    return i18n.gettext(EFFECTIVE_DATE_UNSET)
 
 
 def _signing_parties_listed(ctx: EventContext) -> str:
@@ -170,7 +187,8 @@ def _signing_party_has_not_signed(ctx: EventContext) -> str | None:
         return None  # said by signing_party_named
     signature = ctx.signature_of(party)
     if signature is not None:
-        return f"{party.organisation.name} already signed on {in_words(signature.signed_on)}."
+        return i18n.gettext("%(party)s already signed on %(day)s.") % {
+            "party": party.organisation.name, "day": _day(signature.signed_on)}
     return None
 
 
@@ -182,8 +200,8 @@ def _signing_party_has_signatory(ctx: EventContext) -> str | None:
     named = [c for c in ctx.agreement.contacts if c.party_id == party.id and c.kind == ContactKind.SIGNATORY]
     signatories = [c for c in named if c.person.active]  # a disabled person signs nothing
     if not signatories:
-        disabled = ", ".join(f"{c.person.name}: disabled" for c in named)
-        return f"{party.organisation.name} has not named a signatory" + (f" ({disabled})." if disabled else ".")
+        why = _disabled([c.person.name for c in named])
+        return i18n.gettext("%(party)s has not named a signatory") % {"party": party.organisation.name} + f"{why}."
     if ctx.data.signatory_id is not None and all(
         c.person_id != ctx.data.signatory_id for c in signatories
     ):
@@ -227,9 +245,10 @@ def term_start(agreement: AgreementSnapshot) -> date | None:
 def _term_has_started(ctx: EventContext) -> str | None:
     start = term_start(ctx.agreement)
     if start is None:
-        return EFFECTIVE_DATE_UNSET
+        return i18n.gettext(EFFECTIVE_DATE_UNSET)
     if start > ctx.today:
-        return f"The term starts on {in_words(start)}; the agreement cannot be activated before then."
+        return i18n.gettext("The term starts on %(day)s; the agreement cannot be activated before then.") % {
+            "day": _day(start)}
     return None
 
 
@@ -251,7 +270,7 @@ def _review_outcome_given(ctx: EventContext) -> str | None:
 def _review_summary_given(ctx: EventContext) -> str | None:
     if ctx.data.summary and ctx.data.summary.strip():
         return None
-    return "Give a summary of the review."
+    return i18n.gettext("Give a summary of the review.")
 
 
 def _outcome_is(*expected: str) -> GuardFn:
@@ -261,8 +280,12 @@ def _outcome_is(*expected: str) -> GuardFn:
             return None
         follow = {"continue": "continue", "renew": "renew", "terminate": "terminate",
                   RENEW_AS_SUCCESSOR: "continue"}.get(outcome or "")
-        hint = f" fire '{follow}' instead." if follow else " complete the review first."
-        return f"The review's outcome was '{outcome}', not {' or '.join(repr(e) for e in expected)};{hint}"
+        said = {"outcome": outcome, "expected": " / ".join(repr(e) for e in expected), "event": follow}
+        if follow:
+            return i18n.gettext("The review's outcome was '%(outcome)s', not %(expected)s; fire '%(event)s' "
+                                "instead.") % said
+        return i18n.gettext("The review's outcome was '%(outcome)s', not %(expected)s; complete the review "
+                            "first.") % said
     return check
 
 
@@ -277,7 +300,7 @@ def _new_end_date_later(ctx: EventContext) -> str | None:
     new_end = ctx.data.ends_on
     current = ctx.agreement.ends_on
     if new_end is None:
-        return "Give the new end date, the last day of the renewed term."
+        return i18n.gettext("Give the new end date, the last day of the renewed term.")
     if current is not None and new_end <= current:
         return (f"The new end date, {in_words(new_end)}, must be later than the current one, "
                 f"{in_words(current)}.")
@@ -292,26 +315,27 @@ def _new_end_date_later(ctx: EventContext) -> str | None:
 def _reason_given(ctx: EventContext) -> str | None:
     if ctx.data.reason and ctx.data.reason.strip():
         return None
-    return "Give a reason."
+    return i18n.gettext("Give a reason.")
 
 
 @guard("end_date_passed")
 def _end_date_passed(ctx: EventContext) -> str | None:
     ends_on = ctx.agreement.ends_on
     if ends_on is None:
-        return "The agreement has no end date, so it cannot expire."
+        return i18n.gettext("The agreement has no end date, so it cannot expire.")
     if ends_on >= ctx.today:
-        return f"The agreement runs until {in_words(ends_on)}; it expires only after that day."
+        return i18n.gettext("The agreement runs until %(day)s; it expires only after that day.") % {
+            "day": _day(ends_on)}
     return None
 
 
 # The document each kind names, in the sentence that asks for it.
 DOCUMENT_WORDS: dict[str, str] = {
-    DocumentKind.SIGNED_AGREEMENT: "the signed agreement (a scan or PDF of the copy every party signed)",
-    DocumentKind.AMENDMENT: "the signed amendment",
-    DocumentKind.TERMINATION_LETTER: "the termination letter",
-    DocumentKind.EVIDENCE: "evidence of the work",
-    DocumentKind.OTHER: "the document",
+    DocumentKind.SIGNED_AGREEMENT: N_("the signed agreement (a scan or PDF of the copy every party signed)"),
+    DocumentKind.AMENDMENT: N_("the signed amendment"),
+    DocumentKind.TERMINATION_LETTER: N_("the termination letter"),
+    DocumentKind.EVIDENCE: N_("evidence of the work"),
+    DocumentKind.OTHER: N_("the document"),
 }
 
 
@@ -332,10 +356,14 @@ def _document_guard(entry: DocumentGuard) -> Guard:
             return None
         if ctx.agreement.kept_documents(kind):
             return None
-        why = (f"for this {ctx.event.replace('_', ' ')}, which is the one that completes it" if when
-               else f"to {ctx.event.replace('_', ' ')} the agreement")
-        return (f"Upload {DOCUMENT_WORDS.get(kind, kind)} first, as a document of kind {kind} (the agreement "
-                f"page's Documents, or POST /api/v1/agreements/{ctx.agreement.id}/documents): it is needed {why}.")
+        said = {"document": i18n.gettext(DOCUMENT_WORDS[kind]) if kind in DOCUMENT_WORDS else kind, "kind": kind,
+                "path": f"/api/v1/agreements/{ctx.agreement.id}/documents", "event": ctx.event.replace("_", " ")}
+        if when:
+            return i18n.gettext("Upload %(document)s first, as a document of kind %(kind)s (the agreement page's "
+                                "Documents, or POST %(path)s): it is needed for this %(event)s, which is the one "
+                                "that completes it.") % said
+        return i18n.gettext("Upload %(document)s first, as a document of kind %(kind)s (the agreement page's "
+                            "Documents, or POST %(path)s): it is needed to %(event)s the agreement.") % said
     return Guard(check)
 
 

@@ -1,8 +1,9 @@
 """Every page reads in French and in Spanish: walked in each language, no page shows a sentence of
 the English catalog (a string left unwrapped in a template, or a translation missing), and each
 says its language in `<html lang>` (engine/i18n.py; the catalogs' completeness: tests/test_translations.py).
-The workflow files' state and event labels are in the catalog (and checked); the engine's own
-sentences (refusals, unmet conditions, consequences, history lines) are not yet: each is marked
+The workflow files' state and event labels are in the catalog (and checked), and so are the
+history lines and the unmet conditions an agreement's page lists (never marked English any more);
+the engine's other sentences (refusals, consequences) are not yet: each is marked
 `<span lang="en">` (the `english` filter), and only what is outside those is checked here."""
 
 from __future__ import annotations
@@ -90,6 +91,10 @@ async def test_every_page_reads_in_the_chosen_language(client: httpx.AsyncClient
         assert f'<html lang="{language}">' in page.text, path
         assert page.headers["content-language"] == language, path
         words = text_of(_ENGLISH.sub(" ", page.text))
+        history = page.text.partition('id="history-title"')[2]
+        assert 'lang="en"' not in history, f"{path}: a history line is still marked English"
+        for unmet in re.findall(r'<div class="unmet">.*?</div>', page.text, re.S):
+            assert 'lang="en"' not in unmet, f"{path}: an unmet condition is still marked English"
         if path == pages_of_agreement:  # the workflow file's words: its state, its events
             draft, submit = {Language.FR: ("Projet", "Soumettre à la signature"),
                              Language.ES: ("Borrador", "Enviar para firma")}[language]
@@ -99,6 +104,13 @@ async def test_every_page_reads_in_the_chosen_language(client: httpx.AsyncClient
                          Language.ES: "Ciclo de vida (acuerdo de colaboración); estado actual: Borrador"}[language]
             assert f">{lifecycle}</title>" in page.text  # the diagram's own title, and its boxes' labels
             assert f">{draft} (" in page.text
+            area = "Capacity building and gender mainstreaming"
+            history_says = {Language.FR: [f"Domaine de collaboration « {area} » ajouté",
+                                          "Signataire de UCLG ASPAC désigné"],
+                            Language.ES: [f"Ámbito de colaboración «{area}» añadido",
+                                          "Signatario de UCLG ASPAC designado"]}[language]
+            for sentence in history_says:
+                assert sentence in words, (sentence, words)
         if path == signed:  # its documents and its amendment, their days in the reader's words
             said = {Language.FR: ["Accord signé Signed copy", "Retiré le 23 novembre 2026 : « The wrong file. »",
                                   "Avenant n° 1 · conditions en attente de signature", "Signé par Agnès Bickart",

@@ -1,0 +1,93 @@
+"""The engine's own sentences in the reader's language (engine/i18n.py): an agreement's history and
+what stops its next step read in French and in Spanish on its page, unmarked as English; the API
+answers with a `detail` in the language its request's `Accept-Language` names, and in English
+without one, its machine fields (`type`, `title`, states, events) the same either way."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from engine.statuses import Language
+from tests.support import World
+from tests.web.helpers import sign_in, text_of
+
+UNMET = {
+    Language.FR: ["L’accord doit compter au moins deux parties signataires ; il en a 1. Ajoutez une partie.",
+                  "Ajoutez au moins un domaine de collaboration.",
+                  "Metropolis n’a pas désigné de point focal."],
+    Language.ES: ["El acuerdo necesita al menos dos partes firmantes; tiene 1. Añada una parte.",
+                  "Añada al menos un ámbito de colaboración.",
+                  "Metropolis no ha designado un punto focal."],
+}
+HISTORY = {
+    Language.FR: ["Créé par %s", "Modification par %s", "En vigueur à partir du : 1 décembre 2026 → 1 mars 2027",
+                  "Révisé tous les : 12 mois", "Partie ajoutée : Metropolis"],
+    Language.ES: ["Creado por %s", "Modificación por %s",
+                  "En vigor desde: 1 de diciembre de 2026 → 1 de marzo de 2027", "Revisado cada: 12 meses",
+                  "Parte añadida: Metropolis"],
+}
+
+
+@pytest.mark.parametrize("language", [Language.FR, Language.ES])
+async def test_the_agreement_page_says_its_history_and_unmet_conditions_in_the_readers_language(
+        client: httpx.AsyncClient, world: World, language: Language) -> None:
+    agreement = await world.draft(parties=[{"organisation_id": world.orgs["metropolis"]}], areas=[])
+    await world.ok("metro_staff", "PATCH", f"/agreements/{agreement['id']}", json={"effective_from": "2027-03-01"})
+    await client.get(f"/language/{language}")
+    await sign_in(client, world.metro_staff.token)
+
+    page = await client.get(f"/agreements/{agreement['id']}")
+
+    words = text_of(page.text)
+    history = [line.replace("%s", world.metro_staff.name) for line in HISTORY[language]]
+    for sentence in UNMET[language] + history:
+        assert sentence in words, (sentence, words)
+    assert "signing parties" not in words
+    assert "Created by" not in words
+    assert "Edit by" not in words
+    assert 'lang="en"' not in page.text.partition('id="history-title"')[2]
+
+
+async def test_the_api_says_detail_and_unmet_in_the_language_asked_for_and_english_otherwise(
+        world: World) -> None:
+    agreement = await world.draft(parties=[{"organisation_id": world.orgs["metropolis"]}])
+    path = f"/agreements/{agreement['id']}/events"
+    spanish = await world.call("metro_staff", "POST", path, json={"event": "submit_for_signature"},
+                               headers={"Accept-Language": "es-ES,es;q=0.9,en;q=0.5"})
+    english = await world.call("metro_staff", "POST", path, json={"event": "submit_for_signature"})
+
+    assert spanish.status_code == english.status_code == 422
+    es, en = spanish.json(), english.json()
+    assert "El acuerdo necesita al menos dos partes firmantes; tiene 1. Añada una parte." in es["unmet"]
+    assert "El acuerdo necesita al menos dos partes firmantes" in es["detail"]
+    assert "The agreement needs at least two signing parties; it has 1. Add a party." in en["unmet"]
+    assert "needs at least two signing parties" in en["detail"]
+    assert (es["type"], es["title"], es["status"]) == (en["type"], en["title"], en["status"])
+    assert spanish.headers["content-language"] == "es"
+    assert "content-language" not in english.headers
+
+    history = f"/agreements/{agreement['id']}/history"
+    said_es = await world.call("metro_staff", "GET", history, headers={"Accept-Language": "es"})
+    said_en = await world.ok("metro_staff", "GET", history)
+    assert said_es.json()["items"][0]["text"] == f"Creado por {world.metro_staff.name}"
+    assert said_en["items"][0]["text"] == f"Created by {world.metro_staff.name}"
+    assert said_es.json()["items"][0]["event"] == said_en["items"][0]["event"] == "create"
+
+
+async def test_a_refused_event_says_its_unmet_conditions_in_the_pages_language(
+        client: httpx.AsyncClient, world: World) -> None:
+    agreement = await world.draft(parties=[{"organisation_id": world.orgs["metropolis"]}], areas=[])
+    await client.get(f"/language/{Language.ES}")
+    csrf = await sign_in(client, world.metro_staff.token)
+
+    refused = await client.post(f"/agreements/{agreement['id']}/events", data={
+        "csrf": csrf, "event": "submit_for_signature", "version": str(agreement["version"])})
+
+    assert refused.status_code == 422
+    problem = refused.text.partition('id="problem"')[2].partition("</section>")[0]
+    words = text_of(problem)
+    assert "No es posible «submit for signature»: El acuerdo necesita al menos dos partes firmantes" in words
+    for sentence in UNMET[Language.ES]:
+        assert sentence in words, (sentence, words)
+    assert 'lang="en"' not in problem
