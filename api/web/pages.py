@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import math
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, Generic, TypeVar, get_args
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -107,6 +108,7 @@ from engine.workflow.machine import CompiledWorkflow, catalog
 log = logging.getLogger("accord.web")
 
 HERE = Path(__file__).parent
+T = TypeVar("T")
 templates = Jinja2Templates(directory=HERE / "templates")
 # The templates compare with the members of engine/statuses' families (`p.role == PartyRole.SUPPORTER`),
 # never with their strings (docs/architecture.md, rule 8).
@@ -1340,6 +1342,43 @@ def _form_values(form: FormData, names: tuple[str, ...]) -> dict[str, str]:
     return {name: value for name in names if isinstance(value := form.get(name), str)}
 
 
+@dataclass
+class Submitted(Generic[T]):
+    """What a directory form's post came to: the write's result, or its problems by field (shown
+    beside each field) or one `problem` for the box at the top."""
+
+    result: T | None = None
+    problems: dict[str, str] = field(default_factory=dict)
+    problem: AccordError | None = None
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.problems) or self.problem is not None
+
+
+async def submit_form(request: Request, model: type[BaseModel], fields: dict[str, Any],
+                      write: Callable[[AsyncSession, Actor, Any], Awaitable[T]], *,
+                      conflict_field: str) -> Submitted[T]:
+    """A people or organisation form's one way to its engine call: `fields` checked by `model`
+    (the schema's refusals by field), then `write(session, actor, data)` in one transaction. A
+    refusal naming a field stands beside it; a conflict (a name or an email someone else has)
+    beside `conflict_field`; any other refusal (who may do what) in the box."""
+    try:
+        data = model.model_validate(fields)
+    except ValidationError as invalid:
+        return Submitted(problems=field_problems(invalid))
+    try:
+        async with get_database(request).transaction() as session:
+            actor = await require_actor(request, session)
+            return Submitted(result=await write(session, actor, data))
+    except InvalidInput as refused:
+        return Submitted(problems={refused.field: refused.detail}) if refused.field else Submitted(problem=refused)
+    except Conflict as refused:
+        return Submitted(problems={conflict_field: refused.detail})
+    except NotPermitted as refused:
+        return Submitted(problem=refused)
+
+
 _ROLE_WORDS = {Role.ADMIN: i18n.Later(i18n.N_("Administrator: sees and changes everything")),
                Role.STAFF: i18n.Later(i18n.N_("Staff: works on their organisation's agreements")),
                Role.PARTNER: i18n.Later(i18n.N_("Partner: follows their organisation's agreements"))}
@@ -1442,27 +1481,17 @@ async def add_person(request: Request) -> Response:
     form = await posted(request)
     values = _form_values(form, ("name", "email", "organisation_id", "role", "job_title", "timezone", "language"))
     fields = {name: value for name in values if (value := text(form, name, limit=400)) is not None}
-    try:
-        data = PersonCreate.model_validate(fields)
-    except ValidationError as invalid:
-        async with get_database(request).transaction(write=False) as session:
-            actor = await require_actor(request, session)
-            rules.check_add_people(actor)
-            return await _person_form(request, session, actor, None, values=values, problems=field_problems(invalid))
-    try:
-        async with get_database(request).transaction() as session:
-            actor = await require_actor(request, session)
-            added = await directory.create_person(session, data, actor, get_when(request).now)
-            added_id = added.id
-    except (InvalidInput, Conflict) as refused:
-        async with get_database(request).transaction(write=False) as session:
-            actor = await require_actor(request, session)
-            problems = {refused.field: refused.detail} if isinstance(refused, InvalidInput) and refused.field else {}
-            if isinstance(refused, Conflict):
-                problems = {"email": refused.detail}
-            return await _person_form(request, session, actor, None, values=values, problems=problems,
-                                      problem=None if problems else refused)
-    return RedirectResponse(f"/people/{added_id}?added=1", status_code=303)
+
+    async def create(session: AsyncSession, actor: Actor, data: PersonCreate) -> int | None:
+        return (await directory.create_person(session, data, actor, get_when(request).now)).id
+    done = await submit_form(request, PersonCreate, fields, create, conflict_field="email")
+    if not done.refused:
+        return RedirectResponse(f"/people/{done.result}?added=1", status_code=303)
+    async with get_database(request).transaction(write=False) as session:
+        actor = await require_actor(request, session)
+        rules.check_add_people(actor)
+        return await _person_form(request, session, actor, None, values=values, problems=done.problems,
+                                  problem=done.problem)
 
 
 @router.get("/people/{person_id}", response_class=HTMLResponse)
@@ -1498,29 +1527,17 @@ async def edit_person(request: Request, person_id: IdPath) -> Response:
     for name in ("name", "email", "role"):  # these cannot be cleared: left empty, they are said to be missing
         if name in fields and fields[name] is None:
             fields[name] = ""
-    problems: dict[str, str] = {}
-    problem: AccordError | None = None
-    try:
-        data = PersonUpdate.model_validate(fields)
-    except ValidationError as invalid:
-        problems = field_problems(invalid)
-    else:
-        try:
-            async with get_database(request).transaction() as session:
-                actor = await require_actor(request, session)
-                await directory.update_person(session, person_id, data, actor, get_when(request))
-        except InvalidInput as refused:
-            problems, problem = ({refused.field: refused.detail}, None) if refused.field else ({}, refused)
-        except Conflict as refused:
-            problems = {"email": refused.detail}
-        except NotPermitted as refused:
-            problem = refused
-        else:
-            return RedirectResponse(f"/people/{person_id}?changed=1", status_code=303)
+
+    async def update(session: AsyncSession, actor: Actor, data: PersonUpdate) -> None:
+        await directory.update_person(session, person_id, data, actor, get_when(request))
+    done = await submit_form(request, PersonUpdate, fields, update, conflict_field="email")
+    if not done.refused:
+        return RedirectResponse(f"/people/{person_id}?changed=1", status_code=303)
     async with get_database(request).transaction(write=False) as session:
         actor = await require_actor(request, session)
         shown = await directory.find_person(session, person_id, actor)
-        return await _person_form(request, session, actor, shown, values=values, problems=problems, problem=problem)
+        return await _person_form(request, session, actor, shown, values=values, problems=done.problems,
+                                  problem=done.problem)
 
 
 @router.post("/people/{person_id}/tokens", response_class=HTMLResponse)
@@ -1597,27 +1614,17 @@ async def add_organisation(request: Request) -> Response:
     form = await posted(request)
     values = _form_values(form, _ORGANISATION_FIELDS)
     fields = {name: value for name in values if (value := text(form, name, limit=400)) is not None}
-    problems: dict[str, str] = {}
-    problem: AccordError | None = None
-    try:
-        data = OrganisationCreate.model_validate(fields)
-    except ValidationError as invalid:
-        problems = field_problems(invalid)
-    else:
-        try:
-            async with get_database(request).transaction() as session:
-                actor = await require_actor(request, session)
-                organisation = await directory.create_organisation(session, data, actor, get_when(request).now)
-                name = organisation.name
-        except Conflict as refused:
-            problems = {"name": refused.detail}
-        else:
-            return RedirectResponse(f"/organisations?{urlencode({'added': name})}", status_code=303)
+
+    async def create(session: AsyncSession, actor: Actor, data: OrganisationCreate) -> str:
+        return (await directory.create_organisation(session, data, actor, get_when(request).now)).name
+    done = await submit_form(request, OrganisationCreate, fields, create, conflict_field="name")
+    if not done.refused:
+        return RedirectResponse(f"/organisations?{urlencode({'added': done.result})}", status_code=303)
     async with get_database(request).transaction(write=False) as session:
         actor = await require_actor(request, session)
         rules.require_admin(actor, "create organisations")
-        return await _organisations_page(request, session, actor, 1, values=values, problems=problems,
-                                         problem=problem)
+        return await _organisations_page(request, session, actor, 1, values=values, problems=done.problems,
+                                         problem=done.problem)
 
 
 async def _organisation_page(request: Request, session: AsyncSession, actor: Actor, organisation_id: int, page: int,
@@ -1659,24 +1666,13 @@ async def edit_organisation(request: Request, organisation_id: IdPath) -> Respon
     for name in ("name", "kind", "timezone"):  # these cannot be cleared: left empty, they are said to be missing
         if name in fields and fields[name] is None:
             fields[name] = ""
-    problems: dict[str, str] = {}
-    problem: AccordError | None = None
-    try:
-        data = OrganisationUpdate.model_validate(fields)
-    except ValidationError as invalid:
-        problems = field_problems(invalid)
-    else:
-        try:
-            async with get_database(request).transaction() as session:
-                actor = await require_actor(request, session)
-                await directory.update_organisation(session, organisation_id, data, actor, get_when(request))
-        except Conflict as refused:
-            problems = {"name": refused.detail}
-        except NotPermitted as refused:
-            problem = refused
-        else:
-            return RedirectResponse(f"/organisations/{organisation_id}?changed=1", status_code=303)
+
+    async def update(session: AsyncSession, actor: Actor, data: OrganisationUpdate) -> None:
+        await directory.update_organisation(session, organisation_id, data, actor, get_when(request))
+    done = await submit_form(request, OrganisationUpdate, fields, update, conflict_field="name")
+    if not done.refused:
+        return RedirectResponse(f"/organisations/{organisation_id}?changed=1", status_code=303)
     async with get_database(request).transaction(write=False) as session:
         actor = await require_actor(request, session)
         return await _organisation_page(request, session, actor, organisation_id, 1, values=values,
-                                        problems=problems, problem=problem)
+                                        problems=done.problems, problem=done.problem)
