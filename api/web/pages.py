@@ -368,6 +368,7 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
         timeline = views.timeline(read, when.today)
         entries = history.entries(rows, agreement, workflow.spec, people_named, zone)
         scheduled = views.scheduled_steps(workflow, agreement, when)
+        drafting = await drafting_forms(session, actor, agreement, workflow)  # its why-nots and refusals
     return {
         "agreement": read, "diagram": diagram, "history": entries,
         "zone_name": zone_name, "changed_at": history.moment(agreement.updated_at, zone),
@@ -386,7 +387,7 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
         "updated": request.query_params.get("updated"),
         "statuses": list(DeliverableStatus),
         "workflow": workflow.spec,
-        "drafting": await drafting_forms(session, actor, agreement, workflow),
+        "drafting": drafting,
         "copying": {"why_not": _copy_refusal(actor, agreement)},
         "problem_field": problem.field if isinstance(problem, InvalidInput) else None,
         "changed": request.query_params.get("changed"),

@@ -79,7 +79,7 @@ from engine.schemas import (
 from engine.statuses import ContactKind, DeliverableStatus, HistoryKind, PartyRole
 from engine.workflow.event import EventContext
 from engine.workflow.machine import CompiledWorkflow, catalog
-from engine.workflow.rules import RENEW_AS_SUCCESSOR
+from engine.workflow.rules import RENEW_AS_SUCCESSOR, sentence_day
 
 # The event a successor's last signature fires on its predecessor (Accord fires it, as the scheduler).
 SUPERSEDE = "supersede"
@@ -377,8 +377,9 @@ def supporter_refusal(agreement: AgreementSnapshot, party: PartyValue) -> str | 
                    if c.party_id == party.id and c.kind == ContactKind.SIGNATORY]
     if not signatories:
         return None
-    return (f"{party.organisation.name} has named a signatory ({'; '.join(signatories)}); a supporter signs "
-            "nothing, so withdraw its signatory first, then make it a supporter.")
+    return gettext("%(party)s has named a signatory (%(signatories)s); a supporter signs nothing, so withdraw its "
+                   "signatory first, then make it a supporter.") % {
+        "party": party.organisation.name, "signatories": "; ".join(signatories)}
 
 
 @dataclass(frozen=True)
@@ -463,19 +464,22 @@ def withdrawal_refusal(workflow: CompiledWorkflow, agreement: AgreementSnapshot,
     a focal point who owns deliverables), or None: `RemoveContact` raises it, the page says it
     instead of offering the button."""
     party = agreement.party(contact.party_id)
-    name = party.organisation.name if party is not None else "its party"
+    name = party.organisation.name if party is not None else gettext("its party")
     signature = agreement.signature_of(contact.party_id) if contact.kind == ContactKind.SIGNATORY else None
     if signature is not None and signature.signatory_id == contact.person_id:
-        hint = (" To change the signatory, withdraw the agreement from signature first (that "
-                "clears the signatures)." if "withdraw" in workflow.allowed_events(agreement.state) else "")
-        return (f"{contact.person.name} signed for {name} on {in_words(signature.signed_on)}, so they stay "
-                f"named as its signatory: a recorded signature keeps its signatory.{hint}")
+        hint = (" " + gettext("To change the signatory, withdraw the agreement from signature first (that "
+                              "clears the signatures).") if "withdraw" in workflow.allowed_events(agreement.state)
+                else "")
+        return gettext("%(person)s signed for %(party)s on %(day)s, so they stay named as its signatory: a recorded "
+                       "signature keeps its signatory.") % {
+            "person": contact.person.name, "party": name, "day": sentence_day(signature.signed_on)} + hint
     still_focal = any(c.person_id == contact.person_id and c.kind == ContactKind.FOCAL_POINT
                       and c.id != contact.id for c in agreement.contacts)
     owned = [d.title for d in agreement.deliverables
              if d.owner_id == contact.person_id and contact.kind == ContactKind.FOCAL_POINT and not still_focal]
     if owned:
-        return f"{contact.person.name} owns deliverables ({'; '.join(owned)}); give them another owner first."
+        return gettext("%(person)s owns deliverables (%(deliverables)s); give them another owner first.") % {
+            "person": contact.person.name, "deliverables": "; ".join(owned)}
     return None
 
 
@@ -588,10 +592,14 @@ def area_removal_refusal(agreement: AgreementSnapshot, area: AreaValue) -> str |
                   if d.area_id == area.id and (shown := progress_of(d))]
     if not progressed:
         return None
-    these = "these deliverables have" if len(progressed) > 1 else "this deliverable has"
-    return (f"The area {area.title!r} cannot be removed: {these} progress recorded, which a removal "
-            f"would lose: {'; '.join(progressed)}. Remove {'them' if len(progressed) > 1 else 'it'} "
-            "first (a deliverable that is done stays on the record), or keep the area.")
+    said = {"area": repr(area.title), "deliverables": "; ".join(progressed)}
+    if len(progressed) > 1:
+        return gettext("The area %(area)s cannot be removed: these deliverables have progress recorded, which a "
+                       "removal would lose: %(deliverables)s. Remove them first (a deliverable that is done stays "
+                       "on the record), or keep the area.") % said
+    return gettext("The area %(area)s cannot be removed: this deliverable has progress recorded, which a removal "
+                   "would lose: %(deliverables)s. Remove it first (a deliverable that is done stays on the "
+                   "record), or keep the area.") % said
 
 
 @dataclass(frozen=True)
@@ -712,10 +720,13 @@ def deliverable_removal_refusal(deliverable: DeliverableValue) -> str | None:
     the page says it instead of offering the button."""
     if deliverable.status != DeliverableStatus.DONE:
         return None
-    done = f" on {in_words(deliverable.completed_on)}" if deliverable.completed_on else ""
-    return (f"{deliverable.title!r} was done{done}: delivered work stays on the agreement's record, so it "
-            "cannot be removed. If it was marked done by mistake, give it its right status first; then "
-            "it can be removed.")
+    if deliverable.completed_on:
+        done = gettext("%(deliverable)s was done on %(day)s") % {"deliverable": repr(deliverable.title),
+                                                                  "day": sentence_day(deliverable.completed_on)}
+    else:
+        done = gettext("%(deliverable)s was done") % {"deliverable": repr(deliverable.title)}
+    return gettext("%(done)s: delivered work stays on the agreement's record, so it cannot be removed. If it was "
+                   "marked done by mistake, give it its right status first; then it can be removed.") % {"done": done}
 
 
 @dataclass(frozen=True)
