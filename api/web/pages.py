@@ -485,7 +485,7 @@ async def drafting_forms(session: AsyncSession, actor: Actor, agreement: Agreeme
     why_not = None
     try:
         policy.require_editor(actor, agreement)
-        policy.require_open(workflow, agreement, "change it")
+        policy.require_open(workflow, agreement, i18n.N_("change it"))
     except (NotPermitted, Conflict) as refused:
         why_not = refused.detail
     terms_why_not = None

@@ -60,7 +60,7 @@ from engine.context import Actor
 from engine.days import in_words
 from engine.documents import Stored, safe_filename
 from engine.errors import Conflict, GuardFailed, InvalidInput, NotFound, NotPermitted
-from engine.i18n import gettext
+from engine.i18n import N_, gettext
 from engine.models import Agreement, Organisation
 from engine.schemas import (
     AgreementCopy,
@@ -328,7 +328,7 @@ class Edit:
     async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
                      workflow: CompiledWorkflow) -> ChangeSet | None:
         policy.require_editor(actor, agreement)
-        policy.require_open(workflow, agreement, "edit it")
+        policy.require_open(workflow, agreement, N_("edit it"))
         changes = self.data.model_dump(exclude_unset=True)
         if not changes:
             raise InvalidInput("Nothing to change: send at least one field to edit.")
@@ -427,7 +427,7 @@ class NameContact:
                      workflow: CompiledWorkflow) -> ChangeSet:
         data = self.data
         policy.require_editor(actor, agreement)
-        policy.require_open(workflow, agreement, "name people for it")
+        policy.require_open(workflow, agreement, N_("name people for it"))
         person = await person_value(session, data.person_id)
         if person is None:
             raise InvalidInput(f"There is no person {data.person_id}.", field="person_id")
@@ -490,7 +490,7 @@ class RemoveContact:
     async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
                      workflow: CompiledWorkflow) -> ChangeSet:
         policy.require_editor(actor, agreement)
-        policy.require_open(workflow, agreement, "change who is named for it")
+        policy.require_open(workflow, agreement, N_("change who is named for it"))
         contact = agreement.contact(self.contact_id)
         if contact is None:
             raise NotFound(f"Agreement {agreement.id} has no focal point or signatory {self.contact_id}.")
@@ -515,7 +515,7 @@ class AddArea:
     async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
                      workflow: CompiledWorkflow) -> ChangeSet:
         policy.require_editor(actor, agreement)
-        policy.require_open(workflow, agreement, "add areas of collaboration")
+        policy.require_open(workflow, agreement, N_("add areas of collaboration"))
         if any(a.title.casefold() == self.data.title.casefold() for a in agreement.areas):
             raise Conflict(f"The agreement already has an area of collaboration titled {self.data.title!r}.")
         draft = Draft(agreement)
@@ -538,7 +538,7 @@ class EditArea:
         if area is None:
             raise NotFound(f"There is no area of collaboration {self.area_id} that you can see.")
         policy.require_editor(actor, agreement)
-        policy.require_open(workflow, agreement, "change its areas of collaboration")
+        policy.require_open(workflow, agreement, N_("change its areas of collaboration"))
         changes = self.data.model_dump(exclude_unset=True)
         if not changes:
             raise InvalidInput("Nothing to change: send title, description or position.")
@@ -616,7 +616,7 @@ class RemoveArea:
         if area is None:
             raise NotFound(f"There is no area of collaboration {self.area_id} that you can see.")
         policy.require_editor(actor, agreement)
-        policy.require_open(workflow, agreement, "remove its areas of collaboration")
+        policy.require_open(workflow, agreement, N_("remove its areas of collaboration"))
         kept = area_removal_refusal(agreement, area)
         if kept is not None:
             raise Conflict(kept)
@@ -662,7 +662,7 @@ class AddDeliverable:
                      workflow: CompiledWorkflow) -> ChangeSet:
         data = self.data
         policy.require_editor(actor, agreement)
-        policy.require_open(workflow, agreement, "add deliverables")
+        policy.require_open(workflow, agreement, N_("add deliverables"))
         if agreement.area(self.area_id) is None:
             raise NotFound(f"Agreement {agreement.id} has no area of collaboration {self.area_id}.")
         _check_owner(agreement, data.owner_id)
@@ -696,7 +696,7 @@ class UpdateDeliverable:
         if not changes:
             raise InvalidInput("Nothing to change: send at least one field to update.")
         policy.require_deliverable_editor(actor, agreement, deliverable, list(changes))
-        policy.require_open(workflow, agreement, "update its deliverables")
+        policy.require_open(workflow, agreement, N_("update its deliverables"))
         for required in ("title", "status"):
             if required in changes and changes[required] is None:
                 raise InvalidInput(f"{required} cannot be empty.", field=required)
@@ -744,7 +744,7 @@ class RemoveDeliverable:
         if deliverable is None:
             raise NotFound(f"There is no deliverable {self.deliverable_id} that you can see.")
         policy.require_deliverable_remover(actor, agreement, deliverable)
-        policy.require_open(workflow, agreement, "remove its deliverables")
+        policy.require_open(workflow, agreement, N_("remove its deliverables"))
         kept = deliverable_removal_refusal(deliverable)
         if kept is not None:
             raise Conflict(kept)

@@ -124,25 +124,22 @@ def may_edit(actor: Actor, agreement: AgreementSnapshot) -> bool:
 
 def require_editor(actor: Actor, agreement: AgreementSnapshot) -> None:
     if not may_edit(actor, agreement):
-        raise NotPermitted(
+        raise NotPermitted(i18n.gettext(
             "You can read this agreement but not change it: changes are made by the staff of its "
-            "parties. Partners may update the deliverables they own."
-        )
-
-
-def _state(workflow: CompiledWorkflow, state: str) -> str:
-    """A state as a sentence says it: its label ("pending signature"), not its name."""
-    return workflow.spec.states[state].label.lower()
-
-
-def require_open(workflow: CompiledWorkflow, agreement: AgreementSnapshot, doing: str) -> None:
-    if workflow.is_final(agreement.state):
-        raise Conflict(f"The agreement is {_state(workflow, agreement.state)}, a final state: you cannot {doing}.")
+            "parties. Partners may update the deliverables they own."))
 
 
 def _label(workflow: CompiledWorkflow, state: str) -> str:
-    """A state in a translated sentence: its label in the language being read, as `_state` says it."""
+    """A state as a sentence says it: its label ("pending signature"), not its name, in the
+    language being read."""
     return workflow.spec.label_of(state, i18n.current()).lower()
+
+
+def require_open(workflow: CompiledWorkflow, agreement: AgreementSnapshot, doing: str) -> None:
+    """`doing` is marked for the catalog where it is written (`N_`) and translated here."""
+    if workflow.is_final(agreement.state):
+        raise Conflict(i18n.gettext("The agreement is %(state)s, a final state: you cannot %(doing)s.") % {
+            "state": _label(workflow, agreement.state), "doing": i18n.gettext(doing)})
 
 
 def require_terms_editable(workflow: CompiledWorkflow, agreement: AgreementSnapshot, fields: list[str]) -> None:

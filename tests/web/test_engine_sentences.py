@@ -116,6 +116,19 @@ async def test_why_not_and_refusals_read_in_french_on_the_agreement_page(
     assert "can be edited only" not in words
 
 
+async def test_a_partner_reads_why_they_cannot_change_the_agreement_in_spanish(
+        client: httpx.AsyncClient, world: World) -> None:
+    agreement = await world.ready()
+    await client.get(f"/language/{Language.ES}")
+    await sign_in(client, world.metro_partner.token)
+
+    page = (await client.get(f"/agreements/{agreement['id']}")).text
+
+    why_not = page.partition('id="areas-why-not">')[2].partition("</p>")[0]
+    assert why_not == ("Puede leer este acuerdo pero no modificarlo: los cambios los hace el personal de sus partes. "
+                       "Los socios pueden actualizar los entregables de los que son responsables."), why_not
+
+
 async def test_the_spanish_confirmation_page_says_which_signatures_it_clears_in_spanish(
         client: httpx.AsyncClient, world: World) -> None:
     agreement = await world.ready()
