@@ -21,8 +21,9 @@ current task or thread only (a `ContextVar`), and the `in_words` and `format_num
 Days: every day a page or a mail shows goes through `format_day` (the templates' `in_words`
 filter), one long format in the reader's language — "23 November 2026", "23 novembre 2026",
 "23 de noviembre de 2026" — so a page never mixes two ways of writing a day. The engine's own
-sentences still English (most errors' `detail`, refusals) write theirs with `engine.days.in_words`;
-those translated (history lines, unmet conditions) in the reader's way when it is not English.
+sentences still English (most errors' `detail`) write theirs with `engine.days.in_words`;
+those translated (history lines, unmet conditions, the drafting refusals, a confirmation's
+consequences) in the reader's way when it is not English (`engine.workflow.rules.sentence_day`).
 """
 
 from __future__ import annotations

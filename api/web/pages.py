@@ -370,6 +370,7 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
         timeline = views.timeline(read, when.today)
         entries = history.entries(rows, agreement, workflow.spec, people_named, zone)
         scheduled = views.scheduled_steps(workflow, agreement, when)
+        drafting = await drafting_forms(session, actor, agreement, workflow)  # its why-nots and refusals
     return {
         "agreement": read, "diagram": diagram, "history": entries,
         "zone_name": zone_name, "changed_at": history.moment(agreement.updated_at, zone),
@@ -388,7 +389,7 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
         "updated": request.query_params.get("updated"),
         "statuses": list(DeliverableStatus),
         "workflow": workflow.spec,
-        "drafting": await drafting_forms(session, actor, agreement, workflow),
+        "drafting": drafting,
         "copying": {"why_not": _copy_refusal(actor, agreement)},
         "problem_field": problem.field if isinstance(problem, InvalidInput) else None,
         "changed": request.query_params.get("changed"),
@@ -486,7 +487,7 @@ async def drafting_forms(session: AsyncSession, actor: Actor, agreement: Agreeme
     why_not = None
     try:
         policy.require_editor(actor, agreement)
-        policy.require_open(workflow, agreement, "change it")
+        policy.require_open(workflow, agreement, i18n.N_("change it"))
     except (NotPermitted, Conflict) as refused:
         why_not = refused.detail
     terms_why_not = None

@@ -15,7 +15,7 @@ from engine.agreements.values import AgreementSnapshot
 from engine.clock import When
 from engine.context import Actor
 from engine.days import usable
-from engine.i18n import N_, current, format_day, in_english, ngettext
+from engine.i18n import N_, current, format_day, ngettext
 from engine.i18n import gettext as _
 from engine.schedule import timer_days
 from engine.schemas import AgreementRead
@@ -117,8 +117,8 @@ class Consequences:
 
 
 def consequences(workflow: CompiledWorkflow, agreement: AgreementSnapshot, event: str) -> Consequences:
-    """Its own sentences in the language being read (`i18n.reading`); the workflow's
-    (`CompiledWorkflow.consequences`) are the engine's, in English."""
+    """Its own sentences and the workflow's (`CompiledWorkflow.consequences`) in the language being
+    read (`i18n.reading`)."""
     spec = workflow.spec
     dest = workflow.destination(agreement.state, event) or agreement.state
     state = spec.states[dest]
@@ -131,8 +131,7 @@ def consequences(workflow: CompiledWorkflow, agreement: AgreementSnapshot, event
         sentences.append(_("The agreement becomes %(state)s.") % {"state": spec.label_of(dest, current())}
                          + (" " + _("From there the parties' staff can: %(events)s.") % {"events": ", ".join(then)}
                             if then else ""))
-    sentences += [english for sentence in workflow.consequences(event, agreement)
-                  if isinstance(english := in_english(sentence), str)]  # marked lang="en" (Markup)
+    sentences += workflow.consequences(event, agreement)
     after = replace(agreement, state=dest)
     stopped = sorted(timer_days(agreement) - timer_days(after), key=lambda pair: pair[1])
     if stopped:

@@ -60,7 +60,7 @@ from engine.context import Actor
 from engine.days import in_words
 from engine.documents import Stored, safe_filename
 from engine.errors import Conflict, GuardFailed, InvalidInput, NotFound, NotPermitted
-from engine.i18n import gettext
+from engine.i18n import N_, gettext
 from engine.models import Agreement, Organisation
 from engine.schemas import (
     AgreementCopy,
@@ -79,7 +79,7 @@ from engine.schemas import (
 from engine.statuses import ContactKind, DeliverableStatus, HistoryKind, PartyRole
 from engine.workflow.event import EventContext
 from engine.workflow.machine import CompiledWorkflow, catalog
-from engine.workflow.rules import RENEW_AS_SUCCESSOR
+from engine.workflow.rules import RENEW_AS_SUCCESSOR, sentence_day
 
 # The event a successor's last signature fires on its predecessor (Accord fires it, as the scheduler).
 SUPERSEDE = "supersede"
@@ -328,7 +328,7 @@ class Edit:
     async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
                      workflow: CompiledWorkflow) -> ChangeSet | None:
         policy.require_editor(actor, agreement)
-        policy.require_open(workflow, agreement, "edit it")
+        policy.require_open(workflow, agreement, N_("edit it"))
         changes = self.data.model_dump(exclude_unset=True)
         if not changes:
             raise InvalidInput("Nothing to change: send at least one field to edit.")
@@ -377,8 +377,9 @@ def supporter_refusal(agreement: AgreementSnapshot, party: PartyValue) -> str | 
                    if c.party_id == party.id and c.kind == ContactKind.SIGNATORY]
     if not signatories:
         return None
-    return (f"{party.organisation.name} has named a signatory ({'; '.join(signatories)}); a supporter signs "
-            "nothing, so withdraw its signatory first, then make it a supporter.")
+    return gettext("%(party)s has named a signatory (%(signatories)s); a supporter signs nothing, so withdraw its "
+                   "signatory first, then make it a supporter.") % {
+        "party": party.organisation.name, "signatories": "; ".join(signatories)}
 
 
 @dataclass(frozen=True)
@@ -426,7 +427,7 @@ class NameContact:
                      workflow: CompiledWorkflow) -> ChangeSet:
         data = self.data
         policy.require_editor(actor, agreement)
-        policy.require_open(workflow, agreement, "name people for it")
+        policy.require_open(workflow, agreement, N_("name people for it"))
         person = await person_value(session, data.person_id)
         if person is None:
             raise InvalidInput(f"There is no person {data.person_id}.", field="person_id")
@@ -463,19 +464,22 @@ def withdrawal_refusal(workflow: CompiledWorkflow, agreement: AgreementSnapshot,
     a focal point who owns deliverables), or None: `RemoveContact` raises it, the page says it
     instead of offering the button."""
     party = agreement.party(contact.party_id)
-    name = party.organisation.name if party is not None else "its party"
+    name = party.organisation.name if party is not None else gettext("its party")
     signature = agreement.signature_of(contact.party_id) if contact.kind == ContactKind.SIGNATORY else None
     if signature is not None and signature.signatory_id == contact.person_id:
-        hint = (" To change the signatory, withdraw the agreement from signature first (that "
-                "clears the signatures)." if "withdraw" in workflow.allowed_events(agreement.state) else "")
-        return (f"{contact.person.name} signed for {name} on {in_words(signature.signed_on)}, so they stay "
-                f"named as its signatory: a recorded signature keeps its signatory.{hint}")
+        hint = (" " + gettext("To change the signatory, withdraw the agreement from signature first (that "
+                              "clears the signatures).") if "withdraw" in workflow.allowed_events(agreement.state)
+                else "")
+        return gettext("%(person)s signed for %(party)s on %(day)s, so they stay named as its signatory: a recorded "
+                       "signature keeps its signatory.") % {
+            "person": contact.person.name, "party": name, "day": sentence_day(signature.signed_on)} + hint
     still_focal = any(c.person_id == contact.person_id and c.kind == ContactKind.FOCAL_POINT
                       and c.id != contact.id for c in agreement.contacts)
     owned = [d.title for d in agreement.deliverables
              if d.owner_id == contact.person_id and contact.kind == ContactKind.FOCAL_POINT and not still_focal]
     if owned:
-        return f"{contact.person.name} owns deliverables ({'; '.join(owned)}); give them another owner first."
+        return gettext("%(person)s owns deliverables (%(deliverables)s); give them another owner first.") % {
+            "person": contact.person.name, "deliverables": "; ".join(owned)}
     return None
 
 
@@ -486,7 +490,7 @@ class RemoveContact:
     async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
                      workflow: CompiledWorkflow) -> ChangeSet:
         policy.require_editor(actor, agreement)
-        policy.require_open(workflow, agreement, "change who is named for it")
+        policy.require_open(workflow, agreement, N_("change who is named for it"))
         contact = agreement.contact(self.contact_id)
         if contact is None:
             raise NotFound(f"Agreement {agreement.id} has no focal point or signatory {self.contact_id}.")
@@ -511,7 +515,7 @@ class AddArea:
     async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
                      workflow: CompiledWorkflow) -> ChangeSet:
         policy.require_editor(actor, agreement)
-        policy.require_open(workflow, agreement, "add areas of collaboration")
+        policy.require_open(workflow, agreement, N_("add areas of collaboration"))
         if any(a.title.casefold() == self.data.title.casefold() for a in agreement.areas):
             raise Conflict(f"The agreement already has an area of collaboration titled {self.data.title!r}.")
         draft = Draft(agreement)
@@ -534,7 +538,7 @@ class EditArea:
         if area is None:
             raise NotFound(f"There is no area of collaboration {self.area_id} that you can see.")
         policy.require_editor(actor, agreement)
-        policy.require_open(workflow, agreement, "change its areas of collaboration")
+        policy.require_open(workflow, agreement, N_("change its areas of collaboration"))
         changes = self.data.model_dump(exclude_unset=True)
         if not changes:
             raise InvalidInput("Nothing to change: send title, description or position.")
@@ -588,10 +592,14 @@ def area_removal_refusal(agreement: AgreementSnapshot, area: AreaValue) -> str |
                   if d.area_id == area.id and (shown := progress_of(d))]
     if not progressed:
         return None
-    these = "these deliverables have" if len(progressed) > 1 else "this deliverable has"
-    return (f"The area {area.title!r} cannot be removed: {these} progress recorded, which a removal "
-            f"would lose: {'; '.join(progressed)}. Remove {'them' if len(progressed) > 1 else 'it'} "
-            "first (a deliverable that is done stays on the record), or keep the area.")
+    said = {"area": repr(area.title), "deliverables": "; ".join(progressed)}
+    if len(progressed) > 1:
+        return gettext("The area %(area)s cannot be removed: these deliverables have progress recorded, which a "
+                       "removal would lose: %(deliverables)s. Remove them first (a deliverable that is done stays "
+                       "on the record), or keep the area.") % said
+    return gettext("The area %(area)s cannot be removed: this deliverable has progress recorded, which a removal "
+                   "would lose: %(deliverables)s. Remove it first (a deliverable that is done stays on the "
+                   "record), or keep the area.") % said
 
 
 @dataclass(frozen=True)
@@ -608,7 +616,7 @@ class RemoveArea:
         if area is None:
             raise NotFound(f"There is no area of collaboration {self.area_id} that you can see.")
         policy.require_editor(actor, agreement)
-        policy.require_open(workflow, agreement, "remove its areas of collaboration")
+        policy.require_open(workflow, agreement, N_("remove its areas of collaboration"))
         kept = area_removal_refusal(agreement, area)
         if kept is not None:
             raise Conflict(kept)
@@ -654,7 +662,7 @@ class AddDeliverable:
                      workflow: CompiledWorkflow) -> ChangeSet:
         data = self.data
         policy.require_editor(actor, agreement)
-        policy.require_open(workflow, agreement, "add deliverables")
+        policy.require_open(workflow, agreement, N_("add deliverables"))
         if agreement.area(self.area_id) is None:
             raise NotFound(f"Agreement {agreement.id} has no area of collaboration {self.area_id}.")
         _check_owner(agreement, data.owner_id)
@@ -688,7 +696,7 @@ class UpdateDeliverable:
         if not changes:
             raise InvalidInput("Nothing to change: send at least one field to update.")
         policy.require_deliverable_editor(actor, agreement, deliverable, list(changes))
-        policy.require_open(workflow, agreement, "update its deliverables")
+        policy.require_open(workflow, agreement, N_("update its deliverables"))
         for required in ("title", "status"):
             if required in changes and changes[required] is None:
                 raise InvalidInput(f"{required} cannot be empty.", field=required)
@@ -712,10 +720,13 @@ def deliverable_removal_refusal(deliverable: DeliverableValue) -> str | None:
     the page says it instead of offering the button."""
     if deliverable.status != DeliverableStatus.DONE:
         return None
-    done = f" on {in_words(deliverable.completed_on)}" if deliverable.completed_on else ""
-    return (f"{deliverable.title!r} was done{done}: delivered work stays on the agreement's record, so it "
-            "cannot be removed. If it was marked done by mistake, give it its right status first; then "
-            "it can be removed.")
+    if deliverable.completed_on:
+        done = gettext("%(deliverable)s was done on %(day)s") % {"deliverable": repr(deliverable.title),
+                                                                  "day": sentence_day(deliverable.completed_on)}
+    else:
+        done = gettext("%(deliverable)s was done") % {"deliverable": repr(deliverable.title)}
+    return gettext("%(done)s: delivered work stays on the agreement's record, so it cannot be removed. If it was "
+                   "marked done by mistake, give it its right status first; then it can be removed.") % {"done": done}
 
 
 @dataclass(frozen=True)
@@ -733,7 +744,7 @@ class RemoveDeliverable:
         if deliverable is None:
             raise NotFound(f"There is no deliverable {self.deliverable_id} that you can see.")
         policy.require_deliverable_remover(actor, agreement, deliverable)
-        policy.require_open(workflow, agreement, "remove its deliverables")
+        policy.require_open(workflow, agreement, N_("remove its deliverables"))
         kept = deliverable_removal_refusal(deliverable)
         if kept is not None:
             raise Conflict(kept)

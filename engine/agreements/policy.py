@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from engine import i18n
 from engine.agreements.values import AgreementSnapshot, DeliverableValue, PartyValue
 from engine.clock import When
 from engine.context import Actor
@@ -47,6 +48,12 @@ NO_FIELDS = EventInput()
 OWNER_FIELDS = frozenset({"status", "progress_note", "evidence_url"})
 # A deliverable's fields as a refusal says them.
 _DELIVERABLE_WORDS = {"due_on": "due date", "owner_id": "owner", "area_id": "area"}
+# The terms as a refusal names them (an agreement's field names, spaced, and "dates", "parties"),
+# translated when the refusal is (`require_terms_editable`).
+_TERM_WORDS = frozenset({
+    i18n.N_("title"), i18n.N_("summary"), i18n.N_("background"), i18n.N_("dates"), i18n.N_("parties"),
+    i18n.N_("effective from"), i18n.N_("ends on"), i18n.N_("review every months"),
+    i18n.N_("notice period days"), i18n.N_("signing place"), i18n.N_("predecessor id")})
 
 
 def acts_for_anyone(actor: Actor) -> bool:
@@ -80,9 +87,9 @@ def contact_refusal(actor: Actor, agreement: AgreementSnapshot, party: PartyValu
     if acts_for_anyone(actor) or party.organisation_id == actor.organisation_id:
         return None
     own = _name(agreement, actor.organisation_id)
-    return (f"Only {party.organisation.name} names and withdraws its own focal points and "
-            f"signatories (or an administrator does for it); you act for {own}, and only for "
-            "your own organisation.")
+    return i18n.gettext("Only %(party)s names and withdraws its own focal points and signatories (or an "
+                        "administrator does for it); you act for %(own)s, and only for your own organisation.") % {
+        "party": party.organisation.name, "own": own}
 
 
 def require(refusal: str | None) -> None:
@@ -117,39 +124,46 @@ def may_edit(actor: Actor, agreement: AgreementSnapshot) -> bool:
 
 def require_editor(actor: Actor, agreement: AgreementSnapshot) -> None:
     if not may_edit(actor, agreement):
-        raise NotPermitted(
+        raise NotPermitted(i18n.gettext(
             "You can read this agreement but not change it: changes are made by the staff of its "
-            "parties. Partners may update the deliverables they own."
-        )
+            "parties. Partners may update the deliverables they own."))
 
 
-def _state(workflow: CompiledWorkflow, state: str) -> str:
-    """A state as a sentence says it: its label ("pending signature"), not its name."""
-    return workflow.spec.states[state].label.lower()
+def _label(workflow: CompiledWorkflow, state: str) -> str:
+    """A state as a sentence says it: its label ("pending signature"), not its name, in the
+    language being read."""
+    return workflow.spec.label_of(state, i18n.current()).lower()
 
 
 def require_open(workflow: CompiledWorkflow, agreement: AgreementSnapshot, doing: str) -> None:
+    """`doing` is marked for the catalog where it is written (`N_`) and translated here."""
     if workflow.is_final(agreement.state):
-        raise Conflict(f"The agreement is {_state(workflow, agreement.state)}, a final state: you cannot {doing}.")
+        raise Conflict(i18n.gettext("The agreement is %(state)s, a final state: you cannot %(doing)s.") % {
+            "state": _label(workflow, agreement.state), "doing": i18n.gettext(doing)})
 
 
 def require_terms_editable(workflow: CompiledWorkflow, agreement: AgreementSnapshot, fields: list[str]) -> None:
-    """The terms named by `fields` (an agreement's fields, or words such as "parties") said in words."""
-    listed = ", ".join(sorted(name.replace("_", " ") for name in fields))
+    """The terms named by `fields` (an agreement's fields, or words such as "parties") said in words:
+    the refusal in the language being read (`i18n.gettext`), the terms' names as given."""
+    listed = ", ".join(i18n.gettext(word) if word in _TERM_WORDS else word
+                       for word in sorted(name.replace("_", " ") for name in fields))
     if not workflow.is_editable(agreement.state):
-        editable = [_state(workflow, name) for name, s in workflow.spec.states.items() if s.editable]
+        editable = [_label(workflow, name) for name, s in workflow.spec.states.items() if s.editable]
         if workflow.is_amendable(agreement.state):
-            undo = "propose an amendment, which every party signs (the agreement page's Amendments)"
+            undo = i18n.gettext("propose an amendment, which every party signs (the agreement page's Amendments)")
         elif "withdraw" in workflow.allowed_events(agreement.state):
-            undo = "withdraw it from signature first (that clears the signatures), or record a successor agreement"
+            undo = i18n.gettext("withdraw it from signature first (that clears the signatures), or record a "
+                                "successor agreement")
         else:
-            undo = "record a successor agreement that follows this one"
-        raise Conflict(
-            f"The agreement is {_state(workflow, agreement.state)}: its terms ({listed}) can be edited only "
-            f"while it is {' or '.join(editable)}. To change them now, {undo}."
-        )
+            undo = i18n.gettext("record a successor agreement that follows this one")
+        raise Conflict(i18n.gettext(
+            "The agreement is %(state)s: its terms (%(terms)s) can be edited only while it is %(editable)s. "
+            "To change them now, %(undo)s.") % {
+            "state": _label(workflow, agreement.state), "terms": listed,
+            "editable": i18n.gettext(" or ").join(editable), "undo": undo})
     if agreement.signatures:
-        raise Conflict(f"A party has already signed, so the terms ({listed}) can no longer change.")
+        raise Conflict(i18n.gettext("A party has already signed, so the terms (%(terms)s) can no longer change.")
+                       % {"terms": listed})
 
 
 def require_amendable(workflow: CompiledWorkflow, agreement: AgreementSnapshot) -> None:

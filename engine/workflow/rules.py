@@ -117,8 +117,9 @@ def _disabled(people: list[str]) -> str:
 EFFECTIVE_DATE_UNSET = N_("Set the effective date, the day the agreement takes effect.")
 
 
-def _day(day: date) -> str:
-    """A day in a translated sentence: the engine's English "31 Dec 2029", else the reader's way."""
+def sentence_day(day: date) -> str:
+    """A day in a translated sentence (here and in engine.agreements.actions' refusals): the
+    engine's English "31 Dec 2029", else the reader's way."""
     return in_words(day) if i18n.current() == i18n.SOURCE else i18n.format_day(day)
 
 
@@ -188,7 +189,7 @@ def _signing_party_has_not_signed(ctx: EventContext) -> str | None:
     signature = ctx.signature_of(party)
     if signature is not None:
         return i18n.gettext("%(party)s already signed on %(day)s.") % {
-            "party": party.organisation.name, "day": _day(signature.signed_on)}
+            "party": party.organisation.name, "day": sentence_day(signature.signed_on)}
     return None
 
 
@@ -248,7 +249,7 @@ def _term_has_started(ctx: EventContext) -> str | None:
         return i18n.gettext(EFFECTIVE_DATE_UNSET)
     if start > ctx.today:
         return i18n.gettext("The term starts on %(day)s; the agreement cannot be activated before then.") % {
-            "day": _day(start)}
+            "day": sentence_day(start)}
     return None
 
 
@@ -325,7 +326,7 @@ def _end_date_passed(ctx: EventContext) -> str | None:
         return i18n.gettext("The agreement has no end date, so it cannot expire.")
     if ends_on >= ctx.today:
         return i18n.gettext("The agreement runs until %(day)s; it expires only after that day.") % {
-            "day": _day(ends_on)}
+            "day": sentence_day(ends_on)}
     return None
 
 
@@ -424,9 +425,11 @@ def _signatures_cleared(agreement: AgreementSnapshot) -> str | None:
     if not agreement.signatures:
         return None
     signed = "; ".join(
-        f"{party.organisation.name if (party := agreement.party(s.party_id)) else 'a party'} "
-        f"(signed {in_words(s.signed_on)})" for s in sorted(agreement.signatures, key=lambda s: s.signed_on))
-    return f"The signatures recorded so far are cleared: {signed}. Every party signs again."
+        i18n.gettext("%(party)s (signed %(day)s)") % {
+            "party": party.organisation.name if (party := agreement.party(s.party_id)) else i18n.gettext("a party"),
+            "day": sentence_day(s.signed_on)} for s in sorted(agreement.signatures, key=lambda s: s.signed_on))
+    return i18n.gettext("The signatures recorded so far are cleared: %(signed)s. Every party signs again.") % {
+        "signed": signed}
 
 
 @effect("clear_signatures", consequence=_signatures_cleared)

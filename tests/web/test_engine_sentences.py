@@ -91,3 +91,75 @@ async def test_a_refused_event_says_its_unmet_conditions_in_the_pages_language(
     for sentence in UNMET[Language.ES]:
         assert sentence in words, (sentence, words)
     assert 'lang="en"' not in problem
+
+
+async def test_why_not_and_refusals_read_in_french_on_the_agreement_page(
+        client: httpx.AsyncClient, world: World) -> None:
+    signed = await world.signed()
+    area = signed["areas"][0]
+    done = await world.ok("metro_staff", "POST", f"/agreements/{signed['id']}/areas/{area['id']}/deliverables",
+                          json={"title": "City profile", "owner_id": world.metro_staff.id})
+    await world.ok("metro_staff", "PATCH", f"/deliverables/{done['id']}", json={"status": "done"})
+    await client.get(f"/language/{Language.FR}")
+    await sign_in(client, world.metro_staff.token)
+
+    page = (await client.get(f"/agreements/{signed['id']}")).text
+
+    words = text_of(page)
+    assert ("L’accord est à l’état « signé » : ses conditions (dates, parties, résumé, titre) ne peuvent être "
+            "modifiées qu’à l’état projet. Pour les modifier maintenant, proposez un avenant") in words, words
+    row = page[page.index(f'id="deliverable-{done["id"]}"'):]
+    row = text_of(row[:row.index("</li>")])
+    assert ("'City profile' a été achevé le 23 novembre 2026 : le travail livré reste au dossier de l’accord, il ne "
+            "peut donc pas être supprimé.") in row, row
+    assert "delivered work" not in words
+    assert "can be edited only" not in words
+
+
+async def test_a_partner_reads_why_they_cannot_change_the_agreement_in_spanish(
+        client: httpx.AsyncClient, world: World) -> None:
+    agreement = await world.ready()
+    await client.get(f"/language/{Language.ES}")
+    await sign_in(client, world.metro_partner.token)
+
+    page = (await client.get(f"/agreements/{agreement['id']}")).text
+
+    why_not = page.partition('id="areas-why-not">')[2].partition("</p>")[0]
+    assert why_not == ("Puede leer este acuerdo pero no modificarlo: los cambios los hace el personal de sus partes. "
+                       "Los socios pueden actualizar los entregables de los que son responsables."), why_not
+
+
+async def test_the_spanish_confirmation_page_says_which_signatures_it_clears_in_spanish(
+        client: httpx.AsyncClient, world: World) -> None:
+    agreement = await world.ready()
+    assert (await world.fire("metro_staff", agreement["id"], "submit_for_signature")).status_code == 200
+    assert (await world.fire("metro_staff", agreement["id"], "sign", place="Barcelona")).status_code == 200
+    await client.get(f"/language/{Language.ES}")
+    await sign_in(client, world.aspac_staff.token)
+
+    page = (await client.get(f"/agreements/{agreement['id']}/events/withdraw")).text
+
+    words = text_of(page)
+    assert ("Se borran las firmas registradas hasta ahora: Metropolis (firmado el 23 de noviembre de 2026). "
+            "Todas las partes vuelven a firmar.") in words, words
+    assert "signatures recorded so far" not in words
+    assert 'lang="en"' not in page.partition("<main")[2]
+
+
+async def test_the_api_keeps_refusals_in_english_without_accept_language(world: World) -> None:
+    signed = await world.signed()
+    area = signed["areas"][0]
+    done = await world.ok("metro_staff", "POST", f"/agreements/{signed['id']}/areas/{area['id']}/deliverables",
+                          json={"title": "City profile", "owner_id": world.metro_staff.id})
+    await world.ok("metro_staff", "PATCH", f"/deliverables/{done['id']}", json={"status": "done"})
+
+    english = await world.call("metro_staff", "DELETE", f"/deliverables/{done['id']}")
+    terms = await world.call("metro_staff", "PATCH", f"/agreements/{signed['id']}", json={"title": "Changed"})
+    french = await world.call("metro_staff", "PATCH", f"/agreements/{signed['id']}", json={"title": "Changed"},
+                              headers={"Accept-Language": "fr"})
+
+    assert english.status_code == terms.status_code == french.status_code == 409
+    assert english.json()["detail"].startswith("'City profile' was done on 23 Nov 2026: delivered work stays")
+    assert terms.json()["detail"].startswith("The agreement is signed: its terms (title) can be edited only while "
+                                             "it is draft. To change them now, propose an amendment")
+    assert french.json()["detail"].startswith("L’accord est à l’état « signé » : ses conditions (titre)")
