@@ -14,12 +14,11 @@ Call it under `engine.i18n.reading` (the page's language): its words are transla
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date
 from typing import Any
 
-from api.web.history import DAY_FIELDS, FIELD_LABELS, PART_LABELS
+from api.web.history import FIELD_LABELS, PART_LABELS, Names, value_in_words
 from engine.agreements.values import AgreementSnapshot
-from engine.i18n import format_day, gettext, ngettext
+from engine.i18n import gettext
 from engine.schemas import DiffEntry
 from engine.statuses import ContactKind, PartyRole
 
@@ -48,27 +47,12 @@ class _Words:
         self.people = people
         self.organisations = {**organisations, **{p.organisation_id: p.organisation.name for p in agreement.parties}}
         self.areas = {a.id: a.title for a in agreement.areas}
+        self.names = Names.of(agreement, people)
+        self.names.organisations.update(self.organisations)
 
     def value(self, name: str, value: Any) -> str:
-        """A column's value in words."""
-        if value is None or value == "":
-            return gettext("not set")
-        if name in DAY_FIELDS and isinstance(value, str):
-            try:
-                return format_day(date.fromisoformat(value))
-            except ValueError:
-                return value
-        if name == "review_every_months" and isinstance(value, int):
-            return ngettext("%(num)d month", "%(num)d months", value) % {"num": value}
-        if name == "notice_period_days" and isinstance(value, int):
-            return ngettext("%(num)d day", "%(num)d days", value) % {"num": value}
-        if name == "owner_id" and isinstance(value, int):
-            return self.people.get(value, f"#{value}")
-        if name == "area_id" and isinstance(value, int):
-            return f"“{self.areas.get(value, f'#{value}')}”"
-        if isinstance(value, str):
-            return f"“{value}”"
-        return str(value)
+        """A column's value in words, as the history says it."""
+        return value_in_words(name, value, self.names)
 
     def change(self, name: str, old: Any, new: Any) -> str:
         return f"{self.value(name, old)} → {self.value(name, new)}"

@@ -153,8 +153,8 @@ def _id(value: Any) -> int:
     return value if isinstance(value, int) else 0
 
 
-def _value(name: str, value: Any, names: Names) -> str:
-    """A column's value in words."""
+def value_in_words(name: str, value: Any, names: Names) -> str:
+    """A column's value in words, as the history and an amendment's diff (api/web/amendment_diff.py) say it."""
     if value is None or value == "":
         return gettext("not set")
     if name in DAY_FIELDS and isinstance(value, str):
@@ -180,7 +180,7 @@ def _value(name: str, value: Any, names: Names) -> str:
 
 
 def _change(label: str, name: str, old: Any, new: Any, names: Names) -> str:
-    return f"{label} {_value(name, old, names)} → {_value(name, new, names)}"
+    return f"{label} {value_in_words(name, old, names)} → {value_in_words(name, new, names)}"
 
 
 def _field_lines(fields: Mapping[str, Any], names: Names, *, created: bool) -> list[str]:
@@ -192,7 +192,7 @@ def _field_lines(fields: Mapping[str, Any], names: Names, *, created: bool) -> l
         old, new = pair
         said = gettext("%(label)s:") % {"label": label}
         if created:
-            lines.append(f"{said} {_value(name, new, names)}")
+            lines.append(f"{said} {value_in_words(name, new, names)}")
         else:
             lines.append(_change(said, name, old, new, names))
     return lines
@@ -218,9 +218,9 @@ def _part_line(part: Mapping[str, Any], names: Names) -> str | None:
                  or gettext("deliverable %(number)s") % {"number": part_id})
         if op == "added":
             names.deliverables[part_id] = values.get("title") or title
-            details = ([gettext("in %(area)s") % {"area": _value("area_id", values.get("area_id"), names)}]
+            details = ([gettext("in %(area)s") % {"area": value_in_words("area_id", values.get("area_id"), names)}]
                        if values.get("area_id") else [])
-            details += [f"{_part_label(n)} {_value(n, values[n], names)}"
+            details += [f"{_part_label(n)} {value_in_words(n, values[n], names)}"
                         for n in ("due_on", "owner_id", "status") if values.get(n) is not None]
             if details:
                 return gettext("Deliverable %(title)s added: %(details)s") % {
@@ -279,7 +279,7 @@ def _part_line(part: Mapping[str, Any], names: Names) -> str | None:
         return None
     if kind == "signature":
         party = names.party(values.get("party_id"))
-        signed_on = _value("signed_on", values.get("signed_on"), names)
+        signed_on = value_in_words("signed_on", values.get("signed_on"), names)
         if op == "removed":
             return gettext("Signature of %(party)s (signed %(day)s) cleared") % {"party": party, "day": signed_on}
         return _signature(party, signed_on, values, names)
@@ -310,7 +310,7 @@ def _data_lines(row: HistoryEvent, names: Names) -> list[str]:
             lines += _field_lines(changes, names, created=False)
     if data.get("signed_on"):
         organisation = names.organisations.get(_id(data.get("organisation_id"))) or gettext("a party")
-        lines.append(_signature(organisation, _value("signed_on", data["signed_on"], names), data, names))
+        lines.append(_signature(organisation, value_in_words("signed_on", data["signed_on"], names), data, names))
     if data.get("ends_on"):  # a renewal's new end date
         end_date = gettext("%(label)s:") % {"label": gettext("End date")}
         lines.append(_change(end_date, "ends_on", data.get("previous_ends_on"), data.get("ends_on"), names))
@@ -320,7 +320,7 @@ def _data_lines(row: HistoryEvent, names: Names) -> list[str]:
         if data.get("due_on"):
             lines.append(gettext("Deliverable %(title)s added: %(details)s") % {
                 "title": _quoted(data["title"]),
-                "details": f"{gettext('due')} {_value('due_on', data['due_on'], names)}"})
+                "details": f"{gettext('due')} {value_in_words('due_on', data['due_on'], names)}"})
         else:
             lines.append(gettext("Deliverable %(title)s added") % {"title": _quoted(data["title"])})
     return lines
