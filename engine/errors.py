@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
-from engine.i18n import gettext
+from engine.i18n import current, gettext
 
 PROBLEM_TYPES = "https://accord.example/problems/"
 
@@ -63,6 +63,10 @@ class AccordError(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+        # The language `detail` is written in: the one being read where the error was raised, as
+        # every detail is a sentence of the catalogs (tests/test_architecture.py checks that none is
+        # typed as a bare literal). A page in another language marks it (engine.i18n.marked).
+        self.language = current()
 
 
 class NotFound(AccordError):
@@ -82,11 +86,10 @@ class TransitionNotAllowed(AccordError):
         "pending signature"), as a page shows it; the names stay in `event`, `state` and `allowed`
         (the API's problem carries them as `state` and `allowed_events`)."""
         events, states = event_labels or {}, state_labels or {}
-        allowed_text = ", ".join(events.get(e, e) for e in allowed) if allowed else "none"
-        super().__init__(
-            f"{events.get(event, event)} is not possible while the agreement is "
-            f"{states.get(state, state).lower()}. Possible now: {allowed_text}."
-        )
+        allowed_text = ", ".join(events.get(e, e) for e in allowed) if allowed else gettext("none")
+        super().__init__(gettext(
+            "%(event)s is not possible while the agreement is %(state)s. Possible now: %(allowed)s.") % {
+            "event": events.get(event, event), "state": states.get(state, state).lower(), "allowed": allowed_text})
         self.event = event
         self.state = state
         self.allowed = allowed
@@ -100,10 +103,9 @@ class StaleVersion(Conflict):
     type = problem_type("stale-version")
 
     def __init__(self, expected: int) -> None:
-        super().__init__(
-            f"The agreement changed while this request was being handled (it is no longer at "
-            f"version {expected}). Reload it and try again."
-        )
+        super().__init__(gettext(
+            "The agreement changed while this request was being handled (it is no longer at "
+            "version %(version)s). Reload it and try again.") % {"version": expected})
         self.expected = expected
 
 
@@ -114,10 +116,11 @@ class AmendmentConflict(Conflict):
     type = problem_type("amendment-conflict")
 
     def __init__(self, number: int, fields: list[str]) -> None:
-        super().__init__(
-            f"Amendment {number} was not merged: since it was drafted, the agreement changed in "
-            f"{', '.join(fields)}, which it changes too. It is back in draft with its diff against "
-            "the agreement as it is now; review it and submit it for signature again.")
+        super().__init__(gettext(
+            "Amendment %(number)s was not merged: since it was drafted, the agreement changed in "
+            "%(fields)s, which it changes too. It is back in draft with its diff against the agreement as "
+            "it is now; review it and submit it for signature again.") % {
+            "number": number, "fields": ", ".join(fields)})
         self.fields = fields
 
 
@@ -127,17 +130,19 @@ class PreconditionFailed(AccordError):
 
     status, title, type = 412, "Precondition failed", problem_type("precondition-failed")
 
-    def __init__(self, given: str, current: int, *, cannot_match: bool = False) -> None:
+    def __init__(self, given: str, current_version: int, *, cannot_match: bool = False) -> None:
         shown = given if len(given) <= 40 else given[:40] + "…"
         if cannot_match:
-            detail = (f"If-Match {shown} cannot match: this API's ETags are the agreement's version "
-                      f"in quotes, like \"{current}\" (the current one); W/\"{current}\", a "
-                      "comma-separated list of them and * are accepted too. Nothing was changed.")
+            detail = gettext(
+                "If-Match %(given)s cannot match: this API's ETags are the agreement's version in quotes, like "
+                "\"%(version)s\" (the current one); W/\"%(version)s\", a comma-separated list of them and * are "
+                "accepted too. Nothing was changed.")
         else:
-            detail = (f"If-Match {shown} does not match the current version {current}; nothing was "
-                      f"changed. Reload the agreement (its ETag is \"{current}\") and decide again.")
-        super().__init__(detail)
-        self.current = current
+            detail = gettext(
+                "If-Match %(given)s does not match the current version %(version)s; nothing was changed. Reload "
+                "the agreement (its ETag is \"%(version)s\") and decide again.")
+        super().__init__(detail % {"given": shown, "version": current_version})
+        self.current = current_version
 
 
 class GuardFailed(AccordError):

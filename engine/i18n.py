@@ -140,6 +140,12 @@ def reading(language: Language) -> Iterator[Language]:
         _reading.reset(token)
 
 
+def read_on(language: Language) -> None:
+    """From here to the end of the `reading` block this runs in, `language`: a page learns whose it
+    is only once it knows who reads it (api/web/pages.py `require_actor`, within the page's block)."""
+    _reading.set(language)
+
+
 def current() -> Language:
     return _reading.get()
 
@@ -184,14 +190,18 @@ def format_day(day: date | None, language: Language | None = None) -> str:
     return format_date(day, format="long", locale=_LOCALES[language or current()])
 
 
-def in_english(text: str | Later | None) -> str | Later | None:
-    """`text` — one of the engine's own sentences still in English whatever the reader's language (a
-    refusal's detail, a why-not) — marked `lang="en"` on a page in another
-    language, so that a screen reader says it in English, and a reader sees why it is not
-    translated (the templates' `english` filter). Words of the catalogs (`Later`) are left alone."""
-    if not text or isinstance(text, Later) or current() == SOURCE:
-        return text
-    return Markup('<span lang="en">%s</span>') % text
+def marked(text: str | Later | Any | None) -> str | Later | Markup | None:
+    """`text` marked with its language (`<span lang="en">`) when it is not the page's, so that a
+    screen reader says it in its own language (the templates' `marked` filter). `text` is a
+    sentence, or an error of the engine (engine/errors.py), which knows the language its `detail`
+    was written in; a bare sentence is taken as the engine's English (what is left of it: pydantic's
+    own words for an unknown kind of input error, a name). Words of the catalogs (`Later`) are
+    the page's own."""
+    said_in = getattr(text, "language", SOURCE)
+    sentence = getattr(text, "detail", text)
+    if not sentence or isinstance(sentence, Later) or current() == said_in:
+        return sentence
+    return Markup('<span lang="%s">%s</span>') % (said_in, sentence)
 
 
 def format_number(number: float, language: Language | None = None) -> str:
@@ -217,11 +227,11 @@ def extract_workflow(fileobj: IO[bytes], keywords: Collection[str], comment_tags
 
 def install(environment: Environment) -> Environment:
     """`environment` with Jinja2's i18n extension translating into the language being read, and the
-    `in_words` (a day: `format_day`), `english` (`in_english`) and `format_number` filters."""
+    `in_words` (a day: `format_day`), `marked` and `format_number` filters."""
     environment.add_extension("jinja2.ext.i18n")
     environment.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=gettext, ngettext=ngettext, newstyle=True, pgettext=pgettext)
     environment.filters["in_words"] = format_day
-    environment.filters["english"] = in_english
+    environment.filters["marked"] = marked
     environment.filters["format_number"] = format_number
     return environment

@@ -385,6 +385,20 @@ def test_a_label_missing_in_a_language_is_refused(tmp_path: Path, group: str, na
     assert "handshake.v1.yaml" in message
 
 
+def test_a_description_missing_in_a_language_is_refused(tmp_path: Path) -> None:
+    spec = copy.deepcopy(MINIMAL)
+    spec["descriptions"] = {"en": "Two cities shake hands.", "fr": "Deux villes se serrent la main."}
+    message = problems_of(write(tmp_path, spec))
+    assert "descriptions.es: the workflow has no Spanish description" in message
+
+
+def test_every_shipped_workflow_describes_itself_in_each_language_on_one_line() -> None:
+    spec = catalog().get("city_to_city", 1).spec
+    assert spec.description_in("fr").startswith("Coopération entre collectivités locales d’au moins deux pays")
+    assert spec.description_in("en").startswith("Cooperation between local authorities of two or more countries")
+    assert "\n" not in spec.description_in("es")
+
+
 def test_every_shipped_workflow_names_its_states_and_events_in_each_language() -> None:
     spec = catalog().get("collaboration_agreement", 2).spec
     assert spec.label_of("active", "fr") == "En vigueur"

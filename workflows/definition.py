@@ -174,12 +174,13 @@ class ReminderSpec(_Strict):
 
 
 class WorkflowSpec(_Strict):
-    """A workflow file. `titles`: the workflow's name in each language (`title`, the English one)."""
+    """A workflow file. `titles`: the workflow's name in each language (`title`, the English one);
+    `descriptions`: what it is for, in each language (the API's `description`)."""
 
     name: Identifier
     version: int = Field(ge=1)
     titles: Labels
-    description: str = ""
+    descriptions: Labels | None = None
     initial: Identifier
     states: dict[Identifier, StateSpec]
     events: dict[Identifier, EventSpec]
@@ -199,3 +200,6 @@ class WorkflowSpec(_Strict):
 
     def title_in(self, language: str) -> str:
         return self.titles.of(language)
+
+    def description_in(self, language: str) -> str:
+        return " ".join(self.descriptions.of(language).split()) if self.descriptions else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import CurrentActor
+from engine import i18n
 from engine.errors import NotFound
 from engine.schemas import WorkflowEventRead, WorkflowRead, WorkflowStateRead
 from engine.workflow.machine import CompiledWorkflow, catalog
@@ -14,15 +15,18 @@ router = APIRouter(tags=["workflows"])
 
 
 def _read(workflow: CompiledWorkflow) -> WorkflowRead:
-    spec = workflow.spec
+    """The workflow's words — title, description, labels — in the language being read (English,
+    unless the request's Accept-Language names another: api/languages.py); its names never."""
+    spec, language = workflow.spec, i18n.current()
     return WorkflowRead(
-        name=spec.name, version=spec.version, title=spec.title, description=spec.description.strip(),
+        name=spec.name, version=spec.version, title=spec.title_in(language), description=spec.description_in(language),
         initial=spec.initial,
-        states=[WorkflowStateRead(name=n, label=s.label, final=s.final, editable=s.editable, signed=s.signed,
+        states=[WorkflowStateRead(name=n, label=s.labels.of(language), final=s.final, editable=s.editable,
+                                  signed=s.signed,
                                   term_restarts=s.term_restarts, amendable=s.amendable,
                                   events=list(workflow.allowed_events(n)))
                 for n, s in spec.states.items()],
-        events=[WorkflowEventRead(name=n, label=e.label, actors=list(e.actors),
+        events=[WorkflowEventRead(name=n, label=e.labels.of(language), actors=list(e.actors),
                                   guards=[guard_name(g) for g in e.guards], effects=list(e.effects),
                                   fields=list(workflow.fields(n)),
                                   confirm=e.confirm, scheduled=e.scheduled)

@@ -161,6 +161,31 @@ _STATUS_TITLES = {400: i18n.N_("Bad request"), 403: i18n.N_("Not permitted"), 40
                   503: i18n.N_("Service unavailable")}
 
 
+# What a page says when its version is no longer the agreement's (If-Match refused, or a write won meanwhile).
+_CHANGED_SINCE_OPENED = i18n.N_("Someone changed this agreement after you opened the page, so nothing was done. "
+                                "It is shown again as it is now; decide again.")
+_CHANGED_MEANWHILE = i18n.N_("Someone changed this agreement at the same moment, so nothing was done. "
+                             "It is shown again as it is now; decide again.")
+# What a list field of a form asks for when what it sent is not one of the list's.
+_CHOOSE = {"amendment_id": i18n.N_("Choose an amendment from the list."),
+           "deliverable_area_id": i18n.N_("Choose an area of collaboration from the list."),
+           "remove_area_id": i18n.N_("Choose an area of collaboration from the list."),
+           "rename_area_id": i18n.N_("Choose an area of collaboration from the list."),
+           "deliverable_id": i18n.N_("Choose a deliverable from the list."),
+           "organisation_id": i18n.N_("Choose an organisation from the list."),
+           "join_organisation_id": i18n.N_("Choose an organisation from the list."),
+           "leave_organisation_id": i18n.N_("Choose an organisation from the list."),
+           "owner_id": i18n.N_("Choose a person from the list."),
+           "person_id": i18n.N_("Choose a person from the list.")}
+# A form field as a sentence names it (translated where read); others by their name, spaced.
+_FIELD_WORDS = {"title": i18n.N_("title"), "summary": i18n.N_("summary"), "background": i18n.N_("background"),
+                "capacity": i18n.N_("capacity"), "progress_note": i18n.N_("progress note"),
+                "reason": i18n.N_("reason"), "label": i18n.N_("label"), "email": i18n.N_("email"),
+                "evidence_url": i18n.N_("evidence link"), "areas": i18n.N_("areas of collaboration"),
+                "deliverable_title": i18n.N_("deliverable title"), "add_area_title": i18n.N_("area title"),
+                "rename_area_title": i18n.N_("area title")}
+
+
 def page_language(request: Request, person: object) -> Language:
     """The language a page is in: the one chosen with the switch in this browser, else the
     signed-in person's (theirs, else their organisation's, else ACCORD_DEFAULT_LANGUAGE), else
@@ -171,7 +196,8 @@ def page_language(request: Request, person: object) -> Language:
         return chosen
     if isinstance(person, Actor):
         return i18n.language_of(person.language, None, default)
-    return i18n.negotiate(request.headers.get("accept-language")) or default
+    known: Language | None = getattr(request.state, "language", None)  # the reader's, once `require_actor` knew them
+    return known or i18n.negotiate(request.headers.get("accept-language")) or default
 
 
 def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
@@ -192,7 +218,8 @@ def render(request: Request, template: str, context: dict[str, Any], status_code
     return response
 
 
-def error_page(request: Request, status: int, detail: str | i18n.Later, *, title: str | i18n.Later | None = None,
+def error_page(request: Request, status: int, detail: str | i18n.Later | AccordError, *,
+               title: str | i18n.Later | None = None,
                unmet: list[str] | None = None, reference: str | None = None) -> HTMLResponse:
     signed_in = web_session.read_session(request, get_settings(request)) is not None
     return render(request, "error.html", {
@@ -219,7 +246,7 @@ class WebRoute(APIRoute):
                     "and send it again.")), title=i18n.Later(i18n.N_("Form refused")))
             except AccordError as error:
                 unmet = error.unmet if isinstance(error, GuardFailed) else None
-                return error_page(request, error.status, error.detail, title=i18n.Later(error.title), unmet=unmet)
+                return error_page(request, error.status, error, title=i18n.Later(error.title), unmet=unmet)
             except RequestValidationError as error:
                 fields = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: "
                                    f"{str(e.get('msg')).removeprefix('Value error, ')}"
@@ -229,16 +256,23 @@ class WebRoute(APIRoute):
             except StarletteHTTPException as error:
                 return error_page(request, error.status_code, str(error.detail))
             except DBAPIError:
-                return error_page(request, 503, "The database is not reachable right now; nothing was "
-                                  "changed. Try again shortly.")
+                return error_page(request, 503, i18n.gettext("The database is not reachable right now; nothing "
+                                                             "was changed. Try again shortly."))
             except Exception:
                 reference = uuid.uuid4().hex[:12]
                 log.exception("unexpected error %s on %s %s", reference, request.method,
                               loggable_path(request.scope))
-                return error_page(request, 500, "Something went wrong on our side and nothing was changed. "
-                                  f"Quote reference {reference} to the administrator.", reference=reference)
+                return error_page(request, 500, i18n.gettext(
+                    "Something went wrong on our side and nothing was changed. Quote reference %(reference)s to the "
+                    "administrator.") % {"reference": reference}, reference=reference)
 
-        return handler
+        async def in_its_language(request: Request) -> Response:
+            # The whole request in the page's language — its reading, its write and what the write
+            # refuses — from the browser's choice, then the reader's own once known (`require_actor`).
+            with i18n.reading(page_language(request, None)):
+                return await handler(request)
+
+        return in_its_language
 
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -251,6 +285,8 @@ async def require_actor(request: Request, session: AsyncSession) -> Actor:
                                             get_when(request).now)
     if actor is None:
         raise web_session.SignInRequired()
+    request.state.language = language = page_language(request, actor)
+    i18n.read_on(language)
     return actor
 
 
@@ -268,7 +304,10 @@ def text(form: FormData, name: str, limit: int = 20_000) -> str | None:
         return None
     value = value.strip()
     if len(value) > limit:
-        raise InvalidInput(f"{name.replace('_', ' ')} is too long (at most {limit} characters).", field=name)
+        raise InvalidInput(i18n.gettext(
+            "%(field)s is too long: at most %(limit)s characters, and it has %(length)s.") % {
+            "field": i18n.gettext(_FIELD_WORDS.get(name, name.replace("_", " "))).capitalize(),
+            "limit": i18n.format_number(limit), "length": i18n.format_number(len(value))}, field=name)
     return value or None
 
 
@@ -545,7 +584,8 @@ async def choose_language(request: Request, language: str,
     """The language switch: pages are in `language` in this browser from now on, signed in or not."""
     chosen = i18n.known(language)
     if chosen is None:
-        raise NotFound(f"Accord is not written in {language!r}; it is in {', '.join(Language)}.")
+        raise NotFound(i18n.gettext("Accord is not written in “%(language)s”; it is in %(languages)s.") % {
+            "language": language, "languages": ", ".join(i18n.NAMES[known] for known in Language)})
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=LANGUAGE_SECONDS, httponly=True, samesite="lax",
                         secure=request.url.scheme == "https" or get_settings(request).base_url.startswith("https://"),
@@ -660,7 +700,7 @@ async def sign_out(request: Request) -> Response:
 @router.get("/static/{name}")
 async def static(name: str) -> Response:
     if name not in STATIC:
-        raise NotFound(f"There is no file {name!r} here.")
+        raise NotFound(i18n.gettext("There is no file “%(name)s” here.") % {"name": name})
     media_type, path = STATIC[name]
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": "public, max-age=3600"})
 
@@ -712,7 +752,7 @@ async def _new_agreement_page(request: Request, session: AsyncSession, actor: Ac
                               form: FormData | None = None, problems: dict[str, str] | None = None,
                               problem: str | None = None) -> dict[str, Any]:
     if actor.role == Role.PARTNER:
-        raise NotPermitted("Partners cannot create agreements; the staff of a party do.")
+        raise NotPermitted(i18n.gettext("Partners cannot create agreements; the staff of a party do."))
     organisations, _ = await directory.list_organisations(session, limit=500, offset=0)
     # The reader's own organisation first, then the others by name.
     organisations.sort(key=lambda o: (o.id != actor.organisation_id, o.name.casefold()))
@@ -816,7 +856,8 @@ async def confirmation(session: AsyncSession, agreement_id: int, actor: Actor, w
     with i18n.reading(language):  # its unmet conditions in the page's language
         read = reading.read_agreement(agreement, actor, when)
     if event not in read.available_events:  # an effect's authority refuses this person
-        raise NotPermitted(f"You may not {spec.label.lower()} this agreement.")
+        raise NotPermitted(i18n.gettext("You may not do “%(event)s” on this agreement.") % {
+            "event": workflow.spec.label_of(event, i18n.current())})
     changed = seen_version is not None and seen_version != str(agreement.version)
     with i18n.reading(language):
         consequences = views.consequences(workflow, agreement, event)
@@ -852,8 +893,8 @@ async def confirm_event(request: Request, agreement_id: IdPath,
         context = await confirmation(session, agreement_id, actor, get_when(request), event,
                                      page_language(request, actor))
     if context is None:
-        raise NotFound(f"{event.replace('_', ' ').capitalize()} asks for no confirmation here; it is done "
-                       "from the agreement's page.")
+        raise NotFound(i18n.gettext("“%(event)s” asks for no confirmation here; it is done from the agreement's "
+                                    "page.") % {"event": event})
     return render(request, "confirm.html", context)
 
 
@@ -889,12 +930,10 @@ async def fire_event(request: Request, agreement_id: IdPath) -> Response:
                 outcome = await service.fire(session, agreement_id, data.event, actor, when, data,
                                              if_match=parse_if_match(f'"{version}"') if version else None)
     except PreconditionFailed:
-        changed = Conflict("Someone changed this agreement after you opened the page, so nothing was done. "
-                           "It is shown again as it is now; decide again.")
+        changed = Conflict(i18n.gettext(_CHANGED_SINCE_OPENED))
         return await _page_with_problem(request, agreement_id, changed, form, confirming=event if confirmed else None)
     except StaleVersion:
-        changed = Conflict("Someone changed this agreement at the same moment, so nothing was done. "
-                           "It is shown again as it is now; decide again.")
+        changed = Conflict(i18n.gettext(_CHANGED_MEANWHILE))
         return await _page_with_problem(request, agreement_id, changed, form, confirming=event if confirmed else None)
     except (GuardFailed, TransitionNotAllowed, InvalidInput, NotPermitted, Conflict) as refused:
         return await _page_with_problem(request, agreement_id, refused, form,
@@ -960,13 +999,9 @@ async def _draft_write(request: Request, agreement_id: int, form: FormData, make
             actor = await require_actor(request, session)
             await service.apply(session, agreement_id, actor, get_when(request), action, if_match=_version(form))
     except PreconditionFailed:
-        return await _page_with_problem(request, agreement_id, Conflict(
-            "Someone changed this agreement after you opened the page, so nothing was done. "
-            "It is shown again as it is now; decide again."), form)
+        return await _page_with_problem(request, agreement_id, Conflict(i18n.gettext(_CHANGED_SINCE_OPENED)), form)
     except StaleVersion:
-        return await _page_with_problem(request, agreement_id, Conflict(
-            "Someone changed this agreement at the same moment, so nothing was done. "
-            "It is shown again as it is now; decide again."), form)
+        return await _page_with_problem(request, agreement_id, Conflict(i18n.gettext(_CHANGED_MEANWHILE)), form)
     except (InvalidInput, NotPermitted, Conflict) as refused:
         return await _page_with_problem(request, agreement_id, refused, form)
     return RedirectResponse(f"/agreements/{agreement_id}?changed={quote(changed)}#{anchor}", status_code=303)
@@ -978,7 +1013,7 @@ def _id(form: FormData, name: str) -> int | None:
         return None
     number = whole_number(value, MAX_ID)
     if number is None:
-        raise InvalidInput(f"Choose a {name.removesuffix('_id').replace('_', ' ')} from the list.", field=name)
+        raise InvalidInput(i18n.gettext(_CHOOSE.get(name, i18n.N_("Choose one from the list."))), field=name)
     return number
 
 
@@ -1086,7 +1121,7 @@ async def upload_document(request: Request, agreement_id: IdPath) -> Response:
     upload = form.get("file")
     try:
         if isinstance(upload, str) or upload is None or not upload.filename:
-            raise InvalidInput("Choose the file to upload.", field="file")
+            raise InvalidInput(i18n.gettext("Choose the file to upload."), field="file")
         data = _model(DocumentUpload, {"kind": text(form, "kind", limit=32), "title": text(form, "title"),
                                        "deliverable_id": _id(form, "deliverable_id"),
                                        "amendment_id": _id(form, "amendment_id")})
@@ -1151,7 +1186,8 @@ def _scope_changes(form: FormData) -> dict[str, Any]:
         areas["add"] = [_piece(AreaCreate, {"title": title}, {"title": "add_area_title"})]
     if (renamed := _id(form, "rename_area_id")) is not None:
         if (new_title := text(form, "rename_area_title")) is None:
-            raise InvalidInput("Type the area's new title, or choose no area to rename.", field="rename_area_title")
+            raise InvalidInput(i18n.gettext("Type the area's new title, or choose no area to rename."),
+                               field="rename_area_title")
         areas["change"] = [_piece(AreaAmendment, {"id": renamed, "title": new_title}, {"title": "rename_area_title"})]
     if (removed := _id(form, "remove_area_id")) is not None:
         areas["remove"] = [removed]
@@ -1245,7 +1281,7 @@ async def edit_area(request: Request, agreement_id: IdPath, area_id: IdPath) -> 
         if "position" in form:
             values["position"] = whole_number(text(form, "position", limit=18), MAX_ID)
             if values["position"] is None:
-                raise InvalidInput("Choose where the area goes among the others.", field="position")
+                raise InvalidInput(i18n.gettext("Choose where the area goes among the others."), field="position")
         return actions.EditArea(area_id, _model(AreaUpdate, values))
     moved = "position" in form and "title" not in form
     return await _draft_write(request, agreement_id, form, make, "area-moved" if moved else "area-changed",
@@ -1267,8 +1303,8 @@ async def overview(request: Request) -> Response:
     async with get_database(request).transaction(write=False) as session:
         actor = await require_actor(request, session)
         if actor.role == Role.PARTNER:
-            raise NotPermitted("The overview is for staff and administrators. Your agreements are listed "
-                               "under Agreements.")
+            raise NotPermitted(i18n.gettext("The overview is for staff and administrators. Your agreements are "
+                                            "listed under Agreements."))
         when = get_when(request)
         zone_name, zone = await viewer_zone(session, actor)
         mine = When(now=when.now, today=when.now.astimezone(zone).date(), zone=zone)
@@ -1313,7 +1349,7 @@ async def set_person_active(request: Request, person_id: IdPath) -> Response:
     form = await posted(request)
     active = text(form, "active", limit=5)
     if active not in ("true", "false"):
-        raise InvalidInput("Say whether to enable (active=true) or disable (active=false) the person.",
+        raise InvalidInput(i18n.gettext("Say whether to enable (active=true) or disable (active=false) the person."),
                            field="active")
     async with get_database(request).transaction() as session:
         actor = await require_actor(request, session)
@@ -1512,8 +1548,9 @@ async def edit_person_form(request: Request, person_id: IdPath) -> Response:
         actor = await require_actor(request, session)
         shown = await directory.find_person(session, person_id, actor)
         if not rules.may_change(actor, shown):  # the form would only be refused (update_person)
-            raise NotPermitted(f"You may not change {shown.name}: an administrator can, and staff of "
-                               f"{shown.organisation.name} for its people who are not administrators.")
+            raise NotPermitted(i18n.gettext("You may not change %(person)s: an administrator can, and staff of "
+                                            "%(organisation)s for its people who are not administrators.") % {
+                "person": shown.name, "organisation": shown.organisation.name})
         return await _person_form(request, session, actor, shown)
 
 

@@ -47,7 +47,8 @@ NO_FIELDS = EventInput()
 # What a partner may change on a deliverable they own.
 OWNER_FIELDS = frozenset({"status", "progress_note", "evidence_url"})
 # A deliverable's fields as a refusal says them.
-_DELIVERABLE_WORDS = {"due_on": "due date", "owner_id": "owner", "area_id": "area"}
+_DELIVERABLE_WORDS = {"due_on": i18n.N_("due date"), "owner_id": i18n.N_("owner"), "area_id": i18n.N_("area"),
+                      "title": i18n.N_("title"), "description": i18n.N_("description")}
 # The terms as a refusal names them (an agreement's field names, spaced, and "dates", "parties"),
 # translated when the refusal is (`require_terms_editable`).
 _TERM_WORDS = frozenset({
@@ -62,7 +63,8 @@ def acts_for_anyone(actor: Actor) -> bool:
 
 def _name(agreement: AgreementSnapshot, organisation_id: int | None) -> str:
     party = agreement.party_of(organisation_id)
-    return party.organisation.name if party is not None else f"organisation {organisation_id}"
+    return party.organisation.name if party is not None else i18n.gettext("organisation %(id)s") % {
+        "id": organisation_id}
 
 
 def signing_refusal(actor: Actor, agreement: AgreementSnapshot, organisation_id: int | None) -> str | None:
@@ -72,13 +74,14 @@ def signing_refusal(actor: Actor, agreement: AgreementSnapshot, organisation_id:
     own = _name(agreement, actor.organisation_id)
     if organisation_id is not None and organisation_id != actor.organisation_id:
         other = _name(agreement, organisation_id)
-        return (f"You act for {own}, and you record a signature only for your own organisation: "
-                f"{other}'s signature is recorded by its own staff or by an administrator.")
+        return i18n.gettext("You act for %(own)s, and you record a signature only for your own organisation: "
+                            "the signature of %(other)s is recorded by its own staff or by an administrator.") % {
+            "own": own, "other": other}
     party = agreement.party_of(actor.organisation_id)
     if party is not None and party.role != PartyRole.PARTY:
         signers = ", ".join(p.organisation.name for p in agreement.parties if p.role == PartyRole.PARTY)
-        return (f"{own} supports this agreement and does not sign it; its signing parties "
-                f"({signers}) sign.")
+        return i18n.gettext("%(own)s supports this agreement and does not sign it; its signing parties "
+                            "(%(signers)s) sign.") % {"own": own, "signers": signers}
     return None
 
 
@@ -170,10 +173,12 @@ def require_amendable(workflow: CompiledWorkflow, agreement: AgreementSnapshot) 
     """An amendment is proposed and merged only while the agreement is in a state its workflow
     flags `amendable` (signed and running); before that, its terms are edited directly."""
     if not workflow.is_amendable(agreement.state):
-        states = [name for name, s in workflow.spec.states.items() if s.amendable]
-        direct = " While it is unsigned, edit its terms directly." if terms_editable(workflow, agreement) else ""
-        raise Conflict(f"The agreement is {agreement.state}: it can be amended only while it is "
-                       f"{' or '.join(states)}.{direct}")
+        states = [_label(workflow, name) for name, s in workflow.spec.states.items() if s.amendable]
+        refusal = i18n.gettext("The agreement is %(state)s: it can be amended only while it is %(amendable)s.") % {
+            "state": _label(workflow, agreement.state), "amendable": i18n.gettext(" or ").join(states)}
+        if terms_editable(workflow, agreement):
+            refusal += " " + i18n.gettext("While it is unsigned, edit its terms directly.")
+        raise Conflict(refusal)
 
 
 def approval_refusal(actor: Actor, agreement: AgreementSnapshot, party: PartyValue) -> str | None:
@@ -184,8 +189,9 @@ def approval_refusal(actor: Actor, agreement: AgreementSnapshot, party: PartyVal
     if any(c.party_id == party.id and c.person_id == actor.person_id and c.kind == ContactKind.FOCAL_POINT
            for c in agreement.contacts):
         return None
-    return (f"An administrative amendment is approved for {party.organisation.name} by its focal "
-            "point on this agreement; you are not one. Sign it instead, if you sign for it.")
+    return i18n.gettext("An administrative amendment is approved for %(party)s by its focal point on this "
+                        "agreement; you are not one. Sign it instead, if you sign for it.") % {
+        "party": party.organisation.name}
 
 
 def terms_editable(workflow: CompiledWorkflow, agreement: AgreementSnapshot) -> bool:
@@ -198,12 +204,13 @@ def require_deliverable_editor(actor: Actor, agreement: AgreementSnapshot, deliv
     and only their status, progress note and evidence."""
     if actor.role == Role.PARTNER:
         if deliverable.owner_id != actor.person_id:
-            raise NotPermitted("You can update only the deliverables you own.")
+            raise NotPermitted(i18n.gettext("You can update only the deliverables you own."))
         beyond = sorted(set(fields) - OWNER_FIELDS)
         if beyond:
-            words = ", ".join(_DELIVERABLE_WORDS.get(name, name.replace("_", " ")) for name in beyond)
-            raise NotPermitted("As the deliverable's owner you may update its status, progress note and "
-                               f"evidence link, not its {words}.")
+            words = ", ".join(i18n.gettext(_DELIVERABLE_WORDS[name]) if name in _DELIVERABLE_WORDS
+                              else name.replace("_", " ") for name in beyond)
+            raise NotPermitted(i18n.gettext("As the deliverable's owner you may update its status, progress note "
+                                            "and evidence link, not its %(fields)s.") % {"fields": words})
     else:
         require_editor(actor, agreement)
 
@@ -211,10 +218,10 @@ def require_deliverable_editor(actor: Actor, agreement: AgreementSnapshot, deliv
 def require_deliverable_remover(actor: Actor, agreement: AgreementSnapshot, deliverable: DeliverableValue) -> None:
     """Staff of a party (and admins) remove a deliverable; a partner, even its owner, does not."""
     if actor.role == Role.PARTNER:
-        owned = " As its owner you may update its status, progress note and evidence." \
-            if deliverable.owner_id == actor.person_id else ""
-        raise NotPermitted("Deliverables are removed by the staff of the agreement's parties, not by "
-                           f"partners.{owned}")
+        refusal = i18n.gettext("Deliverables are removed by the staff of the agreement's parties, not by partners.")
+        if deliverable.owner_id == actor.person_id:
+            refusal += " " + i18n.gettext("As its owner you may update its status, progress note and evidence.")
+        raise NotPermitted(refusal)
     require_editor(actor, agreement)
 
 
@@ -233,9 +240,9 @@ def require_creator(actor: Actor, organisation_ids: list[int]) -> str | None:
     """Raise unless `actor` may create an agreement between `organisation_ids`; a sentence if
     their own organisation is not among them (an input error, on `parties`)."""
     if actor.role == Role.PARTNER:
-        raise NotPermitted("Partners cannot create agreements; the staff of a party do.")
+        raise NotPermitted(i18n.gettext("Partners cannot create agreements; the staff of a party do."))
     if not actor.is_admin and actor.organisation_id not in organisation_ids:
-        return "Your organisation must be one of the parties of an agreement you create."
+        return i18n.gettext("Your organisation must be one of the parties of an agreement you create.")
     return None
 
 
@@ -250,9 +257,9 @@ def document_refusal(actor: Actor, agreement: AgreementSnapshot, kind: str,
     if actor.role == Role.PARTNER:
         if kind == DocumentKind.EVIDENCE and deliverable is not None and deliverable.owner_id == actor.person_id:
             return None
-        return ("As a partner you upload only evidence (kind evidence) of a deliverable you own, "
-                "naming it as deliverable_id; other documents are uploaded by the staff of the parties.")
-    return "Documents are uploaded by the staff of the agreement's parties."
+        return i18n.gettext("As a partner you upload only evidence (kind evidence) of a deliverable you own, "
+                            "naming it as deliverable_id; other documents are uploaded by the staff of the parties.")
+    return i18n.gettext("Documents are uploaded by the staff of the agreement's parties.")
 
 
 def may_upload(actor: Actor, agreement: AgreementSnapshot) -> bool:
@@ -262,8 +269,9 @@ def may_upload(actor: Actor, agreement: AgreementSnapshot) -> bool:
 
 
 def require_admin(actor: Actor, doing: str) -> None:
+    """`doing` is marked for the catalog where it is written (`N_`) and translated here."""
     if not actor.is_admin:
-        raise NotPermitted(f"Only an administrator may {doing}.")
+        raise NotPermitted(i18n.gettext("Only an administrator may %(doing)s.") % {"doing": i18n.gettext(doing)})
 
 
 # --- events ----------------------------------------------------------------------------------
@@ -281,14 +289,15 @@ def require_fire(workflow: CompiledWorkflow, actor: Actor, agreement: AgreementS
     if not actor.is_scheduler:
         require_editor(actor, agreement)
     if not may_fire(workflow, actor, event):
-        raise NotPermitted(f"{workflow.spec.events[event].label} is done by Accord itself (its scheduler, "
-                           "on the day or the event that calls for it), not by a person.")
+        raise NotPermitted(i18n.gettext("“%(event)s” is done by Accord itself (its scheduler, on the day or the "
+                                        "event that calls for it), not by a person.") % {
+            "event": workflow.spec.label_of(event, i18n.current())})
     allowed_now = workflow.allowed_events(agreement.state)
     if event not in allowed_now:
-        spec = workflow.spec
+        spec, language = workflow.spec, i18n.current()
         raise TransitionNotAllowed(event, agreement.state, [e for e in allowed_now if may_fire(workflow, actor, e)],
-                                   event_labels={name: e.label for name, e in spec.events.items()},
-                                   state_labels={name: s.label for name, s in spec.states.items()})
+                                   event_labels={name: spec.label_of(name, language) for name in spec.events},
+                                   state_labels={name: spec.label_of(name, language) for name in spec.states})
 
 
 def available_events(workflow: CompiledWorkflow, agreement: AgreementSnapshot, actor: Actor,

@@ -163,3 +163,19 @@ async def test_the_api_keeps_refusals_in_english_without_accept_language(world: 
     assert terms.json()["detail"].startswith("The agreement is signed: its terms (title) can be edited only while "
                                              "it is draft. To change them now, propose an amendment")
     assert french.json()["detail"].startswith("L’accord est à l’état « signé » : ses conditions (titre)")
+
+
+async def test_the_api_gives_a_workflow_s_words_in_the_language_asked_for_and_its_names_alike(world: World) -> None:
+    french = await world.call("metro_staff", "GET", "/workflows/collaboration_agreement",
+                              headers={"Accept-Language": "fr"})
+    english = await world.ok("metro_staff", "GET", "/workflows/collaboration_agreement")
+    fr = french.json()
+    assert (fr["title"], english["title"]) == ("Accord de collaboration", "Collaboration agreement")
+    assert fr["description"].startswith("Accord-cadre entre deux organisations ou plus")
+    assert english["description"].startswith("A framework agreement between two or more organisations")
+    labels = {state["name"]: state["label"] for state in fr["states"]}
+    assert labels["active"] == "En vigueur"
+    assert {event["name"]: event["label"] for event in fr["events"]}["submit_for_signature"] == \
+        "Soumettre à la signature"
+    assert [s["name"] for s in fr["states"]] == [s["name"] for s in english["states"]]
+    assert [e["name"] for e in fr["events"]] == [e["name"] for e in english["events"]]

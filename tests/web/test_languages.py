@@ -60,7 +60,7 @@ async def test_the_switch_on_every_page_remembers_the_choice(client: httpx.Async
     assert (await client.get("/language/fr", params={"next": "//evil.example/"})).headers["location"] == "/agreements"
     unknown = await client.get("/language/de")
     assert unknown.status_code == 404
-    assert "en, fr, es" in text_of(unknown.text)
+    assert "English, Français, Español" in text_of(unknown.text)  # each language by its own name
 
 
 async def test_a_signed_in_person_reads_their_language_set_through_the_api(
