@@ -34,6 +34,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import col
 
+from engine import i18n
 from engine import migrate as migrations
 from engine.clock import Clock, SystemClock, When
 from engine.context import Actor
@@ -168,8 +169,9 @@ async def create_admin(database: Database, clock: Clock, settings: Settings, *, 
             person = await create_person(session, PersonCreate(
                 name=name, email=email, organisation_id=org.id, role=Role.ADMIN), OPERATOR, when.now)
         elif person.role != Role.ADMIN:
-            raise Conflict(f"{person.email} belongs to {person.name}, who is {person.role}, not an "
-                           "administrator; use another email.")
+            raise Conflict(i18n.gettext("%(email)s belongs to %(name)s, who is %(role)s, not an administrator; use "
+                                        "another email.") % {"email": person.email, "name": person.name,
+                                                             "role": person.role})
         assert person.id is not None
         issued = await issue_token(session, person.id, OPERATOR, when.now, label="accord admin create")
         return person, issued.token, created
