@@ -21,9 +21,15 @@ current task or thread only (a `ContextVar`), and the `in_words` and `format_num
 Days: every day a page or a mail shows goes through `format_day` (the templates' `in_words`
 filter), one long format in the reader's language — "23 November 2026", "23 novembre 2026",
 "23 de noviembre de 2026" — so a page never mixes two ways of writing a day. The engine's own
-sentences still English (most errors' `detail`) write theirs with `engine.days.in_words`;
-those translated (history lines, unmet conditions, the drafting refusals, a confirmation's
-consequences) in the reader's way when it is not English (`engine.workflow.rules.sentence_day`).
+sentences (history lines, unmet conditions, refusals, errors' `detail`) write theirs with
+`engine.workflow.rules.sentence_day`: the engine's short English "23 Nov 2026" in English, the
+reader's way in another language.
+
+The engine's sentences are the catalogs' too, translated where they are written: the language being
+read is set for a whole page request (api/web/pages.py, `WebRoute`), for an API request that sends
+`Accept-Language` (api/languages.py), and for each recipient of a mail. An error records the
+language its `detail` was written in (engine/errors.py), so that `marked` tags with `lang` only a
+sentence that really is in another language than the page's.
 """
 
 from __future__ import annotations
