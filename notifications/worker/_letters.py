@@ -109,7 +109,9 @@ async def compose(session: AsyncSession, claimed: list[Notification], settings: 
                                 deliverables.get(n.subject_id) if n.subject_type == "deliverable" else None,
                                 reader, settings, today, specs) for n in members)
             if len(items) == 1:
-                subject = f"{items[0].title}: {items[0].agreement_title}"
+                # "Review due: <agreement>", as the reader's language punctuates it ("… : …" in French).
+                subject = _("%(reminder)s: %(agreement)s") % {"reminder": items[0].title,
+                                                               "agreement": items[0].agreement_title}
                 if items[0].subject_title:
                     subject += f" — {items[0].subject_title}"
             else:

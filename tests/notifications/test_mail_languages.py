@@ -46,7 +46,7 @@ async def test_one_reminder_goes_out_in_each_recipients_language(
     french = mails["aspac_partner@aspac.example"]
     assert french["Content-Language"] == "fr"
     # The workflow file's words too: the reminder's title, and what a partner is asked to do.
-    assert subject(french) == f"Révision à mener: {agreement['title']}"
+    assert subject(french) == f"Révision à mener : {agreement['title']}"  # French puts a space before the colon
     assert "Que faire : Le personnel des parties convient d’une date de révision" in part(french, "plain")
     assert part(french, "plain").startswith(f"Bonjour {world.aspac_partner.name},")
     assert "Date de la révision : 1 décembre 2027 (dans 30 jours)" in part(french, "plain")
