@@ -6,12 +6,17 @@ page that refuses a bad address."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
 
 import httpx
 import pytest
+from pydantic import Field, StrictBool, StringConstraints, TypeAdapter, ValidationError
 
+from engine import i18n, schemas
 from engine.statuses import Language
+from engine.validation_words import describe
 from tests.support import World
 from tests.web.helpers import sign_in, text_of
 from tests.web.test_people_pages import field_problem
@@ -154,3 +159,53 @@ async def test_a_form_says_beside_each_field_what_is_wrong_in_the_pages_language
     for field, sentence in BESIDE[language].items():
         assert field_problem(bad.text, field) == sentence
     assert (await world.ok("admin", "GET", path))["timezone"] == "Europe/Madrid"
+
+
+# One refusal of each kind of pydantic's that an input of Accord's can meet, from the types that meet it.
+KINDS: list[tuple[Any, Any, str]] = [
+    (Annotated[int, Field(ge=1)], 0, "greater_than_equal"),
+    (Annotated[int, Field(gt=1)], 0, "greater_than"),
+    (Annotated[int, Field(le=1234)], 5000, "less_than_equal"),
+    (Annotated[int, Field(lt=1)], 5, "less_than"),
+    (int, "twelve", "int_parsing"),
+    (int, 1.5, "int_from_float"),
+    (int, None, "int_type"),
+    (str, 5, "string_type"),
+    (Annotated[str, StringConstraints(min_length=1)], "", "string_too_short"),
+    (Annotated[str, StringConstraints(max_length=1234)], "x" * 1235, "string_too_long"),
+    (Annotated[str, StringConstraints(pattern=r"^[a-z_]+$")], "Sign!", "string_pattern_mismatch"),
+    (StrictBool, "yes", "bool_type"),
+    (bool, "maybe", "bool_parsing"),
+    (Literal["planned", "done"], "late", "literal_error"),
+    (Language, "de", "enum"),
+    (list[int], "1, 2", "list_type"),
+    (Annotated[list[int], Field(max_length=2)], [1, 2, 3], "too_long"),
+    (Annotated[list[int], Field(min_length=1)], [], "too_short"),
+    (schemas.PartyInput, "Metropolis", "model_type"),
+    (dict[str, int], "a=1", "dict_type"),
+    (date, "next spring", "date_from_datetime_parsing"),
+    (schemas.HttpUrl, "not a web address", "url_parsing"),
+    (schemas.HttpUrl, "ftp://files.example.org/", "url_scheme"),
+    (schemas.HttpUrl, "https://example.org/" + "a" * 2000, "url_too_long"),
+    (schemas.PartyInput, {}, "missing"),
+]
+
+
+@pytest.mark.parametrize(("annotation", "value", "kind"), KINDS, ids=[kind for _, _, kind in KINDS])
+def test_each_kind_of_pydantic_refusal_reads_in_french_and_spanish_and_as_pydantic_in_english(
+        annotation: Any, value: Any, kind: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        TypeAdapter(annotation).validate_python(value)
+    error = refused.value.errors()[0]
+    assert error["type"] == kind
+
+    assert describe(error) == error["msg"]  # English: pydantic's own words
+    for language in (Language.FR, Language.ES):
+        with i18n.reading(language):
+            said = describe(error)
+        assert said
+        assert said != error["msg"]
+        assert not re.search(r"\b(should|Input|String|List)\b", said), (language, said)
+    if kind in ("string_too_long", "less_than_equal"):
+        with i18n.reading(Language.FR):
+            assert "1\u202f234" in describe(error)  # numbers as the reader writes them
