@@ -4,7 +4,12 @@ An engine error's status, title and problem `type` are attributes of its class
 (`engine.errors`); this module renders them and adds each error's own members (`unmet`,
 `state` and `allowed_events`, `errors`). Answers that are not about the engine's errors
 (415, 400, a route that does not exist, 405, 401, 503, 500) have `type` `about:blank`: their
-HTTP status says all there is."""
+HTTP status says all there is.
+
+Every `detail` (and each field's `message`) is a sentence of the catalogs, in the language the request
+asked for with Accept-Language (api/languages.py), English without it; `type`, `title`, `status` and
+field names are the same in every language. pydantic's own refusals are said by
+`engine.validation_words.describe`."""
 
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from starlette.routing import Match
 
 from api.deps import parse_if_match
 from api.observability import loggable_path
+from engine import i18n
 from engine.errors import (
     AccordError,
     Conflict,
@@ -32,6 +38,7 @@ from engine.errors import (
     StaleVersion,
     TransitionNotAllowed,
 )
+from engine.validation_words import describe
 
 PROBLEM = "application/problem+json"
 
@@ -79,10 +86,11 @@ def _lost_precondition(request: Request, error: StaleVersion) -> JSONResponse | 
     condition = parse_if_match(request.headers.get("if-match"))
     if condition is None or condition.versions is None:
         return None
-    return problem_of(PreconditionFailed,
-                      f"If-Match {condition.given[:40]} no longer matches: another change to the agreement was "
-                      f"made while this request was being handled (it is no longer at version {error.expected}), "
-                      "so nothing was changed. Reload the agreement (its ETag is the new version) and decide again.")
+    return problem_of(PreconditionFailed, i18n.gettext(
+        "If-Match %(given)s no longer matches: another change to the agreement was made while this request was "
+        "being handled (it is no longer at version %(version)s), so nothing was changed. Reload the agreement "
+        "(its ETag is the new version) and decide again.") % {"given": condition.given[:40],
+                                                             "version": error.expected})
 
 
 def _field(location: tuple[Any, ...]) -> str:
@@ -95,32 +103,33 @@ def _validation_error(request: Request, error: Exception) -> JSONResponse:
     if isinstance(error.body, bytes) and error.body:
         # FastAPI reads a body as JSON only when its Content-Type says JSON; these are raw bytes.
         sent = request.headers.get("content-type")
-        said = f"it was sent as {sent!r}" if sent else "it was sent without a Content-Type"
-        return problem(415, "Unsupported media type",
-                       f"This endpoint takes a JSON body, and {said}. Send the body as JSON with the header "
-                       "'Content-Type: application/json'.")
+        detail = (i18n.gettext("This endpoint takes a JSON body, and it was sent as %(sent)s. Send the body as JSON "
+                               "with the header 'Content-Type: application/json'.") % {"sent": repr(sent)} if sent
+                  else i18n.gettext("This endpoint takes a JSON body, and it was sent without a Content-Type. Send "
+                                    "the body as JSON with the header 'Content-Type: application/json'."))
+        return problem(415, "Unsupported media type", detail)
     for item in error.errors():
         if item.get("type") == "json_invalid":
-            reason = item.get("ctx", {}).get("error", "parse error")
-            return problem(400, "Bad request", f"The body is not valid JSON ({reason}). Send a JSON object.",
-                           errors=[{"field": "body", "message": f"not valid JSON: {reason}"}])
-    errors = []
-    for item in error.errors():
-        message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
-        if item.get("type") == "extra_forbidden":
-            message = "unknown field; remove it or check its spelling"
-        errors.append({"field": _field(tuple(item.get("loc", ()))), "message": message})
+            reason = item.get("ctx", {}).get("error", "parse error")  # the JSON parser's words, in English
+            return problem(400, "Bad request",
+                           i18n.gettext("The body is not valid JSON (%(reason)s). Send a JSON object.")
+                           % {"reason": reason},
+                           errors=[{"field": "body", "message": i18n.gettext("not valid JSON: %(reason)s")
+                                    % {"reason": reason}}])
+    errors = [{"field": _field(tuple(item.get("loc", ()))), "message": describe(item)} for item in error.errors()]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-    return problem_of(InvalidInput, f"Fix these fields and send again: {detail}.", errors=errors)
+    return problem_of(InvalidInput, i18n.gettext("Fix these fields and send again: %(fields)s.") % {"fields": detail},
+                      errors=errors)
 
 
 def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
-    detail = str(error.detail) if error.detail else "Request failed."
+    detail = str(error.detail) if error.detail else i18n.gettext("Request failed.")
     if error.status_code == 404 and detail == "Not Found":
-        detail = f"There is no resource at {request.url.path}. See /docs for the API."
+        detail = i18n.gettext("There is no resource at %(path)s. See /docs for the API.") % {"path": request.url.path}
     elif error.status_code == 405:
-        detail = f"{request.method} is not supported on {request.url.path}. See /docs for the API."
+        detail = i18n.gettext("%(method)s is not supported on %(path)s. See /docs for the API.") % {
+            "method": request.method, "path": request.url.path}
     headers = dict(error.headers or {})
     if error.status_code == 405:
         headers["Allow"] = ", ".join(_allowed_methods(request)) or headers.get("Allow", "")
@@ -143,21 +152,28 @@ def _database_error(request: Request, error: Exception) -> JSONResponse:
     """Database errors the engine did not turn into domain errors; the transaction was rolled back."""
     assert isinstance(error, DBAPIError)
     if isinstance(error, OperationalError) and "locked" in str(error).lower():
-        return problem_of(Conflict, "The database was busy with another change; nothing was changed. Try again.")
+        return problem_of(Conflict, i18n.gettext(
+            "The database was busy with another change; nothing was changed. Try again."))
     if isinstance(error, IntegrityError) or _sqlstate(error).startswith("23"):
-        return problem_of(Conflict, "This change collides with data that already exists (a duplicate, or a "
-                          "reference to something removed meanwhile); nothing was changed. Reload and try again.")
+        return problem_of(Conflict, i18n.gettext(
+            "This change collides with data that already exists (a duplicate, or a reference to something removed "
+            "meanwhile); nothing was changed. Reload and try again."))
     # asyncpg's errors reach us as plain DBAPIError: go by SQLSTATE (class 22: data exception, 23: integrity).
     if isinstance(error, DataError) or _sqlstate(error).startswith("22"):
-        return problem_of(InvalidInput, "A value is out of the range the database can store; nothing was "
-                          "changed. Check numbers and text lengths.")
+        return problem_of(InvalidInput, i18n.gettext(
+            "A value is out of the range the database can store; nothing was changed. Check numbers and text "
+            "lengths."))
     if _sqlstate(error) in ("40001", "40P01"):  # serialization failure, deadlock: the change was undone
-        return problem_of(Conflict, "Another change to the same data ran at the same moment; nothing was "
-                          "changed. Try again.")
+        return problem_of(Conflict, i18n.gettext(
+            "Another change to the same data ran at the same moment; nothing was changed. Try again."))
     if isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated or _unreachable(error):
-        return problem(503, "Service unavailable",
-                       "The database is not reachable right now; nothing was changed. Try again shortly.")
+        return _unavailable()
     return _unexpected(request, error)
+
+
+def _unavailable() -> JSONResponse:
+    return problem(503, "Service unavailable", i18n.gettext(
+        "The database is not reachable right now; nothing was changed. Try again shortly."))
 
 
 def _unreachable(error: DBAPIError) -> bool:
@@ -175,8 +191,7 @@ def _sqlstate(error: DBAPIError) -> str:
 def _connection_error(request: Request, error: Exception) -> JSONResponse:
     # A refused or reset connection can reach us unwrapped when the database goes away.
     if isinstance(error, ConnectionError | TimeoutError):
-        return problem(503, "Service unavailable",
-                       "The database is not reachable right now; nothing was changed. Try again shortly.")
+        return _unavailable()
     return _unexpected(request, error)
 
 
@@ -184,9 +199,9 @@ def _unexpected(request: Request, error: Exception) -> JSONResponse:
     reference = uuid.uuid4().hex[:12]
     log.exception("unexpected error %s on %s %s", reference, request.method, loggable_path(request.scope),
                   exc_info=error)
-    return problem(500, "Internal server error",
-                   f"Something went wrong on our side and nothing was changed. Quote reference {reference} "
-                   "to the administrator.", reference=reference)
+    return problem(500, "Internal server error", i18n.gettext(
+        "Something went wrong on our side and nothing was changed. Quote reference %(reference)s to the "
+        "administrator.") % {"reference": reference}, reference=reference)
 
 
 def _reason(status: int) -> str:

@@ -18,6 +18,11 @@ Every text field of an input is one of two kinds, and every date one kind:
 `Input` refuses, when a class is defined, any field typed as a plain `str` or `date`, so no
 field can slip past these rules; the web pages and the import validate through these same
 classes. A refusal is a 422 that names the field and the character or the date.
+
+Every refusal a validator here raises is a sentence of the catalogs (engine/i18n.py), written in the
+language being read when the input is validated (an API request's Accept-Language, a page's
+language); the field names it quotes stay as they are. pydantic's own refusals (a missing field, a
+text too long) are said in that language by `engine.validation_words.describe`.
 """
 
 from __future__ import annotations
@@ -45,8 +50,8 @@ from pydantic import (
     model_validator,
 )
 
-from engine import history_text, statuses
-from engine.days import FIRST_DAY, LAST_DAY, RANGE
+from engine import history_text, i18n, statuses
+from engine.days import FIRST_DAY, LAST_DAY
 
 # What an input may say, made of the members of engine.statuses' families: the OpenAPI lists
 # their values, a refusal quotes them, and the field holds the member.
@@ -86,26 +91,29 @@ for _value, _family in ((PersonRoleValue, statuses.Role.PEOPLE), (PartyRoleValue
 
 CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _CONTROL_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")  # tab and LF allowed
-_CHARACTER_NAMES = {"\x00": "the NUL character", "\t": "a tab", "\n": "a line feed",
-                    "\r": "a carriage return", "\x1b": "an escape character",
-                    "\u2028": "a line separator", "\u2029": "a paragraph separator"}
+_CHARACTER_NAMES = {"\x00": i18n.N_("the NUL character"), "\t": i18n.N_("a tab"), "\n": i18n.N_("a line feed"),
+                    "\r": i18n.N_("a carriage return"), "\x1b": i18n.N_("an escape character"),
+                    "\u2028": i18n.N_("a line separator"), "\u2029": i18n.N_("a paragraph separator")}
+_ANY_CONTROL = i18n.N_("the control character")
 
 
 def control_character(text: str, *, multi_line: bool = False) -> str | None:
     """The first character of `text` that its kind of field may not hold, described with its
-    position ("a line feed (U+000A) at position 6"); None when there is none."""
+    position ("a line feed (U+000A) at position 6", in the language being read); None when there is none."""
     found = (_CONTROL_BUT_LINES if multi_line else CONTROL_CHARACTERS).search(text)
     if found is None:
         return None
     character = found.group()
-    name = _CHARACTER_NAMES.get(character, "the control character")
-    return f"{name} (U+{ord(character):04X}) at position {found.start() + 1}"
+    name = _CHARACTER_NAMES.get(character, _ANY_CONTROL)
+    return i18n.gettext("%(character)s (U+%(code)s) at position %(position)s") % {
+        "character": i18n.gettext(name), "code": f"{ord(character):04X}", "position": found.start() + 1}
 
 
 def _one_line(value: str) -> str:
     found = control_character(value)
     if found:
-        raise ValueError(f"must be one line of text without control characters; remove {found}")
+        raise ValueError(i18n.gettext("must be one line of text without control characters; remove %(found)s")
+                         % {"found": found})
     return value
 
 
@@ -113,7 +121,8 @@ def _lines(value: str) -> str:
     value = value.replace("\r\n", "\n").replace("\r", "\n")
     found = control_character(value, multi_line=True)
     if found:
-        raise ValueError(f"may hold line breaks and tabs but no other control character; remove {found}")
+        raise ValueError(i18n.gettext("may hold line breaks and tabs but no other control character; remove "
+                                      "%(found)s") % {"found": found})
     return value
 
 
@@ -131,7 +140,6 @@ LongText = Annotated[str, StringConstraints(max_length=20_000), LINES]
 # --- days ------------------------------------------------------------------------------------------
 
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_DAY_FORMAT = "use YYYY-MM-DD, such as 2026-12-01"
 
 
 def _parse_day(value: Any) -> Any:
@@ -145,14 +153,17 @@ def _parse_day(value: Any) -> Any:
         try:
             return date.fromisoformat(value.strip())
         except ValueError:
-            raise ValueError(f"{value.strip()} is not a day of the calendar; {_DAY_FORMAT}") from None
+            raise ValueError(i18n.gettext("%(value)s is not a day of the calendar; use YYYY-MM-DD, such as "
+                                          "2026-12-01") % {"value": value.strip()}) from None
     shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "..."
-    raise ValueError(f"{shown} is not a date; {_DAY_FORMAT}")
+    raise ValueError(i18n.gettext("%(value)s is not a date; use YYYY-MM-DD, such as 2026-12-01") % {"value": shown})
 
 
 def _bounded_day(value: date) -> date:
     if not FIRST_DAY <= value <= LAST_DAY:
-        raise ValueError(f"{value.isoformat()} is outside the dates Accord accepts: use a day {RANGE}")
+        raise ValueError(i18n.gettext("%(day)s is outside the dates Accord accepts: use a day from %(first)s to "
+                                      "%(last)s") % {"day": value.isoformat(), "first": FIRST_DAY.isoformat(),
+                                                     "last": LAST_DAY.isoformat()})
     return value
 
 
@@ -171,9 +182,8 @@ def _valid_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown time zone {value!r}; use an IANA name such as 'Europe/Madrid' or 'Asia/Tehran'"
-        ) from None
+        raise ValueError(i18n.gettext("unknown time zone %(zone)s; use an IANA name such as 'Europe/Madrid' or "
+                                      "'Asia/Tehran'") % {"zone": repr(value)}) from None
     return value
 
 
@@ -248,6 +258,14 @@ ShortName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4
 Place = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120), ONE_LINE]
 
 
+def _send_one_of(fields: str) -> str:
+    return i18n.gettext("send at least one of %(fields)s") % {"fields": fields}
+
+
+def _not_null(field: str) -> str:
+    return i18n.gettext("%(field)s cannot be null; leave it out to keep it") % {"field": field}
+
+
 class OrganisationCreate(Input):
     name: Name
     short_name: ShortName | None = None
@@ -280,10 +298,10 @@ class OrganisationUpdate(Input):
     @model_validator(mode="after")
     def _something_to_change(self) -> OrganisationUpdate:
         if not self.model_fields_set:
-            raise ValueError("send at least one of name, short_name, kind, city, country, timezone, language")
+            raise ValueError(_send_one_of("name, short_name, kind, city, country, timezone, language"))
         for name in ("name", "kind", "timezone"):
             if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null; leave it out to keep it")
+                raise ValueError(_not_null(name))
         return self
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"timezone": "Asia/Jakarta"}, {
@@ -345,10 +363,10 @@ class PersonUpdate(Input):
     @model_validator(mode="after")
     def _something_to_change(self) -> PersonUpdate:
         if not self.model_fields_set:
-            raise ValueError("send at least one of name, email, role, job_title, timezone, language, active")
+            raise ValueError(_send_one_of("name, email, role, job_title, timezone, language, active"))
         for name in ("name", "email", "role", "active"):
             if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null; leave it out to keep it")
+                raise ValueError(_not_null(name))
         return self
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"active": False}, {
@@ -404,6 +422,12 @@ class AreaUpdate(Input):
         {"title": "Urban resilience and climate action"}, {"position": 0}]})
 
 
+def _after(later: str, later_day: date, earlier: str, earlier_day: date) -> str:
+    """A check of the whole form: its sentence starts with the field to fix (api/web/pages.py shows it there)."""
+    return i18n.gettext("%(later)s (%(later_day)s) must be after %(earlier)s (%(earlier_day)s)") % {
+        "later": later, "later_day": later_day.isoformat(), "earlier": earlier, "earlier_day": earlier_day.isoformat()}
+
+
 class _AgreementTerms(Input):
     summary: LongText | None = None
     background: LongText | None = None
@@ -418,14 +442,9 @@ class _AgreementTerms(Input):
     @model_validator(mode="after")
     def _dates_in_order(self) -> Any:
         if self.effective_from and self.ends_on and self.ends_on <= self.effective_from:
-            raise ValueError(
-                f"ends_on ({self.ends_on}) must be after effective_from ({self.effective_from})"
-            )
+            raise ValueError(_after("ends_on", self.ends_on, "effective_from", self.effective_from))
         if self.effective_from and self.next_review_on and self.next_review_on <= self.effective_from:
-            raise ValueError(
-                f"next_review_on ({self.next_review_on}) must be after effective_from "
-                f"({self.effective_from})"
-            )
+            raise ValueError(_after("next_review_on", self.next_review_on, "effective_from", self.effective_from))
         return self
 
 
@@ -443,7 +462,8 @@ class AgreementCreate(_AgreementTerms):
         seen: set[int] = set()
         for party in parties:
             if party.organisation_id in seen:
-                raise ValueError(f"organisation {party.organisation_id} is listed twice as a party")
+                raise ValueError(i18n.gettext("organisation %(id)s is listed twice as a party")
+                                 % {"id": party.organisation_id})
             seen.add(party.organisation_id)
         return parties
 
@@ -452,7 +472,7 @@ class AgreementCreate(_AgreementTerms):
     def _no_area_twice(cls, areas: list[AreaCreate]) -> list[AreaCreate]:
         titles = [a.title.casefold() for a in areas]
         if len(titles) != len(set(titles)):
-            raise ValueError("an area of collaboration is listed twice")
+            raise ValueError(i18n.gettext("an area of collaboration is listed twice"))
         return areas
 
     model_config = ConfigDict(json_schema_extra={"examples": [{

@@ -37,7 +37,7 @@ from api.observability import loggable_path
 from api.routers.documents import download
 from api.web import amendment_diff, history, link_mail, views
 from api.web import session as web_session
-from engine import documents, i18n, reports, schedule, statuses
+from engine import documents, i18n, reports, schedule, statuses, validation_words
 from engine.access import in_reach
 from engine.agreements import actions, policy, reading, service, snapshot
 from engine.agreements.values import AgreementSnapshot
@@ -248,11 +248,13 @@ class WebRoute(APIRoute):
                 unmet = error.unmet if isinstance(error, GuardFailed) else None
                 return error_page(request, error.status, error, title=i18n.Later(error.title), unmet=unmet)
             except RequestValidationError as error:
-                fields = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: "
-                                   f"{str(e.get('msg')).removeprefix('Value error, ')}"
-                                   for e in error.errors())
-                return error_page(request, 422, f"Some of what was sent is not valid: {fields}.",
-                                  title="Invalid input")
+                refusals = error.errors()
+
+                def said() -> str:  # when the page is rendered: in its language
+                    fields = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: "
+                                       f"{validation_words.describe(e)}" for e in refusals)
+                    return i18n.gettext("Some of what was sent is not valid: %(fields)s.") % {"fields": fields}
+                return error_page(request, 422, validation_words.Said(said), title=i18n.Later(i18n.N_("Invalid input")))
             except StarletteHTTPException as error:
                 return error_page(request, error.status_code, str(error.detail))
             except DBAPIError:
@@ -321,11 +323,12 @@ def whole_number(text: str | None, largest: int) -> int | None:
 
 
 def _validation_detail(error: ValidationError) -> str:
+    """The schema's refusals in one sentence for the box at the top, in the language being read."""
     parts = []
     for item in error.errors():
-        where = ".".join(str(p) for p in item.get("loc", ())) or "form"
-        parts.append(f"{where.replace('_', ' ')}: {str(item.get('msg', 'invalid')).removeprefix('Value error, ')}")
-    return "Fix these fields and send again: " + "; ".join(parts) + "."
+        where = ".".join(str(p) for p in item.get("loc", ())) or i18n.gettext("form")
+        parts.append(f"{where.replace('_', ' ')}: {validation_words.describe(item)}")
+    return i18n.gettext("Fix these fields and send again: %(fields)s.") % {"fields": "; ".join(parts)}
 
 
 def _invalid(error: ValidationError, fields: Any = ()) -> InvalidInput:
@@ -336,11 +339,12 @@ def _invalid(error: ValidationError, fields: Any = ()) -> InvalidInput:
 
 def _field_problems(error: ValidationError, fields: Any) -> dict[str, str]:
     """Each field the schema refuses, with what is wrong, to show beside the field. A check of the
-    whole form (dates in order) names the field its sentence starts with (engine.schemas)."""
+    whole form (dates in order) names the field its sentence starts with (engine.schemas), in every
+    language. Said in the language being read."""
     problems: dict[str, str] = {}
     for item in error.errors():
         loc = item.get("loc", ())
-        message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+        message = validation_words.describe(item)
         first = message.split(" ", 1)[0]
         name = str(loc[0]) if loc else (first if first in fields else "form")
         problems.setdefault(name, message)
@@ -1365,12 +1369,12 @@ async def set_person_active(request: Request, person_id: IdPath) -> Response:
 
 def field_problems(error: ValidationError) -> dict[str, str]:
     """What is wrong with each field of a form, by the field's name (`form` for the form as a whole):
-    shown next to the field."""
+    shown next to the field, in the language being read."""
     problems: dict[str, str] = {}
     for item in error.errors():
         location = item.get("loc", ())
         name = str(location[0]) if location else "form"
-        message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+        message = validation_words.describe(item)
         problems.setdefault(name, message[:1].upper() + message[1:].rstrip(".") + ".")
     return problems
 
