@@ -36,6 +36,7 @@ from http import HTTPStatus
 import httpx
 from standardwebhooks import Webhook
 
+from engine import i18n
 from notifications.addresses import AddressRefused, PublicOnlyTransport
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -59,8 +60,9 @@ def secret_problem(secret: str) -> str | None:
     except (binascii.Error, ValueError):
         decoded = b""
     if not _BASE64.fullmatch(encoded) or len(decoded) < _MIN_KEY_BYTES:
-        return (f"a secret starting with {SECRET_PREFIX} is a Standard Webhooks secret: base64 of at least "
-                f"{_MIN_KEY_BYTES} random bytes after the prefix; give one, or a secret without the prefix")
+        return i18n.gettext("a secret starting with %(prefix)s is a Standard Webhooks secret: base64 of at least "
+                            "%(bytes)s random bytes after the prefix; give one, or a secret without the prefix") % {
+            "prefix": SECRET_PREFIX, "bytes": _MIN_KEY_BYTES}
     return None
 
 

@@ -302,6 +302,11 @@ async def test_a_malformed_whsec_secret_is_refused(world: World, secret: str) ->
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["secret"]
     assert "Standard Webhooks secret" in response.json()["detail"]
+    # Asked in French, the same refusal in French, the field still named `secret`.
+    french = await world.call("admin", "POST", "/webhooks", headers={"Accept-Language": "fr"}, json={
+        "url": "https://93.184.215.14/hooks", "secret": secret, "events": ["agreement.state_changed"]})
+    assert [e["field"] for e in french.json()["errors"]] == ["secret"]
+    assert "est un secret Standard Webhooks : après le préfixe" in french.json()["errors"][0]["message"]
 
 
 # --- HTTPS to a checked address ---------------------------------------------------------------
