@@ -57,10 +57,9 @@ from engine.agreements.values import (
 )
 from engine.clock import When
 from engine.context import Actor
-from engine.days import in_words
 from engine.documents import Stored, safe_filename
 from engine.errors import Conflict, GuardFailed, InvalidInput, NotFound, NotPermitted
-from engine.i18n import N_, gettext
+from engine.i18n import N_, gettext, ngettext
 from engine.models import Agreement, Organisation
 from engine.schemas import (
     AgreementCopy,
@@ -85,6 +84,19 @@ from engine.workflow.rules import RENEW_AS_SUCCESSOR, sentence_day
 SUPERSEDE = "supersede"
 # Event fields that are worth keeping in the history beside what effects record.
 _KEPT_FIELDS = ("reason", "outcome", "summary", "ends_on", "starts_on", "signed_on", "place")
+# Words a refusal says, from tables, translated where read (`gettext(_FIELD_WORDS[name])`): the fields
+# a refusal names, a contact's kind, a deliverable's status.
+_FIELD_WORDS = {"title": N_("title"), "status": N_("status"), "position": N_("position")}
+CONTACT_WORDS = {ContactKind.FOCAL_POINT: N_("focal point"), ContactKind.SIGNATORY: N_("signatory")}
+_STATUS_WORDS: dict[str, str] = {
+    DeliverableStatus.PLANNED: N_("planned"), DeliverableStatus.IN_PROGRESS: N_("in progress"),
+    DeliverableStatus.DONE: N_("done"), DeliverableStatus.CANCELLED: N_("cancelled")}
+
+
+def empty_refusal(name: str) -> str:
+    """A required field sent empty (`title`, `status`, `position`), in a sentence."""
+    return gettext("%(field)s cannot be empty.") % {
+        "field": gettext(_FIELD_WORDS[name]) if name in _FIELD_WORDS else name}
 
 
 class Action(Protocol):
@@ -110,9 +122,9 @@ class Fire:
                      workflow: CompiledWorkflow) -> ChangeSet:
         event, data = self.event, self.data
         if workflow.event(event) is None:
-            known = ", ".join(workflow.spec.events)
-            raise InvalidInput(f"Unknown event {event!r}. The events of workflow "
-                               f"'{workflow.spec.name}' are: {known}.", field="event")
+            raise InvalidInput(gettext("Unknown event %(event)s. The events of workflow '%(workflow)s' are: "
+                                       "%(events)s.") % {"event": repr(event), "workflow": workflow.spec.name,
+                                                         "events": ", ".join(workflow.spec.events)}, field="event")
         policy.require_fire(workflow, actor, agreement, event)
         given = given_fields(data)
         only_fields_of(workflow, event, given)
@@ -147,9 +159,10 @@ def only_fields_of(workflow: CompiledWorkflow, event: str, given: dict[str, Any]
     takes = workflow.fields(event)
     extra = [name for name in given if name not in takes]
     if extra:
-        raise InvalidInput(f"{event} does not take {', '.join(extra)}; remove "
-                           f"{'it' if len(extra) == 1 else 'them'}. The fields of {event} are: "
-                           f"{', '.join(takes)}.", field=extra[0])
+        raise InvalidInput(ngettext(
+            "%(event)s does not take %(extra)s; remove it. The fields of %(event)s are: %(fields)s.",
+            "%(event)s does not take %(extra)s; remove them. The fields of %(event)s are: %(fields)s.",
+            len(extra)) % {"event": event, "extra": ", ".join(extra), "fields": ", ".join(takes)}, field=extra[0])
 
 
 async def _supersedable(session: AsyncSession, agreement_id: int) -> bool:
@@ -168,11 +181,12 @@ async def _supersedable(session: AsyncSession, agreement_id: int) -> bool:
 
 def _check_dates(effective_from: date | None, ends_on: date | None, next_review_on: date | None) -> None:
     if effective_from and ends_on and ends_on <= effective_from:
-        raise InvalidInput(f"ends_on ({ends_on}) must be after effective_from ({effective_from}).",
-                           field="ends_on")
+        raise InvalidInput(gettext("ends_on (%(ends_on)s) must be after effective_from (%(effective_from)s).") % {
+            "ends_on": ends_on, "effective_from": effective_from}, field="ends_on")
     if effective_from and next_review_on and next_review_on <= effective_from:
-        raise InvalidInput(f"next_review_on ({next_review_on}) must be after effective_from "
-                           f"({effective_from}).", field="next_review_on")
+        raise InvalidInput(gettext("next_review_on (%(next_review_on)s) must be after effective_from "
+                                   "(%(effective_from)s).") % {
+            "next_review_on": next_review_on, "effective_from": effective_from}, field="next_review_on")
 
 
 async def _check_predecessor(session: AsyncSession, predecessor_id: int | None, actor: Actor,
@@ -180,12 +194,12 @@ async def _check_predecessor(session: AsyncSession, predecessor_id: int | None, 
     if predecessor_id is None:
         return
     if predecessor_id == agreement_id:
-        raise InvalidInput("An agreement cannot be its own predecessor.", field="predecessor_id")
+        raise InvalidInput(gettext("An agreement cannot be its own predecessor."), field="predecessor_id")
     found = await session.scalar(in_reach(select(col(Agreement.id)).where(col(Agreement.id) == predecessor_id),
                                                  actor))
     if found is None:
-        raise InvalidInput(f"There is no agreement {predecessor_id} that you can see to name as "
-                           "predecessor.", field="predecessor_id")
+        raise InvalidInput(gettext("There is no agreement %(id)s that you can see to name as predecessor.") % {
+            "id": predecessor_id}, field="predecessor_id")
 
 
 async def _organisations(session: AsyncSession, ids: list[int]) -> dict[int, OrganisationValue]:
@@ -232,8 +246,8 @@ class Create:
         organisations = await _organisations(session, org_ids)
         missing = [str(i) for i in org_ids if i not in organisations]
         if missing:
-            raise InvalidInput(f"There is no organisation {', '.join(missing)}; create it first or "
-                               "correct parties.", field="parties")
+            raise InvalidInput(gettext("There is no organisation %(ids)s; create it first or correct parties.") % {
+                "ids": ", ".join(missing)}, field="parties")
         if own:
             raise InvalidInput(own, field="parties")
         await _check_predecessor(session, self.data.predecessor_id, actor)
@@ -282,7 +296,8 @@ class CopyAgreement:
         source = await load(session, self.source_id, actor)
         own = policy.require_creator(actor, [p.organisation_id for p in source.parties])
         if own:
-            raise NotPermitted(f"{own} You can read agreement {source.id}; its parties' staff copy it.")
+            raise NotPermitted(gettext("%(refusal)s You can read agreement %(id)s; its parties' staff copy it.") % {
+                "refusal": own, "id": source.id})
         changes = self.data.model_dump(exclude_unset=True, exclude={"title"})
         if self.successor:
             changes["predecessor_id"] = source.id
@@ -331,9 +346,9 @@ class Edit:
         policy.require_open(workflow, agreement, N_("edit it"))
         changes = self.data.model_dump(exclude_unset=True)
         if not changes:
-            raise InvalidInput("Nothing to change: send at least one field to edit.")
+            raise InvalidInput(gettext("Nothing to change: send at least one field to edit."))
         if "title" in changes and changes["title"] is None:
-            raise InvalidInput("title cannot be empty.", field="title")
+            raise InvalidInput(empty_refusal("title"), field="title")
         terms = [name for name in changes if name != "next_review_on"]
         if terms:
             policy.require_terms_editable(workflow, agreement, terms)
@@ -359,9 +374,11 @@ class AddParty:
         policy.require_terms_editable(workflow, agreement, ["parties"])
         organisation = await session.get(Organisation, self.data.organisation_id)
         if organisation is None:
-            raise InvalidInput(f"There is no organisation {self.data.organisation_id}.", field="organisation_id")
+            raise InvalidInput(gettext("There is no organisation %(id)s.") % {"id": self.data.organisation_id},
+                               field="organisation_id")
         if agreement.party_of(self.data.organisation_id) is not None:
-            raise Conflict(f"{organisation.name} is already a party to this agreement.")
+            raise Conflict(gettext("%(organisation)s is already a party to this agreement.") % {
+                "organisation": organisation.name})
         draft = Draft(agreement)
         draft.add(PartyValue(id=draft.ids.next(), agreement_id=agreement.id,
                              organisation_id=self.data.organisation_id, role=self.data.role,
@@ -395,7 +412,8 @@ class ChangePartyRole:
                      workflow: CompiledWorkflow) -> ChangeSet | None:
         party = agreement.party(self.party_id)
         if party is None:
-            raise NotFound(f"Agreement {agreement.id} has no party {self.party_id}.")
+            raise NotFound(gettext("Agreement %(agreement)s has no party %(id)s.") % {
+                "agreement": agreement.id, "id": self.party_id})
         policy.require_editor(actor, agreement)
         policy.require_terms_editable(workflow, agreement, ["parties"])
         if party.role == self.data.role:
@@ -430,27 +448,30 @@ class NameContact:
         policy.require_open(workflow, agreement, N_("name people for it"))
         person = await person_value(session, data.person_id)
         if person is None:
-            raise InvalidInput(f"There is no person {data.person_id}.", field="person_id")
+            raise InvalidInput(gettext("There is no person %(id)s.") % {"id": data.person_id}, field="person_id")
         if not person.active:
-            raise InvalidInput(f"{person.name} is disabled; name someone else, or ask an administrator or "
-                               "their organisation's staff to enable them.", field="person_id")
+            raise InvalidInput(gettext("%(person)s is disabled; name someone else, or ask an administrator or their "
+                                       "organisation's staff to enable them.") % {"person": person.name},
+                               field="person_id")
         org_id = data.organisation_id or person.organisation_id
         party = agreement.party_of(org_id)
         if party is None:
-            raise InvalidInput(f"Organisation {org_id} is not a party to this agreement; a focal point "
-                               "or signatory is named by one of its parties.", field="organisation_id")
+            raise InvalidInput(gettext("Organisation %(id)s is not a party to this agreement; a focal point or "
+                                       "signatory is named by one of its parties.") % {"id": org_id},
+                               field="organisation_id")
         policy.require(policy.contact_refusal(actor, agreement, party))
         if person.organisation_id != party.organisation_id:
-            raise InvalidInput(f"{person.name} belongs to {person.organisation.name}, not to "
-                               f"{party.organisation.name}: each party names its own people.",
-                               field="person_id")
+            raise InvalidInput(gettext("%(person)s belongs to %(organisation)s, not to %(party)s: each party names "
+                                       "its own people.") % {"person": person.name,
+                                                             "organisation": person.organisation.name,
+                                                             "party": party.organisation.name}, field="person_id")
         if data.kind == ContactKind.SIGNATORY and party.role != PartyRole.PARTY:
-            raise InvalidInput(f"{party.organisation.name} supports this agreement and does not sign "
-                               "it, so it names no signatory.", field="kind")
+            raise InvalidInput(gettext("%(party)s supports this agreement and does not sign it, so it names no "
+                                       "signatory.") % {"party": party.organisation.name}, field="kind")
         if any(c.party_id == party.id and c.person_id == person.id and c.kind == data.kind
                for c in agreement.contacts):
-            raise Conflict(f"{person.name} is already named {data.kind.replace('_', ' ')} for "
-                           f"{party.organisation.name}.")
+            raise Conflict(gettext("%(person)s is already named %(kind)s for %(party)s.") % {
+                "person": person.name, "kind": gettext(CONTACT_WORDS[data.kind]), "party": party.organisation.name})
         draft = Draft(agreement)
         draft.add(ContactValue(id=draft.ids.next(), agreement_id=agreement.id, party_id=party.id,
                                person_id=person.id, kind=data.kind, capacity=data.capacity, person=person))
@@ -493,7 +514,8 @@ class RemoveContact:
         policy.require_open(workflow, agreement, N_("change who is named for it"))
         contact = agreement.contact(self.contact_id)
         if contact is None:
-            raise NotFound(f"Agreement {agreement.id} has no focal point or signatory {self.contact_id}.")
+            raise NotFound(gettext("Agreement %(agreement)s has no focal point or signatory %(id)s.") % {
+                "agreement": agreement.id, "id": self.contact_id})
         party = agreement.party(contact.party_id)
         assert party is not None
         policy.require(policy.contact_refusal(actor, agreement, party))
@@ -517,7 +539,8 @@ class AddArea:
         policy.require_editor(actor, agreement)
         policy.require_open(workflow, agreement, N_("add areas of collaboration"))
         if any(a.title.casefold() == self.data.title.casefold() for a in agreement.areas):
-            raise Conflict(f"The agreement already has an area of collaboration titled {self.data.title!r}.")
+            raise Conflict(gettext("The agreement already has an area of collaboration titled %(title)s.") % {
+                "title": repr(self.data.title)})
         draft = Draft(agreement)
         draft.add(AreaValue(id=draft.ids.next(), agreement_id=agreement.id, title=self.data.title,
                             description=self.data.description, position=len(agreement.areas)))
@@ -536,25 +559,27 @@ class EditArea:
                      workflow: CompiledWorkflow) -> ChangeSet | None:
         area = agreement.area(self.area_id)
         if area is None:
-            raise NotFound(f"There is no area of collaboration {self.area_id} that you can see.")
+            raise NotFound(gettext("There is no area of collaboration %(id)s that you can see.") % {"id": self.area_id})
         policy.require_editor(actor, agreement)
         policy.require_open(workflow, agreement, N_("change its areas of collaboration"))
         changes = self.data.model_dump(exclude_unset=True)
         if not changes:
-            raise InvalidInput("Nothing to change: send title, description or position.")
+            raise InvalidInput(gettext("Nothing to change: send title, description or position."))
         for required in ("title", "position"):
             if required in changes and changes[required] is None:
-                raise InvalidInput(f"{required} cannot be empty.", field=required)
+                raise InvalidInput(empty_refusal(required), field=required)
         title = changes.get("title")
         if title is not None and any(a.title.casefold() == title.casefold() and a.id != area.id
                                      for a in agreement.areas):
-            raise Conflict(f"The agreement already has an area of collaboration titled {title!r}; "
-                           "choose another title.")
+            raise Conflict(gettext("The agreement already has an area of collaboration titled %(title)s; choose "
+                                   "another title.") % {"title": repr(title)})
         count = len(agreement.areas)
         position = changes.get("position")
         if position is not None and position >= count:
-            raise InvalidInput(f"position must be from 0 to {count - 1}: the agreement has {count} "
-                               f"area{'s' if count != 1 else ''} of collaboration.", field="position")
+            raise InvalidInput(ngettext(
+                "position must be from 0 to %(last)s: the agreement has %(count)s area of collaboration.",
+                "position must be from 0 to %(last)s: the agreement has %(count)s areas of collaboration.",
+                count) % {"last": count - 1, "count": count}, field="position")
         draft = Draft(agreement)
         draft.change(area, replace(area, **changes))
         if position is not None:  # the others, in their order, around the place it moved to
@@ -578,10 +603,11 @@ def _renumber(draft: Draft, areas: list[AreaValue], skip: int | None = None) -> 
 def progress_of(deliverable: DeliverableValue) -> str | None:
     """What shows work on a deliverable (a status other than planned, a progress note, evidence),
     in words, or None when there is none."""
-    shown = [f"status {deliverable.status.replace('_', ' ')}"] if deliverable.status != DeliverableStatus.PLANNED \
-        else []
-    shown += ["a progress note"] if deliverable.progress_note else []
-    shown += ["evidence"] if deliverable.evidence_url else []
+    status = deliverable.status
+    shown = [gettext("status %(status)s") % {"status": gettext(_STATUS_WORDS.get(status, status))}] \
+        if status != DeliverableStatus.PLANNED else []
+    shown += [gettext("a progress note")] if deliverable.progress_note else []
+    shown += [gettext("evidence")] if deliverable.evidence_url else []
     return ", ".join(shown) or None
 
 
@@ -614,7 +640,7 @@ class RemoveArea:
                      workflow: CompiledWorkflow) -> ChangeSet:
         area = agreement.area(self.area_id)
         if area is None:
-            raise NotFound(f"There is no area of collaboration {self.area_id} that you can see.")
+            raise NotFound(gettext("There is no area of collaboration %(id)s that you can see.") % {"id": self.area_id})
         policy.require_editor(actor, agreement)
         policy.require_open(workflow, agreement, N_("remove its areas of collaboration"))
         kept = area_removal_refusal(agreement, area)
@@ -634,11 +660,13 @@ def _keep_evidence(agreement: AgreementSnapshot, deliverables: list[DeliverableV
     """Refuse to remove deliverables that documents are evidence of: the documents stay, and
     they name their deliverable."""
     ids = {d.id: d.title for d in deliverables}
-    kept = [f"{d.title!r} (document {d.id}, of {ids[d.deliverable_id]!r})" for d in agreement.documents
-            if d.deliverable_id in ids]
+    kept = [gettext("%(document)s (document %(id)s, of %(deliverable)s)") % {
+        "document": repr(d.title), "id": d.id, "deliverable": repr(ids[d.deliverable_id])}
+        for d in agreement.documents if d.deliverable_id in ids]
     if kept:
-        raise Conflict(f"Documents are kept as evidence of this work: {'; '.join(kept)}. A document stays on "
-                       "the agreement's record, so the deliverable it names stays too.")
+        raise Conflict(gettext("Documents are kept as evidence of this work: %(documents)s. A document stays on the "
+                               "agreement's record, so the deliverable it names stays too.") % {
+            "documents": "; ".join(kept)})
 
 
 def _check_owner(agreement: AgreementSnapshot, owner_id: int | None) -> None:
@@ -646,11 +674,11 @@ def _check_owner(agreement: AgreementSnapshot, owner_id: int | None) -> None:
         return
     focal = [c for c in agreement.contacts if c.person_id == owner_id and c.kind == ContactKind.FOCAL_POINT]
     if not focal:
-        raise InvalidInput(f"Person {owner_id} is not a focal point of this agreement; a deliverable "
-                           "is owned by one of its focal points.", field="owner_id")
+        raise InvalidInput(gettext("Person %(id)s is not a focal point of this agreement; a deliverable is owned by "
+                                   "one of its focal points.") % {"id": owner_id}, field="owner_id")
     if not focal[0].person.active:
-        raise InvalidInput(f"{focal[0].person.name} is disabled; give the deliverable an active focal point "
-                           "as owner.", field="owner_id")
+        raise InvalidInput(gettext("%(person)s is disabled; give the deliverable an active focal point as owner.") % {
+            "person": focal[0].person.name}, field="owner_id")
 
 
 @dataclass(frozen=True)
@@ -664,7 +692,8 @@ class AddDeliverable:
         policy.require_editor(actor, agreement)
         policy.require_open(workflow, agreement, N_("add deliverables"))
         if agreement.area(self.area_id) is None:
-            raise NotFound(f"Agreement {agreement.id} has no area of collaboration {self.area_id}.")
+            raise NotFound(gettext("Agreement %(agreement)s has no area of collaboration %(id)s.") % {
+                "agreement": agreement.id, "id": self.area_id})
         _check_owner(agreement, data.owner_id)
         draft = Draft(agreement)
         draft.add(DeliverableValue(
@@ -691,15 +720,15 @@ class UpdateDeliverable:
                      workflow: CompiledWorkflow) -> ChangeSet | None:
         deliverable = agreement.deliverable(self.deliverable_id)
         if deliverable is None:
-            raise NotFound(f"There is no deliverable {self.deliverable_id} that you can see.")
+            raise NotFound(gettext("There is no deliverable %(id)s that you can see.") % {"id": self.deliverable_id})
         changes = self.changes
         if not changes:
-            raise InvalidInput("Nothing to change: send at least one field to update.")
+            raise InvalidInput(gettext("Nothing to change: send at least one field to update."))
         policy.require_deliverable_editor(actor, agreement, deliverable, list(changes))
         policy.require_open(workflow, agreement, N_("update its deliverables"))
         for required in ("title", "status"):
             if required in changes and changes[required] is None:
-                raise InvalidInput(f"{required} cannot be empty.", field=required)
+                raise InvalidInput(empty_refusal(required), field=required)
         if "owner_id" in changes:
             _check_owner(agreement, changes["owner_id"])
         diff = {name: [jsonable(getattr(deliverable, name)), jsonable(value)]
@@ -742,7 +771,7 @@ class RemoveDeliverable:
                      workflow: CompiledWorkflow) -> ChangeSet:
         deliverable = agreement.deliverable(self.deliverable_id)
         if deliverable is None:
-            raise NotFound(f"There is no deliverable {self.deliverable_id} that you can see.")
+            raise NotFound(gettext("There is no deliverable %(id)s that you can see.") % {"id": self.deliverable_id})
         policy.require_deliverable_remover(actor, agreement, deliverable)
         policy.require_open(workflow, agreement, N_("remove its deliverables"))
         kept = deliverable_removal_refusal(deliverable)
@@ -816,12 +845,16 @@ class AttachDocument:
         if data.deliverable_id is not None:
             deliverable = agreement.deliverable(data.deliverable_id)
             if deliverable is None:
-                raise InvalidInput(f"Agreement {agreement.id} has no deliverable {data.deliverable_id}; name "
-                                   "one of its deliverables, or none.", field="deliverable_id")
+                raise InvalidInput(gettext("Agreement %(agreement)s has no deliverable %(id)s; name one of its "
+                                           "deliverables, or none.") % {"agreement": agreement.id,
+                                                                        "id": data.deliverable_id},
+                                   field="deliverable_id")
         if data.amendment_id is not None and not any(m.id == data.amendment_id for m in agreement.amendments):
-            listed = ", ".join(f"{m.id} (amendment {m.number})" for m in agreement.amendments) or "it has none"
-            raise InvalidInput(f"Agreement {agreement.id} has no amendment with id {data.amendment_id}; name one "
-                               f"of its amendments by id ({listed}), or none.", field="amendment_id")
+            listed = ", ".join(gettext("%(id)s (amendment %(number)s)") % {"id": m.id, "number": m.number}
+                               for m in agreement.amendments) or gettext("it has none")
+            raise InvalidInput(gettext("Agreement %(agreement)s has no amendment with id %(id)s; name one of its "
+                                       "amendments by id (%(amendments)s), or none.") % {
+                "agreement": agreement.id, "id": data.amendment_id, "amendments": listed}, field="amendment_id")
         policy.require(policy.document_refusal(actor, agreement, data.kind, deliverable))
         filename = safe_filename(self.filename)
         draft = Draft(agreement)
@@ -849,10 +882,11 @@ class WithdrawDocument:
                      workflow: CompiledWorkflow) -> ChangeSet:
         document = agreement.document(self.document_id)
         if document is None:
-            raise NotFound(f"There is no document {self.document_id} that you can see.")
-        policy.require_admin(actor, "withdraw a document")
+            raise NotFound(gettext("There is no document %(id)s that you can see.") % {"id": self.document_id})
+        policy.require_admin(actor, N_("withdraw a document"))
         if document.withdrawn_at is not None:
-            raise Conflict(f"{document.title!r} was already withdrawn on {in_words(document.withdrawn_at.date())}.")
+            raise Conflict(gettext("%(document)s was already withdrawn on %(day)s.") % {
+                "document": repr(document.title), "day": sentence_day(document.withdrawn_at.date())})
         draft = Draft(agreement)
         draft.change(document, replace(document, withdrawn_at=when.now, withdrawn_by_id=actor.person_id,
                                        withdrawn_reason=self.reason))
@@ -869,20 +903,23 @@ class MoveWorkflow:
 
     async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
                      workflow: CompiledWorkflow) -> ChangeSet | None:
-        policy.require_admin(actor, "move an agreement to another version of its workflow")
+        policy.require_admin(actor, N_("move an agreement to another version of its workflow"))
         name, current = agreement.workflow_name, agreement.workflow_version
         if self.version == current:
             return None
         if self.version < current:
-            raise InvalidInput(f"The agreement is on {name} version {current}; it moves only to a newer "
-                               "version, never back.", field="version")
+            raise InvalidInput(gettext("The agreement is on %(workflow)s version %(version)s; it moves only to a newer "
+                                       "version, never back.") % {"workflow": name, "version": current},
+                               field="version")
         try:
             target = catalog().get(name, self.version)
         except NotFound as error:
             raise InvalidInput(error.detail, field="version") from None
         if agreement.state not in target.spec.states:
-            raise Conflict(f"The agreement is {agreement.state}, a state {name} version {self.version} does not "
-                           f"have ({', '.join(target.spec.states)}); it stays on version {current}.")
+            raise Conflict(gettext("The agreement is %(state)s, a state %(workflow)s version %(version)s does not have "
+                                   "(%(states)s); it stays on version %(current)s.") % {
+                "state": agreement.state, "workflow": name, "version": self.version,
+                "states": ", ".join(target.spec.states), "current": current})
         draft = Draft(agreement)
         draft.set("workflow_version", self.version)
         return draft.finish(HistoryKind.EDITED, "workflow_version_changed",

@@ -27,12 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from engine.agreements import policy
-from engine.agreements.actions import _check_dates, _check_owner, _organisations, progress_of
+from engine.agreements.actions import _check_dates, _check_owner, _organisations, empty_refusal, progress_of
 from engine.agreements.changes import UNSHOWN, ChangeSet, Draft, jsonable
 from engine.agreements.values import AgreementSnapshot, AreaValue, DeliverableValue, PartyValue, columns_of
 from engine.clock import When
 from engine.context import Actor
 from engine.errors import AmendmentConflict, InvalidInput
+from engine.i18n import N_, gettext, ngettext
 from engine.models import HistoryEvent
 from engine.schemas import AmendmentChanges
 from engine.statuses import AmendmentKind, DeliverableStatus, HistoryKind, PartyRole
@@ -47,6 +48,11 @@ KIND_FIELDS: dict[str, frozenset[str]] = {
     AmendmentKind.PARTIES: frozenset({"parties"}),
 }
 PART_KEYS = frozenset({"contacts", "areas", "deliverables", "parties"})
+# Each kind as a sentence says it (translated where read: `kind_in_words`).
+KIND_WORDS: dict[str, str] = {
+    AmendmentKind.ADMINISTRATIVE: N_("administrative"), AmendmentKind.TERMS: N_("terms"),
+    AmendmentKind.SCOPE: N_("scope"), AmendmentKind.PARTIES: N_("parties"),
+}
 _SUFFIX = re.compile(r"-A\d+$")
 
 
@@ -55,19 +61,25 @@ def given(changes: AmendmentChanges) -> list[str]:
     return [name for name in AmendmentChanges.model_fields if name in changes.model_fields_set]
 
 
+def kind_in_words(kind: str) -> str:
+    """An amendment's kind in a sentence, in the language being read."""
+    return gettext(KIND_WORDS[kind]) if kind in KIND_WORDS else kind
+
+
 def check_kind(kind: str, changes: AmendmentChanges) -> None:
-    """Refuse, naming each, what a `kind` amendment may not change; and an empty one."""
+    """Refuse, naming each, what a `kind` amendment may not change; and an empty one. The fields and
+    kinds named in parentheses are those an API request sends, as it sends them."""
     keys = given(changes)
     if not keys:
-        raise InvalidInput(f"changes is empty: name what the {kind} amendment changes "
-                           f"({', '.join(sorted(KIND_FIELDS[kind]))}).", field="changes")
+        raise InvalidInput(gettext("changes is empty: name what the %(kind)s amendment changes (%(fields)s).") % {
+            "kind": kind_in_words(kind), "fields": ", ".join(sorted(KIND_FIELDS[kind]))}, field="changes")
     refused = [name for name in keys if name not in KIND_FIELDS[kind]]
     if refused:
         owners = "; ".join(f"{name}: {k}" for name in refused for k, names in KIND_FIELDS.items() if name in names)
-        raise InvalidInput(
-            f"A {kind} amendment changes {', '.join(sorted(KIND_FIELDS[kind]))}, not "
-            f"{', '.join(refused)} ({owners}): propose a separate amendment of that kind.",
-            field="changes." + refused[0])
+        raise InvalidInput(gettext("A %(kind)s amendment changes %(fields)s, not %(refused)s (%(owners)s): propose a "
+                                   "separate amendment of that kind.") % {
+            "kind": kind_in_words(kind), "fields": ", ".join(sorted(KIND_FIELDS[kind])),
+            "refused": ", ".join(refused), "owners": owners}, field="changes." + refused[0])
 
 
 def reference_after(agreement: AgreementSnapshot, number: int) -> str:
@@ -83,14 +95,14 @@ async def draft_of(session: AsyncSession, agreement: AgreementSnapshot, changes:
     draft = Draft(agreement)
     values = changes.model_dump(exclude_unset=True, exclude=set(PART_KEYS))
     if "title" in values and values["title"] is None:
-        raise InvalidInput("title cannot be empty.", field="changes.title")
+        raise InvalidInput(empty_refusal("title"), field="changes.title")
     draft.update(values)
     _check_dates(*(getattr(draft.view, name) for name in ("effective_from", "ends_on", "next_review_on")))
     for contact_change in changes.contacts or []:
         contact = agreement.contact(contact_change.id)
         if contact is None:
-            raise InvalidInput(f"The agreement names no focal point or signatory {contact_change.id}.",
-                               field="changes.contacts")
+            raise InvalidInput(gettext("The agreement names no focal point or signatory %(id)s.") % {
+                "id": contact_change.id}, field="changes.contacts")
         draft.change(contact, replace(contact, capacity=contact_change.capacity))
     if changes.areas is not None:
         _areas(draft, changes)
@@ -108,21 +120,22 @@ def _areas(draft: Draft, changes: AmendmentChanges) -> None:
     for area_id in areas.remove:
         area = agreement.area(area_id)
         if area is None:
-            raise InvalidInput(f"The agreement has no area of collaboration {area_id}.", field="changes.areas")
+            raise InvalidInput(gettext("The agreement has no area of collaboration %(id)s.") % {"id": area_id},
+                               field="changes.areas")
         deliverables = [d for d in agreement.deliverables if d.area_id == area.id]
         progressed = [d.title for d in deliverables if progress_of(d)]
         if progressed:
-            raise InvalidInput(f"The area {area.title!r} cannot be removed: {'; '.join(progressed)} "
-                               "has progress recorded. Move those deliverables to another area first (a scope "
-                               "amendment of their own: deliverables.change with area_id), or keep the area.",
-                               field="changes.areas")
+            raise InvalidInput(gettext("The area %(area)s cannot be removed: %(deliverables)s has progress recorded. "
+                                       "Move those deliverables to another area first (a scope amendment of their "
+                                       "own: deliverables.change with area_id), or keep the area.") % {
+                "area": repr(area.title), "deliverables": "; ".join(progressed)}, field="changes.areas")
         draft.remove_all(deliverables)
         draft.remove(area)
     edits = {change.id: change.model_dump(exclude_unset=True, exclude={"id"}) for change in areas.change}
     for area_id in edits:
         if agreement.area(area_id) is None or area_id in removed:
-            raise InvalidInput(f"The agreement has no area of collaboration {area_id} to change.",
-                               field="changes.areas")
+            raise InvalidInput(gettext("The agreement has no area of collaboration %(id)s to change.") % {
+                "id": area_id}, field="changes.areas")
     kept = [a for a in agreement.areas if a.id not in removed]
     for position, area in enumerate(kept):  # changed and moved up past the removed, in one change each
         values = {k: v for k, v in edits.get(area.id, {}).items() if not (k == "title" and v is None)}
@@ -133,8 +146,8 @@ def _areas(draft: Draft, changes: AmendmentChanges) -> None:
     titles = [a.title.casefold() for a in draft.view.areas]
     twice = sorted({t for t in titles if titles.count(t) > 1})
     if twice:
-        raise InvalidInput(f"Two areas of collaboration would be titled {twice[0]!r}; choose another title.",
-                           field="changes.areas")
+        raise InvalidInput(gettext("Two areas of collaboration would be titled %(title)s; choose another title.") % {
+            "title": repr(twice[0])}, field="changes.areas")
 
 
 def _deliverables(draft: Draft, changes: AmendmentChanges, when: When) -> None:
@@ -143,28 +156,30 @@ def _deliverables(draft: Draft, changes: AmendmentChanges, when: When) -> None:
     for deliverable_id in deliverables.remove:
         found = draft.view.deliverable(deliverable_id)
         if found is None:
-            raise InvalidInput(f"The agreement has no deliverable {deliverable_id}.", field="changes.deliverables")
-        if found.status == DeliverableStatus.DONE:
-            raise InvalidInput(f"{found.title!r} is done: delivered work stays on the agreement's record.",
+            raise InvalidInput(gettext("The agreement has no deliverable %(id)s.") % {"id": deliverable_id},
                                field="changes.deliverables")
+        if found.status == DeliverableStatus.DONE:
+            raise InvalidInput(gettext("%(deliverable)s is done: delivered work stays on the agreement's record.") % {
+                "deliverable": repr(found.title)}, field="changes.deliverables")
         draft.remove(found)
     for change in deliverables.change:
         found = draft.view.deliverable(change.id)
         if found is None:
-            raise InvalidInput(f"The agreement has no deliverable {change.id} to change.",
+            raise InvalidInput(gettext("The agreement has no deliverable %(id)s to change.") % {"id": change.id},
                                field="changes.deliverables")
         values = change.model_dump(exclude_unset=True, exclude={"id"})
         if values.get("area_id") is not None and draft.view.area(values["area_id"]) is None:
-            raise InvalidInput(f"The agreement has no area of collaboration {values['area_id']} to move "
-                               f"{found.title!r} to.", field="changes.deliverables")
+            raise InvalidInput(gettext("The agreement has no area of collaboration %(id)s to move %(deliverable)s "
+                                       "to.") % {"id": values["area_id"], "deliverable": repr(found.title)},
+                               field="changes.deliverables")
         if "owner_id" in values:
             _check_owner(agreement, values["owner_id"])
         draft.change(found, replace(found, **{k: v for k, v in values.items()
                                               if not (k in ("area_id", "title") and v is None)}))
     for addition in deliverables.add:
         if draft.view.area(addition.area_id) is None:
-            raise InvalidInput(f"The agreement has no area of collaboration {addition.area_id} for "
-                               f"{addition.title!r}.", field="changes.deliverables")
+            raise InvalidInput(gettext("The agreement has no area of collaboration %(id)s for %(deliverable)s.") % {
+                "id": addition.area_id, "deliverable": repr(addition.title)}, field="changes.deliverables")
         _check_owner(agreement, addition.owner_id)
         draft.add(DeliverableValue(
             id=draft.ids.next(), agreement_id=agreement.id, area_id=addition.area_id, title=addition.title,
@@ -179,14 +194,15 @@ async def _parties(session: AsyncSession, draft: Draft, changes: AmendmentChange
     for organisation_id in parties.leave:
         party = agreement.party_of(organisation_id)
         if party is None:
-            raise InvalidInput(f"Organisation {organisation_id} is not a party to this agreement.",
-                               field="changes.parties")
+            raise InvalidInput(gettext("Organisation %(id)s is not a party to this agreement.") % {
+                "id": organisation_id}, field="changes.parties")
         people = {c.person_id for c in agreement.contacts if c.party_id == party.id}
         owned = [d.title for d in agreement.deliverables
                  if d.owner_id in people and d.status in DeliverableStatus.OPEN]
         if owned:
-            raise InvalidInput(f"{party.organisation.name} cannot leave while its people own open deliverables "
-                               f"({'; '.join(owned)}): give them other owners first.", field="changes.parties")
+            raise InvalidInput(gettext("%(party)s cannot leave while its people own open deliverables "
+                                       "(%(deliverables)s): give them other owners first.") % {
+                "party": party.organisation.name, "deliverables": "; ".join(owned)}, field="changes.parties")
         draft.remove_all(c for c in agreement.contacts if c.party_id == party.id)
         draft.remove_all(s for s in agreement.signatures if s.party_id == party.id)
         draft.remove(party)
@@ -194,18 +210,19 @@ async def _parties(session: AsyncSession, draft: Draft, changes: AmendmentChange
     organisations = await _organisations(session, joining)
     for addition in parties.join:
         if addition.organisation_id not in organisations:
-            raise InvalidInput(f"There is no organisation {addition.organisation_id}.", field="changes.parties")
+            raise InvalidInput(gettext("There is no organisation %(id)s.") % {"id": addition.organisation_id},
+                               field="changes.parties")
         if draft.view.party_of(addition.organisation_id) is not None or joining.count(addition.organisation_id) > 1:
-            raise InvalidInput(f"{organisations[addition.organisation_id].name} is already a party to this "
-                               "agreement.", field="changes.parties")
+            raise InvalidInput(gettext("%(organisation)s is already a party to this agreement.") % {
+                "organisation": organisations[addition.organisation_id].name}, field="changes.parties")
         draft.add(PartyValue(id=draft.ids.next(), agreement_id=agreement.id,
                              organisation_id=addition.organisation_id, role=addition.role,
                              organisation=organisations[addition.organisation_id]))
     signing = [p for p in draft.view.parties if p.role == PartyRole.PARTY]
     if len(signing) < 2:
-        raise InvalidInput(f"The agreement would have {len(signing)} signing part"
-                           f"{'y' if len(signing) == 1 else 'ies'}; it needs at least two.",
-                           field="changes.parties")
+        raise InvalidInput(ngettext("The agreement would have %(count)s signing party; it needs at least two.",
+                                    "The agreement would have %(count)s signing parties; it needs at least two.",
+                                    len(signing)) % {"count": len(signing)}, field="changes.parties")
 
 
 def paths(change: ChangeSet) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from engine.agreements.values import (
 from engine.clock import When
 from engine.context import Actor
 from engine.errors import NotFound
+from engine.i18n import gettext
 from engine.models import Agreement, CollaborationArea, Deliverable, Document, HistoryEvent, Party
 from engine.schemas import (
     AgreementRead,
@@ -153,7 +154,7 @@ async def agreement_of_deliverable(session: AsyncSession, deliverable_id: int, a
         select(col(Deliverable.agreement_id)).where(col(Deliverable.id) == deliverable_id), actor,
         Deliverable.agreement_id))
     if agreement_id is None:
-        raise NotFound(f"There is no deliverable {deliverable_id} that you can see.")
+        raise NotFound(gettext("There is no deliverable %(id)s that you can see.") % {"id": deliverable_id})
     return int(agreement_id)
 
 
@@ -162,7 +163,7 @@ async def agreement_of_document(session: AsyncSession, document_id: int, actor: 
     agreement_id = await session.scalar(in_reach(
         select(col(Document.agreement_id)).where(col(Document.id) == document_id), actor, Document.agreement_id))
     if agreement_id is None:
-        raise NotFound(f"There is no document {document_id} that you can see.")
+        raise NotFound(gettext("There is no document %(id)s that you can see.") % {"id": document_id})
     return int(agreement_id)
 
 
@@ -182,5 +183,5 @@ async def agreement_of_area(session: AsyncSession, area_id: int, actor: Actor) -
         select(col(CollaborationArea.agreement_id)).where(col(CollaborationArea.id) == area_id), actor,
         CollaborationArea.agreement_id))
     if agreement_id is None:
-        raise NotFound(f"There is no area of collaboration {area_id} that you can see.")
+        raise NotFound(gettext("There is no area of collaboration %(id)s that you can see.") % {"id": area_id})
     return int(agreement_id)

@@ -43,6 +43,7 @@ from engine.clock import When
 from engine.context import Actor
 from engine.db import Executor, dialect_name
 from engine.errors import NotFound
+from engine.i18n import gettext
 from engine.models import (
     Agreement,
     Amendment,
@@ -250,7 +251,7 @@ async def _read(session: Executor, agreement_id: int, actor: Actor, change_at: W
     statement = _statement(dialect_name(session), change_at is not None, scoped)
     row = (await session.execute(statement, params)).mappings().first()
     if row is None:
-        raise NotFound(f"There is no agreement {agreement_id} that you can see.")
+        raise NotFound(gettext("There is no agreement %(id)s that you can see.") % {"id": agreement_id})
     return row
 
 

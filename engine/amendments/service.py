@@ -26,12 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from engine.agreements import policy, service, snapshot
-from engine.agreements.amending import MergeAmendment, check_kind, draft_of, paths
+from engine.agreements.amending import MergeAmendment, check_kind, draft_of, kind_in_words, paths
 from engine.agreements.values import AgreementSnapshot, PartyValue
 from engine.amendments import lifecycle
 from engine.clock import When
 from engine.context import Actor
 from engine.errors import AmendmentConflict, Conflict, InvalidInput, NotFound
+from engine.i18n import N_, gettext
 from engine.models import Amendment, AmendmentSignature
 from engine.schemas import (
     AmendmentChanges,
@@ -43,6 +44,12 @@ from engine.schemas import (
 )
 from engine.statuses import AmendmentAssent, AmendmentEvent, AmendmentKind, AmendmentState, HistoryKind, PartyRole
 from engine.workflow.machine import catalog
+
+# An amendment's state as a refusal says it (translated where read).
+_STATE_WORDS: dict[str, str] = {
+    AmendmentState.DRAFT: N_("draft"), AmendmentState.PENDING_SIGNATURE: N_("pending signature"),
+    AmendmentState.SIGNED: N_("signed"), AmendmentState.MERGED: N_("merged"), AmendmentState.CANCELLED: N_("cancelled"),
+}
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,7 @@ async def propose(session: AsyncSession, agreement_id: int, actor: Actor, when: 
     check_kind(data.kind, data.changes)
     diff = await _diff(session, agreement, data.changes, when)
     if not diff:
-        raise InvalidInput("These changes change nothing: the agreement already says so.", field="changes")
+        raise InvalidInput(gettext("These changes change nothing: the agreement already says so."), field="changes")
     last = await session.scalar(select(func.max(col(Amendment.number)))
                                 .where(col(Amendment.agreement_id) == agreement_id))
     row = Amendment(agreement_id=agreement_id, number=(last or 0) + 1, kind=data.kind, reason=data.reason,
@@ -86,7 +93,8 @@ async def _row(session: AsyncSession, agreement_id: int, number: int) -> Amendme
         col(Amendment.agreement_id) == agreement_id, col(Amendment.number) == number)
         .execution_options(populate_existing=True))
     if found is None:
-        raise NotFound(f"Agreement {agreement_id} has no amendment {number}.")
+        raise NotFound(gettext("Agreement %(agreement)s has no amendment %(number)s.") % {
+            "agreement": agreement_id, "number": number})
     return found
 
 
@@ -119,8 +127,9 @@ async def _claim(session: AsyncSession, row: Amendment, **values: Any) -> None:
         update(Amendment).where(col(Amendment.id) == row.id, col(Amendment.version) == row.version)
         .values(version=row.version + 1, **values).execution_options(synchronize_session=False))
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(f"Amendment {row.number} changed while this request was being handled (another "
-                       "party signed it, or it was moved, at the same moment). Reload it and send again.")
+        raise Conflict(gettext("Amendment %(number)s changed while this request was being handled (another party "
+                               "signed it, or it was moved, at the same moment). Reload it and send again.") % {
+            "number": row.number})
 
 
 async def fire(session: AsyncSession, agreement_id: int, number: int, actor: Actor, when: When,
@@ -132,10 +141,13 @@ async def fire(session: AsyncSession, agreement_id: int, number: int, actor: Act
     event = data.event
     allowed = lifecycle.allowed(row.state)
     if event not in allowed:
-        raise Conflict(f"Amendment {number} is {row.state}: '{event}' is not allowed now. Events allowed "
-                       f"now: {', '.join(allowed) or 'none'}.")
+        raise Conflict(gettext("Amendment %(number)s is %(state)s: '%(event)s' is not allowed now. Events allowed "
+                               "now: %(allowed)s.") % {
+            "number": number, "state": gettext(_STATE_WORDS.get(row.state, row.state)), "event": event,
+            "allowed": ", ".join(allowed) or gettext("none")})
     if data.organisation_id is not None and event not in (AmendmentEvent.SIGN, AmendmentEvent.APPROVE):
-        raise InvalidInput(f"{event} does not take organisation_id; remove it.", field="organisation_id")
+        raise InvalidInput(gettext("%(event)s does not take organisation_id; remove it.") % {"event": event},
+                           field="organisation_id")
     stamp = {"updated_at": when.now}
     if event == AmendmentEvent.SUBMIT:
         policy.require_amendable(workflow, agreement)
@@ -153,24 +165,27 @@ async def _sign(session: AsyncSession, agreement: AgreementSnapshot, row: Amendm
     assert row.id is not None
     event = data.event
     if event == AmendmentEvent.APPROVE and row.kind != AmendmentKind.ADMINISTRATIVE:
-        raise InvalidInput(f"Amendment {row.number} is a {row.kind} amendment: each party signs it. Only an "
-                           "administrative amendment may be approved by the parties' focal points.", field="event")
+        raise InvalidInput(gettext("Amendment %(number)s is a %(kind)s amendment: each party signs it. Only an "
+                                   "administrative amendment may be approved by the parties' focal points.") % {
+            "number": row.number, "kind": kind_in_words(row.kind)}, field="event")
     organisation_id = data.organisation_id if data.organisation_id is not None else actor.organisation_id
     party = agreement.party_of(organisation_id)
     if party is None or party.role != PartyRole.PARTY:
         refusal = policy.signing_refusal(actor, agreement, organisation_id) if party is not None else None
         policy.require(refusal)
         signers = ", ".join(f"{p.organisation.name} ({p.organisation_id})" for p in _signing(agreement))
-        raise InvalidInput(f"Organisation {organisation_id} is not a signing party of this agreement; name "
-                           f"one of its signing parties in organisation_id: {signers}.", field="organisation_id")
+        raise InvalidInput(gettext("Organisation %(id)s is not a signing party of this agreement; name one of its "
+                                   "signing parties in organisation_id: %(parties)s.") % {
+            "id": organisation_id, "parties": signers}, field="organisation_id")
     if event == AmendmentEvent.SIGN:
         policy.require(policy.signing_refusal(actor, agreement, organisation_id))
     else:
         policy.require(policy.approval_refusal(actor, agreement, party))
     signed = {s.party_id for s in await _signatures(session, row.id)}
     if party.id in signed:
-        done = "signed" if event == AmendmentEvent.SIGN else "approved"
-        raise Conflict(f"{party.organisation.name} has already {done} amendment {row.number}.")
+        done = (gettext("%(party)s has already signed amendment %(number)s.") if event == AmendmentEvent.SIGN
+                else gettext("%(party)s has already approved amendment %(number)s."))
+        raise Conflict(done % {"party": party.organisation.name, "number": row.number})
     last = not [p for p in _signing(agreement) if p.id not in signed | {party.id}]
     state = lifecycle.target(lifecycle.COMPLETE if last else event, row.state)
     await _claim(session, row, state=state, updated_at=when.now)

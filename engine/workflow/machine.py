@@ -18,6 +18,7 @@ from transitions import EventData, Machine
 
 from engine.agreements.values import AgreementSnapshot
 from engine.errors import NotFound
+from engine.i18n import gettext
 from engine.workflow import rules
 from engine.workflow.event import EventContext
 from workflows.definition import EventSpec, Labels, WorkflowSpec
@@ -207,13 +208,15 @@ class Catalog:
         try:
             return self.workflows[(name, version)]
         except KeyError:
-            raise NotFound(f"There is no workflow {name!r} version {version}.") from None
+            raise NotFound(gettext("There is no workflow %(workflow)s version %(version)s.") % {
+                "workflow": repr(name), "version": version}) from None
 
     def latest(self, name: str) -> CompiledWorkflow:
         versions = [w for (n, _), w in self.workflows.items() if n == name]
         if not versions:
             known = ", ".join(sorted(self.names()))
-            raise NotFound(f"There is no workflow {name!r}. Known workflows: {known}.")
+            raise NotFound(gettext("There is no workflow %(workflow)s. Known workflows: %(known)s.") % {
+                "workflow": repr(name), "known": known})
         return max(versions, key=lambda w: w.spec.version)
 
     def names(self) -> set[str]:

@@ -3,9 +3,9 @@
 A guard is pure: it reads an `EventContext` and returns `None` when met, or a
 sentence that tells a person what to do when unmet: read on the pages as in the API's answers,
 it names what a person sets ("the effective date"), never a JSON field or an API path, and says
-days in words (`_day`). The sentences a person meets most are gettext's (engine/i18n.py): written
-in the language being read when the guard runs — a page's, the API's English unless the request
-sends `Accept-Language` (api/languages.py); the others are still English. Guards marked `needs_input`
+days in words (`sentence_day`). Every such sentence is gettext's (engine/i18n.py): written in the
+language being read when the guard runs — a page's, the API's English unless the request sends
+`Accept-Language` (api/languages.py). Guards marked `needs_input`
 depend on the event's fields, so they are not evaluated when listing what an
 agreement could do next. An effect changes nothing itself: it writes what the event changes into
 the context's draft (`ctx.draft.set`, `add`, `remove`; facts into `ctx.facts`), which becomes the
@@ -103,7 +103,8 @@ def vocabulary() -> Vocabulary:
 
 def _org_name(ctx: EventContext, organisation_id: int | None) -> str:
     party = ctx.agreement.party_of(organisation_id)
-    return party.organisation.name if party is not None else f"organisation {organisation_id}"
+    return party.organisation.name if party is not None else i18n.gettext("organisation %(id)s") % {
+        "id": organisation_id}
 
 
 def _disabled(people: list[str]) -> str:
@@ -164,20 +165,21 @@ def _effective_from_set(ctx: EventContext) -> str | None:
 
 
 def _signing_parties_listed(ctx: EventContext) -> str:
-    return ", ".join(f"{p.organisation.name} (organisation {p.organisation_id})" for p in ctx.signing_parties()
-                     if ctx.signature_of(p) is None)
+    return ", ".join(i18n.gettext("%(party)s (organisation %(id)s)") % {"party": p.organisation.name,
+                                                                           "id": p.organisation_id}
+                     for p in ctx.signing_parties() if ctx.signature_of(p) is None)
 
 
 @guard("signing_party_named", needs_input=True, reads=("organisation_id",))
 def _signing_party_named(ctx: EventContext) -> str | None:
     """The signing party: the one named by organisation_id, else the caller's own organisation."""
     if ctx.data.organisation_id is None and ctx.signing_party is None:
-        return ("Say which party's signature this is: "
-                f"{_signing_parties_listed(ctx) or 'one of the signing parties'}.")
+        return i18n.gettext("Say which party's signature this is: %(parties)s.") % {
+            "parties": _signing_parties_listed(ctx) or i18n.gettext("one of the signing parties")}
     party = ctx.signing_party
     if party is None or party.role != PartyRole.PARTY:
-        return (f"{_org_name(ctx, ctx.signing_organisation_id)} is not a signing party to this "
-                "agreement; only its parties sign.")
+        return i18n.gettext("%(party)s is not a signing party to this agreement; only its parties sign.") % {
+            "party": _org_name(ctx, ctx.signing_organisation_id)}
     return None
 
 
@@ -208,19 +210,20 @@ def _signing_party_has_signatory(ctx: EventContext) -> str | None:
     ):
         disabled_one = next((c for c in named if c.person_id == ctx.data.signatory_id), None)
         if disabled_one is not None:
-            return (f"{disabled_one.person.name} is disabled and signs nothing; sign as another of "
-                    f"{party.organisation.name}'s signatories.")
-        return (f"Person {ctx.data.signatory_id} is not a named signatory of "
-                f"{party.organisation.name}; name them as signatory first.")
+            return i18n.gettext("%(person)s is disabled and signs nothing; sign as another of %(party)s's "
+                                "signatories.") % {"person": disabled_one.person.name, "party": party.organisation.name}
+        return i18n.gettext("Person %(id)s is not a named signatory of %(party)s; name them as signatory first.") % {
+            "id": ctx.data.signatory_id, "party": party.organisation.name}
     return None
 
 
 def signing_opened_on(ctx: EventContext) -> tuple[date, str]:
     """The first day a signature may bear, and what happened that day: the agreement was submitted
-    for signature, or (a workflow signed straight from its draft) it was created."""
+    for signature, or (a workflow signed straight from its draft) it was created (marked for the
+    catalog: `i18n.gettext` it where it is said)."""
     if ctx.agreement.submitted_on is not None:
-        return ctx.agreement.submitted_on, "submitted for signature"
-    return ctx.day_of(ctx.agreement.created_at), "created (it is signed from its draft)"
+        return ctx.agreement.submitted_on, N_("submitted for signature")
+    return ctx.day_of(ctx.agreement.created_at), N_("created (it is signed from its draft)")
 
 
 @guard("signed_on_in_signing_period", needs_input=True, reads=("signed_on",))
@@ -229,12 +232,13 @@ def _signed_on_in_signing_period(ctx: EventContext) -> str | None:
     if signed_on is None:
         return None  # today
     if signed_on > ctx.today:
-        return (f"The day of signing, {in_words(signed_on)}, is in the future; record a signature on "
-                "or after the day it is made.")
+        return i18n.gettext("The day of signing, %(day)s, is in the future; record a signature on or after the "
+                            "day it is made.") % {"day": sentence_day(signed_on)}
     opened, what = signing_opened_on(ctx)
     if signed_on < opened:
-        return (f"The day of signing, {in_words(signed_on)}, is before {in_words(opened)}, the day the "
-                f"agreement was {what}; a signature bears a day from then to today.")
+        return i18n.gettext("The day of signing, %(day)s, is before %(opened)s, the day the agreement was "
+                            "%(what)s; a signature bears a day from then to today.") % {
+            "day": sentence_day(signed_on), "opened": sentence_day(opened), "what": i18n.gettext(what)}
     return None
 
 
@@ -264,7 +268,7 @@ REVIEW_OUTCOMES = ("continue", "renew", RENEW_AS_SUCCESSOR, "terminate")
 def _review_outcome_given(ctx: EventContext) -> str | None:
     if ctx.data.outcome in REVIEW_OUTCOMES:
         return None
-    return f"Give the review's outcome: one of {', '.join(REVIEW_OUTCOMES)}."
+    return i18n.gettext("Give the review's outcome: one of %(outcomes)s.") % {"outcomes": ", ".join(REVIEW_OUTCOMES)}
 
 
 @guard("review_summary_given", needs_input=True, reads=("summary",))
@@ -303,12 +307,12 @@ def _new_end_date_later(ctx: EventContext) -> str | None:
     if new_end is None:
         return i18n.gettext("Give the new end date, the last day of the renewed term.")
     if current is not None and new_end <= current:
-        return (f"The new end date, {in_words(new_end)}, must be later than the current one, "
-                f"{in_words(current)}.")
+        return i18n.gettext("The new end date, %(day)s, must be later than the current one, %(current)s.") % {
+            "day": sentence_day(new_end), "current": sentence_day(current)}
     start = ctx.data.starts_on or ctx.today
     if new_end <= start:
-        return (f"The new end date, {in_words(new_end)}, must be after the day the new term starts, "
-                f"{in_words(start)}.")
+        return i18n.gettext("The new end date, %(day)s, must be after the day the new term starts, %(start)s.") % {
+            "day": sentence_day(new_end), "start": sentence_day(start)}
     return None
 
 
