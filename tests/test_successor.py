@@ -92,6 +92,14 @@ async def test_a_copy_takes_parties_people_areas_and_open_deliverables_not_signa
     assert (after["state"], after["version"], after["successor_id"]) == ("active", source["version"] + 3, None)
 
 
+async def test_a_copy_s_default_title_is_in_the_copier_s_language(world: World) -> None:
+    source = await active(world)
+    spanish = await world.call("metro_staff", "POST", f"/agreements/{source['id']}/copies", json={},
+                               headers={"Accept-Language": "es"})
+    assert spanish.status_code == 201, spanish.text
+    assert spanish.json()["title"] == f"Copia de {source['title']}"
+
+
 async def test_a_copy_is_within_reach_and_made_by_staff(world: World) -> None:
     source = await world.ready()
     problem(await world.call("amf_staff", "POST", f"/agreements/{source['id']}/copies"), 404,

@@ -288,8 +288,9 @@ class CopyAgreement:
     def title(self, source: AgreementSnapshot) -> str:
         if self.data.title is not None:
             return self.data.title
-        prefix = "Renewal of " if self.successor else "Copy of "
-        return (prefix + source.title)[:300]
+        # In the copier's language, as everything Accord writes for them (they may retitle it).
+        said = gettext("Renewal of %(title)s") if self.successor else gettext("Copy of %(title)s")
+        return (said % {"title": source.title})[:300]
 
     async def decide(self, session: AsyncSession, agreement: AgreementSnapshot, actor: Actor, when: When,
                      workflow: CompiledWorkflow) -> ChangeSet:
