@@ -10,9 +10,11 @@ gives a document's size in French."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from icalendar import Calendar
 
 from engine.demo.signed_copy import signed_copy
 from engine.settings import Settings
@@ -168,6 +170,39 @@ async def test_a_missing_or_wrong_token_and_a_page_too_long_are_refused_in_spani
     assert nobody.json()["detail"].startswith("Envíe un token de acceso válido: 'Authorization: Bearer <token>'.")
     assert too_long.status_code == 422
     assert "limit no puede superar" in too_long.json()["detail"]
+
+
+async def test_a_french_readers_feed_says_its_dates_in_french_and_a_revoked_one_is_refused_in_french(
+        world: World) -> None:
+    agreement = await world.ready(next_review_on="2027-12-01")
+    await world.ok("admin", "PATCH", f"/people/{world.metro_staff.id}", json={"language": "fr"})
+    feed = await world.ok("metro_staff", "POST", "/feeds", json=None)
+    served = await world.client.get(urlsplit(feed["url"]).path)
+    [review] = [e for e in Calendar.from_ical(served.content).walk("VEVENT") if str(e["UID"]).startswith("review-")]
+    assert str(review["SUMMARY"]) == f"Révision à mener : {agreement['title']}"
+    assert f"Accord : {agreement['title']} (Projet)" in str(review["DESCRIPTION"])  # its state as its workflow says it
+
+    await world.ok("metro_staff", "DELETE", f"/feeds/{feed['id']}")
+    again = await world.call("metro_staff", "DELETE", f"/feeds/{feed['id']}", headers={"Accept-Language": "fr"})
+    assert again.status_code == 404
+    assert again.json()["detail"] == (f"Vous n’avez aucun flux de calendrier {feed['id']} ; GET /api/v1/feeds liste "
+                                      "les vôtres.")
+
+
+async def test_a_webhook_is_refused_in_spanish_by_who_may_and_where_it_goes(world: World) -> None:
+    spanish = {"Accept-Language": "es"}
+    hook = {"url": "http://[::ffff:127.0.0.1]/hooks", "secret": "s3cret-for-the-receiver",
+            "events": ["agreement.state_changed"]}
+    staff = await world.call("metro_staff", "POST", "/webhooks", json=hook, headers=spanish)
+    private = await world.call("admin", "POST", "/webhooks", json=hook, headers=spanish)
+
+    assert (staff.status_code, staff.json()["detail"]) == (
+        403, "Solo un administrador puede crear suscripciones de webhook.")
+    assert private.status_code == 422
+    assert private.json()["detail"] == (
+        "::ffff:7f00:1 contiene la dirección IPv4 127.0.0.1, una dirección de bucle local (loopback); los "
+        "webhooks solo se envían a direcciones públicas (defina ACCORD_WEBHOOK_ALLOW_PRIVATE=true para permitir las "
+        "privadas, en desarrollo).")
 
 
 async def _disabled_on_the_people_page(client: httpx.AsyncClient, world: World, language: Language) -> str:
