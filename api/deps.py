@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.observability import note_person
+from engine import i18n
 from engine.access import IfMatch
 from engine.agreements.reading import AgreementFilters
 from engine.clock import Clock, When
@@ -72,11 +73,12 @@ _bearer = HTTPBearer(auto_error=False, description="A token from POST /api/v1/pe
 async def get_actor(
     session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None
 ) -> Actor:
-    # One answer for a missing, malformed, unknown or revoked token: nothing to learn by probing.
+    # One answer for a missing, malformed, unknown or revoked token: nothing to learn by probing
+    # (in Accept-Language's language, as every detail: api/languages.py).
     unauthorised = HTTPException(
         status_code=401,
-        detail="Send a valid bearer token: 'Authorization: Bearer <token>'. An administrator "
-               "issues tokens with POST /api/v1/people/{id}/tokens or `accord admin create`.",
+        detail=i18n.gettext("Send a valid bearer token: 'Authorization: Bearer <token>'. An administrator issues "
+                            "tokens with POST /api/v1/people/{id}/tokens or `accord admin create`."),
     )
     token = credentials.credentials.strip() if credentials else ""
     if not token or len(token) > 200:
@@ -99,7 +101,8 @@ IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 class PageParams:
     def __init__(self, settings: Settings, limit: int = 50, offset: int = 0) -> None:
         if limit > settings.page_size_max:
-            raise InvalidInput(f"limit may be at most {settings.page_size_max}.", field="limit")
+            raise InvalidInput(i18n.gettext("limit may be at most %(most)s.") % {"most": settings.page_size_max},
+                               field="limit")
         self.limit = limit
         self.offset = offset
 

@@ -5,6 +5,9 @@ one sent without (chunked) is counted as it arrives and refused when it passes t
 A document upload (`uploads`, its paths) has a limit of its own: the largest document and room
 for the form around it; the file itself is held to the document limit as it is stored
 (engine/documents.py).
+
+The refusals are in Accept-Language's language (api/languages.py runs around this), sizes in words
+(`engine.documents.size_in_words`: 25 MB, 25 Mo).
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ import re
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from engine import i18n
+from engine.documents import size_in_words
 
 
 class BodyLimit:
@@ -28,9 +34,10 @@ class BodyLimit:
         """The most `scope`'s body may be, and what to do about a larger one."""
         if self.uploads is not None and scope["method"] == "POST" and self.uploads.match(scope["path"]):
             return (self.max_document_bytes + self.max_body_bytes,
-                    f"A document may be at most {self.max_document_bytes} bytes. Upload a smaller file (a scan "
-                    "at a lower resolution, or the document split in parts).")
-        return self.max_body_bytes, "Send less, or split the change into several requests."
+                    i18n.gettext("A document may be at most %(size)s. Upload a smaller file (a scan at a lower "
+                                 "resolution, or the document split in parts).")
+                    % {"size": size_in_words(self.max_document_bytes)})
+        return self.max_body_bytes, i18n.gettext("Send less, or split the change into several requests.")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -39,12 +46,13 @@ class BodyLimit:
         limit, advice = self._limit(scope)
 
         def too_large(size: int) -> str:
-            return f"The request body is {size} bytes or more; at most {limit} are accepted. {advice}"
+            return i18n.gettext("The request body is %(size)s or more; at most %(limit)s is accepted.") % {
+                "size": size_in_words(size), "limit": size_in_words(limit)} + " " + advice
 
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None:
             if not length.isdigit():
-                await _refuse(send, 400, "Bad request", "Content-Length must be a whole number of bytes.")
+                await _refuse(send, 400, "Bad request", i18n.gettext("Content-Length must be a whole number of bytes."))
                 return
             if int(length) > limit:
                 await _refuse(send, 413, "Content too large", too_large(int(length)))

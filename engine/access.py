@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlmodel import col
 
+from engine import i18n
 from engine.agreements.values import AgreementSnapshot
 from engine.context import Actor
 from engine.errors import NotFound, PreconditionFailed
@@ -72,5 +73,5 @@ async def reachable(session: AsyncSession, agreement_id: int, actor: Actor) -> A
     agreement: Agreement | None = await session.scalar(
         in_reach(select(Agreement).where(col(Agreement.id) == agreement_id), actor))
     if agreement is None:
-        raise NotFound(f"There is no agreement {agreement_id} that you can see.")
+        raise NotFound(i18n.gettext("There is no agreement %(id)s that you can see.") % {"id": agreement_id})
     return agreement

@@ -11,6 +11,9 @@ otherwise: a `.pdf` that is a program is refused). The file then takes its place
 twice is stored once. A file is written before the row that names it (the one way in,
 `engine.agreements.actions.AttachDocument`): a file whose row was never written is harmless, and
 the next upload of the same content finds it there.
+
+Refusals say what to do in the language being read (`engine.i18n.reading`), sizes too
+(`size_in_words`: 25 MB, 25 Mo).
 """
 
 from __future__ import annotations
@@ -27,21 +30,25 @@ from pathlib import Path
 
 import filetype
 
+from engine import i18n
 from engine.errors import NotFound, TooLarge, UnsupportedType
 from engine.settings import Settings
 
 CHUNK = 64 * 1024
 SNIFF_BYTES = 8192  # what `filetype` reads of a file to tell its type
 
-# The types a document may be, by extension: (the type sniffed from the bytes, what people call it).
+# The types a document may be, by extension: (the type sniffed from the bytes, what people call it,
+# translated where said: `i18n.gettext(TYPES[extension][1])`).
 TYPES: dict[str, tuple[str, str]] = {
     "pdf": ("application/pdf", "PDF"),
-    "png": ("image/png", "PNG image"),
-    "jpg": ("image/jpeg", "JPEG image"),
-    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Word document (DOCX)"),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Excel workbook (XLSX)"),
-    "odt": ("application/vnd.oasis.opendocument.text", "OpenDocument text (ODT)"),
+    "png": ("image/png", i18n.N_("PNG image")),
+    "jpg": ("image/jpeg", i18n.N_("JPEG image")),
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+             i18n.N_("Word document (DOCX)")),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", i18n.N_("Excel workbook (XLSX)")),
+    "odt": ("application/vnd.oasis.opendocument.text", i18n.N_("OpenDocument text (ODT)")),
 }
+KILOBYTE, MEGABYTE = 1024, 1024 * 1024
 ALIASES = {"jpeg": "jpg"}
 
 
@@ -66,8 +73,17 @@ def extension_of(filename: str) -> str:
 
 
 def allowed(settings: Settings) -> str:
-    """The allowed types in words, for a refusal."""
-    return ", ".join(f"{TYPES[t][1]} (.{t})" for t in settings.document_types)
+    """The allowed types in words, for a refusal (in the language being read)."""
+    return ", ".join(f"{i18n.gettext(TYPES[t][1])} (.{t})" for t in settings.document_types)
+
+
+def size_in_words(size: int) -> str:
+    """A document's size as the reader writes it, in the language being read: "2.5 MB", "2,5 Mo",
+    "2,5 MB"; "800 KB"; "512 bytes", "512 octets". Kilobytes and megabytes of 1024."""
+    for step, unit in ((MEGABYTE, i18n.N_("%(size)s MB")), (KILOBYTE, i18n.N_("%(size)s KB"))):
+        if size >= step:
+            return i18n.gettext(unit) % {"size": i18n.format_number(round(size / step, 1))}
+    return i18n.ngettext("%(num)s byte", "%(num)s bytes", size) % {"num": i18n.format_number(size)}
 
 
 def safe_filename(filename: str) -> str:
@@ -83,8 +99,9 @@ async def store(read: Callable[[int], Awaitable[bytes]], filename: str, settings
     `TooLarge` past `settings.document_max_bytes`, or `UnsupportedType`."""
     extension = extension_of(filename)
     if extension not in settings.document_types:
-        raise UnsupportedType(f"{safe_filename(filename)!r} is not a type of document Accord keeps. Upload "
-                              f"one of: {allowed(settings)}; convert other files to PDF first.")
+        raise UnsupportedType(i18n.gettext("“%(file)s” is not a type of document Accord keeps. Upload one of: "
+                                           "%(types)s; convert other files to PDF first.")
+                              % {"file": safe_filename(filename), "types": allowed(settings)})
     limit = settings.document_max_bytes
     base = folder(settings)
     await asyncio.to_thread(base.mkdir, parents=True, exist_ok=True)
@@ -95,9 +112,10 @@ async def store(read: Callable[[int], Awaitable[bytes]], filename: str, settings
             while chunk := await read(CHUNK):
                 size += len(chunk)
                 if size > limit:
-                    raise TooLarge(f"{safe_filename(filename)!r} is larger than {limit} bytes, the most a "
-                                   "document may be. Upload a smaller file (a scan at a lower "
-                                   "resolution, or the document split in parts).")
+                    raise TooLarge(i18n.gettext("“%(file)s” is larger than %(size)s, the most a document may be. "
+                                                "Upload a smaller file (a scan at a lower resolution, or the "
+                                                "document split in parts).")
+                                   % {"file": safe_filename(filename), "size": size_in_words(limit)})
                 digest.update(chunk)
                 if len(head) < SNIFF_BYTES:
                     head += chunk[:SNIFF_BYTES - len(head)]
@@ -124,18 +142,22 @@ def _sniffed(head: bytes, extension: str, filename: str, settings: Settings) -> 
     found = kind.mime if kind is not None else None
     if found == expected:
         return expected
-    shown = safe_filename(filename)
+    said = {"file": safe_filename(filename), "types": allowed(settings), "named": i18n.gettext(words)}
     if not head:
-        raise UnsupportedType(f"{shown!r} is empty. Upload the document itself, as one of: {allowed(settings)}.")
-    what = f"a {found} file" if found else "not a file of a known type"
-    raise UnsupportedType(f"{shown!r} is named as a {words}, but its content is {what}. Upload the "
-                          f"document itself as one of: {allowed(settings)}.")
+        raise UnsupportedType(i18n.gettext("“%(file)s” is empty. Upload the document itself, as one of: %(types)s.")
+                              % said)
+    if found:
+        raise UnsupportedType(i18n.gettext("“%(file)s” is named as a %(named)s, but its content is a %(found)s file. "
+                                           "Upload the document itself as one of: %(types)s.")
+                              % {**said, "found": found})
+    raise UnsupportedType(i18n.gettext("“%(file)s” is named as a %(named)s, but its content is not a file of a known "
+                                       "type. Upload the document itself as one of: %(types)s.") % said)
 
 
 def open_content(settings: Settings, sha256: str) -> Path:
     """The stored file of `sha256` (`NotFound` if the folder lost it: restore it from the backup)."""
     path = path_of(settings, sha256)
     if not path.is_file():
-        raise NotFound("This document's content is missing from the documents folder; ask the operator to "
-                       "restore the folder from the backup taken with the database (docs/deploy.md).")
+        raise NotFound(i18n.gettext("This document's content is missing from the documents folder; ask the operator "
+                                    "to restore the folder from the backup taken with the database (docs/deploy.md)."))
     return path

@@ -42,7 +42,7 @@ from engine.days import usable
 from engine.directory.service import hash_token
 from engine.errors import NotFound, NotPermitted
 from engine.feed_models import CalendarFeed
-from engine.i18n import N_, format_day, language_of, reading
+from engine.i18n import N_, current, format_day, language_of, reading
 from engine.i18n import gettext as _
 from engine.models import Agreement, CollaborationArea, Contact, Deliverable, Person
 from engine.statuses import DeliverableStatus, Language
@@ -63,7 +63,7 @@ class IssuedFeed:
 async def create_feed(session: AsyncSession, actor: Actor, agreement_id: int | None,
                       now: datetime) -> IssuedFeed:
     if actor.person_id is None:
-        raise NotPermitted("A calendar feed belongs to a person; sign in as one to create it.")
+        raise NotPermitted(_("A calendar feed belongs to a person; sign in as one to create it."))
     if agreement_id is not None:
         await reachable(session, agreement_id, actor)  # NotFound when out of reach
     token = FEED_TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -87,7 +87,7 @@ async def list_feeds(session: AsyncSession, actor: Actor, *, limit: int, offset:
 async def revoke_feed(session: AsyncSession, actor: Actor, feed_id: int, now: datetime) -> None:
     feed = await session.get(CalendarFeed, feed_id)
     if feed is None or feed.person_id != actor.person_id or feed.revoked_at is not None:
-        raise NotFound(f"You have no calendar feed {feed_id}; GET /api/v1/feeds lists yours.")
+        raise NotFound(_("You have no calendar feed %(id)s; GET /api/v1/feeds lists yours.") % {"id": feed_id})
     feed.revoked_at = now
 
 
@@ -106,8 +106,8 @@ async def render_feed(session: AsyncSession, token: str, base_url: str, default_
                       default_language: Language = Language.EN) -> bytes:
     """The calendar a feed token serves; an unknown or revoked token is `NotFound`. Its entries are
     worded in the feed owner's language (theirs, else their organisation's, else `default_language`)."""
-    missing = NotFound("There is no calendar feed at this address; it may have been revoked. "
-                       "Create a new one with POST /api/v1/feeds.")
+    missing = NotFound(_("There is no calendar feed at this address; it may have been revoked. Create a new one "
+                         "with POST /api/v1/feeds."))
     if not token.startswith(FEED_TOKEN_PREFIX) or len(token) > 200:
         raise missing
     feed = await session.scalar(select(CalendarFeed).where(
@@ -166,14 +166,15 @@ def _is_final(agreement: Agreement | AgreementSnapshot) -> bool:
 
 def _date_entries(agreement: Agreement | AgreementSnapshot, base_url: str) -> list[_Entry]:
     title, link = agreement.title, _link(base_url, agreement)
+    state = catalog().get(agreement.workflow_name, agreement.workflow_version).spec.label_of(agreement.state, current())
     entries: list[_Entry] = []
 
     def add(kind: str, day: date | None, summary: str, todo: str) -> None:
         if day is not None:
             entries.append(_Entry(uid=f"{kind}-{agreement.id}-{day.isoformat()}@{_UID_DOMAIN}", day=day,
-                                  summary=f"{_(summary)}: {title}",
+                                  summary=_("%(label)s:") % {"label": _(summary)} + f" {title}",
                                   description=f"{_(todo)}\n\n"
-                                  + _("Agreement: %(title)s (%(state)s)") % {"title": title, "state": agreement.state}
+                                  + _("Agreement: %(title)s (%(state)s)") % {"title": title, "state": state}
                                   + f"\n{link}",
                                   agreement=agreement))
 
@@ -206,7 +207,7 @@ def _deliverable_entries(agreement: Agreement | AgreementSnapshot,
         owner = owners.get(deliverable.owner_id) if deliverable.owner_id else None
         lines = [_("Deliver “%(title)s” (status: %(status)s); update its status and evidence in Accord.")
                  % {"title": deliverable.title,
-                    "status": _(_STATUS_WORDS.get(deliverable.status, deliverable.status))},
+                    "status": _(DELIVERABLE_STATUS_WORDS.get(deliverable.status, deliverable.status))},
                  "",
                  _("Agreement: %(title)s") % {"title": agreement.title}]
         if area is not None:
@@ -221,8 +222,9 @@ def _deliverable_entries(agreement: Agreement | AgreementSnapshot,
     return entries
 
 
-# A deliverable's status as a calendar entry says it (translated where used).
-_STATUS_WORDS: dict[str, str] = {
+# A deliverable's status as a calendar entry and a person's warnings say it (translated where used:
+# `gettext(DELIVERABLE_STATUS_WORDS[status])`).
+DELIVERABLE_STATUS_WORDS: dict[str, str] = {
     DeliverableStatus.PLANNED: N_("planned"), DeliverableStatus.IN_PROGRESS: N_("in progress"),
     DeliverableStatus.DONE: N_("done"), DeliverableStatus.CANCELLED: N_("cancelled")}
 

@@ -1,6 +1,6 @@
 """Which addresses a webhook may reach: public ones only, unless the operator allows private ones.
 
-    refusal(address)           why an IP address is no place for a webhook (None: it is public)
+    refusal(address, say)      why an IP address is no place for a webhook (None: it is public)
     check_url(url, ...)        at subscription: refuse a URL whose host is, or resolves to, such an address
     PublicOnlyTransport        at delivery: resolve the host, check every address, then connect to a
                                checked address (Host header and TLS name stay the URL's), so a
@@ -11,6 +11,10 @@ multicast, unspecified, reserved and other special-purpose blocks, the cloud met
 (169.254.169.254, fd00:ec2::254), and the same addresses inside IPv6 (IPv4-mapped, IPv4-compatible,
 NAT64 64:ff9b::/96, 6to4). `ACCORD_WEBHOOK_ALLOW_PRIVATE=true` turns the check off (development,
 tests, a receiver on the same private network).
+
+A refusal at subscription is a person's to read: in the language being read (`engine.i18n.reading`).
+A refusal at delivery is kept in the delivery's `last_error`, a record: in English, whoever's request
+happened to start the delivery.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+from collections.abc import Callable
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
 import httpx
 
+from engine import i18n
 from engine.errors import InvalidInput
 
 IPAddress = IPv4Address | IPv6Address
@@ -41,14 +47,24 @@ class AddressRefused(httpx.ConnectError):
     """Raised by `PublicOnlyTransport` before connecting: the host is, or resolves to, a non-public address."""
 
 
-def refusal(address: IPAddress) -> str | None:
-    """Why `address` is no place to send a webhook, as a phrase (None: it is a public address)."""
+Say = Callable[[str], str]
+
+
+def _in_english(message: str) -> str:
+    return message
+
+
+def refusal(address: IPAddress, say: Say = _in_english) -> str | None:
+    """Why `address` is no place to send a webhook, as a phrase (None: it is a public address);
+    `say` translates its words (`i18n.gettext`: the reader's language), English by default."""
     embedded = _embedded_ipv4(address)
     if embedded is not None:
-        inner = refusal(embedded)
-        return None if inner is None else f"{address} carries the IPv4 address {inner}"
+        inner = refusal(embedded, say)
+        return None if inner is None else say(i18n.N_("%(address)s carries the IPv4 address %(inner)s")) % {
+            "address": address, "inner": inner}
     category = _category(address)
-    return None if category is None else f"{address}, {category}"
+    return None if category is None else say(i18n.N_("%(address)s, %(category)s")) % {
+        "address": address, "category": say(category)}
 
 
 def _embedded_ipv4(address: IPAddress) -> IPv4Address | None:
@@ -64,26 +80,27 @@ def _embedded_ipv4(address: IPAddress) -> IPv4Address | None:
 
 
 def _category(address: IPAddress) -> str | None:
+    """What kind of non-public address `address` is, in English (marked for the catalog)."""
     if address in _METADATA:
-        return "a cloud metadata address"
+        return i18n.N_("a cloud metadata address")
     if address.is_unspecified:
-        return "the unspecified address"
+        return i18n.N_("the unspecified address")
     if address.is_loopback:
-        return "a loopback address"
+        return i18n.N_("a loopback address")
     if address.is_link_local:
-        return "a link-local address"
+        return i18n.N_("a link-local address")
     if address.is_multicast:
-        return "a multicast address"
+        return i18n.N_("a multicast address")
     if isinstance(address, IPv6Address) and address in _UNIQUE_LOCAL:
-        return "a unique-local address"
+        return i18n.N_("a unique-local address")
     if isinstance(address, IPv6Address) and address.is_site_local:
-        return "a site-local address"
+        return i18n.N_("a site-local address")
     if isinstance(address, IPv4Address) and any(address in network for network in _PRIVATE_V4):
-        return "a private address"
+        return i18n.N_("a private address")
     if address.is_reserved:
-        return "a reserved address"
+        return i18n.N_("a reserved address")
     if address.is_private or not address.is_global:
-        return "a special-purpose address that is not publicly routable"
+        return i18n.N_("a special-purpose address that is not publicly routable")
     return None
 
 
@@ -116,13 +133,14 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     return found
 
 
-def _refused(host: str, addresses: list[IPAddress]) -> str | None:
+def _refused(host: str, addresses: list[IPAddress], say: Say = _in_english) -> str | None:
     """Why no webhook may go to `host`, whose addresses are `addresses`: the first that is not
     public (None: all of them are)."""
     for address in addresses:
-        reason = refusal(address)
+        reason = refusal(address, say)
         if reason is not None:
-            return reason if _literal(host) is not None else f"{host} resolves to {reason}"
+            return reason if _literal(host) is not None else say(i18n.N_("%(host)s resolves to %(reason)s")) % {
+                "host": host, "reason": reason}
     return None
 
 
@@ -135,21 +153,23 @@ async def check_url(url: str, *, allow_private: bool) -> None:
     address. A name that does not resolve now is accepted: every delivery checks again."""
     parsed = httpx.URL(url)
     if parsed.scheme not in ("http", "https"):
-        raise InvalidInput("Give an http:// or https:// address for the webhook.", field="url")
+        raise InvalidInput(i18n.gettext("Give an http:// or https:// address for the webhook."), field="url")
     if allow_private:
         return
     host = parsed.host
     if _is_localhost(host):
-        raise InvalidInput(f"{host} is a loopback name; webhooks go to public addresses only "
-                           f"(set {ALLOW_SETTING}=true to allow private ones, for development).", field="url")
+        raise InvalidInput(i18n.gettext("%(host)s is a loopback name; webhooks go to public addresses only (set "
+                                        "%(setting)s=true to allow private ones, for development).")
+                           % {"host": host, "setting": ALLOW_SETTING}, field="url")
     try:
         addresses = await resolve(parsed.raw_host.decode("ascii"), _port(parsed))
     except (OSError, TimeoutError, UnicodeError):
         return
-    reason = _refused(host, addresses)
+    reason = _refused(host, addresses, i18n.gettext)
     if reason is not None:
-        raise InvalidInput(f"{reason}; webhooks go to public addresses only (set "
-                           f"{ALLOW_SETTING}=true to allow private ones, for development).", field="url")
+        raise InvalidInput(i18n.gettext("%(reason)s; webhooks go to public addresses only (set %(setting)s=true to "
+                                        "allow private ones, for development).")
+                           % {"reason": reason, "setting": ALLOW_SETTING}, field="url")
 
 
 class PublicOnlyTransport(httpx.AsyncBaseTransport):

@@ -1,4 +1,7 @@
-"""What the webhook, reminder and notification routes do: subscriptions, listings, retries."""
+"""What the webhook, reminder and notification routes do: subscriptions, listings, retries.
+
+Refusals in the language being read (`engine.i18n.reading`: the API request's `Accept-Language`,
+English otherwise); what is kept in a row (a notification's `note`) in English."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from engine import i18n
 from engine.access import in_reach
 from engine.context import Actor
 from engine.directory.rules import require_admin
@@ -31,7 +35,7 @@ async def _page(session: AsyncSession, query: Select[Any], order: Any, *, limit:
 
 async def create_subscription(session: AsyncSession, data: WebhookCreate, actor: Actor,
                               now: datetime, *, allow_private: bool) -> WebhookSubscription:
-    require_admin(actor, "subscribe webhooks")
+    require_admin(actor, i18n.N_("subscribe webhooks"))
     await addresses.check_url(str(data.url), allow_private=allow_private)
     subscription = WebhookSubscription(url=str(data.url), secret=data.secret,
                                        events=sorted(set(data.events)),
@@ -43,7 +47,7 @@ async def create_subscription(session: AsyncSession, data: WebhookCreate, actor:
 
 async def list_subscriptions(session: AsyncSession, actor: Actor, *, limit: int, offset: int
                              ) -> tuple[list[WebhookSubscription], int]:
-    require_admin(actor, "see webhooks")
+    require_admin(actor, i18n.N_("see webhooks"))
     return await _page(session, select(WebhookSubscription), [col(WebhookSubscription.id)],
                        limit=limit, offset=offset)
 
@@ -51,13 +55,13 @@ async def list_subscriptions(session: AsyncSession, actor: Actor, *, limit: int,
 async def _subscription(session: AsyncSession, subscription_id: int) -> WebhookSubscription:
     subscription = await session.get(WebhookSubscription, subscription_id)
     if subscription is None:
-        raise NotFound(f"There is no webhook {subscription_id}.")
+        raise NotFound(i18n.gettext("There is no webhook %(id)s.") % {"id": subscription_id})
     return subscription
 
 
 async def delete_subscription(session: AsyncSession, subscription_id: int, actor: Actor) -> None:
     """Unsubscribe: the subscription and its delivery log go; nothing more is sent to it."""
-    require_admin(actor, "delete webhooks")
+    require_admin(actor, i18n.N_("delete webhooks"))
     subscription = await _subscription(session, subscription_id)
     await session.execute(delete(WebhookDelivery).where(
         col(WebhookDelivery.subscription_id) == subscription_id))
@@ -68,7 +72,7 @@ async def delete_subscription(session: AsyncSession, subscription_id: int, actor
 async def list_deliveries(session: AsyncSession, subscription_id: int, actor: Actor, *,
                           status: str | None, limit: int, offset: int
                           ) -> tuple[list[WebhookDelivery], int]:
-    require_admin(actor, "see webhook deliveries")
+    require_admin(actor, i18n.N_("see webhook deliveries"))
     await _subscription(session, subscription_id)
     query = select(WebhookDelivery).where(col(WebhookDelivery.subscription_id) == subscription_id)
     if status:
@@ -79,16 +83,18 @@ async def list_deliveries(session: AsyncSession, subscription_id: int, actor: Ac
 
 async def retry_delivery(session: AsyncSession, subscription_id: int, delivery_id: str,
                          actor: Actor, now: datetime) -> WebhookDelivery:
-    require_admin(actor, "retry webhook deliveries")
+    require_admin(actor, i18n.N_("retry webhook deliveries"))
     subscription = await _subscription(session, subscription_id)
     delivery = await session.get(WebhookDelivery, delivery_id)
     if delivery is None or delivery.subscription_id != subscription_id:
-        raise NotFound(f"Webhook {subscription_id} has no delivery {delivery_id}.")
+        raise NotFound(i18n.gettext("Webhook %(id)s has no delivery %(delivery)s.")
+                       % {"id": subscription_id, "delivery": delivery_id})
     if delivery.status != DeliveryStatus.DEAD:
-        raise Conflict(f"Delivery {delivery_id} is {delivery.status}; only a dead delivery is "
-                       "retried by hand.")
+        raise Conflict(i18n.gettext("Delivery %(delivery)s is %(status)s; only a dead delivery is retried by hand.")
+                       % {"delivery": delivery_id, "status": delivery.status})
     if not subscription.active:
-        raise Conflict(f"Webhook {subscription_id} is disabled ({subscription.disabled_reason}).")
+        raise Conflict(i18n.gettext("Webhook %(id)s is disabled (%(reason)s).")
+                       % {"id": subscription_id, "reason": subscription.disabled_reason})
     delivery.status, delivery.attempts, delivery.next_attempt_at = DeliveryStatus.PENDING, 0, now
     await session.flush()
     return delivery
@@ -125,13 +131,13 @@ async def list_notifications(session: AsyncSession, actor: Actor, filters: Notif
 
 async def retry_notification(session: AsyncSession, notification_id: int, actor: Actor,
                              now: datetime) -> Notification:
-    require_admin(actor, "retry notifications")
+    require_admin(actor, i18n.N_("retry notifications"))
     notification = await session.get(Notification, notification_id)
     if notification is None:
-        raise NotFound(f"There is no notification {notification_id}.")
+        raise NotFound(i18n.gettext("There is no notification %(id)s.") % {"id": notification_id})
     if notification.status != DeliveryStatus.DEAD:
-        raise Conflict(f"Notification {notification_id} is {notification.status}; only a dead "
-                       "notification is retried by hand.")
+        raise Conflict(i18n.gettext("Notification %(id)s is %(status)s; only a dead notification is retried by "
+                                    "hand.") % {"id": notification_id, "status": notification.status})
     notification.status, notification.attempts = DeliveryStatus.PENDING, 0
     notification.next_attempt_at, notification.updated_at = now, now
     notification.note = f"retried by {actor.label}"
@@ -142,7 +148,7 @@ async def retry_notification(session: AsyncSession, notification_id: int, actor:
 async def set_preference(session: AsyncSession, data: PreferenceUpdate, actor: Actor
                          ) -> NotificationPreference:
     if actor.person_id is None:
-        raise NotFound("Only a person has notification preferences.")
+        raise NotFound(i18n.gettext("Only a person has notification preferences."))
     preference = await session.get(NotificationPreference, actor.person_id)
     if preference is None:
         preference = NotificationPreference(person_id=actor.person_id)
@@ -154,6 +160,6 @@ async def set_preference(session: AsyncSession, data: PreferenceUpdate, actor: A
 
 async def get_preference(session: AsyncSession, actor: Actor) -> NotificationPreference:
     if actor.person_id is None:
-        raise NotFound("Only a person has notification preferences.")
+        raise NotFound(i18n.gettext("Only a person has notification preferences."))
     preference = await session.get(NotificationPreference, actor.person_id)
     return preference or NotificationPreference(person_id=actor.person_id, daily_digest=False)

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from api.deps import MAX_ID, CurrentActor, SessionDep
+from engine import i18n
 from engine.access import reachable
 from engine.errors import InvalidInput, NotFound
 from engine.workflow import diagrams
@@ -38,8 +39,9 @@ async def get_diagram(
     if agreement_id is not None:
         agreement = await reachable(session, agreement_id, actor)
         if agreement.workflow_name != name:
-            raise InvalidInput(f"Agreement {agreement_id} follows workflow {agreement.workflow_name!r}, not "
-                               f"{name!r}; ask for /workflows/{agreement.workflow_name}/diagram.",
+            raise InvalidInput(i18n.gettext("Agreement %(id)s follows workflow '%(workflow)s', not '%(name)s'; ask "
+                                            "for /workflows/%(workflow)s/diagram.")
+                               % {"id": agreement_id, "workflow": agreement.workflow_name, "name": name},
                                field="agreement_id")
         workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
         highlight = agreement.state
@@ -55,5 +57,6 @@ def _workflow(name: str, version: int | None) -> CompiledWorkflow:
     if version is None:
         return workflows.latest(name)
     if (name, version) not in workflows.workflows:
-        raise NotFound(f"There is no workflow {name!r} version {version}.")
+        raise NotFound(i18n.gettext("There is no workflow '%(name)s' version %(version)s.")
+                       % {"name": name, "version": version})
     return workflows.get(name, version)

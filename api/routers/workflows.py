@@ -47,5 +47,6 @@ async def get_workflow(name: str, actor: CurrentActor, version: int | None = Non
     if version is None:
         return _read(workflows.latest(name))
     if (name, version) not in workflows.workflows:
-        raise NotFound(f"There is no workflow {name!r} version {version}.")
+        raise NotFound(i18n.gettext("There is no workflow '%(name)s' version %(version)s.")
+                       % {"name": name, "version": version})
     return _read(workflows.get(name, version))

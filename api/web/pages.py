@@ -444,13 +444,6 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
 _NOBODY_LISTED = i18n.Later(i18n.N_("someone no longer listed"))
 
 
-def size_in_words(size: int) -> str:
-    for unit, step in (("MB", 1024 * 1024), ("KB", 1024)):
-        if size >= step:
-            return f"{size / step:.1f} {unit}"
-    return f"{size} bytes"
-
-
 async def documents_section(session: AsyncSession, actor: Actor, agreement: AgreementSnapshot) -> dict[str, Any]:
     """The agreement's documents as its page lists them (who uploaded each, its size in words),
     and what the upload form offers `actor` (engine.agreements.policy): every kind to the staff of
@@ -459,7 +452,7 @@ async def documents_section(session: AsyncSession, actor: Actor, agreement: Agre
     staff = policy.may_edit(actor, agreement)
     return {
         "items": [{"document": d, "by": people.get(d.uploaded_by_id or 0, _NOBODY_LISTED),
-                   "size": size_in_words(d.size)} for d in agreement.documents],
+                   "size": documents.size_in_words(d.size)} for d in agreement.documents],
         "may_upload": policy.may_upload(actor, agreement), "may_withdraw": actor.is_admin,
         "kinds": list(DocumentKind) if staff else [DocumentKind.EVIDENCE],
         "deliverables": [d for d in agreement.deliverables if staff or d.owner_id == actor.person_id],

@@ -40,13 +40,13 @@ class Scheduled:
     label: str
     sentence: str
     on: date | None
-    why: str = ""  # without a day: the engine's reasons (in English)
+    why: str = ""  # without a day: the workflow's unmet conditions, in the language being read
 
 
 def scheduled_steps(workflow: CompiledWorkflow, agreement: AgreementSnapshot, when: When) -> list[Scheduled]:
     """The agreement's next steps that nobody needs to take: on which day (its workflow's timers,
     from the agreement's dates) and what the agreement becomes; without a day, why not (the
-    engine's words, in English). Its own words are in the language being read (`i18n.reading`)."""
+    workflow's unmet conditions). All its words are in the language being read (`i18n.reading`)."""
     days = timer_days(agreement)
     steps = []
     for event in workflow.allowed_events(agreement.state):

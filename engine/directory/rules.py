@@ -18,13 +18,15 @@ Everyone may change their own language, and only that, whatever their role (`che
 Someone's own tokens they always list and revoke; issuing is for those who look after them.
 Seeing comes first and is not decided here: a person out of the actor's sight
 (`service.people_in_reach`) is 404 before any rule is asked. A rule's refusal is a 403
-(`NotPermitted`) whose detail says who may.
+(`NotPermitted`) whose detail says who may, in the language being read (`engine.i18n.reading`: the
+page's, or the API request's `Accept-Language`; English otherwise).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from engine import i18n
 from engine.context import Actor
 from engine.errors import NotPermitted
 from engine.models import Organisation, Person
@@ -32,8 +34,10 @@ from engine.statuses import Role
 
 
 def require_admin(actor: Actor, doing: str) -> None:
+    """`doing` is what only an administrator may do, in English and marked for the catalog where
+    it is written (`i18n.N_("create organisations")`): the refusal says it in the reader's language."""
     if not actor.is_admin:
-        raise NotPermitted(f"Only an administrator can {doing}.")
+        raise NotPermitted(i18n.gettext("Only an administrator can %(doing)s.") % {"doing": i18n.gettext(doing)})
 
 
 def _looks_after(actor: Actor, person: Person) -> bool:
@@ -51,8 +55,8 @@ def may_edit_organisation(actor: Actor, organisation_id: int) -> bool:
 def check_edit_organisation(actor: Actor, organisation: Organisation) -> None:
     assert organisation.id is not None
     if not may_edit_organisation(actor, organisation.id):
-        raise NotPermitted(f"Only an administrator, or staff of {organisation.name}, can change "
-                           f"{organisation.name}.")
+        raise NotPermitted(i18n.gettext("Only an administrator, or staff of %(organisation)s, can change "
+                                        "%(organisation)s.") % {"organisation": organisation.name})
 
 
 # --- people -----------------------------------------------------------------------------------
@@ -69,7 +73,8 @@ def may_add_to(actor: Actor, organisation_id: int) -> bool:
 
 def check_add_people(actor: Actor) -> None:
     if not may_add_people(actor):
-        raise NotPermitted("Only an administrator, or staff for their own organisation, can add people.")
+        raise NotPermitted(i18n.gettext("Only an administrator, or staff for their own organisation, can add "
+                                        "people."))
 
 
 def check_add_person(actor: Actor, organisation: Organisation, role: str) -> None:
@@ -77,10 +82,10 @@ def check_add_person(actor: Actor, organisation: Organisation, role: str) -> Non
     if actor.is_admin:
         return
     if organisation.id is None or not may_add_to(actor, organisation.id):
-        raise NotPermitted(f"Staff add people only to their own organisation; an administrator can add "
-                           f"someone to {organisation.name}.")
+        raise NotPermitted(i18n.gettext("Staff add people only to their own organisation; an administrator can "
+                                        "add someone to %(organisation)s.") % {"organisation": organisation.name})
     if role == Role.ADMIN:
-        raise NotPermitted("Only an administrator can make someone an administrator.")
+        raise NotPermitted(i18n.gettext("Only an administrator can make someone an administrator."))
 
 
 def may_change(actor: Actor, person: Person) -> bool:
@@ -95,20 +100,22 @@ def check_change(actor: Actor, person: Person, changes: dict[str, Any]) -> None:
         return  # the language one reads in is one's own business
     if not may_change(actor, person):
         if actor.role == Role.STAFF and person.organisation_id == actor.organisation_id:
-            raise NotPermitted(f"{person.name} is an administrator; only an administrator can change them.")
-        raise NotPermitted(f"Only an administrator, or staff of {organisation}, can change {person.name}.")
+            raise NotPermitted(i18n.gettext("%(person)s is an administrator; only an administrator can change "
+                                            "them.") % {"person": person.name})
+        raise NotPermitted(i18n.gettext("Only an administrator, or staff of %(organisation)s, can change "
+                                        "%(person)s.") % {"organisation": organisation, "person": person.name})
     own = person.id == actor.person_id
     if own and changes.get("active", person.active) != person.active:
-        raise NotPermitted("You cannot disable yourself; ask an administrator.")
+        raise NotPermitted(i18n.gettext("You cannot disable yourself; ask an administrator."))
     if own and changes.get("role", person.role) != person.role:
-        raise NotPermitted("You cannot change your own role; ask an administrator.")
+        raise NotPermitted(i18n.gettext("You cannot change your own role; ask an administrator."))
     if actor.is_admin:
         return
     if changes.get("role") == Role.ADMIN:
-        raise NotPermitted("Only an administrator can make someone an administrator.")
+        raise NotPermitted(i18n.gettext("Only an administrator can make someone an administrator."))
     if not own and changes.get("email", person.email) != person.email:
-        raise NotPermitted(f"Only an administrator can change {person.name}'s email: whoever holds the "
-                           "address can sign in as them.")
+        raise NotPermitted(i18n.gettext("Only an administrator can change %(person)s's email: whoever holds the "
+                                        "address can sign in as them.") % {"person": person.name})
 
 
 # --- tokens -----------------------------------------------------------------------------------
@@ -121,7 +128,7 @@ def may_issue_tokens(actor: Actor, person: Person) -> bool:
 
 def check_issue_token(actor: Actor, person: Person) -> None:
     if not may_issue_tokens(actor, person):
-        raise NotPermitted(_who_handles_tokens(person, "issue tokens for"))
+        raise NotPermitted(_who_handles_tokens(person, seeing=False))
 
 
 def may_see_tokens(actor: Actor, person: Person) -> bool:
@@ -131,10 +138,16 @@ def may_see_tokens(actor: Actor, person: Person) -> bool:
 
 def check_see_tokens(actor: Actor, person: Person) -> None:
     if not may_see_tokens(actor, person):
-        raise NotPermitted(_who_handles_tokens(person, "see the tokens of") + f" {person.name} sees their own.")
+        raise NotPermitted(_who_handles_tokens(person, seeing=True) + " "
+                           + i18n.gettext("%(person)s sees their own.") % {"person": person.name})
 
 
-def _who_handles_tokens(person: Person, doing: str) -> str:
+def _who_handles_tokens(person: Person, *, seeing: bool) -> str:
+    """Who may issue `person` tokens (or, `seeing`, list and revoke them), in the language being read."""
+    said = {"person": person.name, "organisation": person.organisation.name}
     if person.role == Role.ADMIN:
-        return f"Only an administrator can {doing} {person.name}, an administrator."
-    return f"Only an administrator, or staff of {person.organisation.name}, can {doing} {person.name}."
+        return (i18n.gettext("Only an administrator can see the tokens of %(person)s, an administrator.") if seeing
+                else i18n.gettext("Only an administrator can issue tokens for %(person)s, an administrator.")) % said
+    return (i18n.gettext("Only an administrator, or staff of %(organisation)s, can see the tokens of %(person)s.")
+            if seeing else i18n.gettext("Only an administrator, or staff of %(organisation)s, can issue tokens "
+                                        "for %(person)s.")) % said

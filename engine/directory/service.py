@@ -23,6 +23,9 @@ and cancels their pending mail. From then on no reminder is written for them
 leave undone: a party with no other active focal point or signatory (the agreement's unmet
 conditions then show it too), open deliverables they own. Enabling them again restores
 sign-in by link and their reminders, not their old tokens or feeds.
+
+Refusals and warnings are written in the language being read (`engine.i18n.reading`: the page's,
+or the API request's `Accept-Language`; English otherwise).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from engine import schedule
+from engine import i18n, schedule
 from engine.agreements import snapshot
 from engine.clock import When
 from engine.context import Actor
@@ -56,23 +59,34 @@ TOKEN_PREFIX = "acc_"
 async def create_organisation(
     session: AsyncSession, data: OrganisationCreate, actor: Actor, now: datetime
 ) -> Organisation:
-    rules.require_admin(actor, "create organisations")
+    rules.require_admin(actor, i18n.N_("create organisations"))
     existing = await session.scalar(
         select(col(Organisation.id)).where(func.lower(col(Organisation.name)) == data.name.lower())
     )
     if existing is not None:
-        raise Conflict(f"An organisation named {data.name!r} already exists (id {existing}).")
+        raise Conflict(_named_already(data.name, existing))
     organisation = Organisation(**data.model_dump(), created_at=now)
     session.add(organisation)
-    await _flush_unique(session, f"An organisation named {data.name!r} already exists.")
+    await _flush_unique(session, _named_already(data.name))
     return organisation
 
 
 async def get_organisation(session: AsyncSession, organisation_id: int) -> Organisation:
     organisation = await session.get(Organisation, organisation_id)
     if organisation is None:
-        raise NotFound(f"There is no organisation {organisation_id}.")
+        raise NotFound(_no_organisation(organisation_id))
     return organisation
+
+
+def _no_organisation(organisation_id: int) -> str:
+    return i18n.gettext("There is no organisation %(id)s.") % {"id": organisation_id}
+
+
+def _named_already(name: str, taken: int | None = None) -> str:
+    """An organisation is already called `name` (whose id is `taken`, when known)."""
+    if taken is None:
+        return i18n.gettext("An organisation named “%(name)s” already exists.") % {"name": name}
+    return i18n.gettext("An organisation named “%(name)s” already exists (id %(id)s).") % {"name": name, "id": taken}
 
 
 async def update_organisation(session: AsyncSession, organisation_id: int, data: OrganisationUpdate, actor: Actor,
@@ -86,18 +100,18 @@ async def update_organisation(session: AsyncSession, organisation_id: int, data:
         query = query.with_for_update()
     organisation = await session.scalar(query)
     if organisation is None:
-        raise NotFound(f"There is no organisation {organisation_id}.")
+        raise NotFound(_no_organisation(organisation_id))
     rules.check_edit_organisation(actor, organisation)
     changes = data.model_dump(exclude_unset=True)
     if changes.get("name", organisation.name).lower() != organisation.name.lower():
         taken = await session.scalar(select(col(Organisation.id)).where(
             func.lower(col(Organisation.name)) == changes["name"].lower(), col(Organisation.id) != organisation_id))
         if taken is not None:
-            raise Conflict(f"An organisation named {changes['name']!r} already exists (id {taken}).")
+            raise Conflict(_named_already(changes["name"], taken))
     zone_was = organisation.timezone
     for name, value in changes.items():
         setattr(organisation, name, value)
-    await _flush_unique(session, f"An organisation named {organisation.name!r} already exists.")
+    await _flush_unique(session, _named_already(organisation.name))
     if organisation.timezone != zone_was:
         without_own = await session.scalars(select(col(Person.id)).where(
             col(Person.organisation_id) == organisation_id, col(Person.timezone).is_(None)))
@@ -118,15 +132,16 @@ async def create_person(session: AsyncSession, data: PersonCreate, actor: Actor,
     rules.check_add_people(actor)
     organisation = await session.get(Organisation, data.organisation_id)
     if organisation is None:
-        raise InvalidInput(f"There is no organisation {data.organisation_id}; create it first.",
-                           field="organisation_id")
+        raise InvalidInput(i18n.gettext("There is no organisation %(id)s; create it first.")
+                           % {"id": data.organisation_id}, field="organisation_id")
     rules.check_add_person(actor, organisation, data.role)
     email = data.email.lower()
+    exists = i18n.gettext("Someone with the email %(email)s already exists.") % {"email": email}
     if await session.scalar(select(col(Person.id)).where(col(Person.email) == email)) is not None:
-        raise Conflict(f"Someone with the email {email} already exists.")
+        raise Conflict(exists)
     person = Person(**data.model_dump(exclude={"email"}), email=email, created_at=now)
     session.add(person)
-    await _flush_unique(session, f"Someone with the email {email} already exists.")
+    await _flush_unique(session, exists)
     await session.refresh(person, ["organisation"])
     return person
 
@@ -134,8 +149,12 @@ async def create_person(session: AsyncSession, data: PersonCreate, actor: Actor,
 async def get_person(session: AsyncSession, person_id: int) -> Person:
     person = await session.get(Person, person_id)
     if person is None:
-        raise NotFound(f"There is no person {person_id}.")
+        raise NotFound(i18n.gettext("There is no person %(id)s.") % {"id": person_id})
     return person
+
+
+def _out_of_sight(person_id: int) -> str:
+    return i18n.gettext("There is no person %(id)s that you can see.") % {"id": person_id}
 
 
 def people_in_reach(query: Select[Any], actor: Actor) -> Select[Any]:
@@ -155,7 +174,7 @@ async def find_person(session: AsyncSession, person_id: int, actor: Actor) -> Pe
     person: Person | None = await session.scalar(
         people_in_reach(select(Person).where(col(Person.id) == person_id), actor))
     if person is None:
-        raise NotFound(f"There is no person {person_id} that you can see.")
+        raise NotFound(_out_of_sight(person_id))
     return person
 
 
@@ -178,7 +197,7 @@ async def update_person(session: AsyncSession, person_id: int, data: PersonUpdat
         query = query.with_for_update(of=Person)
     person = await session.scalar(query)
     if person is None:
-        raise NotFound(f"There is no person {person_id} that you can see.")
+        raise NotFound(_out_of_sight(person_id))
     changes = data.model_dump(exclude_unset=True)
     if "email" in changes:
         changes["email"] = str(changes["email"]).lower()
@@ -187,11 +206,11 @@ async def update_person(session: AsyncSession, person_id: int, data: PersonUpdat
         taken = await session.scalar(select(col(Person.id)).where(col(Person.email) == changes["email"],
                                                                   col(Person.id) != person_id))
         if taken is not None:
-            raise Conflict(f"Someone else already has the email {changes['email']}.")
+            raise Conflict(_email_taken(changes["email"]))
     was_active, zone_was = person.active, person.timezone
     for name, value in changes.items():
         setattr(person, name, value)
-    await _flush_unique(session, f"Someone else already has the email {person.email}.")
+    await _flush_unique(session, _email_taken(person.email))
     if person.timezone != zone_was:
         await schedule.retime_reminders(session, {person_id}, when)
     warnings: list[PersonWarning] = []
@@ -202,6 +221,10 @@ async def update_person(session: AsyncSession, person_id: int, data: PersonUpdat
         await _resume_reminders(session, person_id, when)
     await session.refresh(person, ["organisation"])
     return person, warnings
+
+
+def _email_taken(email: str) -> str:
+    return i18n.gettext("Someone else already has the email %(email)s.") % {"email": email}
 
 
 async def _cut_off(session: AsyncSession, person_id: int, now: datetime) -> None:
@@ -236,7 +259,9 @@ async def _open_agreements(session: AsyncSession, ids: set[int]) -> dict[int, Ag
 
 
 async def _left_undone(session: AsyncSession, person: Person) -> list[PersonWarning]:
-    """Parties left without an active focal point or (before signing) signatory; open deliverables owned."""
+    """Parties left without an active focal point or (before signing) signatory; open deliverables owned.
+    Their details in the language being read."""
+    from engine.feeds import DELIVERABLE_STATUS_WORDS
     from engine.models import Signature
 
     named = list(await session.scalars(select(Contact).where(col(Contact.person_id) == person.id)))
@@ -258,13 +283,17 @@ async def _left_undone(session: AsyncSession, person: Person) -> list[PersonWarn
             continue
         if contact.kind == ContactKind.SIGNATORY and contact.party_id in signed:
             continue
-        organisation = parties[contact.party_id].organisation.name
-        what = contact.kind.replace("_", " ")
+        said = {"person": person.name, "organisation": parties[contact.party_id].organisation.name,
+                "title": agreement.title, "id": agreement.id}
+        focal_point = contact.kind == ContactKind.FOCAL_POINT
         warnings.append(PersonWarning(
-            kind="only_focal_point" if contact.kind == ContactKind.FOCAL_POINT else "only_signatory",
+            kind="only_focal_point" if focal_point else "only_signatory",
             agreement_id=contact.agreement_id, agreement_title=agreement.title,
-            detail=f"{person.name} was the only active {what} of {organisation} for “{agreement.title}” "
-                   f"(agreement {agreement.id}); {organisation} should name another {what}."))
+            detail=(i18n.gettext("%(person)s was the only active focal point of %(organisation)s for “%(title)s” "
+                                 "(agreement %(id)s); %(organisation)s should name another focal point.")
+                    if focal_point else
+                    i18n.gettext("%(person)s was the only active signatory of %(organisation)s for “%(title)s” "
+                                 "(agreement %(id)s); %(organisation)s should name another signatory.")) % said))
     for deliverable in sorted(owned, key=lambda d: d.id or 0):
         agreement = agreements.get(deliverable.agreement_id)
         if agreement is None:
@@ -272,8 +301,10 @@ async def _left_undone(session: AsyncSession, person: Person) -> list[PersonWarn
         warnings.append(PersonWarning(
             kind="owns_deliverable", agreement_id=deliverable.agreement_id, agreement_title=agreement.title,
             deliverable_id=deliverable.id,
-            detail=f"{person.name} owns the deliverable “{deliverable.title}” ({deliverable.status.replace('_', ' ')}) "
-                   f"of “{agreement.title}” (agreement {agreement.id}); give it another owner."))
+            detail=i18n.gettext("%(person)s owns the deliverable “%(deliverable)s” (%(status)s) of “%(title)s” "
+                                "(agreement %(id)s); give it another owner.") % {
+                "person": person.name, "deliverable": deliverable.title, "title": agreement.title,
+                "id": agreement.id, "status": i18n.gettext(DELIVERABLE_STATUS_WORDS[deliverable.status])}))
     return warnings
 
 
@@ -306,8 +337,8 @@ async def issue_token(
     person = await find_person(session, person_id, actor)
     rules.check_issue_token(actor, person)
     if not person.active:
-        raise Conflict(f"{person.name} is disabled; enable them first (PATCH /api/v1/people/{person_id} "
-                       'with {"active": true}).')
+        raise Conflict(i18n.gettext('%(person)s is disabled; enable them first (PATCH /api/v1/people/%(id)s with '
+                                    '{"active": true}).') % {"person": person.name, "id": person_id})
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(person_id=person_id, token_hash=hash_token(token), label=label, created_at=now,
                    issued_by_id=actor.person_id)

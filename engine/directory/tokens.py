@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from engine import i18n
 from engine.context import Actor
 from engine.directory import rules
 from engine.directory.service import find_person
@@ -55,8 +56,8 @@ async def revoke_token(session: AsyncSession, token_id: int, actor: Actor, now: 
     holder = await session.get(Person, token.person_id) if token is not None else None
     # A token one may not revoke is "not found", so token ids of other people cannot be probed.
     if token is None or holder is None or not rules.may_see_tokens(actor, holder):
-        raise NotFound(f"There is no token {token_id} that you can revoke. "
-                       "List your tokens with GET /api/v1/people/{id}/tokens.")
+        raise NotFound(i18n.gettext("There is no token %(id)s that you can revoke. List your tokens with GET "
+                                    "/api/v1/people/{id}/tokens.") % {"id": token_id})
     if token.revoked_at is None:
         token.revoked_at = now
         await session.flush()
