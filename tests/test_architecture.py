@@ -146,3 +146,41 @@ def test_no_underscore_attribute_of_a_dependency() -> None:
             if text:
                 found.append(f"{name}:{getattr(node, 'lineno', 0)} {text}")
     assert not found, "\n".join(found)
+
+
+# The engine's errors (engine/errors.py), by their names as the code raises them.
+ERRORS = {"AccordError", "NotFound", "NotPermitted", "TransitionNotAllowed", "Conflict", "StaleVersion",
+          "AmendmentConflict", "PreconditionFailed", "GuardFailed", "InvalidInput", "TooLarge", "UnsupportedType"}
+
+
+def typed_text(node: ast.expr) -> bool:
+    """Whether `node` is a sentence typed where it stands — a literal, an f-string, or one added to
+    or formatted into text — rather than one of the catalogs (`gettext(...) % {...}`) or a value."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.BinOp):  # "a" + b, "a %s" % b: the left side says whose words they are
+        return typed_text(node.left)
+    if isinstance(node, ast.IfExp):
+        return typed_text(node.body) or typed_text(node.orelse)
+    return False
+
+
+def test_every_error_says_its_detail_in_the_readers_language() -> None:
+    """An error's `detail` is a sentence of the catalogs, written in the language being read where
+    it is raised (engine/i18n.py), and each error records that language (`AccordError.language`):
+    a detail typed in English would be shown to a French reader as if it were French. What a
+    `*_refusal` function returns (a why-not the pages show) is held to the same rule."""
+    typed = []
+    for name, tree in modules().items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                given = [*node.args[:1], *(k.value for k in node.keywords if k.arg == "detail")]
+                if called in ERRORS and any(typed_text(arg) for arg in given):
+                    typed.append(f"{name}:{node.lineno} {called}")
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.endswith("_refusal"):
+                typed += [f"{name}:{inner.lineno} {node.name}" for inner in ast.walk(node)
+                          if isinstance(inner, ast.Return) and inner.value is not None and typed_text(inner.value)]
+    assert not typed, f"write these with i18n.gettext(...) % {{...}}: {typed}"
