@@ -42,7 +42,7 @@ from engine.days import usable
 from engine.directory.service import hash_token
 from engine.errors import NotFound, NotPermitted
 from engine.feed_models import CalendarFeed
-from engine.i18n import N_, format_day, language_of, reading
+from engine.i18n import N_, current, format_day, language_of, reading
 from engine.i18n import gettext as _
 from engine.models import Agreement, CollaborationArea, Contact, Deliverable, Person
 from engine.statuses import DeliverableStatus, Language
@@ -166,14 +166,18 @@ def _is_final(agreement: Agreement | AgreementSnapshot) -> bool:
 
 def _date_entries(agreement: Agreement | AgreementSnapshot, base_url: str) -> list[_Entry]:
     title, link = agreement.title, _link(base_url, agreement)
+    # The state as the pages say it, in the language being read ("active": "en vigueur").
+    state = catalog().get(agreement.workflow_name, agreement.workflow_version).spec.label_of(
+        agreement.state, current()).lower()
     entries: list[_Entry] = []
 
     def add(kind: str, day: date | None, summary: str, todo: str) -> None:
         if day is not None:
             entries.append(_Entry(uid=f"{kind}-{agreement.id}-{day.isoformat()}@{_UID_DOMAIN}", day=day,
-                                  summary=f"{_(summary)}: {title}",
+                                  summary=_("%(reminder)s: %(agreement)s") % {"reminder": _(summary),
+                                                                                "agreement": title},
                                   description=f"{_(todo)}\n\n"
-                                  + _("Agreement: %(title)s (%(state)s)") % {"title": title, "state": agreement.state}
+                                  + _("Agreement: %(title)s (%(state)s)") % {"title": title, "state": state}
                                   + f"\n{link}",
                                   agreement=agreement))
 
