@@ -166,13 +166,16 @@ def _is_final(agreement: Agreement | AgreementSnapshot) -> bool:
 
 def _date_entries(agreement: Agreement | AgreementSnapshot, base_url: str) -> list[_Entry]:
     title, link = agreement.title, _link(base_url, agreement)
-    state = catalog().get(agreement.workflow_name, agreement.workflow_version).spec.label_of(agreement.state, current())
+    # The state as the pages say it, in the language being read ("active": "en vigueur").
+    state = catalog().get(agreement.workflow_name, agreement.workflow_version).spec.label_of(
+        agreement.state, current()).lower()
     entries: list[_Entry] = []
 
     def add(kind: str, day: date | None, summary: str, todo: str) -> None:
         if day is not None:
             entries.append(_Entry(uid=f"{kind}-{agreement.id}-{day.isoformat()}@{_UID_DOMAIN}", day=day,
-                                  summary=_("%(label)s:") % {"label": _(summary)} + f" {title}",
+                                  summary=_("%(reminder)s: %(agreement)s") % {"reminder": _(summary),
+                                                                                "agreement": title},
                                   description=f"{_(todo)}\n\n"
                                   + _("Agreement: %(title)s (%(state)s)") % {"title": title, "state": state}
                                   + f"\n{link}",

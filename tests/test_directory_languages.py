@@ -175,7 +175,7 @@ async def test_a_french_readers_feed_says_its_dates_in_french_and_a_revoked_one_
     served = await world.client.get(urlsplit(feed["url"]).path)
     [review] = [e for e in Calendar.from_ical(served.content).walk("VEVENT") if str(e["UID"]).startswith("review-")]
     assert str(review["SUMMARY"]) == f"Révision à mener : {agreement['title']}"
-    assert f"Accord : {agreement['title']} (Projet)" in str(review["DESCRIPTION"])  # its state as its workflow says it
+    assert f"Accord : {agreement['title']} (projet)" in str(review["DESCRIPTION"])  # its state as its workflow says it
 
     await world.ok("metro_staff", "DELETE", f"/feeds/{feed['id']}")
     again = await world.call("metro_staff", "DELETE", f"/feeds/{feed['id']}", headers={"Accept-Language": "fr"})

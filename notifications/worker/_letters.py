@@ -132,8 +132,11 @@ def _item(n: Notification, agreement: Any, deliverable: _Subject | None, reader:
     link = agreement_page(settings, agreement.id)
     partner = reader.role == Role.PARTNER
     if n.kind == NotificationKind.ALERT:
-        reason = (n.data or {}).get("reason", "")
-        event = (n.data or {}).get("event", "")
+        # Why, in the reader's language (notifications/worker/_timers.py keeps it in each); the
+        # event by its workflow's label, as the pages name it.
+        reasons = (n.data or {}).get("reasons") or {}
+        reason = reasons.get(i18n.current()) or (n.data or {}).get("reason", "")
+        event = _event_label(agreement, (n.data or {}).get("event", ""))
         then = (_("The staff of the parties correct the agreement, then fire '%(event)s' by hand.") if partner
                 else _("Correct the agreement, then fire '%(event)s' by hand.")) % {"event": event}
         return MailItem(
@@ -164,6 +167,13 @@ def _item(n: Notification, agreement: Any, deliverable: _Subject | None, reader:
                     subject_title=deliverable.title if deliverable else None,
                     date_label=label, date=event_day, when_phrase=when_phrase(event_day, today),
                     link=link, escalation=escalation)
+
+
+def _event_label(agreement: Any, event: str) -> str:
+    """The label of `event` in `agreement`'s workflow, in the language being read; its name if the
+    workflow has no such event."""
+    spec = catalog().get(agreement.workflow_name, agreement.workflow_version).spec
+    return spec.label_of(event, i18n.current()) if event in spec.events else event
 
 
 def agreement_page(settings: Settings, agreement_id: int) -> str:

@@ -4,7 +4,9 @@ A timer is marked `fired` and its event fired through `engine.agreements.service
 `Actor.scheduler()` in one transaction: if the event fails, the mark rolls back with it. A
 person's change at the same moment (a conflict) or an unexpected error leaves the timer pending
 for the next pass, `max_attempts` times at most; a guard that fails, the wrong state or a missing
-agreement marks it `failed` and alerts the agreement's focal points by mail.
+agreement marks it `failed` and alerts the agreement's focal points by mail. The alert says why in
+each focal point's own language: the refusal is asked for again in every language Accord speaks
+(the event fired once more in each, in a transaction rolled back), and kept with the alert.
 
 Counted (engine/metrics.py): `accord_timers_total{outcome}` and each timer's transaction in
 `accord_claim_duration_seconds{kind="timer"}`.
@@ -20,6 +22,7 @@ from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from engine import i18n
 from engine.agreements.service import fire
 from engine.clock import When
 from engine.context import Actor
@@ -28,7 +31,7 @@ from engine.errors import AccordError, Conflict
 from engine.metrics import TIMERS
 from engine.models import Agreement, Contact, Person
 from engine.schedule import Notification, Timer, status_is
-from engine.statuses import ContactKind, NotificationKind, TimerStatus
+from engine.statuses import ContactKind, Language, NotificationKind, TimerStatus
 from notifications.worker._config import PassReport, WorkerConfig
 from notifications.worker._leases import claiming, skip_locked
 
@@ -97,7 +100,7 @@ class TimerPoller:
         except Conflict as error:  # a person changed the agreement at the same moment: next pass
             await self._retry(timer_id, error.detail, when, report)
         except AccordError as error:  # a guard, the state, or a missing agreement: tell people
-            await self._fail(timer_id, error.detail, when)
+            await self._fail(timer_id, error.detail, when, await self._refusals(timer_id, when))
             report.timers_failed += 1
         except Exception as error:  # one broken timer must not hold up the rest of the pass
             log.exception("timer %s raised", timer_id)
@@ -122,14 +125,42 @@ class TimerPoller:
             timer.last_error, timer.updated_at = reason, when.now
             attempts = timer.attempts
         if attempts >= self.config.max_attempts:
-            await self._fail(timer_id, f"gave up after {attempts} attempts: {reason}", when)
+            given_up: dict[str, str] = {}
+            for language in Language:
+                with i18n.reading(language):
+                    given_up[language] = i18n.ngettext(
+                        "Accord gave up after %(num)s attempt: %(error)s",
+                        "Accord gave up after %(num)s attempts: %(error)s", attempts) % {
+                        "num": attempts, "error": reason}
+            await self._fail(timer_id, f"gave up after {attempts} attempts: {reason}", when, given_up)
             report.timers_failed += 1
         else:
             log.info("timer %s will be retried: %s", timer_id, reason)
             TIMERS.labels("retrying").inc()
 
-    async def _fail(self, timer_id: int, reason: str, when: When) -> None:
-        """The timer `failed`, and a mail to each active focal point of its agreement."""
+    async def _refusals(self, timer_id: int, when: When) -> dict[str, str]:
+        """Why the timer's event was refused, in each language Accord speaks: the event fired again
+        in each, in a transaction rolled back whatever happens. A language missing (the event went
+        through this time, or the timer is gone) is left out: the alert then says the first refusal."""
+        refusals: dict[str, str] = {}
+        for language in Language:
+            try:
+                async with self.database.transaction() as session:
+                    timer = await session.get(Timer, timer_id)
+                    if timer is None:
+                        break
+                    with i18n.reading(language):
+                        await fire(session, timer.agreement_id, timer.event, Actor.scheduler(), when)
+                    raise _Undo
+            except AccordError as error:
+                refusals[language] = error.detail
+            except _Undo:
+                pass
+        return refusals
+
+    async def _fail(self, timer_id: int, reason: str, when: When, reasons: dict[str, str]) -> None:
+        """The timer `failed`, and a mail to each active focal point of its agreement, saying
+        `reasons` in its reader's language (else `reason`)."""
         async with self.database.transaction() as session:
             timer = await session.scalar(skip_locked(self.database,
                 select(Timer).where(col(Timer.id) == timer_id, col(Timer.status) == TimerStatus.PENDING)))
@@ -145,7 +176,11 @@ class TimerPoller:
                     kind=NotificationKind.ALERT, agreement_id=timer.agreement_id, subject_type="agreement",
                     subject_id=timer.agreement_id, rule=f"timer_failed:{timer.event}",
                     due_on=timer.due_on, person_id=person_id, send_at=when.now,
-                    next_attempt_at=when.now, data={"event": timer.event, "reason": reason},
+                    next_attempt_at=when.now, data={"event": timer.event, "reason": reason, "reasons": reasons},
                     created_at=when.now, updated_at=when.now))
         TIMERS.labels("failed").inc()
         log.warning("timer %s could not fire, focal points alerted: %s", timer_id, reason)
+
+
+class _Undo(Exception):
+    """Raised to roll back a transaction that only asked the engine something."""

@@ -76,7 +76,8 @@ async def test_a_timer_whose_guard_fails_alerts_the_focal_points(
     assert sorted(a.person_id for a in alerts) == sorted([world.metro_staff.id, world.aspac_staff.id])
     assert {a.status for a in alerts} == {"sent"}
     subjects = [subject(m) for m in smtp.messages]
-    assert subjects.count("Scheduled 'expire' could not run: " + agreement["title"]) == 2
+    # The event by its workflow's label, as the pages name it.
+    assert subjects.count("Scheduled 'Expire' could not run: " + agreement["title"]) == 2
     assert (await worker.run_pass(at("2026-12-03T10:00"))).timers_failed == 0
 
 
