@@ -132,8 +132,8 @@ async def _named_entries(session: AsyncSession, feed: CalendarFeed, actor: Actor
             agreement = await snapshot.load(session, feed.agreement_id, actor)
         except NotFound:
             raise missing from None  # the person no longer reaches it
-        return f"Accord: {agreement.title}", _agreement_entries(agreement, base_url)
-    return f"Accord: {person.name}", await _person_entries(session, actor, person, base_url)
+        return _("Accord: %(name)s") % {"name": agreement.title}, _agreement_entries(agreement, base_url)
+    return _("Accord: %(name)s") % {"name": person.name}, await _person_entries(session, actor, person, base_url)
 
 
 async def _person_entries(session: AsyncSession, actor: Actor, person: Person,

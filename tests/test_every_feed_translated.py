@@ -24,11 +24,13 @@ FEED_WORDS = {"Review due", "Agreement ends", "Agreement:", "Area:", "Owner:", "
               "Deliverable due"}
 
 
-async def entries(world: World, who: str, agreement_id: int | None = None) -> list[Any]:
+async def entries(world: World, who: str, agreement_id: int | None = None) -> tuple[str, list[Any]]:
+    """The feed's name, as a calendar app shows it, and its entries."""
     feed = await world.ok(who, "POST", "/feeds", json={"agreement_id": agreement_id} if agreement_id else None)
     response = await world.client.get(urlsplit(feed["url"]).path)
     assert response.status_code == 200, response.text
-    return list(Calendar.from_ical(response.content).walk("VEVENT"))
+    calendar = Calendar.from_ical(response.content)
+    return str(calendar["X-WR-CALNAME"]), list(calendar.walk("VEVENT"))
 
 
 @pytest.mark.parametrize("language", [Language.FR, Language.ES])
@@ -42,7 +44,10 @@ async def test_every_feed_entry_reads_in_its_owners_language(world: World, langu
     state = catalog().get("collaboration_agreement", 1).spec.label_of("draft", language).lower()
 
     for agreement_id in (None, agreement["id"]):  # the person's feed, and the agreement's
-        found = await entries(world, "metro_staff", agreement_id)
+        name, found = await entries(world, "metro_staff", agreement_id)
+        with i18n.reading(language):  # "Accord : …" in French
+            assert name == i18n.gettext("Accord: %(name)s") % {
+                "name": agreement["title"] if agreement_id else world.metro_staff.name}
         kinds = {str(entry["UID"]).split("-")[0] for entry in found}
         wanted = {"review", "notice", "expiry", "deliverable"} | ({"start"} if agreement_id else set())
         assert kinds == wanted, kinds
