@@ -146,12 +146,6 @@ def reading(language: Language) -> Iterator[Language]:
         _reading.reset(token)
 
 
-def read_on(language: Language) -> None:
-    """From here to the end of the `reading` block this runs in, `language`: a page learns whose it
-    is only once it knows who reads it (api/web/pages.py `require_actor`, within the page's block)."""
-    _reading.set(language)
-
-
 def current() -> Language:
     return _reading.get()
 

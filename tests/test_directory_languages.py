@@ -79,7 +79,7 @@ SAID = {
         "other organisation": "Seuls un administrateur ou le personnel de UCLG ASPAC peuvent modifier le compte de "
                               "UCLG ASPAC programme officer.",
         "same email": "Une personne avec l’adresse électronique metro_staff@metropolis.example existe déjà.",
-        "no organisation": "Il n’existe aucune organisation 999999 ; créez-la d’abord.",
+        "no organisation": "Il n’y a pas d’organisation 999999 ; créez-la d’abord.",
         "no such organisation": "Il n’y a pas d’organisation 999999.",
         "too large": "« copy.pdf » dépasse 8 Ko, la taille maximale d’un document. Téléversez un fichier plus léger",
         "wrong type": "« signed.exe » n’est pas un type de document qu’Accord conserve. Téléversez l’un de ces "
@@ -91,8 +91,8 @@ SAID = {
         "other organisation": "Solo un administrador o el personal de UCLG ASPAC puede modificar la cuenta de UCLG "
                               "ASPAC programme officer.",
         "same email": "Ya existe una persona con el correo electrónico metro_staff@metropolis.example.",
-        "no organisation": "No existe la organización 999999; créela primero.",
-        "no such organisation": "No existe la organización 999999.",
+        "no organisation": "No hay ninguna organización 999999; créela primero.",
+        "no such organisation": "No hay ninguna organización 999999.",
         "too large": "«copy.pdf» supera 8 KB, el tamaño máximo de un documento. Suba un archivo más pequeño",
         "wrong type": "«signed.exe» no es un tipo de documento que Accord conserve. Suba uno de estos formatos: PDF "
                       "(.pdf), imagen PNG (.png), imagen JPEG (.jpg), documento de Word (DOCX) (.docx)",
@@ -148,11 +148,11 @@ async def test_who_may_issue_tokens_and_see_them_is_said_in_french(world: World)
 
     # Staff do not see the secretariat's administrator: out of sight is not found, in French.
     assert (issue.status_code, issue.json()["detail"]) == (
-        404, f"Il n’existe aucune personne {world.admin.id} que vous puissiez voir.")
+        404, f"Il n’y a pas de personne {world.admin.id} que vous puissiez consulter.")
     assert (others.status_code, others.json()["detail"]) == (
         403, f"Seuls un administrateur ou le personnel de Metropolis peuvent voir les jetons de "
              f"{world.metro_staff.name}. {world.metro_staff.name} peut voir les siens.")
-    assert unknown.json()["detail"] == "Il n’existe aucune personne 999999 que vous puissiez voir."
+    assert unknown.json()["detail"] == "Il n’y a pas de personne 999999 que vous puissiez consulter."
     assert outsider.status_code == 404
 
 

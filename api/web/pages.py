@@ -196,8 +196,26 @@ def page_language(request: Request, person: object) -> Language:
         return chosen
     if isinstance(person, Actor):
         return i18n.language_of(person.language, None, default)
-    known: Language | None = getattr(request.state, "language", None)  # the reader's, once `require_actor` knew them
+    known: Language | None = getattr(request.state, "language", None)  # the reader's: `reader_language`
     return known or i18n.negotiate(request.headers.get("accept-language")) or default
+
+
+async def reader_language(request: Request) -> Language:
+    """The language of a page request, known before it reads its form (`page_language`): the switch's
+    cookie, else the signed-in reader's own — one small read of their session, which the page then
+    opens again as it needs — else `Accept-Language`, else ACCORD_DEFAULT_LANGUAGE. Remembered on
+    the request for the pages it renders."""
+    if i18n.known(request.cookies.get(LANGUAGE_COOKIE)) is None:
+        web = web_session.read_session(request, get_settings(request))
+        if web is not None:
+            try:
+                async with get_database(request).transaction(write=False) as session:
+                    reader = await web_session.session_actor(session, web, get_when(request).now)
+            except DBAPIError:  # the page itself says the database is unreachable
+                reader = None
+            if reader is not None:
+                request.state.language = page_language(request, reader)
+    return page_language(request, None)
 
 
 def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
@@ -269,9 +287,9 @@ class WebRoute(APIRoute):
                     "administrator.") % {"reference": reference}, reference=reference)
 
         async def in_its_language(request: Request) -> Response:
-            # The whole request in the page's language — its reading, its write and what the write
-            # refuses — from the browser's choice, then the reader's own once known (`require_actor`).
-            with i18n.reading(page_language(request, None)):
+            # The whole request in the page's language — what it checks in the form, reads, writes
+            # and what the write refuses — settled before the page does anything (`reader_language`).
+            with i18n.reading(await reader_language(request)):
                 return await handler(request)
 
         return in_its_language
@@ -287,8 +305,6 @@ async def require_actor(request: Request, session: AsyncSession) -> Actor:
                                             get_when(request).now)
     if actor is None:
         raise web_session.SignInRequired()
-    request.state.language = language = page_language(request, actor)
-    i18n.read_on(language)
     return actor
 
 

@@ -90,3 +90,21 @@ async def test_a_partner_s_forged_post_is_refused_in_their_language_and_not_mark
         assert answer.status_code == 403, (target, answer.status_code)
         read_in(language, answer, SAID[language]["partner"])
     assert str((await world.ok("metro_staff", "GET", path))["version"]) == version
+
+
+async def test_a_reader_who_chose_french_gets_a_form_s_refusal_in_french_whatever_their_browser_says(
+        client: httpx.AsyncClient, world: World) -> None:
+    # No switch used in this browser, which asks for English: the person's own language decides,
+    # for what the form is checked against as for the rest of the page.
+    await world.ok("metro_staff", "PATCH", f"/people/{world.metro_staff.id}", json={"language": "fr"})
+    client.headers["Accept-Language"] = "en"
+    csrf = await sign_in(client, world.metro_staff.token)
+    draft = await world.ready()
+    path = f"/agreements/{draft['id']}"
+    version = str((await world.ok("metro_staff", "GET", path))["version"])
+    bad_day = await client.post(f"{path}/terms", data={"csrf": csrf, "version": version, "ends_on": "2027-02-31"})
+    assert bad_day.status_code == 422
+    read_in(Language.FR, bad_day, "2027-02-31 n’existe pas dans le calendrier")
+    no_file = await client.post(f"{path}/documents", data={"csrf": csrf, "kind": "other", "title": "Letter"})
+    assert no_file.status_code == 422
+    read_in(Language.FR, no_file, "Choisissez le fichier à téléverser.")
