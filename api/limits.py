@@ -46,8 +46,9 @@ class BodyLimit:
         limit, advice = self._limit(scope)
 
         def too_large(size: int) -> str:
-            return i18n.gettext("The request body is %(size)s or more; at most %(limit)s is accepted.") % {
-                "size": size_in_words(size), "limit": size_in_words(limit)} + " " + advice
+            # Exact bytes: rounded, a body one byte over the limit would read as the limit itself.
+            return i18n.gettext("The request body is %(size)s or more; at most %(limit)s are accepted.") % {
+                "size": _bytes(size), "limit": _bytes(limit)} + " " + advice
 
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None:
@@ -79,3 +80,7 @@ async def _refuse(send: Send, status: int, title: str, detail: str) -> None:
                 "headers": [(b"content-type", b"application/problem+json"),
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+def _bytes(size: int) -> str:
+    return i18n.ngettext("%(num)s byte", "%(num)s bytes", size) % {"num": i18n.format_number(size)}

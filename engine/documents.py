@@ -81,7 +81,7 @@ def size_in_words(size: int) -> str:
     """A document's size as the reader writes it, in the language being read: "2.5 MB", "2,5 Mo",
     "2,5 MB"; "800 KB"; "512 bytes", "512 octets". Kilobytes and megabytes of 1024."""
     for step, unit in ((MEGABYTE, i18n.N_("%(size)s MB")), (KILOBYTE, i18n.N_("%(size)s KB"))):
-        if size >= step:
+        if round(size / step, 1) >= 1:  # 1,048,575 bytes is "1 MB", not "1,024 KB"
             return i18n.gettext(unit) % {"size": i18n.format_number(round(size / step, 1))}
     return i18n.ngettext("%(num)s byte", "%(num)s bytes", size) % {"num": i18n.format_number(size)}
 

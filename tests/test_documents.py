@@ -10,9 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
+from engine import i18n
 from engine.demo.signed_copy import signed_copy
+from engine.documents import size_in_words
 from engine.settings import Settings
-from engine.statuses import DocumentKind
+from engine.statuses import DocumentKind, Language
 from tests.support import World
 
 LIMIT = 8192  # the largest document these tests allow (ACCORD_DOCUMENT_MAX_BYTES)
@@ -257,3 +259,14 @@ async def test_an_administrator_withdraws_a_document_with_a_reason(world: World)
     assert content.content == PDF  # its content is kept
     history = await world.ok("metro_staff", "GET", f"/agreements/{agreement['id']}/history")
     assert (history["items"][-1]["event"], history["items"][-1]["comment"]) == ("document_withdrawn", "Wrong file.")
+
+
+@pytest.mark.parametrize(("size", "said"), [
+    (512, {Language.EN: "512 bytes", Language.FR: "512 octets", Language.ES: "512 bytes"}),
+    (1_048_575, {Language.EN: "1 MB", Language.FR: "1 Mo", Language.ES: "1 MB"}),  # never "1,024 KB"
+    (2_621_440, {Language.EN: "2.5 MB", Language.FR: "2,5 Mo", Language.ES: "2,5 MB"}),
+])
+def test_a_document_s_size_reads_as_its_reader_writes_it(size: int, said: dict[Language, str]) -> None:
+    for language, words in said.items():
+        with i18n.reading(language):
+            assert size_in_words(size).replace("\u202f", " ").replace("\xa0", " ") == words
