@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
-from engine.i18n import current, gettext
+from engine.i18n import N_, current, gettext
 
 PROBLEM_TYPES = "https://accord.example/problems/"
 
@@ -51,7 +51,7 @@ class AccordError(Exception):
     (checked when the class is defined)."""
 
     status: ClassVar[int]
-    title: ClassVar[str]
+    title: ClassVar[str]  # marked for the catalogs (`N_`): the pages say it in their language, the API in English
     type: ClassVar[str]
 
     def __init_subclass__(cls, **kwargs: object) -> None:
@@ -70,15 +70,15 @@ class AccordError(Exception):
 
 
 class NotFound(AccordError):
-    status, title, type = 404, "Not found", problem_type("not-found")
+    status, title, type = 404, N_("Not found"), problem_type("not-found")
 
 
 class NotPermitted(AccordError):
-    status, title, type = 403, "Not permitted", problem_type("not-permitted")
+    status, title, type = 403, N_("Not permitted"), problem_type("not-permitted")
 
 
 class TransitionNotAllowed(AccordError):
-    status, title, type = 409, "Event not allowed in this state", problem_type("transition-not-allowed")
+    status, title, type = 409, N_("Event not allowed in this state"), problem_type("transition-not-allowed")
 
     def __init__(self, event: str, state: str, allowed: list[str], *, event_labels: Mapping[str, str] | None = None,
                  state_labels: Mapping[str, str] | None = None) -> None:
@@ -96,7 +96,7 @@ class TransitionNotAllowed(AccordError):
 
 
 class Conflict(AccordError):
-    status, title, type = 409, "Conflict", problem_type("conflict")
+    status, title, type = 409, N_("Conflict"), problem_type("conflict")
 
 
 class StaleVersion(Conflict):
@@ -128,7 +128,7 @@ class PreconditionFailed(AccordError):
     """`given` is the If-Match as sent; `cannot_match`: it names no version at all (malformed,
     or tags this API never gives out), rather than a version that is no longer current."""
 
-    status, title, type = 412, "Precondition failed", problem_type("precondition-failed")
+    status, title, type = 412, N_("Precondition failed"), problem_type("precondition-failed")
 
     def __init__(self, given: str, current_version: int, *, cannot_match: bool = False) -> None:
         shown = given if len(given) <= 40 else given[:40] + "…"
@@ -146,7 +146,7 @@ class PreconditionFailed(AccordError):
 
 
 class GuardFailed(AccordError):
-    status, title, type = 422, "Conditions not met", problem_type("guard-failed")
+    status, title, type = 422, N_("Conditions not met"), problem_type("guard-failed")
 
     def __init__(self, event: str, unmet: list[str]) -> None:
         # In the language being read (engine/i18n.py), like the unmet conditions it quotes.
@@ -157,7 +157,7 @@ class GuardFailed(AccordError):
 
 
 class InvalidInput(AccordError):
-    status, title, type = 422, "Invalid input", problem_type("invalid-input")
+    status, title, type = 422, N_("Invalid input"), problem_type("invalid-input")
 
     def __init__(self, detail: str, field: str | None = None) -> None:
         super().__init__(detail)
@@ -165,8 +165,8 @@ class InvalidInput(AccordError):
 
 
 class TooLarge(AccordError):
-    status, title, type = 413, "Content too large", problem_type("too-large")
+    status, title, type = 413, N_("Content too large"), problem_type("too-large")
 
 
 class UnsupportedType(AccordError):
-    status, title, type = 415, "Unsupported media type", problem_type("unsupported-type")
+    status, title, type = 415, N_("Unsupported media type"), problem_type("unsupported-type")

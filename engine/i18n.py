@@ -190,14 +190,23 @@ def format_day(day: date | None, language: Language | None = None) -> str:
     return format_date(day, format="long", locale=_LOCALES[language or current()])
 
 
+class Foreign:
+    """Words in `language`, which need not be the page's: a library's own English (Starlette's
+    "Method Not Allowed"), shown as it is and marked as such (`marked`)."""
+
+    def __init__(self, detail: str, language: Language = SOURCE) -> None:
+        self.detail, self.language = detail, language
+
+    def __str__(self) -> str:
+        return self.detail
+
+
 def marked(text: str | Later | Any | None) -> str | Later | Markup | None:
     """`text` marked with its language (`<span lang="en">`) when it is not the page's, so that a
     screen reader says it in its own language (the templates' `marked` filter). `text` is a
-    sentence, or an error of the engine (engine/errors.py), which knows the language its `detail`
-    was written in; a bare sentence is taken as the engine's English (what is left of it: pydantic's
-    own words for an unknown kind of input error, a name). Words of the catalogs (`Later`) are
-    the page's own."""
-    said_in = getattr(text, "language", SOURCE)
+    sentence of the catalogs, written in the page's language; or an error of the engine
+    (engine/errors.py), which knows the language its `detail` was written in; or `Foreign` words."""
+    said_in = getattr(text, "language", None) or current()
     sentence = getattr(text, "detail", text)
     if not sentence or isinstance(sentence, Later) or current() == said_in:
         return sentence

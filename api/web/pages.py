@@ -236,7 +236,7 @@ def render(request: Request, template: str, context: dict[str, Any], status_code
     return response
 
 
-def error_page(request: Request, status: int, detail: str | i18n.Later | AccordError, *,
+def error_page(request: Request, status: int, detail: str | i18n.Later | i18n.Foreign | AccordError, *,
                title: str | i18n.Later | None = None,
                unmet: list[str] | None = None, reference: str | None = None) -> HTMLResponse:
     signed_in = web_session.read_session(request, get_settings(request)) is not None
@@ -274,7 +274,7 @@ class WebRoute(APIRoute):
                     return i18n.gettext("Some of what was sent is not valid: %(fields)s.") % {"fields": fields}
                 return error_page(request, 422, validation_words.Said(said), title=i18n.Later(i18n.N_("Invalid input")))
             except StarletteHTTPException as error:
-                return error_page(request, error.status_code, str(error.detail))
+                return error_page(request, error.status_code, i18n.Foreign(str(error.detail)))
             except DBAPIError:
                 return error_page(request, 503, i18n.gettext("The database is not reachable right now; nothing "
                                                              "was changed. Try again shortly."))

@@ -66,6 +66,12 @@ async def test_staff_read_the_refusals_of_their_forms_in_their_language(client: 
         assert answer.status_code == status, (target, answer.status_code, text_of(answer.text))
         read_in(language, answer, sentence)
 
+    # An event the state does not allow, asked for by its confirmation page: an error page, titled in words.
+    not_now = await client.get(f"{path}/events/cancel")
+    assert not_now.status_code == 409
+    read_in(language, not_now, {Language.FR: "Action impossible dans cet état (409)",
+                                Language.ES: "Acción no posible en este estado (409)"}[language], said["cancel"])
+
     deliverable = await world.ok("metro_staff", "POST", f"{path}/areas/{signed['areas'][0]['id']}/deliverables",
                                  json={"title": "City profile", "owner_id": world.metro_staff.id})
     long_note = await client.post(f"/deliverables/{deliverable['id']}", data={
