@@ -148,9 +148,10 @@ class PreconditionFailed(AccordError):
 class GuardFailed(AccordError):
     status, title, type = 422, N_("Conditions not met"), problem_type("guard-failed")
 
-    def __init__(self, event: str, unmet: list[str]) -> None:
-        # In the language being read (engine/i18n.py), like the unmet conditions it quotes.
-        super().__init__(gettext("Cannot %(event)s: %(unmet)s") % {"event": event.replace("_", " "),
+    def __init__(self, event: str, unmet: list[str], *, named: str | None = None) -> None:
+        """`named`: the event as the sentence says it (its workflow label in the language being
+        read, as the unmet conditions it quotes are); else its name, spaced."""
+        super().__init__(gettext("Cannot %(event)s: %(unmet)s") % {"event": named or event.replace("_", " "),
                                                                     "unmet": " ".join(unmet)})
         self.event = event
         self.unmet = unmet

@@ -58,7 +58,8 @@ def scheduled_steps(workflow: CompiledWorkflow, agreement: AgreementSnapshot, wh
         planned = sorted(day for name, day in days if name == event)
         if not planned:
             ctx = EventContext(snapshot=agreement, event=event, actor=Actor.scheduler(), data=NO_FIELDS,
-                               today=when.today, now=when.now, zone=when.zone)
+                               today=when.today, now=when.now, zone=when.zone,
+                               named=workflow.spec.label_of(event, current()).lower())
             why = " ".join(workflow.unmet(ctx, with_input=False))
             steps.append(Scheduled(event, spec.label, _("Not planned."), None, why))
             continue

@@ -59,7 +59,7 @@ from engine.clock import When
 from engine.context import Actor
 from engine.documents import Stored, safe_filename
 from engine.errors import Conflict, GuardFailed, InvalidInput, NotFound, NotPermitted
-from engine.i18n import N_, gettext, ngettext
+from engine.i18n import N_, current, gettext, ngettext
 from engine.models import Agreement, Organisation
 from engine.schemas import (
     AgreementCopy,
@@ -129,11 +129,12 @@ class Fire:
         given = given_fields(data)
         only_fields_of(workflow, event, given)
         ctx = EventContext(snapshot=agreement, event=event, actor=actor, data=data,
-                           today=when.today, now=when.now, zone=when.zone)
+                           today=when.today, now=when.now, zone=when.zone,
+                           named=workflow.spec.label_of(event, current()).lower())
         policy.require(workflow.refusal(ctx))
         unmet = workflow.unmet(ctx)
         if unmet:
-            raise GuardFailed(event, unmet)
+            raise GuardFailed(event, unmet, named=ctx.event_words)
         to_state = workflow.step(agreement.state, ctx)
         if to_state is None:
             raise GuardFailed(event, [gettext("No transition of '%(event)s' fits the agreement as it is now.") % {

@@ -312,7 +312,8 @@ def available_events(workflow: CompiledWorkflow, agreement: AgreementSnapshot, a
         if not may_fire(workflow, actor, event):
             continue
         ctx = EventContext(snapshot=agreement, event=event, actor=actor, data=NO_FIELDS,
-                           today=when.today, now=when.now, zone=when.zone)
+                           today=when.today, now=when.now, zone=when.zone,
+                           named=workflow.spec.label_of(event, i18n.current()).lower())
         if workflow.refusal(ctx):
             continue
         events.append(event)

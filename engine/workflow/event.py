@@ -31,10 +31,17 @@ class EventContext:
     leaving: StateSpec | None = None
     # Accord's time zone, in which `today` is a day (and so are other instants, e.g. `created_at`).
     zone: tzinfo = UTC
+    # The event as a sentence names it: its workflow label in the language being read, lowercased
+    # ("terminate", "résilier"); empty, its name spaced (`event_words`).
+    named: str = ""
     draft: Draft = field(init=False)
 
     def __post_init__(self) -> None:
         self.draft = Draft(self.snapshot)
+
+    @property
+    def event_words(self) -> str:
+        return self.named or self.event.replace("_", " ")
 
     @property
     def agreement(self) -> AgreementSnapshot:

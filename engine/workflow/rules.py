@@ -362,7 +362,7 @@ def _document_guard(entry: DocumentGuard) -> Guard:
         if ctx.agreement.kept_documents(kind):
             return None
         said = {"document": i18n.gettext(DOCUMENT_WORDS[kind]) if kind in DOCUMENT_WORDS else kind, "kind": kind,
-                "path": f"/api/v1/agreements/{ctx.agreement.id}/documents", "event": ctx.event.replace("_", " ")}
+                "path": f"/api/v1/agreements/{ctx.agreement.id}/documents", "event": ctx.event_words}
         if when:
             return i18n.gettext("Upload %(document)s first, as a document of kind %(kind)s (the agreement page's "
                                 "Documents, or POST %(path)s): it is needed for this %(event)s, which is the one "

@@ -87,7 +87,7 @@ async def test_a_refused_event_says_its_unmet_conditions_in_the_pages_language(
     assert refused.status_code == 422
     problem = refused.text.partition('id="problem"')[2].partition("</section>")[0]
     words = text_of(problem)
-    assert "No es posible «submit for signature»: El acuerdo necesita al menos dos partes firmantes" in words
+    assert "No es posible «enviar para firma»: El acuerdo necesita al menos dos partes firmantes" in words
     for sentence in UNMET[Language.ES]:
         assert sentence in words, (sentence, words)
     assert 'lang="en"' not in problem
