@@ -390,6 +390,10 @@ def test_a_description_missing_in_a_language_is_refused(tmp_path: Path) -> None:
     spec["descriptions"] = {"en": "Two cities shake hands.", "fr": "Deux villes se serrent la main."}
     message = problems_of(write(tmp_path, spec))
     assert "descriptions.es: the workflow has no Spanish description" in message
+    # A file written before the workflow files spoke three languages says what to write instead.
+    spec = copy.deepcopy(MINIMAL)
+    spec["description"] = "Two cities shake hands."
+    assert "write descriptions: {en: ..., fr: ..., es: ...} instead" in problems_of(write(tmp_path, spec))
 
 
 def test_every_shipped_workflow_describes_itself_in_each_language_on_one_line() -> None:

@@ -104,6 +104,9 @@ def _described(problem: ErrorDetails) -> str:
         owner = f"{'state' if loc[0] == 'states' else 'event'} {loc[1]!r}" if len(loc) == 4 else "the workflow"
         return (f"{where}: {owner} has no {_LANGUAGE_NAMES[str(loc[-1])]} label: give it "
                 "labels: {en: ..., fr: ..., es: ...} (every state and event is named in each language)")
+    if problem["type"] == "extra_forbidden" and loc == ("description",):
+        return ("description: a workflow describes itself in each language: write descriptions: {en: ..., "
+                "fr: ..., es: ...} instead")
     if problem["type"] == "missing" and loc[:1] == ("descriptions",) and loc[-1] in _LANGUAGE_NAMES:
         return (f"{where}: the workflow has no {_LANGUAGE_NAMES[str(loc[-1])]} description: give it "
                 "descriptions: {en: ..., fr: ..., es: ...} (it is read in each language)")

@@ -49,7 +49,9 @@ async def get_diagram(
         workflow = _workflow(name, version)
     if format == "mermaid":
         return Response(workflow.mermaid(highlight=highlight), media_type=MERMAID)
-    return Response(diagrams.svg(workflow, highlight), media_type=SVG, headers={"Cache-Control": "private, max-age=60"})
+    # Its labels in the language the request asks for (api/languages.py), else English.
+    return Response(diagrams.svg(workflow, highlight, i18n.current()), media_type=SVG,
+                    headers={"Cache-Control": "private, max-age=60", "Vary": "Accept-Language"})
 
 
 def _workflow(name: str, version: int | None) -> CompiledWorkflow:

@@ -100,7 +100,7 @@ class TimerPoller:
         except Conflict as error:  # a person changed the agreement at the same moment: next pass
             await self._retry(timer_id, error.detail, when, report)
         except AccordError as error:  # a guard, the state, or a missing agreement: tell people
-            await self._fail(timer_id, error.detail, when, await self._refusals(timer_id, when))
+            await self._fail(timer_id, error.detail, when, await self._refusals(timer_id, when, error))
             report.timers_failed += 1
         except Exception as error:  # one broken timer must not hold up the rest of the pass
             log.exception("timer %s raised", timer_id)
@@ -138,12 +138,16 @@ class TimerPoller:
             log.info("timer %s will be retried: %s", timer_id, reason)
             TIMERS.labels("retrying").inc()
 
-    async def _refusals(self, timer_id: int, when: When) -> dict[str, str]:
-        """Why the timer's event was refused, in each language Accord speaks: the event fired again
-        in each, in a transaction rolled back whatever happens. A language missing (the event went
-        through this time, or the timer is gone) is left out: the alert then says the first refusal."""
-        refusals: dict[str, str] = {}
+    async def _refusals(self, timer_id: int, when: When, refused: AccordError) -> dict[str, str]:
+        """Why the timer's event was refused, in each language Accord speaks: `refused` says it in
+        the language it was written in; for each other, the event is fired again in that language,
+        in a transaction rolled back whatever happens. A language that cannot be had (the event went
+        through this time, the timer is gone, the database failed) is left out: the alert then says
+        the first refusal. Nothing here stops the pass."""
+        refusals = {str(refused.language): refused.detail}
         for language in Language:
+            if language in refusals:
+                continue
             try:
                 async with self.database.transaction() as session:
                     timer = await session.get(Timer, timer_id)
@@ -156,6 +160,8 @@ class TimerPoller:
                 refusals[language] = error.detail
             except _Undo:
                 pass
+            except Exception:  # the alert goes out all the same, in the languages it has
+                log.exception("timer %s: its refusal could not be asked for in %s", timer_id, language)
         return refusals
 
     async def _fail(self, timer_id: int, reason: str, when: When, reasons: dict[str, str]) -> None:
