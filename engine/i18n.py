@@ -16,7 +16,7 @@ placeholders are filled and escaped by Jinja). Every page and mail shares one `E
 template folder, so the language is not installed into it per request — two requests rendering at
 once in French and Spanish would see each other's. `install` gives the environment callables that
 translate into the language of the render in progress, which `reading(language)` sets for the
-current task or thread only (a `ContextVar`), and the `in_words` and `format_number` filters.
+current task or thread only (a `ContextVar`), and the `in_words`, `marked` and `format_number` filters.
 
 Days: every day a page or a mail shows goes through `format_day` (the templates' `in_words`
 filter), one long format in the reader's language — "23 November 2026", "23 novembre 2026",
