@@ -396,8 +396,7 @@ async def _people_named(session: AsyncSession, ids: set[int]) -> dict[int, str]:
 async def agreement_page(session: AsyncSession, request: Request, agreement_id: int, actor: Actor, when: When,
                          *, problem: AccordError | None = None, form: FormData | None = None) -> dict[str, Any]:
     agreement = await snapshot.load(session, agreement_id, actor)
-    with i18n.reading(page_language(request, actor)):  # its unmet conditions in the page's language
-        read = reading.read_agreement(agreement, actor, when)
+    read = reading.read_agreement(agreement, actor, when)
     workflow = catalog().get(agreement.workflow_name, agreement.workflow_version)
     rows, _ = await reading.list_history(session, agreement_id, limit=500, offset=0)
     zone_name, zone = await viewer_zone(session, actor)
@@ -425,11 +424,10 @@ async def agreement_page(session: AsyncSession, request: Request, agreement_id: 
             "final": dest.final, "fields": event_fields(agreement.workflow_name, agreement.workflow_version, name),
             "unmet": read.unmet_conditions.get(name, []),
         })
-    with i18n.reading(page_language(request, actor)):  # their words and days are written now
-        timeline = views.timeline(read, when.today)
-        entries = history.entries(rows, agreement, workflow.spec, people_named, zone)
-        scheduled = views.scheduled_steps(workflow, agreement, when)
-        drafting = await drafting_forms(session, actor, agreement, workflow)  # its why-nots and refusals
+    timeline = views.timeline(read, when.today)
+    entries = history.entries(rows, agreement, workflow.spec, people_named, zone)
+    scheduled = views.scheduled_steps(workflow, agreement, when)
+    drafting = await drafting_forms(session, actor, agreement, workflow)  # its why-nots and refusals
     return {
         "agreement": read, "diagram": diagram, "history": entries,
         "zone_name": zone_name, "changed_at": history.moment(agreement.updated_at, zone),
@@ -939,9 +937,8 @@ async def fire_event(request: Request, agreement_id: IdPath) -> Response:
                 return render(request, "confirm.html", context)
         async with get_database(request).transaction() as session:
             actor = await require_actor(request, session)
-            with i18n.reading(page_language(request, actor)):  # a refusal's unmet conditions in its words
-                outcome = await service.fire(session, agreement_id, data.event, actor, when, data,
-                                             if_match=parse_if_match(f'"{version}"') if version else None)
+            outcome = await service.fire(session, agreement_id, data.event, actor, when, data,
+                                         if_match=parse_if_match(f'"{version}"') if version else None)
     except PreconditionFailed:
         changed = Conflict(i18n.gettext(_CHANGED_SINCE_OPENED))
         return await _page_with_problem(request, agreement_id, changed, form, confirming=event if confirmed else None)
