@@ -34,6 +34,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from engine import words
 from engine.access import in_reach, reachable, with_parts
 from engine.agreements import snapshot
 from engine.agreements.values import AgreementSnapshot, AreaValue, DeliverableValue
@@ -210,7 +211,7 @@ def _deliverable_entries(agreement: Agreement | AgreementSnapshot,
         owner = owners.get(deliverable.owner_id) if deliverable.owner_id else None
         lines = [_("Deliver “%(title)s” (status: %(status)s); update its status and evidence in Accord.")
                  % {"title": deliverable.title,
-                    "status": _(DELIVERABLE_STATUS_WORDS.get(deliverable.status, deliverable.status))},
+                    "status": _(words.DELIVERABLE_STATUS.get(deliverable.status, deliverable.status))},
                  "",
                  _("Agreement: %(title)s") % {"title": agreement.title}]
         if area is not None:
@@ -226,10 +227,6 @@ def _deliverable_entries(agreement: Agreement | AgreementSnapshot,
 
 
 # A deliverable's status as a calendar entry and a person's warnings say it (translated where used:
-# `gettext(DELIVERABLE_STATUS_WORDS[status])`).
-DELIVERABLE_STATUS_WORDS: dict[str, str] = {
-    DeliverableStatus.PLANNED: N_("planned"), DeliverableStatus.IN_PROGRESS: N_("in progress"),
-    DeliverableStatus.DONE: N_("done"), DeliverableStatus.CANCELLED: N_("cancelled")}
 
 
 def _link(base_url: str, agreement: Agreement | AgreementSnapshot) -> str:

@@ -37,7 +37,7 @@ from api.observability import loggable_path
 from api.routers.documents import download
 from api.web import amendment_diff, history, link_mail, views
 from api.web import session as web_session
-from engine import documents, i18n, reports, schedule, statuses, validation_words
+from engine import documents, i18n, reports, schedule, statuses, validation_words, words
 from engine.access import in_reach
 from engine.agreements import actions, policy, reading, service, snapshot
 from engine.agreements.values import AgreementSnapshot
@@ -127,7 +127,7 @@ i18n.install(templates.env).globals.update({
     "kind_words": {"network": i18n.N_("network"), "association": i18n.N_("association"),
                    "local_government": i18n.N_("local government"), "secretariat": i18n.N_("secretariat"),
                    "other": i18n.N_("other")},
-    "contact_words": {ContactKind.FOCAL_POINT: i18n.N_("focal point"), ContactKind.SIGNATORY: i18n.N_("signatory")},
+    "contact_words": words.CONTACT_KIND,
     "status_words": views.STATUS_WORDS,
     "outcome_words": {"continue": i18n.N_("Continue"), "renew": i18n.N_("Renew"),
                       "renew_as_successor": i18n.N_("Renew as successor"), "terminate": i18n.N_("Terminate")},
@@ -135,13 +135,8 @@ i18n.install(templates.env).globals.update({
                             DocumentKind.AMENDMENT: i18n.N_("Signed amendment"),
                             DocumentKind.TERMINATION_LETTER: i18n.N_("Termination letter"),
                             DocumentKind.EVIDENCE: i18n.N_("Evidence"), DocumentKind.OTHER: i18n.N_("Other")},
-    "amendment_kind_words": {AmendmentKind.ADMINISTRATIVE: i18n.N_("administrative"),
-                             AmendmentKind.TERMS: i18n.N_("terms"),
-                             AmendmentKind.SCOPE: i18n.N_("scope"), AmendmentKind.PARTIES: i18n.N_("parties")},
-    "amendment_state_words": {AmendmentState.DRAFT: i18n.N_("draft"),
-                              AmendmentState.PENDING_SIGNATURE: i18n.N_("pending signature"),
-                              AmendmentState.SIGNED: i18n.N_("signed"), AmendmentState.MERGED: i18n.N_("merged"),
-                              AmendmentState.CANCELLED: i18n.N_("cancelled")},
+    "amendment_kind_words": words.AMENDMENT_KIND,
+    "amendment_state_words": words.AMENDMENT_STATE,
     "assent_approved": AmendmentAssent.APPROVED,
 })
 # The language chosen with the switch on every page (`/language/{language}`), for a year.

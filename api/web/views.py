@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 
+from engine import words
 from engine.agreements.policy import NO_FIELDS
 from engine.agreements.values import AgreementSnapshot
 from engine.clock import When
@@ -25,9 +26,7 @@ from engine.workflow.event import EventContext
 from engine.workflow.machine import CompiledWorkflow
 
 # A deliverable's status as the pages say it, translated where shown: `_(STATUS_WORDS[status])`.
-STATUS_WORDS = {DeliverableStatus.PLANNED: N_("planned"), DeliverableStatus.IN_PROGRESS: N_("in progress"),
-                DeliverableStatus.DONE: N_("done"), DeliverableStatus.CANCELLED: N_("cancelled"),
-                "overdue": N_("overdue")}
+STATUS_WORDS = {**words.DELIVERABLE_STATUS, "overdue": N_("overdue")}
 
 # --- what the scheduler will do --------------------------------------------------------------
 

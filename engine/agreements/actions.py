@@ -42,6 +42,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from engine import words
 from engine.access import in_reach
 from engine.agreements import policy
 from engine.agreements.changes import ChangeSet, Draft, jsonable
@@ -87,10 +88,6 @@ _KEPT_FIELDS = ("reason", "outcome", "summary", "ends_on", "starts_on", "signed_
 # Words a refusal says, from tables, translated where read (`gettext(_FIELD_WORDS[name])`): the fields
 # a refusal names, a contact's kind, a deliverable's status.
 _FIELD_WORDS = {"title": N_("title"), "status": N_("status"), "position": N_("position")}
-CONTACT_WORDS = {ContactKind.FOCAL_POINT: N_("focal point"), ContactKind.SIGNATORY: N_("signatory")}
-_STATUS_WORDS: dict[str, str] = {
-    DeliverableStatus.PLANNED: N_("planned"), DeliverableStatus.IN_PROGRESS: N_("in progress"),
-    DeliverableStatus.DONE: N_("done"), DeliverableStatus.CANCELLED: N_("cancelled")}
 
 
 def empty_refusal(name: str) -> str:
@@ -473,7 +470,8 @@ class NameContact:
         if any(c.party_id == party.id and c.person_id == person.id and c.kind == data.kind
                for c in agreement.contacts):
             raise Conflict(gettext("%(person)s is already named %(kind)s for %(party)s.") % {
-                "person": person.name, "kind": gettext(CONTACT_WORDS[data.kind]), "party": party.organisation.name})
+                "person": person.name, "kind": gettext(words.CONTACT_KIND[data.kind]),
+                "party": party.organisation.name})
         draft = Draft(agreement)
         draft.add(ContactValue(id=draft.ids.next(), agreement_id=agreement.id, party_id=party.id,
                                person_id=person.id, kind=data.kind, capacity=data.capacity, person=person))
@@ -606,7 +604,7 @@ def progress_of(deliverable: DeliverableValue) -> str | None:
     """What shows work on a deliverable (a status other than planned, a progress note, evidence),
     in words, or None when there is none."""
     status = deliverable.status
-    shown = [gettext("status %(status)s") % {"status": gettext(_STATUS_WORDS.get(status, status))}] \
+    shown = [gettext("status %(status)s") % {"status": gettext(words.DELIVERABLE_STATUS.get(status, status))}] \
         if status != DeliverableStatus.PLANNED else []
     shown += [gettext("a progress note")] if deliverable.progress_note else []
     shown += [gettext("evidence")] if deliverable.evidence_url else []

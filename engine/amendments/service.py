@@ -25,6 +25,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from engine import words
 from engine.agreements import policy, service, snapshot
 from engine.agreements.amending import MergeAmendment, check_kind, draft_of, kind_in_words, paths
 from engine.agreements.values import AgreementSnapshot, PartyValue
@@ -32,7 +33,7 @@ from engine.amendments import lifecycle
 from engine.clock import When
 from engine.context import Actor
 from engine.errors import AmendmentConflict, Conflict, InvalidInput, NotFound
-from engine.i18n import N_, gettext
+from engine.i18n import gettext
 from engine.models import Amendment, AmendmentSignature
 from engine.schemas import (
     AmendmentChanges,
@@ -44,12 +45,6 @@ from engine.schemas import (
 )
 from engine.statuses import AmendmentAssent, AmendmentEvent, AmendmentKind, AmendmentState, HistoryKind, PartyRole
 from engine.workflow.machine import catalog
-
-# An amendment's state as a refusal says it (translated where read).
-_STATE_WORDS: dict[str, str] = {
-    AmendmentState.DRAFT: N_("draft"), AmendmentState.PENDING_SIGNATURE: N_("pending signature"),
-    AmendmentState.SIGNED: N_("signed"), AmendmentState.MERGED: N_("merged"), AmendmentState.CANCELLED: N_("cancelled"),
-}
 
 
 @dataclass(frozen=True)
@@ -143,7 +138,7 @@ async def fire(session: AsyncSession, agreement_id: int, number: int, actor: Act
     if event not in allowed:
         raise Conflict(gettext("Amendment %(number)s is %(state)s: '%(event)s' is not allowed now. Events allowed "
                                "now: %(allowed)s.") % {
-            "number": number, "state": gettext(_STATE_WORDS.get(row.state, row.state)), "event": event,
+            "number": number, "state": gettext(words.AMENDMENT_STATE.get(row.state, row.state)), "event": event,
             "allowed": ", ".join(allowed) or gettext("none")})
     if data.organisation_id is not None and event not in (AmendmentEvent.SIGN, AmendmentEvent.APPROVE):
         raise InvalidInput(gettext("%(event)s does not take organisation_id; remove it.") % {"event": event},

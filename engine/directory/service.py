@@ -42,7 +42,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from engine import i18n, schedule
+from engine import i18n, schedule, words
 from engine.agreements import snapshot
 from engine.clock import When
 from engine.context import Actor
@@ -261,7 +261,6 @@ async def _open_agreements(session: AsyncSession, ids: set[int]) -> dict[int, Ag
 async def _left_undone(session: AsyncSession, person: Person) -> list[PersonWarning]:
     """Parties left without an active focal point or (before signing) signatory; open deliverables owned.
     Their details in the language being read."""
-    from engine.feeds import DELIVERABLE_STATUS_WORDS
     from engine.models import Signature
 
     named = list(await session.scalars(select(Contact).where(col(Contact.person_id) == person.id)))
@@ -304,7 +303,7 @@ async def _left_undone(session: AsyncSession, person: Person) -> list[PersonWarn
             detail=i18n.gettext("%(person)s owns the deliverable “%(deliverable)s” (%(status)s) of “%(title)s” "
                                 "(agreement %(id)s); give it another owner.") % {
                 "person": person.name, "deliverable": deliverable.title, "title": agreement.title,
-                "id": agreement.id, "status": i18n.gettext(DELIVERABLE_STATUS_WORDS[deliverable.status])}))
+                "id": agreement.id, "status": i18n.gettext(words.DELIVERABLE_STATUS[deliverable.status])}))
     return warnings
 
 
