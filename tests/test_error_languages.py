@@ -150,9 +150,9 @@ async def test_amendment_refusals_in_the_readers_language(world: World) -> None:
                     Language.ES: "Estos cambios no cambian nada: el acuerdo ya lo establece."}
     assert not_yet == {
         Language.EN: "Amendment 1 is draft: 'withdraw' is not allowed now. Events allowed now: submit, cancel.",
-        Language.FR: "L’avenant n° 1 est à l’état « projet » : 'withdraw' n’est pas possible maintenant. Possibles "
+        Language.FR: "L’avenant n° 1 est à l’état « projet » : « withdraw » n’est pas possible maintenant. Possibles "
                      "maintenant : submit, cancel.",
-        Language.ES: "La enmienda n.º 1 está en estado «borrador»: 'withdraw' no es posible ahora. Posibles ahora: "
+        Language.ES: "La enmienda n.º 1 está en estado «borrador»: «withdraw» no es posible ahora. Posibles ahora: "
                      "submit, cancel."}
     assert twice == {Language.EN: "Metropolis has already signed amendment 1.",
                      Language.FR: "Metropolis a déjà signé l’avenant n° 1.",
