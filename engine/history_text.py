@@ -45,7 +45,7 @@ def words(event: str, from_state: str | None, to_state: str | None, actor: str,
           data: dict[str, Any] | None, label: str | None = None) -> tuple[str, str]:
     """(what happened, the rest of the sentence), so a page can set the first part apart: a copy
     names its source ("Copied from agreement #3"), a successor's signature the predecessor it
-    supersedes."""
+    supersedes, and the predecessor's line the successor whose signature superseded it."""
     rest = ""
     copied = (data or {}).get("copied_from")
     if isinstance(copied, int):
@@ -60,6 +60,9 @@ def words(event: str, from_state: str | None, to_state: str | None, actor: str,
     supersedes = (data or {}).get("supersedes")
     if isinstance(supersedes, int):
         rest += gettext(", which supersedes agreement #%(number)s") % {"number": supersedes}
+    successor = (data or {}).get("successor_id")
+    if isinstance(successor, int):
+        rest += gettext(": agreement #%(number)s, its successor, was signed") % {"number": successor}
     if not label:
         return event_label(event), rest
     from engine.workflow.machine import catalog  # here: engine.schemas reads this module, the machine them

@@ -179,7 +179,11 @@ async def test_signing_the_successor_supersedes_the_predecessor(world: World, da
     assert (last["event"], last["from_state"], last["to_state"], last["actor"]) == (
         "supersede", "reviewed", "superseded", "scheduler")
     assert last["data"]["successor_id"] == successor["id"]
-    assert last["comment"] == f"Agreement #{successor['id']}, its successor, was signed."
+    assert last["comment"] is None  # the line says why, in its reader's language
+    assert f"agreement #{successor['id']}, its successor, was signed" in last["text"]
+    french = await world.call("aspac_staff", "GET", f"/agreements/{predecessor['id']}/history",
+                              headers={"Accept-Language": "fr"})
+    assert "son successeur, l’accord n°" in french.json()["items"][-1]["text"]
     assert await pending(database, predecessor["id"]) == ([], [])
 
     _, successor_rows = await snapshot(world, successor["id"])

@@ -799,8 +799,8 @@ class Supersede:
                      workflow: CompiledWorkflow) -> ChangeSet | None:
         if SUPERSEDE not in workflow.allowed_events(agreement.state):
             return None
-        said = EventInput(comment=f"Agreement #{self.successor_id}, its successor, was signed.")
-        change = await Fire(SUPERSEDE, said).decide(session, agreement, actor, when, workflow)
+        # No comment: its history line says why from `successor_id`, in its reader's language (engine/history_text.py).
+        change = await Fire(SUPERSEDE, EventInput()).decide(session, agreement, actor, when, workflow)
         return replace(change, facts={**(change.facts or {}), "successor_id": self.successor_id})
 
 
