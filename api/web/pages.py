@@ -319,7 +319,7 @@ def text(form: FormData, name: str, limit: int = 20_000) -> str | None:
     if len(value) > limit:
         raise InvalidInput(i18n.gettext(
             "%(field)s is too long: at most %(limit)s characters, and it has %(length)s.") % {
-            "field": i18n.gettext(_FIELD_WORDS.get(name, name.replace("_", " "))).capitalize(),
+            "field": field_in_words(name).capitalize(),
             "limit": i18n.format_number(limit), "length": i18n.format_number(len(value))}, field=name)
     return value or None
 
@@ -337,9 +337,19 @@ def _validation_detail(error: ValidationError) -> str:
     """The schema's refusals in one sentence for the box at the top, in the language being read."""
     parts = []
     for item in error.errors():
-        where = ".".join(str(p) for p in item.get("loc", ())) or i18n.gettext("form")
-        parts.append(f"{where.replace('_', ' ')}: {validation_words.describe(item)}")
+        loc = [str(p) for p in item.get("loc", ())]
+        where = (field_in_words(loc[0]) if len(loc) == 1 else ".".join(loc)) if loc else i18n.gettext("form")
+        parts.append(i18n.gettext("%(label)s:") % {"label": where} + " " + validation_words.describe(item))
     return i18n.gettext("Fix these fields and send again: %(fields)s.") % {"fields": "; ".join(parts)}
+
+
+def field_in_words(name: str) -> str:
+    """A form field as the page names it, in the language being read: the history's words for an
+    agreement's and a part's fields, the form's own for the others, else the name spaced."""
+    for words_of in (history.FIELD_LABELS, history.PART_LABELS, _FIELD_WORDS):
+        if name in words_of:
+            return i18n.gettext(words_of[name])
+    return name.replace("_", " ")
 
 
 def _invalid(error: ValidationError, fields: Any = ()) -> InvalidInput:

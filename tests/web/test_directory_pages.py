@@ -86,7 +86,7 @@ async def test_staff_edit_their_organisation_keeping_what_was_typed(client: http
 
     forged = await client.post(path, data={**sent, "csrf": "", "timezone": "UTC"})
     assert forged.status_code == 403
-    assert "Form refused" in forged.text
+    assert "Formulario rechazado" in forged.text  # refused in the reader's language, Spanish now
 
 
 async def test_an_organisation_page_refuses_those_it_is_not_for(client: httpx.AsyncClient, world: World,

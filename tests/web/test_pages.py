@@ -181,7 +181,7 @@ async def test_a_missing_field_and_a_stale_page_are_explained(client: httpx.Asyn
         assert "Someone changed this agreement after you opened the page" in text_of(stale.text)
     bad_date = await client.post(path, data={"csrf": csrf, "event": "cancel", "ends_on": "not a date"})
     assert bad_date.status_code == 422
-    assert "ends on" in text_of(bad_date.text)
+    assert "End date: " in text_of(bad_date.text)  # the field as the page names it
     assert (await world.ok("metro_staff", "GET", f"/agreements/{agreement['id']}"))["state"] == "draft"
 
 
@@ -217,7 +217,7 @@ async def test_partner_updates_the_deliverable_they_own_and_only_that(client: ht
     bad = await client.post(f"/deliverables/{deliverable}", data={"csrf": csrf, "status": "done",
                                                                   "evidence_url": "javascript:alert(1)"})
     assert bad.status_code == 422
-    assert "evidence url" in text_of(bad.text)
+    assert "evidence link: " in text_of(bad.text)  # the field as the page names it
 
     other = await world.ok("aspac_staff", "POST", f"/agreements/{agreement['id']}/areas/"
                            f"{agreement['areas'][0]['id']}/deliverables",

@@ -110,7 +110,7 @@ async def test_a_reader_who_chose_french_gets_a_form_s_refusal_in_french_whateve
     version = str((await world.ok("metro_staff", "GET", path))["version"])
     bad_day = await client.post(f"{path}/terms", data={"csrf": csrf, "version": version, "ends_on": "2027-02-31"})
     assert bad_day.status_code == 422
-    read_in(Language.FR, bad_day, "2027-02-31 n’existe pas dans le calendrier")
+    read_in(Language.FR, bad_day, "2027-02-31 n’existe pas dans le calendrier", "Date de fin : ")
     no_file = await client.post(f"{path}/documents", data={"csrf": csrf, "kind": "other", "title": "Letter"})
     assert no_file.status_code == 422
     read_in(Language.FR, no_file, "Choisissez le fichier à téléverser.")
