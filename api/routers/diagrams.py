@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from api.deps import MAX_ID, CurrentActor, SessionDep
 from engine import i18n
 from engine.access import reachable
-from engine.errors import InvalidInput, NotFound
+from engine.errors import InvalidInput
 from engine.workflow import diagrams
 from engine.workflow.machine import CompiledWorkflow, catalog
 
@@ -58,7 +58,4 @@ def _workflow(name: str, version: int | None) -> CompiledWorkflow:
     workflows = catalog()
     if version is None:
         return workflows.latest(name)
-    if (name, version) not in workflows.workflows:
-        raise NotFound(i18n.gettext("There is no workflow '%(name)s' version %(version)s.")
-                       % {"name": name, "version": version})
     return workflows.get(name, version)

@@ -6,7 +6,6 @@ from fastapi import APIRouter
 
 from api.deps import CurrentActor
 from engine import i18n
-from engine.errors import NotFound
 from engine.schemas import WorkflowEventRead, WorkflowRead, WorkflowStateRead
 from engine.workflow.machine import CompiledWorkflow, catalog
 from workflows.definition import guard_name
@@ -46,7 +45,4 @@ async def get_workflow(name: str, actor: CurrentActor, version: int | None = Non
     workflows = catalog()
     if version is None:
         return _read(workflows.latest(name))
-    if (name, version) not in workflows.workflows:
-        raise NotFound(i18n.gettext("There is no workflow '%(name)s' version %(version)s.")
-                       % {"name": name, "version": version})
     return _read(workflows.get(name, version))

@@ -208,15 +208,15 @@ class Catalog:
         try:
             return self.workflows[(name, version)]
         except KeyError:
-            raise NotFound(gettext("There is no workflow %(workflow)s version %(version)s.") % {
-                "workflow": repr(name), "version": version}) from None
+            raise NotFound(gettext("There is no workflow “%(workflow)s” version %(version)s.") % {
+                "workflow": name, "version": version}) from None
 
     def latest(self, name: str) -> CompiledWorkflow:
         versions = [w for (n, _), w in self.workflows.items() if n == name]
         if not versions:
             known = ", ".join(sorted(self.names()))
-            raise NotFound(gettext("There is no workflow %(workflow)s. Known workflows: %(known)s.") % {
-                "workflow": repr(name), "known": known})
+            raise NotFound(gettext("There is no workflow “%(workflow)s”. Known workflows: %(known)s.") % {
+                "workflow": name, "known": known})
         return max(versions, key=lambda w: w.spec.version)
 
     def names(self) -> set[str]:
