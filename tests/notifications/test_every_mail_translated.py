@@ -21,11 +21,11 @@ from engine import i18n
 from engine.clock import FixedClock
 from engine.db import Database
 from engine.schedule import Timer
-from engine.settings import Settings
 from engine.statuses import Language
 from engine.workflow.machine import catalog
 from tests.notifications.conftest import MakeWorker, SmtpServer
 from tests.notifications.helpers import address, at, notifications, subject, until
+from tests.notifications.test_mail_languages import settings  # noqa: F401 (a fixture: mail to the test's SMTP)
 from tests.support import World
 from tests.web.helpers import csrf_of, text_of
 from tests.web.test_translated_pages import english_sentences
@@ -38,12 +38,6 @@ DIGEST = ("metro_signatory", "aspac_signatory")  # they asked for a daily digest
 # The short English words of a mail, too short for `english_sentences` (fewer than three words).
 MAIL_WORDS = ("Review date", "End date", "Notice deadline", "Due date", "Dear ", "Link:", "today", "tomorrow",
               "yesterday", " days ago", " day ago")
-
-
-@pytest.fixture
-def settings(settings: Settings, smtp: SmtpServer) -> Settings:
-    """The app mails sign-in links to the test's SMTP server."""
-    return settings.model_copy(update={"smtp_url": smtp.url})
 
 
 def part(message: EmailMessage, subtype: str) -> str:
