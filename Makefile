@@ -45,7 +45,7 @@ catalogs: $(INSTALLED)
 
 messages: $(INSTALLED)
 	PYTHONPATH=. $(VENV)/bin/pybabel extract -F babel.cfg --no-location --sort-output --project Accord \
-	  --copyright-holder "Accord" --msgid-bugs-address "" -k N_ -o $(LOCALES)/messages.pot .
+	  --copyright-holder "Accord" --msgid-bugs-address "" -k N_ -k NP_:1c,2 -o $(LOCALES)/messages.pot .
 	$(VENV)/bin/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) -D messages --no-wrap --ignore-obsolete
 
 run: install

@@ -169,6 +169,12 @@ def N_(message: str) -> str:
     return message
 
 
+def NP_(context: str, message: str) -> str:
+    """Marks `message`, as meant in `context`, for the catalog where it is written (`make messages`
+    extracts it with its context: `-k NP_:1c,2`); `pgettext(context, message)` it where it is read."""
+    return message
+
+
 class Later:
     """A message translated when it is shown, into the language being read then: for words a page
     handler puts into the context before the page's language is set (`render`)."""

@@ -5,16 +5,21 @@ contact's kinds and an amendment's states and kinds, marked for the catalogs whe
 
 from __future__ import annotations
 
-from engine.i18n import N_
+from engine.i18n import N_, NP_
 from engine.statuses import AmendmentKind, AmendmentState, ContactKind, DeliverableStatus
 
 DELIVERABLE_STATUS: dict[str, str] = {
     DeliverableStatus.PLANNED: N_("planned"), DeliverableStatus.IN_PROGRESS: N_("in progress"),
     DeliverableStatus.DONE: N_("done"), DeliverableStatus.CANCELLED: N_("cancelled")}
 CONTACT_KIND: dict[str, str] = {ContactKind.FOCAL_POINT: N_("focal point"), ContactKind.SIGNATORY: N_("signatory")}
+# An amendment's states agree with it (Spanish: una enmienda firmada, cancelada): read them with
+# `pgettext(AMENDMENT, ...)` (written out in each `NP_`: Babel reads only literals).
+AMENDMENT = "amendment state"
 AMENDMENT_STATE: dict[str, str] = {
-    AmendmentState.DRAFT: N_("draft"), AmendmentState.PENDING_SIGNATURE: N_("pending signature"),
-    AmendmentState.SIGNED: N_("signed"), AmendmentState.MERGED: N_("merged"), AmendmentState.CANCELLED: N_("cancelled")}
+    AmendmentState.DRAFT: NP_("amendment state", "draft"),
+    AmendmentState.PENDING_SIGNATURE: NP_("amendment state", "pending signature"),
+    AmendmentState.SIGNED: NP_("amendment state", "signed"), AmendmentState.MERGED: NP_("amendment state", "merged"),
+    AmendmentState.CANCELLED: NP_("amendment state", "cancelled")}
 AMENDMENT_KIND: dict[str, str] = {
     AmendmentKind.ADMINISTRATIVE: N_("administrative"), AmendmentKind.TERMS: N_("terms"),
     AmendmentKind.SCOPE: N_("scope"), AmendmentKind.PARTIES: N_("parties")}

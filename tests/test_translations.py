@@ -9,8 +9,8 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from engine import i18n
-from engine.statuses import Language
+from engine import i18n, words
+from engine.statuses import AmendmentState, DeliverableStatus, Language
 
 ROOT = i18n.LOCALES.parent.parent
 TRANSLATED = [language for language in Language if language != i18n.SOURCE]
@@ -30,7 +30,8 @@ def test_the_template_holds_every_string_marked_in_the_code() -> None:
     with (ROOT / "babel.cfg").open() as config:
         methods, options = parse_mapping_cfg(config)  # type: ignore[no-untyped-call]
     marked = {message if isinstance(message, str) else tuple(message) for _, _, message, _, _ in
-              extract_from_dir(str(ROOT), methods, options, keywords=DEFAULT_KEYWORDS)}
+              extract_from_dir(str(ROOT), methods, options,
+                                               keywords={**DEFAULT_KEYWORDS, "NP_": ((1, "c"), 2)})}
     assert marked == message_ids(catalog(None)), "run `make messages` and translate what it adds"
 
 
@@ -46,3 +47,11 @@ def test_french_and_spanish_translate_every_string_and_none_is_fuzzy() -> None:
         for m in found:
             if m.id:
                 assert not m.check(found), (language, m.id, m.check(found))
+
+
+def test_an_amendment_s_state_agrees_with_it_and_a_deliverable_s_with_it() -> None:
+    # Spanish: una enmienda cancelada, un entregable cancelado — one English word, two translations.
+    with i18n.reading(Language.ES):
+        assert i18n.pgettext(words.AMENDMENT, words.AMENDMENT_STATE[AmendmentState.CANCELLED]) == "cancelada"
+        assert i18n.pgettext(words.AMENDMENT, words.AMENDMENT_STATE[AmendmentState.SIGNED]) == "firmada"
+        assert i18n.gettext(words.DELIVERABLE_STATUS[DeliverableStatus.CANCELLED]) == "cancelado"

@@ -136,7 +136,7 @@ i18n.install(templates.env).globals.update({
                             DocumentKind.TERMINATION_LETTER: i18n.N_("Termination letter"),
                             DocumentKind.EVIDENCE: i18n.N_("Evidence"), DocumentKind.OTHER: i18n.N_("Other")},
     "amendment_kind_words": words.AMENDMENT_KIND,
-    "amendment_state_words": words.AMENDMENT_STATE,
+    "amendment_state_words": words.AMENDMENT_STATE, "amendment_state_context": words.AMENDMENT,
     "assent_approved": AmendmentAssent.APPROVED,
 })
 # The language chosen with the switch on every page (`/language/{language}`), for a year.

@@ -33,7 +33,7 @@ from engine.amendments import lifecycle
 from engine.clock import When
 from engine.context import Actor
 from engine.errors import AmendmentConflict, Conflict, InvalidInput, NotFound
-from engine.i18n import gettext
+from engine.i18n import gettext, pgettext
 from engine.models import Amendment, AmendmentSignature
 from engine.schemas import (
     AmendmentChanges,
@@ -138,7 +138,8 @@ async def fire(session: AsyncSession, agreement_id: int, number: int, actor: Act
     if event not in allowed:
         raise Conflict(gettext("Amendment %(number)s is %(state)s: '%(event)s' is not allowed now. Events allowed "
                                "now: %(allowed)s.") % {
-            "number": number, "state": gettext(words.AMENDMENT_STATE.get(row.state, row.state)), "event": event,
+            "number": number, "state": pgettext(words.AMENDMENT, words.AMENDMENT_STATE.get(row.state, row.state)),
+            "event": event,
             "allowed": ", ".join(allowed) or gettext("none")})
     if data.organisation_id is not None and event not in (AmendmentEvent.SIGN, AmendmentEvent.APPROVE):
         raise InvalidInput(gettext("%(event)s does not take organisation_id; remove it.") % {"event": event},
