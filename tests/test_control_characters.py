@@ -123,7 +123,7 @@ async def test_the_pages_refuse_control_characters_through_the_same_schemas(
         answer = await client.post(f"/deliverables/{deliverable['id']}", data={
             "csrf": csrf, "status": "in_progress", "evidence_url": url})
         assert answer.status_code == 422, (url, answer.text)
-        assert "evidence url" in text_of(answer.text)
+        assert "evidence link: " in text_of(answer.text)  # the field as the page names it
         assert mention in text_of(answer.text)
     kept = await client.post(f"/deliverables/{deliverable['id']}", data={
         "csrf": csrf, "status": "in_progress", "progress_note": "Drafted.\r\nSent to UCLG ASPAC."})

@@ -224,7 +224,7 @@ async def test_an_administrator_moves_an_agreement_to_the_newer_version(world: W
     agreement = await world.ready()
     path = f"/agreements/{agreement['id']}/workflow-version"
     assert (await world.call("metro_staff", "POST", path, json={"version": 2})).status_code == 403
-    for version, words in ((3, "no workflow 'collaboration_agreement' version 3"), (0, "")):
+    for version, words in ((3, "no workflow “collaboration_agreement” version 3"), (0, "")):
         refused = await world.call("admin", "POST", path, json={"version": version})
         assert refused.status_code == 422
         assert words in refused.json()["detail"]
