@@ -126,15 +126,3 @@ def describe(error: ErrorDetails | Mapping[str, Any]) -> str:
     except (KeyError, TypeError, ValueError):  # a ctx not as expected: pydantic's words rather than none
         return message
 
-
-class Said(i18n.Later):
-    """Words made when they are shown, in the language being read then (a page's, `render`), for an
-    error page whose sentence is built before its language is known; like every `Later`, the
-    templates do not mark them as English."""
-
-    def __init__(self, make: Callable[[], str]) -> None:
-        super().__init__("")
-        self.make = make
-
-    def __str__(self) -> str:
-        return self.make()

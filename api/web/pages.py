@@ -261,13 +261,10 @@ class WebRoute(APIRoute):
                 unmet = error.unmet if isinstance(error, GuardFailed) else None
                 return error_page(request, error.status, error, title=i18n.Later(error.title), unmet=unmet)
             except RequestValidationError as error:
-                refusals = error.errors()
-
-                def said() -> str:  # when the page is rendered: in its language
-                    fields = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: "
-                                       f"{validation_words.describe(e)}" for e in refusals)
-                    return i18n.gettext("Some of what was sent is not valid: %(fields)s.") % {"fields": fields}
-                return error_page(request, 422, validation_words.Said(said), title=i18n.Later(i18n.N_("Invalid input")))
+                fields = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: "
+                                   f"{validation_words.describe(e)}" for e in error.errors())
+                return error_page(request, 422, i18n.gettext("Some of what was sent is not valid: %(fields)s.") % {
+                    "fields": fields}, title=i18n.Later(i18n.N_("Invalid input")))
             except StarletteHTTPException as error:
                 return error_page(request, error.status_code, i18n.Foreign(str(error.detail)))
             except DBAPIError:
